@@ -1,0 +1,52 @@
+/** Builds the Express app from its dependencies. It never listens: server.ts does, and tests drive it directly. */
+import cors from 'cors';
+import express, { type Express } from 'express';
+import type { AppDeps } from './deps.js';
+import { authenticate, authorize } from './middleware/authenticate.js';
+import { bodyParser } from './middleware/body.js';
+import { errorHandler, notFound } from './middleware/error-handler.js';
+import { httpMetrics } from './middleware/http-metrics.js';
+import { RateLimits } from './middleware/rate-limit.js';
+import { requestLogging } from './middleware/request-logging.js';
+import { securityHeaders } from './middleware/security-headers.js';
+import { validateInput } from './middleware/validate.js';
+import { metricsHandler } from './metrics-endpoint.js';
+import { mountRoutes } from './route.js';
+import { allRoutes } from './routes/index.js';
+
+function trustProxy(value: string): boolean | number | string {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
+}
+
+export function buildApp(deps: AppDeps): Express {
+  const { config, metrics, log } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', trustProxy(config.trustProxy));
+
+  app.use(requestLogging(log));
+  app.use(httpMetrics(metrics));
+  app.use(securityHeaders());
+
+  app.get(['/metrics', '/api/v1/metrics'], metricsHandler(metrics, config.metricsToken));
+
+  const limits = new RateLimits(deps.redis, config.redisPrefix, config.rateLimits);
+  const api = express.Router();
+  // Browsers on other origins may call the API only from configured origins; there are none by default.
+  api.use(cors({ origin: config.corsOrigins, maxAge: 600 }));
+  mountRoutes(api, allRoutes(deps, limits.login), deps, {
+    authenticate: authenticate(deps),
+    authorize,
+    rateLimit: (kind) => limits[kind],
+    body: bodyParser,
+    validate: validateInput,
+  });
+  app.use('/api/v1', api);
+
+  app.use(notFound);
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,39 @@
+/** Bearer-token authentication: a valid signature is not enough, the session and the user must still be active. */
+import type { RequestHandler } from 'express';
+import { ForbiddenError, UnauthorizedError } from '../../lib/errors/index.js';
+import type { AppDeps } from '../deps.js';
+import type { AuthRequirement } from '../route.js';
+
+const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
+
+export function authenticate({ tokens, principals }: Pick<AppDeps, 'tokens' | 'principals'>): RequestHandler {
+  return async (req, res, next) => {
+    const header = req.headers.authorization;
+    if (!header) return next(new UnauthorizedError('authentication required: send Authorization: Bearer <access_token>'));
+    const match = BEARER.exec(header);
+    if (!match) return next(new UnauthorizedError('malformed Authorization header', 'invalid_token'));
+    const claims = await tokens.verify(match[1]!);
+    const principal = await principals.get(claims.sessionId);
+    // Logged out, expired, or the user was deactivated: refused now, not when the token expires.
+    if (!principal || principal.userId !== claims.userId) {
+      return next(new UnauthorizedError('session is no longer valid; sign in again', 'session_revoked'));
+    }
+    res.locals.principal = principal;
+    next();
+  };
+}
+
+export function authorize(requirement: AuthRequirement): RequestHandler {
+  return (_req, res, next) => {
+    const principal = res.locals.principal;
+    if (requirement === 'authenticated') return next();
+    if (requirement === 'driver') {
+      if (principal.driverId == null) return next(new ForbiddenError('this account is not linked to a driver profile'));
+      return next();
+    }
+    if (requirement !== 'public' && !requirement.includes(principal.role)) {
+      return next(new ForbiddenError(`requires role ${requirement.join(' or ')}`));
+    }
+    next();
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * Rate limits kept in Redis so they hold across API replicas. Numbers come from
+ * configuration (see the README): a general limit per user, a higher one for GPS
+ * posts, and for sign-in, limits on *failed* attempts per IP and per account, so a
+ * fleet behind one NAT address can still sign in while a brute force is stopped.
+ */
+import { createHash } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import { ipKeyGenerator, rateLimit, type Options } from 'express-rate-limit';
+import { slowDown } from 'express-slow-down';
+import type { Redis } from 'ioredis';
+import { RedisStore, type RedisReply } from 'rate-limit-redis';
+import type { RateLimitConfig } from '../../lib/config.js';
+import { AppError } from '../../lib/errors/index.js';
+
+const passThrough: RequestHandler = (_req, _res, next) => next();
+
+/**
+ * SCRIPT LOAD falls back to the script's SHA computed here when Redis is down at
+ * start-up; otherwise rate-limit-redis would cache the failed load forever. The
+ * next EVALSHA answers NOSCRIPT and the store loads the script for real.
+ */
+function store(redis: Redis, prefix: string): RedisStore {
+  return new RedisStore({
+    prefix,
+    sendCommand: async (command: string, ...args: string[]) => {
+      if (command === 'SCRIPT' && args[0] === 'LOAD') {
+        try {
+          return (await redis.call(command, ...args)) as RedisReply;
+        } catch {
+          return createHash('sha1').update(args[1]!).digest('hex');
+        }
+      }
+      return redis.call(command, ...args) as Promise<RedisReply>;
+    },
+  });
+}
+
+function limitReached(code: string, message: (retryAfter: string) => string): Options['handler'] {
+  return (_req, res, next) => {
+    const retryAfter = String(res.getHeader('Retry-After') ?? '60');
+    next(new AppError(429, code, message(retryAfter), { retry_after_seconds: Number(retryAfter) }));
+  };
+}
+
+export class RateLimits {
+  readonly general: RequestHandler;
+  readonly location: RequestHandler;
+  /** Run in order before the login handler. */
+  readonly login: RequestHandler[];
+
+  constructor(redis: Redis, prefix: string, config: RateLimitConfig) {
+    if (!config.enabled) {
+      this.general = this.location = passThrough;
+      this.login = [];
+      return;
+    }
+    const common = {
+      standardHeaders: 'draft-8',
+      legacyHeaders: false,
+      // express-rate-limit's own start-up checks print to the console; our keys are not IPs except below.
+      validate: { keyGeneratorIpFallback: false },
+    } as const;
+    const byUser = (req: Parameters<NonNullable<Options['keyGenerator']>>[0]) => String(req.res?.locals.principal?.userId ?? 'anonymous');
+    const windowMs = config.windowSeconds * 1000;
+    this.general = rateLimit({
+      ...common,
+      windowMs,
+      limit: config.general,
+      identifier: 'general',
+      keyGenerator: byUser,
+      store: store(redis, `${prefix}:rl:general:`),
+      // A Redis outage must not take down routes that do not need Redis.
+      passOnStoreError: true,
+      handler: limitReached('rate_limited', (s) => `too many requests; retry in ${s} s`),
+    });
+    this.location = rateLimit({
+      ...common,
+      windowMs,
+      limit: config.location,
+      identifier: 'location',
+      keyGenerator: byUser,
+      store: store(redis, `${prefix}:rl:location:`),
+      passOnStoreError: true,
+      handler: limitReached('rate_limited', (s) => `too many location posts; retry in ${s} s`),
+    });
+    const lockoutMs = config.lockoutSeconds * 1000;
+    const account = (req: { body?: { username?: unknown; email?: unknown } }) =>
+      String(req.body?.username ?? req.body?.email ?? '').trim().toLowerCase();
+    this.login = [
+      rateLimit({
+        ...common,
+        windowMs: lockoutMs,
+        limit: config.loginIpFailures,
+        identifier: 'login-ip',
+        skipSuccessfulRequests: true,
+        keyGenerator: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
+        store: store(redis, `${prefix}:rl:login-ip:`),
+        handler: limitReached('rate_limited', (s) => `too many failed sign-ins from this address; retry in ${s} s`),
+      }),
+      rateLimit({
+        ...common,
+        windowMs: lockoutMs,
+        limit: config.loginAccountFailures,
+        identifier: 'login-account',
+        skipSuccessfulRequests: true,
+        keyGenerator: account,
+        store: store(redis, `${prefix}:rl:login-account:`),
+        handler: limitReached('account_locked', (s) => `account temporarily locked after repeated failed sign-ins; retry in ${s} s`),
+      }),
+      // Each failure beyond the first few makes the next answer slower.
+      slowDown({
+        windowMs: lockoutMs,
+        delayAfter: config.slowdownAfter,
+        delayMs: (used) => (used - config.slowdownAfter) * config.slowdownStepMs,
+        maxDelayMs: 5000,
+        skipSuccessfulRequests: true,
+        keyGenerator: account,
+        store: store(redis, `${prefix}:rl:login-slow:`),
+        validate: { keyGeneratorIpFallback: false, delayMs: false },
+      }),
+    ];
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Routes are declared as data (method, path, auth, schemas, responses, handler) and
+ * mounted by mountRoutes. The same declarations feed the OpenAPI document, so the
+ * reference can never drift from what the app registers and validates.
+ */
+import type { Request, RequestHandler, Response, Router } from 'express';
+import type { z } from 'zod';
+import type { Principal } from '../db/sessions.js';
+import type { UserRole } from '../domain/roles.js';
+import type { Logger } from '../lib/logger.js';
+import type { AppDeps } from './deps.js';
+
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+/** public: anyone; authenticated: any signed-in user; a role list; driver: a user linked to a driver profile. */
+export type AuthRequirement = 'public' | 'authenticated' | 'driver' | readonly UserRole[];
+
+export type RateLimitClass = 'general' | 'location' | 'none';
+
+export interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export function reply(status: number, body?: unknown, headers?: Record<string, string>): Reply {
+  return { status, body, headers };
+}
+
+export interface RouteContext<B, Q, P> {
+  req: Request;
+  res: Response;
+  body: B;
+  query: Q;
+  params: P;
+  /** The signed-in user; set on every route whose auth is not 'public'. */
+  principal: Principal;
+  log: Logger;
+  deps: AppDeps;
+}
+
+export interface ResponseSpec {
+  description: string;
+  schema?: z.ZodType;
+  /** Media type when not JSON (downloads, the metrics text). */
+  contentType?: string;
+}
+
+export interface RouteSpec<B extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType, P extends z.ZodType = z.ZodType> {
+  method: HttpMethod;
+  /** Express path below /api/v1, e.g. /orders/:id */
+  path: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  auth: AuthRequirement;
+  body?: B;
+  query?: Q;
+  params?: P;
+  /** Largest accepted body; default 16kb. */
+  bodyLimit?: string;
+  /** Also accept application/x-www-form-urlencoded (the seed's login form). */
+  form?: boolean;
+  rateLimit?: RateLimitClass;
+  /** Honours an Idempotency-Key header (documented in OpenAPI). */
+  idempotencyKey?: boolean;
+  /** Route-specific middleware run after validation (login limiters). */
+  before?: RequestHandler[];
+  responses: Record<number, ResponseSpec>;
+  handler: (ctx: RouteContext<z.output<B>, z.output<Q>, z.output<P>>) => Promise<Reply | void>;
+}
+
+export function defineRoute<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodType>(spec: RouteSpec<B, Q, P>): RouteSpec {
+  return spec as unknown as RouteSpec;
+}
+
+export interface RouteMiddleware {
+  authenticate: RequestHandler;
+  authorize: (requirement: AuthRequirement) => RequestHandler;
+  rateLimit: (kind: Exclude<RateLimitClass, 'none'>) => RequestHandler;
+  body: (route: RouteSpec) => RequestHandler;
+  validate: (route: RouteSpec) => RequestHandler;
+}
+
+export interface ValidatedInput {
+  body: unknown;
+  query: unknown;
+  params: unknown;
+}
+
+export function mountRoutes(router: Router, routes: RouteSpec[], deps: AppDeps, mw: RouteMiddleware): void {
+  for (const route of routes) {
+    const chain: RequestHandler[] = [];
+    if (route.auth !== 'public') chain.push(mw.authenticate, mw.authorize(route.auth));
+    const limit = route.rateLimit ?? (route.auth === 'public' ? 'none' : 'general');
+    if (limit !== 'none') chain.push(mw.rateLimit(limit));
+    chain.push(mw.body(route), mw.validate(route), ...(route.before ?? []));
+    chain.push(async (req, res) => {
+      const input = res.locals.valid as ValidatedInput;
+      const result = await route.handler({
+        req,
+        res,
+        body: input.body,
+        query: input.query,
+        params: input.params,
+        principal: res.locals.principal as Principal,
+        log: req.log,
+        deps,
+      });
+      if (!result) return;
+      if (result.headers) res.set(result.headers);
+      res.status(result.status);
+      if (result.body === undefined) res.end();
+      else res.json(result.body);
+    });
+    router[route.method](route.path, ...chain);
+  }
+}

@@ -1,0 +1,125 @@
+/** Sign-in, token refresh (rotating, with reuse detection) and sign-out. */
+import { randomUUID } from 'node:crypto';
+import { findUserByEmail } from '../../db/users.js';
+import { createSession, lockRefreshToken, revokeSession, rotateRefreshToken } from '../../db/sessions.js';
+import { ForbiddenError, UnauthorizedError } from '../../lib/errors/index.js';
+import { burnPasswordCheck, hashPassword, needsRehash, verifyPassword } from '../../lib/passwords.js';
+import { hashToken, newRefreshToken } from '../../lib/tokens.js';
+import type { AppDeps } from '../deps.js';
+import { defineRoute, reply, type RouteSpec } from '../route.js';
+import { ErrorResponse } from '../schemas/common.js';
+import { LoginBody, LogoutBody, RefreshBody, TokenResponse } from '../schemas/auth.js';
+
+const NO_STORE = { 'Cache-Control': 'no-store' };
+
+export function authRoutes(deps: AppDeps, loginLimits: RouteSpec['before']): RouteSpec[] {
+  const { db, tokens, config } = deps;
+  const refreshExpiry = () => new Date(Date.now() + config.refreshTokenTtlSeconds * 1000);
+
+  async function issueTokens(userId: number, sessionId: string, refreshToken: string) {
+    return {
+      access_token: await tokens.sign({ userId, sessionId }),
+      token_type: 'bearer' as const,
+      expires_in: tokens.expiresIn,
+      refresh_token: refreshToken,
+    };
+  }
+
+  return [
+    defineRoute({
+      method: 'post',
+      path: '/auth/login',
+      summary: 'Sign in; returns an access token and a refresh token',
+      description: 'Accepts application/x-www-form-urlencoded (as OAuth2 password clients send) or JSON.',
+      tags: ['auth'],
+      auth: 'public',
+      form: true,
+      body: LoginBody,
+      before: loginLimits,
+      responses: {
+        200: { description: 'Signed in', schema: TokenResponse },
+        401: { description: 'Wrong email or password', schema: ErrorResponse },
+        403: { description: 'Account deactivated', schema: ErrorResponse },
+        429: { description: 'Too many failed attempts from this address, or the account is locked for a while', schema: ErrorResponse },
+      },
+      handler: async ({ body, req }) => {
+        const email = (body.username ?? body.email)!;
+        const user = await findUserByEmail(db, email);
+        if (!user) {
+          await burnPasswordCheck(body.password);
+          throw new UnauthorizedError('wrong email or password', 'invalid_credentials');
+        }
+        if (!(await verifyPassword(user.password_hash, body.password))) {
+          throw new UnauthorizedError('wrong email or password', 'invalid_credentials');
+        }
+        if (!user.active) throw new ForbiddenError('this account is deactivated', 'account_disabled');
+        const sessionId = randomUUID();
+        const refreshToken = newRefreshToken();
+        await db.transaction(async (trx) => {
+          await createSession(trx, {
+            id: sessionId,
+            userId: user.id,
+            expiresAt: refreshExpiry(),
+            refreshHash: hashToken(refreshToken),
+            userAgent: req.get('user-agent'),
+            ip: req.ip,
+          });
+          if (needsRehash(user.password_hash)) {
+            await trx('users').where({ id: user.id }).update({ password_hash: await hashPassword(body.password) });
+          }
+        });
+        return reply(200, await issueTokens(user.id, sessionId, refreshToken), NO_STORE);
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/auth/refresh',
+      summary: 'Exchange a refresh token for new tokens (the old refresh token stops working)',
+      description: 'Presenting an already used refresh token revokes its whole session (token theft is assumed).',
+      tags: ['auth'],
+      auth: 'public',
+      body: RefreshBody,
+      responses: {
+        200: { description: 'New tokens', schema: TokenResponse },
+        401: { description: 'Unknown, expired, revoked or reused refresh token', schema: ErrorResponse },
+      },
+      handler: async ({ body }) => {
+        const oldHash = hashToken(body.refresh_token);
+        const next = newRefreshToken();
+        const outcome = await db.transaction(async (trx) => {
+          const state = await lockRefreshToken(trx, oldHash);
+          if (!state) return { error: 'unknown' as const };
+          if (state.used) {
+            await revokeSession(trx, state.sessionId);
+            return { error: 'reused' as const, sessionId: state.sessionId };
+          }
+          if (state.expired || state.revoked || !state.userActive) return { error: 'invalid' as const };
+          await rotateRefreshToken(trx, oldHash, { hash: hashToken(next), sessionId: state.sessionId, expiresAt: refreshExpiry() });
+          return { sessionId: state.sessionId, userId: state.userId };
+        });
+        if ('error' in outcome) {
+          if (outcome.error === 'reused') {
+            await deps.auth.sessionRevoked(outcome.sessionId);
+            throw new UnauthorizedError('refresh token was already used; the session is revoked, sign in again', 'refresh_token_reused');
+          }
+          throw new UnauthorizedError('refresh token is not valid; sign in again', 'invalid_refresh_token');
+        }
+        return reply(200, await issueTokens(outcome.userId, outcome.sessionId, next), NO_STORE);
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/auth/logout',
+      summary: 'Sign out: revokes the session, its refresh tokens and its access tokens',
+      tags: ['auth'],
+      auth: 'authenticated',
+      body: LogoutBody,
+      responses: { 204: { description: 'Signed out' }, 401: { description: 'Not signed in', schema: ErrorResponse } },
+      handler: async ({ principal }) => {
+        await revokeSession(db, principal.sessionId);
+        await deps.auth.sessionRevoked(principal.sessionId);
+        return reply(204);
+      },
+    }),
+  ];
+}

@@ -1,0 +1,69 @@
+/** The record resources: vehicles, drivers, clients and user accounts. */
+import { DEFAULT_CARGO_CLASSES, type VehicleType } from '../../domain/cargo.js';
+import { ADMIN } from '../../domain/roles.js';
+import { toUser } from '../../db/users.js';
+import { hashPassword } from '../../lib/passwords.js';
+import type { AppDeps } from '../deps.js';
+import type { RouteSpec } from '../route.js';
+import * as s from '../schemas/fleet.js';
+import { recordRoutes } from './records.js';
+
+const pick = (row: Record<string, unknown>, keys: string[]) => Object.fromEntries(keys.map((k) => [k, row[k] ?? null]));
+const STAMPS = ['active', 'created_at', 'updated_at'];
+
+export function fleetRoutes(deps: AppDeps): RouteSpec[] {
+  return [
+    ...recordRoutes(deps, {
+      table: 'vehicles',
+      name: 'vehicles',
+      singular: 'vehicle',
+      create: s.VehicleCreate,
+      patch: s.VehiclePatch,
+      item: s.Vehicle,
+      page: s.VehiclePage,
+      toColumns: (input, existing) => {
+        const type = (input.vehicle_type ?? existing?.vehicle_type) as VehicleType;
+        // A new type without explicit classes takes that type's defaults.
+        if (input.cargo_classes === undefined && input.vehicle_type !== undefined) {
+          return { ...input, cargo_classes: DEFAULT_CARGO_CLASSES[type] };
+        }
+        return input;
+      },
+      toApi: (row) => pick(row, ['id', 'license_plate', 'vehicle_type', 'cargo_classes', 'capacity_kg', ...STAMPS]),
+    }),
+    ...recordRoutes(deps, {
+      table: 'drivers',
+      name: 'drivers',
+      singular: 'driver',
+      create: s.DriverCreate,
+      patch: s.DriverPatch,
+      item: s.Driver,
+      page: s.DriverPage,
+      toApi: (row) => pick(row, ['id', 'name', 'phone', 'license_number', 'vehicle_id', ...STAMPS]),
+    }),
+    ...recordRoutes(deps, {
+      table: 'clients',
+      name: 'clients',
+      singular: 'client',
+      create: s.ClientCreate,
+      patch: s.ClientPatch,
+      item: s.Client,
+      page: s.ClientPage,
+      toApi: (row) => pick(row, ['id', 'name', 'business_number', 'contact_name', 'phone', 'email', 'address', ...STAMPS]),
+    }),
+    ...recordRoutes(deps, {
+      table: 'users',
+      name: 'users',
+      singular: 'user',
+      readers: ADMIN,
+      create: s.UserCreate,
+      patch: s.UserPatch,
+      item: s.User,
+      page: s.UserPage,
+      toColumns: async ({ password, ...rest }) => ({ ...rest, ...(password ? { password_hash: await hashPassword(String(password)) } : {}) }),
+      toApi: toUser,
+      // Role, driver link and active flag are read from the session cache: evict it everywhere.
+      afterChange: (row) => deps.auth.userChanged(row.id as number),
+    }),
+  ];
+}

@@ -1,0 +1,51 @@
+/** Liveness (the container health check) and readiness (PostgreSQL and Redis answer; 503 while draining). */
+import { z } from 'zod';
+import { withTimeout } from '../../lib/timeout.js';
+import type { AppDeps } from '../deps.js';
+import { defineRoute, reply, type RouteSpec } from '../route.js';
+
+const Health = z.object({ status: z.string() }).meta({ id: 'Health' });
+const Readiness = z
+  .object({ status: z.enum(['ready', 'unavailable', 'draining']), checks: z.record(z.string(), z.string()) })
+  .meta({ id: 'Readiness' });
+
+async function check(probe: () => Promise<unknown>): Promise<string> {
+  try {
+    await withTimeout(probe(), 1000, () => new Error('timeout'));
+    return 'ok';
+  } catch (err) {
+    return err instanceof Error && err.message === 'timeout' ? 'timeout' : 'down';
+  }
+}
+
+export function healthRoutes({ db, redis, lifecycle }: AppDeps): RouteSpec[] {
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/health',
+      summary: 'Liveness: the process answers',
+      tags: ['health'],
+      auth: 'public',
+      responses: { 200: { description: 'Alive', schema: Health } },
+      handler: async () => reply(200, { status: 'ok' }),
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/health/ready',
+      summary: 'Readiness: PostgreSQL and Redis answer and the process is not draining',
+      tags: ['health'],
+      auth: 'public',
+      responses: {
+        200: { description: 'Ready for traffic', schema: Readiness },
+        503: { description: 'A dependency is down, or the process is shutting down', schema: Readiness },
+      },
+      handler: async () => {
+        const [database, queue] = await Promise.all([check(() => db.raw('select 1')), check(() => redis.ping())]);
+        const checks = { database, redis: queue };
+        if (lifecycle.draining) return reply(503, { status: 'draining', checks });
+        const ok = database === 'ok' && queue === 'ok';
+        return reply(ok ? 200 : 503, { status: ok ? 'ready' : 'unavailable', checks });
+      },
+    }),
+  ];
+}

@@ -1,0 +1,24 @@
+/** Every route of the API, in one list: mounted by app.ts and described by the OpenAPI generator. */
+import type { AppDeps } from '../deps.js';
+import type { RouteSpec } from '../route.js';
+import { authRoutes } from './auth.js';
+import { dispatchRoutes } from './dispatches.js';
+import { fleetRoutes } from './fleet.js';
+import { healthRoutes } from './health.js';
+import { jobRoutes } from './jobs.js';
+import { locationRoutes } from './locations.js';
+import { mobileRoutes } from './mobile.js';
+import { orderRoutes } from './orders.js';
+
+export function allRoutes(deps: AppDeps, loginLimits: RouteSpec['before'] = []): RouteSpec[] {
+  return [
+    ...healthRoutes(deps),
+    ...authRoutes(deps, loginLimits),
+    ...orderRoutes(deps),
+    ...dispatchRoutes(deps),
+    ...fleetRoutes(deps),
+    ...locationRoutes(deps),
+    ...mobileRoutes(deps),
+    ...jobRoutes(deps),
+  ];
+}

@@ -1,0 +1,151 @@
+/** The driver's app: own dispatches, status updates, today's summary, GPS posts. */
+import { createHash, randomUUID } from 'node:crypto';
+import { checkTransition, orderStatusFor, TERMINAL_DISPATCH_STATUSES } from '../../domain/dispatch-status.js';
+import { seoulDay } from '../../domain/seoul-day.js';
+import { driverActiveDispatches, driverDaySummary, getDispatch, setDispatchStatus, toDispatch } from '../../db/dispatches.js';
+import { getOrder, updateOrder } from '../../db/orders.js';
+import type { LocationPoints } from '../../jobs/locations.js';
+import { cacheNames } from '../../lib/cache.js';
+import { ConflictError, NotFoundError } from '../../lib/errors/index.js';
+import type { AppDeps } from '../deps.js';
+import { idempotencyKey, idempotentTransaction } from '../idempotency.js';
+import { defineRoute, reply, type RouteSpec } from '../route.js';
+import { ErrorResponse, IdParams } from '../schemas/common.js';
+import { DispatchWithOrderStatus, DriverSummary, LocationAccepted, LocationBatch, LocationPost, MobileDispatch, StatusUpdate } from '../schemas/mobile.js';
+import { announceDispatchChange } from './dispatch-events.js';
+import { announceOrderChange } from './orders.js';
+import { z } from 'zod';
+
+const errors = {
+  400: { description: 'Invalid input', schema: ErrorResponse },
+  401: { description: 'Not signed in', schema: ErrorResponse },
+  403: { description: 'The account is not linked to a driver', schema: ErrorResponse },
+};
+
+type PostedPoint = z.output<typeof LocationPost>;
+
+function toJobPoint(p: PostedPoint): LocationPoints['points'][number] {
+  return {
+    lat: p.latitude,
+    lng: p.longitude,
+    recordedAt: p.recorded_at,
+    speed: p.speed,
+    heading: p.heading,
+    accuracy: p.accuracy,
+    key: p.point_id,
+  };
+}
+
+export function mobileRoutes(deps: AppDeps): RouteSpec[] {
+  const { db, cache, producer, metrics } = deps;
+
+  /**
+   * The hot path: token check, validation, rate limit, enqueue. With an
+   * Idempotency-Key the job id is derived from it, so a retried post is the same
+   * job (BullMQ ignores a second add) and answers the same job id.
+   */
+  async function enqueuePoints(driverId: number, points: PostedPoint[], key: string | undefined) {
+    const jobId = key ? `loc-${driverId}-${createHash('sha256').update(key).digest('hex').slice(0, 32)}` : randomUUID();
+    await producer.add('locations', 'points', { driverId, receivedAt: new Date().toISOString(), points: points.map(toJobPoint) }, { jobId });
+    metrics.locationsAccepted.inc(points.length);
+    return reply(202, { job_id: jobId, queue: 'locations', accepted: points.length });
+  }
+
+  const locationResponses = {
+    202: { description: 'Queued; stored by a worker within moments', schema: LocationAccepted },
+    429: { description: 'Over the location rate limit', schema: ErrorResponse },
+    503: { description: 'The queue (Redis) is unavailable; retry', schema: ErrorResponse },
+    ...errors,
+  };
+
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/mobile/dispatches',
+      summary: "The driver's own active dispatches, with addresses and cargo",
+      tags: ['mobile'],
+      auth: 'driver',
+      responses: { 200: { description: 'Active dispatches, oldest first', schema: z.array(MobileDispatch) }, ...errors },
+      handler: async ({ principal }) => reply(200, await driverActiveDispatches(db, principal.driverId!)),
+    }),
+    defineRoute({
+      method: 'put',
+      path: '/mobile/dispatches/:id/status',
+      summary: 'Report a status change of an own dispatch; the order follows at once',
+      description: 'Forward only (skipping ahead is allowed); moving back or changing a finished dispatch is 409. Reporting the current status again changes nothing.',
+      tags: ['mobile'],
+      auth: 'driver',
+      params: IdParams,
+      body: StatusUpdate,
+      idempotencyKey: true,
+      responses: {
+        200: { description: 'The dispatch after the change, with its order status', schema: DispatchWithOrderStatus },
+        404: { description: 'No such dispatch among your own', schema: ErrorResponse },
+        409: { description: 'Not a forward move', schema: ErrorResponse },
+        ...errors,
+      },
+      handler: async ({ params, body, req, principal }) =>
+        idempotentTransaction(deps, req, principal, body, async (tx) => {
+          const current = await getDispatch(tx.trx, params.id, { forUpdate: true });
+          // Another driver's dispatch looks exactly like a missing one: no probing for ids.
+          if (!current || current.driver_id !== principal.driverId) throw new NotFoundError('dispatch');
+          const check = checkTransition(current.status, body.status);
+          if (check.kind === 'refused') throw new ConflictError(check.reason, 'invalid_transition', { from: current.status, to: body.status });
+          if (check.kind === 'same') {
+            const order = await getOrder(tx.trx, current.order_id);
+            return reply(200, { ...toDispatch(current), order_status: order!.status });
+          }
+          const row = await setDispatchStatus(tx.trx, current.id, body.status, TERMINAL_DISPATCH_STATUSES.includes(body.status));
+          const order = await updateOrder(tx.trx, row.order_id, { status: orderStatusFor(body.status) });
+          await announceDispatchChange(tx, deps, row, current.status, principal.userId, body.note);
+          await announceOrderChange(tx, deps, row.order_id, 'status');
+          return reply(200, { ...toDispatch(row), order_status: order.status });
+        }),
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/mobile/summary',
+      summary: "The driver's counts for today (Korean time); cached, fresh after every change",
+      tags: ['mobile'],
+      auth: 'driver',
+      responses: { 200: { description: "Today's counts", schema: DriverSummary }, ...errors },
+      handler: async ({ principal }) => {
+        const driverId = principal.driverId!;
+        const load = async () => {
+          const day = seoulDay();
+          return { date: day.date, driver_id: driverId, ...(await driverDaySummary(db, driverId, day.start, day.end)) };
+        };
+        let summary = await cache.getOrLoad(cacheNames.driverSummary(driverId), 300, load);
+        if (summary.date !== seoulDay().date) summary = await load();
+        return reply(200, summary);
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/mobile/location',
+      summary: 'Post one GPS position (queued)',
+      tags: ['mobile'],
+      auth: 'driver',
+      rateLimit: 'location',
+      body: LocationPost,
+      bodyLimit: '2kb',
+      idempotencyKey: true,
+      responses: locationResponses,
+      handler: async ({ body, req, principal }) => enqueuePoints(principal.driverId!, [body], idempotencyKey(req)),
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/mobile/locations',
+      summary: 'Post a batch of GPS positions, e.g. an offline buffer (queued as one job)',
+      tags: ['mobile'],
+      auth: 'driver',
+      rateLimit: 'location',
+      body: LocationBatch,
+      bodyLimit: '128kb',
+      idempotencyKey: true,
+      responses: locationResponses,
+      handler: async ({ body, req, principal }) => enqueuePoints(principal.driverId!, body.points, idempotencyKey(req)),
+    }),
+  ];
+}
+

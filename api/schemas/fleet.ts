@@ -1,0 +1,123 @@
+/** Vehicles, drivers, clients and user accounts. */
+import { z } from 'zod';
+import { VEHICLE_TYPES } from '../../domain/cargo.js';
+import { USER_ROLES } from '../../domain/roles.js';
+import { BooleanQuery, CargoCode, CargoType, Cursor, Id, Limit, pageOf } from './common.js';
+
+const Name = z.string().trim().min(1).max(100);
+const Phone = z.string().trim().regex(/^[0-9+\-() ]{7,20}$/, 'digits, spaces and + - ( ) only');
+
+export const ListQuery = z.strictObject({ active: BooleanQuery.optional(), limit: Limit, cursor: Cursor });
+
+export const VehicleCreate = z
+  .strictObject({
+    license_plate: z.string().trim().min(4).max(20).meta({ example: '12가3456' }),
+    vehicle_type: z.enum(VEHICLE_TYPES),
+    cargo_classes: z.array(CargoType).min(1).max(3).optional().meta({ description: 'Default: by vehicle type' }),
+    capacity_kg: z.number().positive().max(100_000),
+  })
+  .meta({ id: 'VehicleCreate' });
+export const VehiclePatch = VehicleCreate.partial()
+  .refine((v) => Object.keys(v).length > 0, { message: 'nothing to change' })
+  .meta({ id: 'VehiclePatch' });
+export const Vehicle = z
+  .object({
+    id: z.number(),
+    license_plate: z.string(),
+    vehicle_type: z.enum(VEHICLE_TYPES),
+    cargo_classes: z.array(CargoCode),
+    capacity_kg: z.number(),
+    active: z.boolean(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .meta({ id: 'Vehicle' });
+
+export const DriverCreate = z
+  .strictObject({
+    name: Name.meta({ example: '김기사' }),
+    phone: Phone.optional(),
+    license_number: z.string().trim().min(4).max(30).optional(),
+    vehicle_id: Id.nullable().optional().meta({ description: 'The vehicle this driver usually drives' }),
+  })
+  .meta({ id: 'DriverCreate' });
+export const DriverPatch = DriverCreate.partial()
+  .refine((v) => Object.keys(v).length > 0, { message: 'nothing to change' })
+  .meta({ id: 'DriverPatch' });
+export const Driver = z
+  .object({
+    id: z.number(),
+    name: z.string(),
+    phone: z.string().nullable(),
+    license_number: z.string().nullable(),
+    vehicle_id: z.number().nullable(),
+    active: z.boolean(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .meta({ id: 'Driver' });
+
+export const ClientCreate = z
+  .strictObject({
+    name: Name.meta({ example: '한빛식품' }),
+    business_number: z.string().trim().regex(/^\d{3}-\d{2}-\d{5}$/, 'format 123-45-67890').optional(),
+    contact_name: Name.optional(),
+    phone: Phone.optional(),
+    email: z.email().max(200).optional(),
+    address: z.string().trim().min(2).max(300).optional(),
+  })
+  .meta({ id: 'ClientCreate' });
+export const ClientPatch = ClientCreate.partial()
+  .refine((v) => Object.keys(v).length > 0, { message: 'nothing to change' })
+  .meta({ id: 'ClientPatch' });
+export const Client = z
+  .object({
+    id: z.number(),
+    name: z.string(),
+    business_number: z.string().nullable(),
+    contact_name: z.string().nullable(),
+    phone: z.string().nullable(),
+    email: z.string().nullable(),
+    address: z.string().nullable(),
+    active: z.boolean(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .meta({ id: 'Client' });
+
+export const UserCreate = z
+  .strictObject({
+    email: z.email().max(200),
+    password: z.string().min(10).max(200),
+    role: z.enum(USER_ROLES),
+    name: Name.optional(),
+    driver_id: Id.nullable().optional(),
+  })
+  .refine((u) => u.role !== 'driver' || u.driver_id != null, { message: 'a driver account needs driver_id', path: ['driver_id'] })
+  .meta({ id: 'UserCreate' });
+export const UserPatch = z
+  .strictObject({
+    name: Name.optional(),
+    role: z.enum(USER_ROLES).optional(),
+    password: z.string().min(10).max(200).optional(),
+    driver_id: Id.nullable().optional(),
+  })
+  .refine((v) => Object.keys(v).length > 0, { message: 'nothing to change' })
+  .meta({ id: 'UserPatch' });
+export const User = z
+  .object({
+    id: z.number(),
+    email: z.string(),
+    role: z.enum(USER_ROLES),
+    name: z.string().nullable(),
+    driver_id: z.number().nullable(),
+    active: z.boolean(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .meta({ id: 'User' });
+
+export const VehiclePage = pageOf(Vehicle, 'VehiclePage');
+export const DriverPage = pageOf(Driver, 'DriverPage');
+export const ClientPage = pageOf(Client, 'ClientPage');
+export const UserPage = pageOf(User, 'UserPage');

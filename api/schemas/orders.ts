@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { ORDER_STATUSES } from '../../domain/dispatch-status.js';
+import { CargoCode, CargoType, Cursor, Id, Latitude, Limit, Longitude, Timestamp, listOf, pageOf } from './common.js';
+
+const Address = z.string().trim().min(2).max(300);
+
+const OrderFields = {
+  client_id: Id.meta({ example: 1 }),
+  pickup_address: Address.meta({ example: '서울시 강남구 테헤란로 123' }),
+  delivery_address: Address.meta({ example: '부산시 해운대구 센텀중앙로 55' }),
+  cargo_type: CargoType,
+  weight: z.number().positive().max(100_000).meta({ description: 'Weight in kg', example: 100 }),
+  pickup_lat: Latitude.optional(),
+  pickup_lng: Longitude.optional(),
+  delivery_lat: Latitude.optional(),
+  delivery_lng: Longitude.optional(),
+  notes: z.string().max(1000).optional(),
+};
+
+// Strict objects: fields a caller may not set (status, id, created_by) are refused, not ignored.
+export const OrderCreate = z.strictObject(OrderFields).meta({ id: 'OrderCreate' });
+
+export const OrderPatch = z
+  .strictObject({
+    pickup_address: OrderFields.pickup_address.optional(),
+    delivery_address: OrderFields.delivery_address.optional(),
+    cargo_type: CargoType.optional(),
+    weight: OrderFields.weight.optional(),
+    pickup_lat: Latitude.optional(),
+    pickup_lng: Longitude.optional(),
+    delivery_lat: Latitude.optional(),
+    delivery_lng: Longitude.optional(),
+    notes: z.string().max(1000).optional(),
+  })
+  .refine((v) => Object.keys(v).length > 0, { message: 'nothing to change' })
+  .meta({ id: 'OrderPatch' });
+
+export const OrderCancel = z.strictObject({ reason: z.string().max(500).optional() }).optional();
+
+export const OrderListQuery = z.strictObject({
+  status: listOf(z.enum(ORDER_STATUSES)).optional().meta({ description: 'One or more statuses, comma-separated' }),
+  client_id: Id.optional(),
+  cargo_type: CargoType.optional(),
+  created_from: Timestamp.optional(),
+  created_to: Timestamp.optional(),
+  q: z.string().trim().min(1).max(100).optional().meta({ description: 'Address search, e.g. a district name: 강남구' }),
+  sort: z.enum(['created_at', '-created_at']).default('-created_at'),
+  limit: Limit,
+  cursor: Cursor,
+});
+
+export const Order = z
+  .object({
+    id: z.number(),
+    client_id: z.number(),
+    pickup_address: z.string(),
+    delivery_address: z.string(),
+    pickup_lat: z.number().nullable(),
+    pickup_lng: z.number().nullable(),
+    delivery_lat: z.number().nullable(),
+    delivery_lng: z.number().nullable(),
+    cargo_type: CargoCode,
+    cargo_label: z.string().meta({ example: '냉장' }),
+    weight: z.number(),
+    status: z.enum(ORDER_STATUSES),
+    distance_km: z.number().nullable().meta({ description: 'Straight-line estimate, filled in by the orders worker' }),
+    notes: z.string().nullable(),
+    created_by: z.number().nullable(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .meta({ id: 'Order' });
+
+export const OrderPage = pageOf(Order, 'OrderPage');
+export const OrderStatusCounts = z.record(z.string(), z.number()).meta({ id: 'OrderStatusCounts' });

@@ -1,0 +1,25 @@
+/** Opaque keyset-pagination cursors: the sort key of the last row, base64url-encoded JSON. */
+import { ValidationError } from '../lib/errors/index.js';
+
+export function encodeCursor(values: (string | number)[]): string {
+  return Buffer.from(JSON.stringify(values)).toString('base64url');
+}
+
+export function decodeCursor(cursor: string, shape: ('string' | 'number')[]): (string | number)[] {
+  try {
+    const values: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(values) && values.length === shape.length && values.every((v, i) => typeof v === shape[i])) {
+      return values as (string | number)[];
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw new ValidationError('invalid cursor', [{ field: 'query.cursor', message: 'not a cursor this endpoint issued' }]);
+}
+
+/** Returns the page and the cursor of the next one (or null), given limit+1 fetched rows. */
+export function page<T>(rows: T[], limit: number, keyOf: (row: T) => (string | number)[]): { items: T[]; next_cursor: string | null } {
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items, next_cursor: rows.length > limit && last ? encodeCursor(keyOf(last)) : null };
+}

@@ -1,0 +1,153 @@
+/** Dispatches and their status history: queries and the shape clients see. */
+import type { DispatchStatus } from '../domain/dispatch-status.js';
+import { ACTIVE_DISPATCH_STATUSES } from '../domain/dispatch-status.js';
+import { decodeCursor, page } from './cursor.js';
+import type { Db, Trx } from './knex.js';
+
+export interface DispatchRow {
+  id: number;
+  order_id: number;
+  vehicle_id: number;
+  driver_id: number;
+  status: DispatchStatus;
+  assigned_by: number | null;
+  notes: string | null;
+  created_at: Date;
+  updated_at: Date;
+  finished_at: Date | null;
+}
+
+export function toDispatch(row: DispatchRow) {
+  return {
+    id: row.id,
+    order_id: row.order_id,
+    vehicle_id: row.vehicle_id,
+    driver_id: row.driver_id,
+    status: row.status,
+    assigned_by: row.assigned_by,
+    notes: row.notes,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    finished_at: row.finished_at,
+  };
+}
+export type Dispatch = ReturnType<typeof toDispatch>;
+
+export async function insertDispatch(trx: Trx, data: Partial<DispatchRow>): Promise<DispatchRow> {
+  const [row] = await trx('dispatches').insert(data).returning('*');
+  return row;
+}
+
+export function getDispatch(db: Db | Trx, id: number, options: { forUpdate?: boolean } = {}): Promise<DispatchRow | undefined> {
+  const query = db('dispatches').where({ id }).first();
+  if (options.forUpdate) query.forUpdate();
+  return query;
+}
+
+export async function setDispatchStatus(trx: Trx, id: number, status: DispatchStatus, finished: boolean): Promise<DispatchRow> {
+  const [row] = await trx('dispatches')
+    .where({ id })
+    .update({ status, updated_at: trx.fn.now(), ...(finished ? { finished_at: trx.fn.now() } : {}) })
+    .returning('*');
+  return row;
+}
+
+/** Id of an active dispatch holding this vehicle or driver, if there is one. */
+export async function activeDispatchId(trx: Trx, column: 'vehicle_id' | 'driver_id', id: number): Promise<number | undefined> {
+  const row = await trx('dispatches').where(column, id).whereIn('status', ACTIVE_DISPATCH_STATUSES).first('id');
+  return row?.id;
+}
+
+export interface DispatchFilters {
+  status?: DispatchStatus[];
+  driverId?: number;
+  vehicleId?: number;
+  orderId?: number;
+  limit: number;
+  cursor?: string;
+}
+
+export async function listDispatches(db: Db, f: DispatchFilters) {
+  const query = db('dispatches')
+    .select('*')
+    .orderBy([
+      { column: 'created_at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ])
+    .limit(f.limit + 1);
+  if (f.status?.length) query.whereIn('status', f.status);
+  if (f.driverId !== undefined) query.where('driver_id', f.driverId);
+  if (f.vehicleId !== undefined) query.where('vehicle_id', f.vehicleId);
+  if (f.orderId !== undefined) query.where('order_id', f.orderId);
+  if (f.cursor) {
+    const [createdAt, id] = decodeCursor(f.cursor, ['string', 'number']);
+    query.whereRaw('(created_at, id) < (?::timestamptz, ?)', [createdAt!, id!]);
+  }
+  const rows: DispatchRow[] = await query;
+  const result = page(rows, f.limit, (row) => [row.created_at.toISOString(), row.id]);
+  return { items: result.items.map(toDispatch), next_cursor: result.next_cursor };
+}
+
+/** A driver's active dispatches with what the driver needs to drive them (addresses, cargo). */
+export async function driverActiveDispatches(db: Db, driverId: number) {
+  const rows = await db('dispatches as d')
+    .join('orders as o', 'o.id', 'd.order_id')
+    .where('d.driver_id', driverId)
+    .whereIn('d.status', ACTIVE_DISPATCH_STATUSES)
+    .orderBy('d.created_at')
+    .select(
+      'd.*',
+      'o.pickup_address',
+      'o.delivery_address',
+      'o.cargo_type',
+      'o.weight_kg',
+      'o.status as order_status',
+    );
+  return rows.map((row: DispatchRow & Record<string, unknown>) => ({
+    ...toDispatch(row),
+    order: {
+      id: row.order_id,
+      pickup_address: row.pickup_address,
+      delivery_address: row.delivery_address,
+      cargo_type: row.cargo_type,
+      weight: row.weight_kg,
+      status: row.order_status,
+    },
+  }));
+}
+
+/** A driver's counts for one day (the caller picks the day's bounds in Korean time). */
+export async function driverDaySummary(db: Db, driverId: number, dayStart: Date, dayEnd: Date) {
+  const active = ACTIVE_DISPATCH_STATUSES.map(() => '?').join(',');
+  const row = await db('dispatches')
+    .where('driver_id', driverId)
+    .first(
+      db.raw(`count(*) filter (where status in (${active}))::int as active`, [...ACTIVE_DISPATCH_STATUSES]),
+      db.raw(`count(*) filter (where created_at >= ? and created_at < ?)::int as assigned_today`, [dayStart, dayEnd]),
+      db.raw(`count(*) filter (where status = 'COMPLETED' and finished_at >= ? and finished_at < ?)::int as completed_today`, [dayStart, dayEnd]),
+      db.raw(`count(*) filter (where status = 'FAILED' and finished_at >= ? and finished_at < ?)::int as failed_today`, [dayStart, dayEnd]),
+      db.raw(`count(*) filter (where status = 'CANCELLED' and finished_at >= ? and finished_at < ?)::int as cancelled_today`, [dayStart, dayEnd]),
+    );
+  return {
+    active: row?.active ?? 0,
+    assigned_today: row?.assigned_today ?? 0,
+    completed_today: row?.completed_today ?? 0,
+    failed_today: row?.failed_today ?? 0,
+    cancelled_today: row?.cancelled_today ?? 0,
+  };
+}
+
+export async function insertHistory(
+  db: Db | Trx,
+  entry: { event_id: number; dispatch_id: number; from_status: string | null; to_status: string; changed_by: number | null; changed_at: Date; note: string | null },
+): Promise<boolean> {
+  const inserted = await db('dispatch_status_history').insert(entry).onConflict('event_id').ignore().returning('id');
+  return inserted.length > 0;
+}
+
+export function dispatchHistory(db: Db, dispatchId: number) {
+  return db('dispatch_status_history')
+    .where('dispatch_id', dispatchId)
+    .orderBy([{ column: 'changed_at' }, { column: 'id' }])
+    .select('from_status', 'to_status', 'changed_by', 'changed_at', 'note');
+}

@@ -1,0 +1,45 @@
+/** The knex instance: one pool per process, sized in configuration. */
+import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
+
+export type Db = Knex;
+export type Trx = Knex.Transaction;
+
+// Ids are bigint identity columns but stay far below 2^53; numbers are friendlier to clients than strings.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
+
+export interface DbOptions {
+  url: string;
+  poolMin: number;
+  poolMax: number;
+  statementTimeoutMs: number;
+  applicationName?: string;
+}
+
+export function createDb({ url, poolMin, poolMax, statementTimeoutMs, applicationName = 'uvis' }: DbOptions): Db {
+  return knexFactory({
+    client: 'pg',
+    connection: {
+      connectionString: url,
+      application_name: applicationName,
+      statement_timeout: statementTimeoutMs,
+      // A database that does not answer must turn into a quick 503, not a hung request.
+      connectionTimeoutMillis: 3000,
+    },
+    pool: { min: poolMin, max: poolMax, idleTimeoutMillis: 30_000 },
+    acquireConnectionTimeout: 5000,
+  });
+}
+
+/** Pool state for the metrics endpoint (tarn's counters). */
+export function poolStats(db: Db): { used: number; free: number; pendingAcquires: number; pendingCreates: number } {
+  const pool = (db.client as { pool?: Record<string, () => number> }).pool;
+  if (!pool) return { used: 0, free: 0, pendingAcquires: 0, pendingCreates: 0 };
+  return {
+    used: pool.numUsed!(),
+    free: pool.numFree!(),
+    pendingAcquires: pool.numPendingAcquires!(),
+    pendingCreates: pool.numPendingCreates!(),
+  };
+}

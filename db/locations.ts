@@ -1,0 +1,137 @@
+/** GPS points: batched inserts for the worker, per-driver replay for dispatchers, retention. */
+import { ACTIVE_DISPATCH_STATUSES } from '../domain/dispatch-status.js';
+import { decodeCursor, page } from './cursor.js';
+import type { Knex } from 'knex';
+import type { Db, Trx } from './knex.js';
+
+export interface PointRow {
+  driver_id: number;
+  latitude: number;
+  longitude: number;
+  speed_kmh: number | null;
+  heading_deg: number | null;
+  accuracy_m: number | null;
+  recorded_at: Date;
+  received_at: Date;
+  point_key: string;
+}
+
+/**
+ * Inserts many points in one statement (arrays unnested server-side: one round trip,
+ * one plan, any batch size). Duplicates by (driver, point_key) are skipped, which makes
+ * a retried job harmless. Each point's vehicle is the one on the driver's active dispatch,
+ * else the driver's usual vehicle. Returns how many rows were new.
+ */
+export async function insertPoints(trx: Trx, points: PointRow[]): Promise<number> {
+  if (points.length === 0) return 0;
+  // One array per column; pg sends them as typed PostgreSQL arrays.
+  const col = <K extends keyof PointRow>(key: K) => points.map((p) => p[key]) as unknown as Knex.Value;
+  const result = await trx.raw(
+    `with p as (
+       select * from unnest(?::bigint[], ?::float8[], ?::float8[], ?::real[], ?::real[], ?::real[], ?::timestamptz[], ?::timestamptz[], ?::text[])
+         as p(driver_id, latitude, longitude, speed_kmh, heading_deg, accuracy_m, recorded_at, received_at, point_key)
+     ), v as (${CURRENT_VEHICLE_SQL})
+     insert into vehicle_locations
+       (driver_id, vehicle_id, latitude, longitude, speed_kmh, heading_deg, accuracy_m, recorded_at, received_at, point_key)
+     select p.driver_id, v.vehicle_id, p.latitude, p.longitude, p.speed_kmh, p.heading_deg, p.accuracy_m,
+            p.recorded_at, p.received_at, p.point_key
+       from p left join v using (driver_id)
+     on conflict (driver_id, point_key) do nothing`,
+    [
+      col('driver_id'),
+      col('latitude'),
+      col('longitude'),
+      col('speed_kmh'),
+      col('heading_deg'),
+      col('accuracy_m'),
+      col('recorded_at'),
+      col('received_at'),
+      col('point_key'),
+    ],
+  );
+  return result.rowCount ?? 0;
+}
+
+const ACTIVE_SQL = ACTIVE_DISPATCH_STATUSES.map((s) => `'${s}'`).join(',');
+// The vehicle each driver of the batch is in right now (looked up once per driver, not per
+// point): the active dispatch's, else the driver's usual one. Expects a CTE named p.
+const CURRENT_VEHICLE_SQL = `
+  select dr.id as driver_id, coalesce(
+    (select d.vehicle_id from dispatches d where d.driver_id = dr.id and d.status in (${ACTIVE_SQL}) limit 1),
+    dr.vehicle_id
+  ) as vehicle_id
+  from drivers dr where dr.id in (select distinct driver_id from p)`;
+
+/** Keeps each driver's newest position; an older point arriving late never overwrites a newer one. */
+export async function upsertPositions(trx: Trx, latest: PointRow[]): Promise<void> {
+  if (latest.length === 0) return;
+  const col = <K extends keyof PointRow>(key: K) => latest.map((p) => p[key]) as unknown as Knex.Value;
+  await trx.raw(
+    `with p as (
+       select * from unnest(?::bigint[], ?::float8[], ?::float8[], ?::real[], ?::real[], ?::timestamptz[])
+         as p(driver_id, latitude, longitude, speed_kmh, heading_deg, recorded_at)
+     ), v as (${CURRENT_VEHICLE_SQL})
+     insert into driver_positions (driver_id, vehicle_id, latitude, longitude, speed_kmh, heading_deg, recorded_at, updated_at)
+     select p.driver_id, v.vehicle_id, p.latitude, p.longitude, p.speed_kmh, p.heading_deg, p.recorded_at, now()
+       from p left join v using (driver_id)
+     on conflict (driver_id) do update set
+       vehicle_id = excluded.vehicle_id, latitude = excluded.latitude, longitude = excluded.longitude,
+       speed_kmh = excluded.speed_kmh, heading_deg = excluded.heading_deg,
+       recorded_at = excluded.recorded_at, updated_at = now()
+     where excluded.recorded_at >= driver_positions.recorded_at`,
+    [col('driver_id'), col('latitude'), col('longitude'), col('speed_kmh'), col('heading_deg'), col('recorded_at')],
+  );
+}
+
+export function toLocation(row: Record<string, unknown>) {
+  return {
+    id: row.id as number,
+    driver_id: row.driver_id as number,
+    vehicle_id: row.vehicle_id as number | null,
+    latitude: row.latitude as number,
+    longitude: row.longitude as number,
+    speed_kmh: row.speed_kmh as number | null,
+    heading_deg: row.heading_deg as number | null,
+    accuracy_m: row.accuracy_m as number | null,
+    recorded_at: row.recorded_at as Date,
+    received_at: row.received_at as Date,
+  };
+}
+
+/** A driver's points in time order (route replay), paged by (recorded_at, id) on the matching index. */
+export async function listDriverLocations(db: Db, q: { driverId: number; from: Date; to: Date; limit: number; cursor?: string }) {
+  const query = db('vehicle_locations')
+    .where('driver_id', q.driverId)
+    .where('recorded_at', '>=', q.from)
+    .where('recorded_at', '<', q.to)
+    .orderBy([{ column: 'recorded_at' }, { column: 'id' }])
+    .limit(q.limit + 1)
+    .select('id', 'driver_id', 'vehicle_id', 'latitude', 'longitude', 'speed_kmh', 'heading_deg', 'accuracy_m', 'recorded_at', 'received_at');
+  if (q.cursor) {
+    const [recordedAt, id] = decodeCursor(q.cursor, ['string', 'number']);
+    query.whereRaw('(recorded_at, id) > (?::timestamptz, ?)', [recordedAt!, id!]);
+  }
+  const rows: Record<string, unknown>[] = await query;
+  const result = page(rows, q.limit, (row) => [(row.recorded_at as Date).toISOString(), row.id as number]);
+  return { items: result.items.map(toLocation), next_cursor: result.next_cursor };
+}
+
+export function latestPositions(db: Db) {
+  return db('driver_positions as p')
+    .join('drivers as d', 'd.id', 'p.driver_id')
+    .select('p.driver_id', 'd.name as driver_name', 'p.vehicle_id', 'p.latitude', 'p.longitude', 'p.speed_kmh', 'p.heading_deg', 'p.recorded_at');
+}
+
+/** Deletes points recorded before the cutoff in small batches, so retention never holds long locks. */
+export async function deleteLocationsBefore(db: Db, cutoff: Date, batchSize = 10_000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const result = await db.raw(
+      `delete from vehicle_locations where id in (
+         select id from vehicle_locations where recorded_at < ? limit ?)`,
+      [cutoff, batchSize],
+    );
+    total += result.rowCount ?? 0;
+    if ((result.rowCount ?? 0) < batchSize) return total;
+  }
+}

@@ -1,0 +1,117 @@
+/** Orders: queries and the shape clients see. */
+import type { CargoClass } from '../domain/cargo.js';
+import { CARGO_INFO } from '../domain/cargo.js';
+import type { OrderStatus } from '../domain/dispatch-status.js';
+import { decodeCursor, page } from './cursor.js';
+import type { Db, Trx } from './knex.js';
+
+export interface OrderRow {
+  id: number;
+  client_id: number;
+  pickup_address: string;
+  delivery_address: string;
+  pickup_lat: number | null;
+  pickup_lng: number | null;
+  delivery_lat: number | null;
+  delivery_lng: number | null;
+  cargo_type: CargoClass;
+  weight_kg: number;
+  status: OrderStatus;
+  distance_km: number | null;
+  notes: string | null;
+  created_by: number | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export function toOrder(row: OrderRow) {
+  return {
+    id: row.id,
+    client_id: row.client_id,
+    pickup_address: row.pickup_address,
+    delivery_address: row.delivery_address,
+    pickup_lat: row.pickup_lat,
+    pickup_lng: row.pickup_lng,
+    delivery_lat: row.delivery_lat,
+    delivery_lng: row.delivery_lng,
+    cargo_type: row.cargo_type,
+    cargo_label: CARGO_INFO[row.cargo_type].label,
+    weight: row.weight_kg,
+    status: row.status,
+    distance_km: row.distance_km,
+    notes: row.notes,
+    created_by: row.created_by,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+export type Order = ReturnType<typeof toOrder>;
+
+export async function insertOrder(trx: Trx, data: Partial<OrderRow>): Promise<OrderRow> {
+  const [row] = await trx('orders').insert(data).returning('*');
+  return row;
+}
+
+export function getOrder(db: Db | Trx, id: number, options: { forUpdate?: boolean } = {}): Promise<OrderRow | undefined> {
+  const query = db('orders').where({ id }).first();
+  if (options.forUpdate) query.forUpdate();
+  return query;
+}
+
+export async function updateOrder(trx: Trx, id: number, patch: Partial<OrderRow>): Promise<OrderRow> {
+  const [row] = await trx('orders')
+    .where({ id })
+    .update({ ...patch, updated_at: trx.fn.now() })
+    .returning('*');
+  return row;
+}
+
+/** The search expression, written exactly as in the trigram index so the planner uses it. */
+export const ADDRESS_SEARCH_SQL = `(pickup_address || ' ' || delivery_address)`;
+
+/** Escapes LIKE wildcards so a search for "100%" means the text, not a pattern. */
+export function likeContains(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+export interface OrderFilters {
+  status?: OrderStatus[];
+  clientId?: number;
+  cargoType?: CargoClass;
+  createdFrom?: Date;
+  createdTo?: Date;
+  q?: string;
+  sort: 'created_at' | '-created_at';
+  limit: number;
+  cursor?: string;
+}
+
+/** Keyset pages over (created_at, id), served by the (status, created_at) and created_at indexes. */
+export async function listOrders(db: Db, f: OrderFilters) {
+  const direction = f.sort === '-created_at' ? 'desc' : 'asc';
+  const query = db('orders')
+    .select('*')
+    .orderBy([
+      { column: 'created_at', order: direction },
+      { column: 'id', order: direction },
+    ])
+    .limit(f.limit + 1);
+  if (f.status?.length) query.whereIn('status', f.status);
+  if (f.clientId !== undefined) query.where('client_id', f.clientId);
+  if (f.cargoType) query.where('cargo_type', f.cargoType);
+  if (f.createdFrom) query.where('created_at', '>=', f.createdFrom);
+  if (f.createdTo) query.where('created_at', '<', f.createdTo);
+  if (f.q) query.whereRaw(`${ADDRESS_SEARCH_SQL} ilike ?`, [likeContains(f.q)]);
+  if (f.cursor) {
+    const [createdAt, id] = decodeCursor(f.cursor, ['string', 'number']);
+    query.whereRaw(`(created_at, id) ${direction === 'desc' ? '<' : '>'} (?::timestamptz, ?)`, [createdAt!, id!]);
+  }
+  const rows: OrderRow[] = await query;
+  const result = page(rows, f.limit, (row) => [row.created_at.toISOString(), row.id]);
+  return { items: result.items.map(toOrder), next_cursor: result.next_cursor };
+}
+
+export async function orderStatusCounts(db: Db): Promise<Record<string, number>> {
+  const rows: { status: string; count: number }[] = await db('orders').select('status').count<{ status: string; count: number }[]>('* as count').groupBy('status');
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.count)]));
+}

@@ -1,0 +1,48 @@
+/** The transactional outbox: rows written with the change they announce, relayed to BullMQ afterwards. */
+import type { Db, Trx } from './knex.js';
+
+export interface OutboxRow {
+  id: number;
+  queue: string;
+  job_name: string;
+  payload: Record<string, unknown>;
+}
+
+/** Must be called inside the transaction that makes the change; returns the event id. */
+export async function writeOutbox(trx: Trx, queue: string, jobName: string, payload: Record<string, unknown>): Promise<number> {
+  const [row] = await trx('outbox').insert({ queue, job_name: jobName, payload }).returning('id');
+  return (row as { id: number }).id;
+}
+
+/** Locks a batch of unpublished rows for this relay; other relays skip them. */
+export function claimUnpublished(trx: Trx, limit: number): Promise<OutboxRow[]> {
+  return trx('outbox')
+    .select('id', 'queue', 'job_name', 'payload')
+    .whereNull('published_at')
+    .orderBy('id')
+    .limit(limit)
+    .forUpdate()
+    .skipLocked();
+}
+
+export async function markPublished(trx: Trx, ids: number[]): Promise<void> {
+  await trx('outbox').whereIn('id', ids).update({ published_at: trx.fn.now() });
+}
+
+export async function recordRelayFailure(db: Db, ids: number[], error: string): Promise<void> {
+  await db('outbox')
+    .whereIn('id', ids)
+    .update({ attempts: db.raw('attempts + 1'), last_error: error.slice(0, 1000) });
+}
+
+export async function pendingOutbox(db: Db): Promise<{ count: number; oldestAgeSeconds: number }> {
+  const row = await db('outbox')
+    .whereNull('published_at')
+    .first(db.raw('count(*)::int as count'), db.raw('coalesce(extract(epoch from now() - min(created_at)), 0)::float as age'));
+  return { count: Number(row?.count ?? 0), oldestAgeSeconds: Number(row?.age ?? 0) };
+}
+
+/** Published rows are kept a while for inspection, then removed. */
+export async function deletePublishedBefore(db: Db, before: Date): Promise<number> {
+  return db('outbox').whereNotNull('published_at').where('published_at', '<', before).delete();
+}

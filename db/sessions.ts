@@ -1,0 +1,79 @@
+/** Sign-in sessions and their rotating refresh tokens (stored as SHA-256 hashes). */
+import type { UserRole } from '../domain/roles.js';
+import type { Db, Trx } from './knex.js';
+
+export interface Principal {
+  sessionId: string;
+  userId: number;
+  role: UserRole;
+  driverId: number | null;
+  email: string;
+}
+
+export async function createSession(
+  trx: Trx,
+  s: { id: string; userId: number; expiresAt: Date; refreshHash: string; userAgent?: string; ip?: string },
+): Promise<void> {
+  await trx('sessions').insert({ id: s.id, user_id: s.userId, expires_at: s.expiresAt, user_agent: s.userAgent?.slice(0, 300), ip: s.ip });
+  await trx('refresh_tokens').insert({ token_hash: s.refreshHash, session_id: s.id, expires_at: s.expiresAt });
+}
+
+export interface RefreshTokenState {
+  sessionId: string;
+  userId: number;
+  used: boolean;
+  expired: boolean;
+  revoked: boolean;
+  userActive: boolean;
+}
+
+export async function lockRefreshToken(trx: Trx, hash: string): Promise<RefreshTokenState | undefined> {
+  const row = await trx('refresh_tokens as t')
+    .join('sessions as s', 's.id', 't.session_id')
+    .join('users as u', 'u.id', 's.user_id')
+    .where('t.token_hash', hash)
+    .forUpdate()
+    .first(
+      's.id as session_id',
+      's.user_id',
+      't.used_at',
+      's.revoked_at',
+      'u.active',
+      trx.raw('t.expires_at < now() as expired'),
+    );
+  if (!row) return undefined;
+  return {
+    sessionId: row.session_id,
+    userId: row.user_id,
+    used: row.used_at !== null,
+    expired: row.expired,
+    revoked: row.revoked_at !== null,
+    userActive: row.active,
+  };
+}
+
+export async function rotateRefreshToken(trx: Trx, oldHash: string, next: { hash: string; sessionId: string; expiresAt: Date }): Promise<void> {
+  await trx('refresh_tokens').where('token_hash', oldHash).update({ used_at: trx.fn.now() });
+  await trx('refresh_tokens').insert({ token_hash: next.hash, session_id: next.sessionId, expires_at: next.expiresAt });
+}
+
+export async function revokeSession(db: Db | Trx, sessionId: string): Promise<void> {
+  await db('sessions').where('id', sessionId).whereNull('revoked_at').update({ revoked_at: db.fn.now() });
+}
+
+export async function revokeUserSessions(db: Db | Trx, userId: number): Promise<void> {
+  await db('sessions').where('user_id', userId).whereNull('revoked_at').update({ revoked_at: db.fn.now() });
+}
+
+/** The signed-in user behind a session, or undefined when the session or the user is no longer valid. */
+export async function loadPrincipal(db: Db, sessionId: string): Promise<Principal | undefined> {
+  const row = await db('sessions as s')
+    .join('users as u', 'u.id', 's.user_id')
+    .where('s.id', sessionId)
+    .whereNull('s.revoked_at')
+    .where('s.expires_at', '>', db.fn.now())
+    .where('u.active', true)
+    .first('s.id as session_id', 'u.id as user_id', 'u.role', 'u.driver_id', 'u.email');
+  if (!row) return undefined;
+  return { sessionId: row.session_id, userId: row.user_id, role: row.role, driverId: row.driver_id, email: row.email };
+}

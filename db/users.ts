@@ -1,0 +1,32 @@
+/** User accounts (never returned with their password hash). */
+import type { UserRole } from '../domain/roles.js';
+import type { Db } from './knex.js';
+
+export interface UserRow {
+  id: number;
+  email: string;
+  password_hash: string;
+  role: UserRole;
+  name: string | null;
+  driver_id: number | null;
+  active: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export function toUser(row: Record<string, unknown>) {
+  return {
+    id: row.id as number,
+    email: row.email as string,
+    role: row.role as UserRole,
+    name: row.name as string | null,
+    driver_id: row.driver_id as number | null,
+    active: row.active as boolean,
+    created_at: row.created_at as Date,
+    updated_at: row.updated_at as Date,
+  };
+}
+
+export function findUserByEmail(db: Db, email: string): Promise<UserRow | undefined> {
+  return db('users').whereRaw('lower(email) = lower(?)', [email]).first();
+}

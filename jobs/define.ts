@@ -1,0 +1,58 @@
+/** The shape of a queue definition: one per file in jobs/, collected by jobs/index.ts. */
+import type { Job, JobsOptions, WorkerOptions } from 'bullmq';
+import type { z } from 'zod';
+import type { Config, QueueName } from '../lib/config.js';
+import type { Cache } from '../lib/cache.js';
+import type { Db } from '../db/knex.js';
+import type { LivePublisher } from '../lib/live-events.js';
+import type { Logger } from '../lib/logger.js';
+import type { Metrics } from '../lib/metrics.js';
+
+/** What processors may use. Deliberately small: processors reach the database and caches, nothing of HTTP. */
+export interface WorkerDeps {
+  config: Config;
+  db: Db;
+  cache: Cache;
+  live: LivePublisher;
+  metrics: Metrics;
+  log: Logger;
+}
+
+export interface JobContext {
+  job: Job;
+  log: Logger;
+}
+
+export type JobSchemas = Record<string, z.ZodType>;
+
+export type Handlers<J extends JobSchemas> = {
+  [K in keyof J]: (data: z.infer<J[K]>, ctx: JobContext) => Promise<unknown>;
+};
+
+export interface Processor<J extends JobSchemas> {
+  handlers: Handlers<J>;
+  /** Finishes buffered work (the location writer flushes) before the worker closes. */
+  close?: () => Promise<void>;
+}
+
+export interface QueueDefinition<J extends JobSchemas = JobSchemas> {
+  name: QueueName;
+  /** Job name -> payload schema. Workers validate again: a stored job may predate the code. */
+  jobs: J;
+  defaultJobOptions: JobsOptions;
+  concurrency: (config: Config) => number;
+  workerOptions?: Partial<WorkerOptions>;
+  createProcessor: (deps: WorkerDeps) => Processor<J>;
+}
+
+export function defineQueue<J extends JobSchemas>(definition: QueueDefinition<J>): QueueDefinition<J> {
+  return definition;
+}
+
+/** Retries with exponential backoff; completed jobs trimmed by age and count; failed ones kept a week for inspection. */
+export const STANDARD_JOB_OPTIONS: JobsOptions = {
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};

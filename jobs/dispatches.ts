@@ -1,0 +1,55 @@
+/** dispatches queue: status history, cache invalidation and live notifications after a dispatch changes. */
+import { z } from 'zod';
+import { DISPATCH_STATUSES } from '../domain/dispatch-status.js';
+import { insertHistory } from '../db/dispatches.js';
+import { cacheNames } from '../lib/cache.js';
+import { STANDARD_JOB_OPTIONS, defineQueue } from './define.js';
+
+export const DispatchStatusChanged = z.object({
+  eventId: z.number().int().positive(),
+  dispatchId: z.number().int().positive(),
+  orderId: z.number().int().positive(),
+  driverId: z.number().int().positive(),
+  vehicleId: z.number().int().positive(),
+  from: z.enum(DISPATCH_STATUSES).nullable(),
+  to: z.enum(DISPATCH_STATUSES),
+  changedBy: z.number().int().positive().nullable(),
+  changedAt: z.iso.datetime({ offset: true }),
+  note: z.string().max(500).nullable(),
+});
+export type DispatchStatusChanged = z.infer<typeof DispatchStatusChanged>;
+
+export const dispatchesQueue = defineQueue({
+  name: 'dispatches',
+  jobs: { 'dispatch.status_changed': DispatchStatusChanged },
+  defaultJobOptions: { ...STANDARD_JOB_OPTIONS },
+  concurrency: (config) => config.worker.concurrency,
+  createProcessor: ({ db, cache, live }) => ({
+    handlers: {
+      'dispatch.status_changed': async (event) => {
+        // The event id (outbox row id) is unique in the history table: a redelivered job inserts nothing.
+        const inserted = await insertHistory(db, {
+          event_id: event.eventId,
+          dispatch_id: event.dispatchId,
+          from_status: event.from,
+          to_status: event.to,
+          changed_by: event.changedBy,
+          changed_at: new Date(event.changedAt),
+          note: event.note,
+        });
+        await cache.invalidate(cacheNames.driverSummary(event.driverId), cacheNames.orderStatusCounts());
+        live.publish({
+          type: 'dispatch',
+          dispatch_id: event.dispatchId,
+          order_id: event.orderId,
+          driver_id: event.driverId,
+          vehicle_id: event.vehicleId,
+          from: event.from,
+          to: event.to,
+          at: event.changedAt,
+        });
+        return { historyInserted: inserted };
+      },
+    },
+  }),
+});

@@ -1,0 +1,88 @@
+/** locations queue: GPS points posted by drivers, stored in batches by the LocationWriter. */
+import { z } from 'zod';
+import type { PointRow } from '../db/locations.js';
+import { LocationWriter } from '../workers/location-writer.js';
+import { defineQueue } from './define.js';
+
+export const MAX_POINTS_PER_POST = 500;
+
+export const LocationPoint = z.object({
+  lat: z.number().min(-90).max(90),
+  lng: z.number().min(-180).max(180),
+  recordedAt: z.iso.datetime({ offset: true }).optional(),
+  speed: z.number().min(0).max(400).nullable().optional(),
+  heading: z.number().min(0).max(360).nullable().optional(),
+  accuracy: z.number().min(0).max(100_000).nullable().optional(),
+  key: z.string().min(1).max(100).optional(),
+});
+
+export const LocationPoints = z.object({
+  driverId: z.number().int().positive(),
+  receivedAt: z.iso.datetime({ offset: true }),
+  points: z.array(LocationPoint).min(1).max(MAX_POINTS_PER_POST),
+});
+export type LocationPoints = z.infer<typeof LocationPoints>;
+
+/**
+ * A point's identity for deduplication: the client's key if it sent one, else the
+ * time it was recorded (a re-uploaded offline buffer is stored once), else its
+ * position in this job (stable across retries of the job).
+ */
+export function pointKey(point: z.infer<typeof LocationPoint>, jobId: string, index: number): string {
+  if (point.key) return `k:${point.key}`;
+  if (point.recordedAt) return `t:${new Date(point.recordedAt).toISOString()}`;
+  return `j:${jobId}:${index}`;
+}
+
+export function toPointRows(data: LocationPoints, jobId: string): PointRow[] {
+  const receivedAt = new Date(data.receivedAt);
+  return data.points.map((p, i) => ({
+    driver_id: data.driverId,
+    latitude: p.lat,
+    longitude: p.lng,
+    speed_kmh: p.speed ?? null,
+    heading_deg: p.heading ?? null,
+    accuracy_m: p.accuracy ?? null,
+    recorded_at: p.recordedAt ? new Date(p.recordedAt) : receivedAt,
+    received_at: receivedAt,
+    point_key: pointKey(p, jobId, i),
+  }));
+}
+
+export const locationsQueue = defineQueue({
+  name: 'locations',
+  jobs: { points: LocationPoints },
+  defaultJobOptions: {
+    attempts: 12,
+    backoff: { type: 'exponential', delay: 500 },
+    // GPS jobs are many and small: keep fewer completed ones.
+    removeOnComplete: { age: 3600, count: 2000 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  },
+  concurrency: (config) => config.worker.locationsConcurrency,
+  createProcessor: ({ db, metrics, log, live, config }) => {
+    const writer = new LocationWriter(db, metrics, log.child({ component: 'location-writer' }), {
+      maxPoints: config.worker.locationBatchMaxPoints,
+      maxWaitMs: config.worker.locationBatchMaxWaitMs,
+      onCommitted: (latest) =>
+        live.publish({
+          type: 'positions',
+          positions: latest.map((p) => ({
+            driver_id: p.driver_id,
+            latitude: p.latitude,
+            longitude: p.longitude,
+            recorded_at: p.recorded_at.toISOString(),
+          })),
+        }),
+    });
+    return {
+      handlers: {
+        points: async (data, { job }) => {
+          await writer.write(toPointRows(data, String(job.id)));
+          return { points: data.points.length };
+        },
+      },
+      close: () => writer.close(),
+    };
+  },
+});

@@ -1,0 +1,51 @@
+/** orders queue: derived data for an order after it changes (distance estimate; auto-dispatch later). */
+import { z } from 'zod';
+import { estimateRoute } from '../domain/geo.js';
+import { districts } from '../lib/districts.js';
+import { cacheNames } from '../lib/cache.js';
+import { STANDARD_JOB_OPTIONS, defineQueue } from './define.js';
+
+export const OrderChanged = z.object({
+  eventId: z.number().int().positive(),
+  orderId: z.number().int().positive(),
+  change: z.enum(['created', 'updated', 'cancelled', 'status']),
+});
+export type OrderChanged = z.infer<typeof OrderChanged>;
+
+export const ordersQueue = defineQueue({
+  name: 'orders',
+  jobs: { 'order.changed': OrderChanged },
+  defaultJobOptions: { ...STANDARD_JOB_OPTIONS },
+  concurrency: (config) => config.worker.concurrency,
+  createProcessor: ({ db, cache, live }) => ({
+    handlers: {
+      // Reads the order as it is now rather than trusting the event, so events
+      // processed late or twice converge on the same result.
+      'order.changed': async ({ orderId }, { log }) => {
+        const order = await db('orders').where({ id: orderId }).first();
+        if (!order) {
+          log.warn({ orderId }, 'order no longer exists');
+          return { skipped: true };
+        }
+        const at = (lat: number | null, lng: number | null) => (lat != null && lng != null ? { lat, lng } : undefined);
+        const { pickup, delivery, distanceKm } = estimateRoute(
+          { address: order.pickup_address, at: at(order.pickup_lat, order.pickup_lng) },
+          { address: order.delivery_address, at: at(order.delivery_lat, order.delivery_lng) },
+          districts(),
+        );
+        await db('orders')
+          .where({ id: orderId })
+          .update({
+            distance_km: distanceKm,
+            pickup_lat: pickup?.lat ?? null,
+            pickup_lng: pickup?.lng ?? null,
+            delivery_lat: delivery?.lat ?? null,
+            delivery_lng: delivery?.lng ?? null,
+          });
+        await cache.invalidate(cacheNames.orderStatusCounts());
+        live.publish({ type: 'order', order_id: orderId, status: order.status, at: new Date().toISOString() });
+        return { distanceKm };
+      },
+    },
+  }),
+});

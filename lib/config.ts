@@ -1,0 +1,229 @@
+/**
+ * The only reader of process.env. Parses every key once, reports every bad key
+ * together, and refuses unsafe settings in production.
+ */
+import { z } from 'zod';
+
+export const QUEUE_NAMES = ['orders', 'dispatches', 'locations'] as const;
+export type QueueName = (typeof QUEUE_NAMES)[number];
+
+export const ROLES = ['api', 'worker', 'all'] as const;
+export type ProcessRole = (typeof ROLES)[number];
+
+const DEV_JWT_SECRET = 'uvis-development-secret-do-not-use-in-production';
+// Secrets that show up in tutorials and .env examples; never acceptable in production.
+const KNOWN_WEAK_SECRETS = new Set([DEV_JWT_SECRET, 'changeme', 'change-me', 'secret', 'jwt-secret', 'your-secret-key']);
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'].includes(v), {
+    message: 'expected one of true/false, 1/0, yes/no, on/off',
+  })
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const port = int(0, 65535);
+const list = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  ROLE: z.enum(ROLES).default('all'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: port.default(3000),
+  METRICS_PORT: port.default(9464),
+  METRICS_TOKEN: z.string().min(16).optional(),
+  TRUST_PROXY: z.string().default('loopback'),
+  PUBLIC_URL: z.url().optional(),
+
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL')
+    .default('postgres://postgres@127.0.0.1:5432/uvis'),
+  DB_POOL_MIN: int(0, 100).default(0),
+  DB_POOL_MAX: int(1, 500).default(20),
+  DB_STATEMENT_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
+
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'expected a redis:// URL')
+    .default('redis://127.0.0.1:6379'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only')
+    .default('uvis'),
+  REDIS_COMMAND_TIMEOUT_MS: int(50, 60_000).default(2000),
+
+  JWT_SECRET: z.string().optional(),
+  ACCESS_TOKEN_TTL_SECONDS: int(60, 86_400).default(900),
+  REFRESH_TOKEN_TTL_SECONDS: int(300, 90 * 86_400).default(30 * 86_400),
+
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  WORKER_CONCURRENCY: int(1, 1000).default(20),
+  LOCATIONS_CONCURRENCY: int(1, 5000).default(200),
+  WORKER_QUEUES: list.default([...QUEUE_NAMES]),
+  LOCATION_BATCH_MAX_POINTS: int(1, 10_000).default(1000),
+  LOCATION_BATCH_MAX_WAIT_MS: int(0, 1000).default(20),
+  LOCATION_RETENTION_DAYS: int(1, 3650).default(180),
+  OUTBOX_POLL_MS: int(50, 60_000).default(1000),
+
+  DEMO_DATA: bool.optional(),
+  SHUTDOWN_TIMEOUT_MS: int(1000, 120_000).default(15_000),
+  CORS_ORIGINS: list.default([]),
+
+  RATE_LIMITS: z.enum(['on', 'off']).default('on'),
+  RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).optional(),
+  RATE_LIMIT_GENERAL: int(1, 10_000_000).optional(),
+  RATE_LIMIT_LOCATION: int(1, 10_000_000).optional(),
+  RATE_LIMIT_LOGIN_IP_FAILURES: int(1, 1_000_000).optional(),
+  RATE_LIMIT_LOGIN_ACCOUNT_FAILURES: int(1, 1_000_000).optional(),
+  LOGIN_LOCKOUT_SECONDS: int(1, 86_400).default(900),
+  LOGIN_SLOWDOWN_AFTER: int(1, 1000).default(3),
+  LOGIN_SLOWDOWN_STEP_MS: int(0, 10_000).default(250),
+});
+
+type Env = z.infer<typeof EnvSchema>;
+
+export interface RateLimitConfig {
+  enabled: boolean;
+  windowSeconds: number;
+  /** Requests per user per window on ordinary routes. */
+  general: number;
+  /** Location posts per user per window: sized for a driver posting every second. */
+  location: number;
+  /** Failed sign-ins per IP per lockout window. */
+  loginIpFailures: number;
+  /** Failed sign-ins per account per lockout window; over it the account is locked. */
+  loginAccountFailures: number;
+  lockoutSeconds: number;
+  slowdownAfter: number;
+  slowdownStepMs: number;
+}
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  isProduction: boolean;
+  role: ProcessRole;
+  host: string;
+  port: number;
+  metricsPort: number;
+  metricsToken: string | undefined;
+  trustProxy: string;
+  publicUrl: string | undefined;
+  databaseUrl: string;
+  db: { poolMin: number; poolMax: number; statementTimeoutMs: number };
+  redisUrl: string;
+  redisPrefix: string;
+  /** BullMQ prefix; the braces are a Redis Cluster hash tag so every queue key lands in one slot. */
+  queuePrefix: string;
+  redisCommandTimeoutMs: number;
+  jwtSecret: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  logLevel: Env['LOG_LEVEL'];
+  worker: {
+    concurrency: number;
+    locationsConcurrency: number;
+    queues: QueueName[];
+    locationBatchMaxPoints: number;
+    locationBatchMaxWaitMs: number;
+  };
+  locationRetentionDays: number;
+  outboxPollMs: number;
+  demoData: boolean;
+  shutdownTimeoutMs: number;
+  corsOrigins: string[];
+  rateLimits: RateLimitConfig;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+// Development lets the seed's Locust file (1,000 users sharing one account from one
+// address) run without a 429; production is strict. Both are documented in the README.
+const RATE_LIMIT_DEFAULTS = {
+  development: { general: 200_000, location: 200_000, loginIpFailures: 200, loginAccountFailures: 20 },
+  production: { general: 1200, location: 180, loginIpFailures: 30, loginAccountFailures: 5 },
+};
+
+/** Parses an environment (process.env by default) into a Config, or throws ConfigError listing every problem. */
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  const env = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const isProduction = e.NODE_ENV === 'production';
+
+  if (isProduction) {
+    if (!e.JWT_SECRET) problems.push('JWT_SECRET: required in production');
+    else if (e.JWT_SECRET.length < 32) problems.push('JWT_SECRET: must be at least 32 characters in production');
+    else if (KNOWN_WEAK_SECRETS.has(e.JWT_SECRET)) problems.push('JWT_SECRET: a well-known default; generate one with `openssl rand -base64 48`');
+    if (e.DEMO_DATA) problems.push('DEMO_DATA: demo data (with its known password) is refused in production');
+    if (e.RATE_LIMITS === 'off') problems.push('RATE_LIMITS: cannot be off in production');
+  }
+  const unknownQueues = e.WORKER_QUEUES.filter((q) => !(QUEUE_NAMES as readonly string[]).includes(q));
+  if (unknownQueues.length > 0) {
+    problems.push(`WORKER_QUEUES: unknown queue(s) ${unknownQueues.join(', ')}; known: ${QUEUE_NAMES.join(', ')}`);
+  }
+  if (e.DB_POOL_MIN > e.DB_POOL_MAX) problems.push('DB_POOL_MIN: must not exceed DB_POOL_MAX');
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const limits = isProduction ? RATE_LIMIT_DEFAULTS.production : RATE_LIMIT_DEFAULTS.development;
+  return {
+    env: e.NODE_ENV,
+    isProduction,
+    role: e.ROLE,
+    host: e.HOST,
+    port: e.PORT,
+    metricsPort: e.METRICS_PORT,
+    metricsToken: e.METRICS_TOKEN,
+    trustProxy: e.TRUST_PROXY,
+    publicUrl: e.PUBLIC_URL,
+    databaseUrl: e.DATABASE_URL,
+    db: { poolMin: e.DB_POOL_MIN, poolMax: e.DB_POOL_MAX, statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS },
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX,
+    queuePrefix: `{${e.REDIS_PREFIX}}`,
+    redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+    jwtSecret: e.JWT_SECRET ?? DEV_JWT_SECRET,
+    accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+    refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
+    logLevel: e.LOG_LEVEL,
+    worker: {
+      concurrency: e.WORKER_CONCURRENCY,
+      locationsConcurrency: e.LOCATIONS_CONCURRENCY,
+      queues: e.WORKER_QUEUES as QueueName[],
+      locationBatchMaxPoints: e.LOCATION_BATCH_MAX_POINTS,
+      locationBatchMaxWaitMs: e.LOCATION_BATCH_MAX_WAIT_MS,
+    },
+    locationRetentionDays: e.LOCATION_RETENTION_DAYS,
+    outboxPollMs: e.OUTBOX_POLL_MS,
+    demoData: e.DEMO_DATA ?? e.NODE_ENV === 'development',
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    corsOrigins: e.CORS_ORIGINS,
+    rateLimits: {
+      enabled: e.RATE_LIMITS === 'on',
+      windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS ?? 60,
+      general: e.RATE_LIMIT_GENERAL ?? limits.general,
+      location: e.RATE_LIMIT_LOCATION ?? limits.location,
+      loginIpFailures: e.RATE_LIMIT_LOGIN_IP_FAILURES ?? limits.loginIpFailures,
+      loginAccountFailures: e.RATE_LIMIT_LOGIN_ACCOUNT_FAILURES ?? limits.loginAccountFailures,
+      lockoutSeconds: e.LOGIN_LOCKOUT_SECONDS,
+      slowdownAfter: e.LOGIN_SLOWDOWN_AFTER,
+      slowdownStepMs: e.LOGIN_SLOWDOWN_STEP_MS,
+    },
+  };
+}

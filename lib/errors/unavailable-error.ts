@@ -1,0 +1,12 @@
+import { AppError } from './app-error.js';
+
+export const SERVICE_UNAVAILABLE = 'service_unavailable';
+
+/** 503: a dependency (PostgreSQL, Redis) does not answer; the client may retry. */
+export class UnavailableError extends AppError {
+  constructor(dependency: 'database' | 'queue' | 'redis' | 'server', message?: string) {
+    super(503, SERVICE_UNAVAILABLE, message ?? `${dependency} unavailable, retry shortly`, { dependency }, {
+      'Retry-After': '5',
+    });
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * Live events for dashboards, published on one Redis channel so every API replica
+ * can forward them to its own browser connections. Fire-and-forget: a missed event
+ * only delays a dashboard until its next refresh, it never loses data.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from './logger.js';
+
+export type LiveEvent =
+  | { type: 'dispatch'; dispatch_id: number; order_id: number; driver_id: number; vehicle_id: number; from: string | null; to: string; at: string }
+  | { type: 'order'; order_id: number; status: string; at: string }
+  | { type: 'positions'; positions: { driver_id: number; latitude: number; longitude: number; recorded_at: string }[] };
+
+export function liveChannel(prefix: string): string {
+  return `${prefix}:live`;
+}
+
+export class LivePublisher {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly log: Logger,
+  ) {}
+
+  publish(event: LiveEvent): void {
+    this.redis.publish(liveChannel(this.prefix), JSON.stringify(event)).catch((err: unknown) => {
+      this.log.debug({ err, type: event.type }, 'live event not published');
+    });
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Who is behind an access token, cached in memory so the hot path (a GPS post)
+ * does not query PostgreSQL. Logout and deactivation are announced on a Redis
+ * channel and evict entries in every API replica at once; the short TTL bounds
+ * staleness if an announcement is missed (Redis down at that moment).
+ */
+import type { Redis } from 'ioredis';
+import { loadPrincipal, type Principal } from '../db/sessions.js';
+import type { Db } from '../db/knex.js';
+import type { Logger } from './logger.js';
+
+interface Entry {
+  principal: Principal | undefined;
+  expiresAt: number;
+}
+
+export class PrincipalCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly loading = new Map<string, Promise<Principal | undefined>>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly ttlMs = 30_000,
+    private readonly maxEntries = 100_000,
+  ) {}
+
+  async get(sessionId: string): Promise<Principal | undefined> {
+    const entry = this.entries.get(sessionId);
+    if (entry && entry.expiresAt > Date.now()) return entry.principal;
+    // Concurrent requests of one session share one query.
+    let pending = this.loading.get(sessionId);
+    if (!pending) {
+      pending = loadPrincipal(this.db, sessionId).finally(() => this.loading.delete(sessionId));
+      this.loading.set(sessionId, pending);
+    }
+    const principal = await pending;
+    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(sessionId, { principal, expiresAt: Date.now() + this.ttlMs });
+    return principal;
+  }
+
+  evictSession(sessionId: string): void {
+    this.entries.delete(sessionId);
+  }
+
+  evictUser(userId: number): void {
+    for (const [key, entry] of this.entries) if (entry.principal?.userId === userId) this.entries.delete(key);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+/** Announces and applies evictions across API replicas over Redis pub/sub. */
+export class AuthAnnouncer {
+  private subscriber: Redis | undefined;
+
+  constructor(
+    private readonly publisher: Redis,
+    private readonly channel: string,
+    private readonly cache: PrincipalCache,
+    private readonly log: Logger,
+  ) {}
+
+  /** Subscribes on a dedicated connection; after any reconnect the cache is emptied, since messages may have been missed. */
+  async start(subscriber: Redis): Promise<void> {
+    this.subscriber = subscriber;
+    subscriber.on('message', (_channel: string, message: string) => this.apply(message));
+    subscriber.on('ready', () => this.cache.clear());
+    await subscriber.subscribe(this.channel).catch((err: unknown) => this.log.warn({ err }, 'auth channel subscribe failed; retrying on reconnect'));
+  }
+
+  async sessionRevoked(sessionId: string): Promise<void> {
+    await this.announce(`session:${sessionId}`);
+  }
+
+  async userChanged(userId: number): Promise<void> {
+    await this.announce(`user:${userId}`);
+  }
+
+  private async announce(message: string): Promise<void> {
+    this.apply(message);
+    await this.publisher.publish(this.channel, message).catch((err: unknown) => {
+      this.log.warn({ err }, 'auth eviction not announced; other replicas evict when their cache entry expires');
+    });
+  }
+
+  private apply(message: string): void {
+    const [kind, id] = message.split(':');
+    if (kind === 'session' && id) this.cache.evictSession(id);
+    if (kind === 'user' && id) this.cache.evictUser(Number(id));
+  }
+}

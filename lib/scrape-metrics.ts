@@ -1,0 +1,48 @@
+/** Gauges read at scrape time: queue depth per state, database pool, outbox backlog. */
+import type { Db } from '../db/knex.js';
+import { poolStats } from '../db/knex.js';
+import { pendingOutbox } from '../db/outbox.js';
+import type { Queues } from '../jobs/queues.js';
+import { scrapeGauge, type Metrics } from './metrics.js';
+import { withTimeout } from './timeout.js';
+
+const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'] as const;
+
+export function registerQueueGauges(metrics: Metrics, queues: Queues, timeoutMs: number): void {
+  scrapeGauge(
+    metrics.registry,
+    { name: 'uvis_queue_jobs', help: 'Jobs in each queue by state, read from Redis at scrape time', labelNames: ['queue', 'state'] },
+    async (gauge) => {
+      await Promise.all(
+        Object.entries(queues).map(async ([name, queue]) => {
+          const counts = await withTimeout(queue.getJobCounts(...QUEUE_STATES), timeoutMs, () => new Error('timeout'));
+          for (const state of QUEUE_STATES) gauge.set({ queue: name, state }, counts[state] ?? 0);
+        }),
+      );
+    },
+  );
+}
+
+export function registerDatabaseGauges(metrics: Metrics, db: Db): void {
+  scrapeGauge(
+    metrics.registry,
+    { name: 'uvis_db_pool_connections', help: 'Database pool: used and free connections, waiting acquires, pending creates', labelNames: ['state'] },
+    async (gauge) => {
+      const stats = poolStats(db);
+      gauge.set({ state: 'used' }, stats.used);
+      gauge.set({ state: 'free' }, stats.free);
+      gauge.set({ state: 'waiting' }, stats.pendingAcquires);
+      gauge.set({ state: 'creating' }, stats.pendingCreates);
+    },
+  );
+  scrapeGauge(metrics.registry, { name: 'uvis_outbox_pending', help: 'Outbox rows not yet relayed to their queue' }, async (gauge) => {
+    gauge.set((await withTimeout(pendingOutbox(db), 1000, () => new Error('timeout'))).count);
+  });
+  scrapeGauge(
+    metrics.registry,
+    { name: 'uvis_outbox_oldest_pending_seconds', help: 'Age of the oldest outbox row not yet relayed' },
+    async (gauge) => {
+      gauge.set((await withTimeout(pendingOutbox(db), 1000, () => new Error('timeout'))).oldestAgeSeconds);
+    },
+  );
+}

@@ -1,0 +1,12 @@
+/**
+ * Every migration, in order. Forward-only: a released migration is never edited;
+ * a mistake is corrected by a new migration (see docs/deploy.md).
+ */
+import type { Knex } from 'knex';
+import * as core from './20261127_0001_core.js';
+
+export interface Migration extends Knex.Migration {
+  name: string;
+}
+
+export const migrations: Migration[] = [{ name: '20261127_0001_core', ...core }];
