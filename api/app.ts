@@ -33,7 +33,7 @@ export function buildApp(deps: AppDeps): Express {
 
   app.get(['/metrics', '/api/v1/metrics'], metricsHandler(metrics, config.metricsToken));
 
-  const limits = new RateLimits(deps.redis, config.redisPrefix, config.rateLimits);
+  const limits = new RateLimits(deps.redis, config.redisPrefix, config.rateLimits, log);
   const api = express.Router();
   // Browsers on other origins may call the API only from configured origins; there are none by default.
   api.use(cors({ origin: config.corsOrigins, maxAge: 600 }));

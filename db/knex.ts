@@ -9,16 +9,29 @@ export type Trx = Knex.Transaction;
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
 
+/** Where knex's own warnings go (pool errors); the console when not given. */
+export interface DbLogger {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
 export interface DbOptions {
   url: string;
   poolMin: number;
   poolMax: number;
   statementTimeoutMs: number;
   applicationName?: string;
+  log?: DbLogger;
 }
 
-export function createDb({ url, poolMin, poolMax, statementTimeoutMs, applicationName = 'uvis' }: DbOptions): Db {
+export function createDb({ url, poolMin, poolMax, statementTimeoutMs, applicationName = 'uvis', log }: DbOptions): Db {
   return knexFactory({
+    log: log && {
+      warn: (message: unknown) => log.warn({ knex: String(message) }, 'database warning'),
+      error: (message: unknown) => log.error({ knex: String(message) }, 'database error'),
+      deprecate: (message: unknown) => log.warn({ knex: String(message) }, 'database deprecation'),
+      debug: () => {},
+    },
     client: 'pg',
     connection: {
       connectionString: url,

@@ -73,6 +73,7 @@ const EnvSchema = z.object({
 
   DEMO_DATA: bool.optional(),
   SHUTDOWN_TIMEOUT_MS: int(1000, 120_000).default(15_000),
+  SHUTDOWN_DRAIN_DELAY_MS: int(0, 60_000).default(0),
   CORS_ORIGINS: list.default([]),
 
   RATE_LIMITS: z.enum(['on', 'off']).default('on'),
@@ -136,6 +137,8 @@ export interface Config {
   outboxPollMs: number;
   demoData: boolean;
   shutdownTimeoutMs: number;
+  /** How long readiness reports 503 before the listener closes, so load balancers stop routing here first. */
+  shutdownDrainDelayMs: number;
   corsOrigins: string[];
   rateLimits: RateLimitConfig;
 }
@@ -213,6 +216,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     outboxPollMs: e.OUTBOX_POLL_MS,
     demoData: e.DEMO_DATA ?? e.NODE_ENV === 'development',
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    shutdownDrainDelayMs: e.SHUTDOWN_DRAIN_DELAY_MS,
     corsOrigins: e.CORS_ORIGINS,
     rateLimits: {
       enabled: e.RATE_LIMITS === 'on',

@@ -4,10 +4,10 @@
  * installed binaries under .uvis/, or say in one line what to install.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { projectPath } from './paths.js';
 
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
@@ -53,9 +53,18 @@ function asPostgresUser(binary: string, args: string[], dataDir: string): void {
     const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
     const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
     chownSync(dataDir, uid, gid);
-    execFileSync('runuser', ['-u', 'postgres', '--', binary, ...args], { stdio: 'ignore' });
+    // The postgres user must be able to reach its data directory through ours.
+    chmodSync(dirname(dataDir), 0o755);
+    run('runuser', ['-u', 'postgres', '--', binary, ...args]);
   } else {
-    execFileSync(binary, args, { stdio: 'ignore' });
+    run(binary, args);
+  }
+}
+
+function run(command: string, args: string[]): void {
+  const result = spawnSync(command, args, { encoding: 'utf8' });
+  if (result.status !== 0) {
+    throw new MissingServiceError(`${command} ${args.join(' ')} failed: ${(result.stderr || result.stdout || '').trim().split('\n').slice(-3).join(' | ')}`);
   }
 }
 
@@ -97,7 +106,7 @@ export async function ensureRedis(redisUrl: string, dataRoot = projectPath('.uvi
   const dataDir = join(dataRoot, `redis-${port}`);
   mkdirSync(dataDir, { recursive: true });
   // The persistence the design asks for: append-only, fsync every second, never evict queue data.
-  execFileSync(redisServer, [
+  run(redisServer, [
     '--port', String(port), '--bind', '127.0.0.1', '--daemonize', 'yes', '--dir', dataDir,
     '--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction',
     '--logfile', join(dataDir, 'redis.log'), '--pidfile', join(dataDir, 'redis.pid'),

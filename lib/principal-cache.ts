@@ -10,6 +10,8 @@ import type { Db } from '../db/knex.js';
 import type { Logger } from './logger.js';
 
 interface Entry {
+  /** Kept even when the session is invalid, so evicting a user also drops its negative entries. */
+  userId: number;
   principal: Principal | undefined;
   expiresAt: number;
 }
@@ -24,7 +26,7 @@ export class PrincipalCache {
     private readonly maxEntries = 100_000,
   ) {}
 
-  async get(sessionId: string): Promise<Principal | undefined> {
+  async get({ sessionId, userId }: { sessionId: string; userId: number }): Promise<Principal | undefined> {
     const entry = this.entries.get(sessionId);
     if (entry && entry.expiresAt > Date.now()) return entry.principal;
     // Concurrent requests of one session share one query.
@@ -35,7 +37,7 @@ export class PrincipalCache {
     }
     const principal = await pending;
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(sessionId, { principal, expiresAt: Date.now() + this.ttlMs });
+    this.entries.set(sessionId, { userId, principal, expiresAt: Date.now() + this.ttlMs });
     return principal;
   }
 
@@ -44,7 +46,7 @@ export class PrincipalCache {
   }
 
   evictUser(userId: number): void {
-    for (const [key, entry] of this.entries) if (entry.principal?.userId === userId) this.entries.delete(key);
+    for (const [key, entry] of this.entries) if (entry.userId === userId) this.entries.delete(key);
   }
 
   clear(): void {

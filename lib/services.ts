@@ -45,7 +45,7 @@ export interface RunningUvis {
 export function createDeps(config: Config, options: StartOptions): AppDeps {
   const log = createLogger({ level: config.logLevel, destination: options.logDestination, base: { role: options.role } });
   const metrics = createMetrics(options.role);
-  const db = createDb({ url: config.databaseUrl, ...config.db, applicationName: `uvis-${options.role}` });
+  const db = createDb({ url: config.databaseUrl, ...config.db, applicationName: `uvis-${options.role}`, log });
   const redis = createRedis(config.redisUrl, 'client', { commandTimeoutMs: config.redisCommandTimeoutMs, name: `uvis-${options.role}` });
   const queues = createQueues(redis, config.queuePrefix);
   const relay = new OutboxRelay(db, queues, metrics, log.child({ component: 'outbox-relay' }), {
@@ -136,6 +136,7 @@ export async function startUvis(config: Config, options: StartOptions): Promise<
     .add('readiness off', () => {
       deps.lifecycle.draining = true;
     })
+    .add('drain delay', () => (servesApi ? new Promise<void>((resolve) => setTimeout(resolve, config.shutdownDrainDelayMs)) : undefined))
     .add('http server', () => (running.server ? closeServer(running.server) : undefined))
     .add('workers', () => running.workers?.close())
     .add('outbox relay', () => relay.stop())

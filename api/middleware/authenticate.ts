@@ -13,7 +13,7 @@ export function authenticate({ tokens, principals }: Pick<AppDeps, 'tokens' | 'p
     const match = BEARER.exec(header);
     if (!match) return next(new UnauthorizedError('malformed Authorization header', 'invalid_token'));
     const claims = await tokens.verify(match[1]!);
-    const principal = await principals.get(claims.sessionId);
+    const principal = await principals.get(claims);
     // Logged out, expired, or the user was deactivated: refused now, not when the token expires.
     if (!principal || principal.userId !== claims.userId) {
       return next(new UnauthorizedError('session is no longer valid; sign in again', 'session_revoked'));

@@ -12,6 +12,7 @@ import type { Redis } from 'ioredis';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import type { RateLimitConfig } from '../../lib/config.js';
 import { AppError } from '../../lib/errors/index.js';
+import type { Logger } from '../../lib/logger.js';
 
 const passThrough: RequestHandler = (_req, _res, next) => next();
 
@@ -43,13 +44,28 @@ function limitReached(code: string, message: (retryAfter: string) => string): Op
   };
 }
 
+/**
+ * A Redis outage must not take down routes that do not need Redis: the limiter
+ * steps aside (logged through our logger, not the library's console output).
+ */
+function failOpen(limiter: RequestHandler, log: Logger, name: string): RequestHandler {
+  return (req, res, next) =>
+    limiter(req, res, (err?: unknown) => {
+      if (err && !(err instanceof AppError)) {
+        log.warn({ err, limiter: name }, 'rate limit store unavailable; request allowed without limiting');
+        return next();
+      }
+      next(err);
+    });
+}
+
 export class RateLimits {
   readonly general: RequestHandler;
   readonly location: RequestHandler;
   /** Run in order before the login handler. */
   readonly login: RequestHandler[];
 
-  constructor(redis: Redis, prefix: string, config: RateLimitConfig) {
+  constructor(redis: Redis, prefix: string, config: RateLimitConfig, log: Logger) {
     if (!config.enabled) {
       this.general = this.location = passThrough;
       this.login = [];
@@ -63,27 +79,24 @@ export class RateLimits {
     } as const;
     const byUser = (req: Parameters<NonNullable<Options['keyGenerator']>>[0]) => String(req.res?.locals.principal?.userId ?? 'anonymous');
     const windowMs = config.windowSeconds * 1000;
-    this.general = rateLimit({
+    this.general = failOpen(rateLimit({
       ...common,
       windowMs,
       limit: config.general,
       identifier: 'general',
       keyGenerator: byUser,
       store: store(redis, `${prefix}:rl:general:`),
-      // A Redis outage must not take down routes that do not need Redis.
-      passOnStoreError: true,
       handler: limitReached('rate_limited', (s) => `too many requests; retry in ${s} s`),
-    });
-    this.location = rateLimit({
+    }), log, 'general');
+    this.location = failOpen(rateLimit({
       ...common,
       windowMs,
       limit: config.location,
       identifier: 'location',
       keyGenerator: byUser,
       store: store(redis, `${prefix}:rl:location:`),
-      passOnStoreError: true,
       handler: limitReached('rate_limited', (s) => `too many location posts; retry in ${s} s`),
-    });
+    }), log, 'location');
     const lockoutMs = config.lockoutSeconds * 1000;
     const account = (req: { body?: { username?: unknown; email?: unknown } }) =>
       String(req.body?.username ?? req.body?.email ?? '').trim().toLowerCase();

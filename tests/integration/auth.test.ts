@@ -1,0 +1,80 @@
+/** Sign-in (form and JSON), refresh rotation with reuse detection, logout, deactivation. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_DISPATCHER } from '../helpers/api-client.js';
+import { createDriverAccount } from '../helpers/fixtures.js';
+import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
+
+let uvis: TestUvis;
+let admin: string;
+
+beforeAll(async () => {
+  uvis = await startTestUvis({ role: 'api' });
+  admin = await uvis.api.login();
+});
+afterAll(async () => {
+  await uvis?.stop();
+});
+
+describe('authentication', () => {
+  it('accepts the seed form body and JSON with username or email', async () => {
+    const form = await uvis.api.request('POST', '/api/v1/auth/login', { form: { username: 'test@example.com', password: 'testpass' } });
+    expect(form.status).toBe(200);
+    expect(form.body).toMatchObject({ token_type: 'bearer', expires_in: 900 });
+    expect(form.body.refresh_token).toMatch(/^[A-Za-z0-9_-]{40,}$/);
+    expect(form.headers.get('cache-control')).toBe('no-store');
+    expect((await uvis.api.post('/api/v1/auth/login', { username: 'TEST@example.com', password: 'testpass' })).status).toBe(200);
+    expect((await uvis.api.post('/api/v1/auth/login', { email: 'test@example.com', password: 'testpass' })).status).toBe(200);
+  });
+
+  it('refuses a wrong password and an unknown account alike', async () => {
+    const wrong = await uvis.api.post('/api/v1/auth/login', { username: 'test@example.com', password: 'nope' });
+    const unknown = await uvis.api.post('/api/v1/auth/login', { username: 'ghost@example.com', password: 'nope' });
+    expect(wrong.status).toBe(401);
+    expect(unknown.status).toBe(401);
+    expect(wrong.body.error).toEqual(unknown.body.error);
+    expect((await uvis.api.post('/api/v1/auth/login', { username: 'test@example.com' })).status).toBe(400);
+  });
+
+  it('rotates refresh tokens, and a reused one revokes the whole session', async () => {
+    const login = (await uvis.api.post('/api/v1/auth/login', { username: DEMO_DISPATCHER.email, password: DEMO_DISPATCHER.password })).body;
+    const refreshed = await uvis.api.post('/api/v1/auth/refresh', { refresh_token: login.refresh_token });
+    expect(refreshed.status).toBe(200);
+    expect(refreshed.body.refresh_token).not.toBe(login.refresh_token);
+    expect((await uvis.api.get('/api/v1/orders?limit=1', refreshed.body.access_token)).status).toBe(200);
+    // The old refresh token again: theft assumed, the session ends for everyone holding it.
+    const reused = await uvis.api.post('/api/v1/auth/refresh', { refresh_token: login.refresh_token });
+    expect(reused.status).toBe(401);
+    expect(reused.body.error.code).toBe('refresh_token_reused');
+    expect((await uvis.api.get('/api/v1/orders?limit=1', refreshed.body.access_token)).status).toBe(401);
+    expect((await uvis.api.post('/api/v1/auth/refresh', { refresh_token: refreshed.body.refresh_token })).status).toBe(401);
+  });
+
+  it('logout revokes the access token and the refresh token at once', async () => {
+    const login = (await uvis.api.post('/api/v1/auth/login', { username: DEMO_DISPATCHER.email, password: DEMO_DISPATCHER.password })).body;
+    expect((await uvis.api.get('/api/v1/orders?limit=1', login.access_token)).status).toBe(200);
+    expect((await uvis.api.post('/api/v1/auth/logout', undefined, login.access_token)).status).toBe(204);
+    const after = await uvis.api.get('/api/v1/orders?limit=1', login.access_token);
+    expect(after.status).toBe(401);
+    expect(after.body.error.code).toBe('session_revoked');
+    expect((await uvis.api.post('/api/v1/auth/refresh', { refresh_token: login.refresh_token })).status).toBe(401);
+  });
+
+  it('a deactivated user is refused at once, not when the token expires', async () => {
+    const driver = await createDriverAccount(uvis.api, admin);
+    expect((await uvis.api.get('/api/v1/mobile/summary', driver.token)).status).toBe(200);
+    expect((await uvis.api.post(`/api/v1/users/${driver.userId}/deactivate`, undefined, admin)).status).toBe(200);
+    expect((await uvis.api.get('/api/v1/mobile/summary', driver.token)).status).toBe(401);
+    const relogin = await uvis.api.post('/api/v1/auth/login', { username: driver.email, password: driver.password });
+    expect(relogin.status).toBe(403);
+    expect(relogin.body.error.code).toBe('account_disabled');
+    expect((await uvis.api.post(`/api/v1/users/${driver.userId}/activate`, undefined, admin)).status).toBe(200);
+    expect((await uvis.api.get('/api/v1/mobile/summary', driver.token)).status).toBe(200);
+  });
+
+  it('never returns password hashes', async () => {
+    const users = await uvis.api.get('/api/v1/users', admin);
+    expect(users.status).toBe(200);
+    expect(users.text).not.toContain('argon2');
+    expect(users.text).not.toContain('password');
+  });
+});

@@ -1,0 +1,1 @@
+# The seed test imports pytest but uses nothing from it.
