@@ -13,6 +13,7 @@ import { validateInput } from './middleware/validate.js';
 import { metricsHandler } from './metrics-endpoint.js';
 import { mountRoutes } from './route.js';
 import { allRoutes } from './routes/index.js';
+import { mountAdmin } from '../dashboard/admin-routes.js';
 
 function trustProxy(value: string): boolean | number | string {
   if (value === 'true') return true;
@@ -45,6 +46,7 @@ export function buildApp(deps: AppDeps): Express {
     validate: validateInput,
   });
   app.use('/api/v1', api);
+  mountAdmin(app, deps, limits.login);
 
   app.use(notFound);
   app.use(errorHandler);

@@ -9,6 +9,7 @@ import type { Principal } from '../db/sessions.js';
 import type { UserRole } from '../domain/roles.js';
 import type { Logger } from '../lib/logger.js';
 import type { AppDeps } from './deps.js';
+import { recordRouteTemplate } from './middleware/route-template.js';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -90,7 +91,7 @@ export interface ValidatedInput {
 
 export function mountRoutes(router: Router, routes: RouteSpec[], deps: AppDeps, mw: RouteMiddleware): void {
   for (const route of routes) {
-    const chain: RequestHandler[] = [];
+    const chain: RequestHandler[] = [recordRouteTemplate];
     if (route.auth !== 'public') chain.push(mw.authenticate, mw.authorize(route.auth));
     const limit = route.rateLimit ?? (route.auth === 'public' ? 'none' : 'general');
     if (limit !== 'none') chain.push(mw.rateLimit(limit));

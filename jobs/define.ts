@@ -42,6 +42,8 @@ export interface QueueDefinition<J extends JobSchemas = JobSchemas> {
   defaultJobOptions: JobsOptions;
   concurrency: (config: Config) => number;
   workerOptions?: Partial<WorkerOptions>;
+  /** Level of the per-job "completed" line; high-volume queues log successes at debug. */
+  successLogLevel?: 'info' | 'debug';
   createProcessor: (deps: WorkerDeps) => Processor<J>;
 }
 

@@ -60,6 +60,8 @@ export const locationsQueue = defineQueue({
     removeOnFail: { age: 7 * 24 * 3600 },
   },
   concurrency: (config) => config.worker.locationsConcurrency,
+  // Thousands per second: successes would drown the log; failures still log at warn.
+  successLogLevel: 'debug',
   createProcessor: ({ db, metrics, log, live, config }) => {
     const writer = new LocationWriter(db, metrics, log.child({ component: 'location-writer' }), {
       maxPoints: config.worker.locationBatchMaxPoints,

@@ -60,6 +60,7 @@ const EnvSchema = z.object({
   JWT_SECRET: z.string().optional(),
   ACCESS_TOKEN_TTL_SECONDS: int(60, 86_400).default(900),
   REFRESH_TOKEN_TTL_SECONDS: int(300, 90 * 86_400).default(30 * 86_400),
+  BROWSER_SESSION_TTL_SECONDS: int(300, 7 * 86_400).default(8 * 3600),
 
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
@@ -125,6 +126,8 @@ export interface Config {
   jwtSecret: string;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
+  /** Lifetime of a browser sign-in (Bull Board, dashboard): a working day. */
+  browserSessionTtlSeconds: number;
   logLevel: Env['LOG_LEVEL'];
   worker: {
     concurrency: number;
@@ -204,6 +207,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     jwtSecret: e.JWT_SECRET ?? DEV_JWT_SECRET,
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
+    browserSessionTtlSeconds: e.BROWSER_SESSION_TTL_SECONDS,
     logLevel: e.LOG_LEVEL,
     worker: {
       concurrency: e.WORKER_CONCURRENCY,

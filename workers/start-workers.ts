@@ -3,7 +3,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import type { QueueName } from '../lib/config.js';
-import type { Processor, WorkerDeps } from '../jobs/define.js';
+import type { Processor, QueueDefinition, WorkerDeps } from '../jobs/define.js';
 import { checkCatalogue, queueDefinition } from '../jobs/index.js';
 
 export interface RunningWorkers {
@@ -35,7 +35,7 @@ export function startWorkers(deps: WorkerDeps, options: StartWorkersOptions): Ru
   const workers = options.queues.map((name) => {
     const definition = queueDefinition(name);
     const processor = processors.get(name)!;
-    const worker = new Worker(name, (job) => runJob(deps, name, definition.jobs, processor, job), {
+    const worker = new Worker(name, (job) => runJob(deps, name, definition, processor, job), {
       connection: options.connection(),
       prefix: options.prefix,
       concurrency: definition.concurrency(deps.config),
@@ -68,12 +68,12 @@ export function startWorkers(deps: WorkerDeps, options: StartWorkersOptions): Ru
 async function runJob(
   deps: WorkerDeps,
   queue: QueueName,
-  schemas: Record<string, z.ZodType>,
+  definition: QueueDefinition,
   processor: Processor<Record<string, z.ZodType>>,
   job: Job,
 ): Promise<unknown> {
   const log = deps.log.child({ queue, jobId: job.id, jobName: job.name, attempt: job.attemptsMade + 1 });
-  const schema = schemas[job.name];
+  const schema = definition.jobs[job.name];
   const handler = processor.handlers[job.name];
   // A payload that can never succeed fails at once instead of burning retries.
   if (!schema || !handler) throw new UnrecoverableError(`unknown job name "${job.name}" on queue ${queue}`);
@@ -86,8 +86,9 @@ async function runJob(
   if (job.attemptsMade === 0) deps.metrics.jobWait.observe({ queue }, Math.max(0, Date.now() - job.timestamp) / 1000);
   const stopTimer = deps.metrics.jobDuration.startTimer({ queue });
   try {
+    const started = Date.now();
     const result = await handler(parsed.data, { job, log });
-    log.debug('job completed');
+    log[definition.successLogLevel ?? 'info']({ durationMs: Date.now() - started }, 'job completed');
     return result;
   } catch (err) {
     log.warn({ err }, 'job attempt failed');

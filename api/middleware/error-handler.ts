@@ -16,9 +16,13 @@ export const notFound: RequestHandler = (req, _res, next) => next(new NotFoundEr
 
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const bodyError = typeof err?.type === 'string' ? BODY_ERRORS[err.type] : undefined;
+  // Client errors raised by middleware libraries (http-errors, e.g. a bad CSRF token) keep their status.
+  const libraryClientError = !(err instanceof AppError) && err?.expose === true && err.status >= 400 && err.status < 500;
   const error = bodyError
     ? new AppError(bodyError.status, bodyError.code, bodyError.message)
-    : classifyError(err instanceof AppError ? err : (err?.cause instanceof AppError ? err.cause : err));
+    : libraryClientError
+      ? new AppError(err.status, typeof err.code === 'string' ? err.code : 'bad_request', String(err.message))
+      : classifyError(err instanceof AppError ? err : (err?.cause instanceof AppError ? err.cause : err));
   if (!(error instanceof AppError)) {
     // Unexpected: log everything, tell the client nothing about internals.
     req.log?.error({ err }, 'unhandled error');

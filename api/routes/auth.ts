@@ -1,9 +1,7 @@
 /** Sign-in, token refresh (rotating, with reuse detection) and sign-out. */
-import { randomUUID } from 'node:crypto';
-import { findUserByEmail } from '../../db/users.js';
-import { createSession, lockRefreshToken, revokeSession, rotateRefreshToken } from '../../db/sessions.js';
-import { ForbiddenError, UnauthorizedError } from '../../lib/errors/index.js';
-import { burnPasswordCheck, hashPassword, needsRehash, verifyPassword } from '../../lib/passwords.js';
+import { lockRefreshToken, revokeSession, rotateRefreshToken } from '../../db/sessions.js';
+import { UnauthorizedError } from '../../lib/errors/index.js';
+import { signIn } from '../sign-in.js';
 import { hashToken, newRefreshToken } from '../../lib/tokens.js';
 import type { AppDeps } from '../deps.js';
 import { defineRoute, reply, type RouteSpec } from '../route.js';
@@ -43,30 +41,12 @@ export function authRoutes(deps: AppDeps, loginLimits: RouteSpec['before']): Rou
         429: { description: 'Too many failed attempts from this address, or the account is locked for a while', schema: ErrorResponse },
       },
       handler: async ({ body, req }) => {
-        const email = (body.username ?? body.email)!;
-        const user = await findUserByEmail(db, email);
-        if (!user) {
-          await burnPasswordCheck(body.password);
-          throw new UnauthorizedError('wrong email or password', 'invalid_credentials');
-        }
-        if (!(await verifyPassword(user.password_hash, body.password))) {
-          throw new UnauthorizedError('wrong email or password', 'invalid_credentials');
-        }
-        if (!user.active) throw new ForbiddenError('this account is deactivated', 'account_disabled');
-        const sessionId = randomUUID();
-        const refreshToken = newRefreshToken();
-        await db.transaction(async (trx) => {
-          await createSession(trx, {
-            id: sessionId,
-            userId: user.id,
-            expiresAt: refreshExpiry(),
-            refreshHash: hashToken(refreshToken),
-            userAgent: req.get('user-agent'),
-            ip: req.ip,
-          });
-          if (needsRehash(user.password_hash)) {
-            await trx('users').where({ id: user.id }).update({ password_hash: await hashPassword(body.password) });
-          }
+        const { user, sessionId, refreshToken } = await signIn(deps, {
+          email: (body.username ?? body.email)!,
+          password: body.password,
+          userAgent: req.get('user-agent'),
+          ip: req.ip,
+          ttlSeconds: config.refreshTokenTtlSeconds,
         });
         return reply(200, await issueTokens(user.id, sessionId, refreshToken), NO_STORE);
       },
