@@ -28,6 +28,9 @@ describe('dependency outages', () => {
     expect(ready.body.checks).toEqual({ database: 'ok', redis: 'down' });
     // Reads that need only PostgreSQL keep working.
     expect((await uvis.api.get('/api/v1/mobile/dispatches', token)).status).toBe(200);
+    // Sign-in does not run without its brute-force limits.
+    const login = await uvis.api.post('/api/v1/auth/login', { username: 'test@example.com', password: 'testpass' });
+    expect(login.status).toBe(503);
     await redis.start();
     await waitFor(async () => (await uvis.api.post('/api/v1/mobile/location', { latitude: 37, longitude: 127 }, token)).status === 202, {
       timeoutMs: 10_000,

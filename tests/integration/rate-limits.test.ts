@@ -1,0 +1,96 @@
+/** Rate limits in Redis: per user, a separate higher one for GPS posts, and failed-sign-in lockout. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_DISPATCHER, DEMO_DRIVER2, DEMO_DRIVER3 } from '../helpers/api-client.js';
+import { databaseFingerprint } from '../helpers/snapshot.js';
+import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
+
+let uvis: TestUvis;
+let replica: TestUvis;
+
+beforeAll(async () => {
+  const env = {
+    RATE_LIMIT_GENERAL: '5',
+    RATE_LIMIT_LOCATION: '8',
+    RATE_LIMIT_LOGIN_ACCOUNT_FAILURES: '3',
+    RATE_LIMIT_LOGIN_IP_FAILURES: '6',
+    LOGIN_SLOWDOWN_AFTER: '1',
+    LOGIN_SLOWDOWN_STEP_MS: '150',
+  };
+  uvis = await startTestUvis({ role: 'api', env });
+  // A second API replica of the same deployment: limits must hold across both.
+  replica = await startTestUvis({ role: 'api', database: uvis.database, prefix: uvis.config.redisPrefix, env });
+});
+afterAll(async () => {
+  await replica?.stop({ keepData: true });
+  await uvis?.stop();
+});
+
+describe('rate limits', () => {
+  it('limits each user across replicas, answering 429 with Retry-After and RateLimit headers', async () => {
+    const token = await uvis.api.login(DEMO_DISPATCHER);
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await (i % 2 ? replica : uvis).api.get('/api/v1/orders?limit=1', token)).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+    const limited = await uvis.api.get('/api/v1/orders?limit=1', token);
+    expect(limited.status).toBe(429);
+    expect(limited.body.error.code).toBe('rate_limited');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(limited.headers.get('ratelimit')).toMatch(/"general"; r=0; t=\d+/);
+    expect(limited.headers.get('ratelimit-policy')).toMatch(/"general"; q=5; w=60/);
+    // Another user is not affected.
+    const other = await uvis.api.login();
+    expect((await uvis.api.get('/api/v1/orders?limit=1', other)).status).toBe(200);
+  });
+
+  it('has a separate, higher limit for GPS posts', async () => {
+    const token = await uvis.api.login(DEMO_DRIVER2);
+    const statuses: number[] = [];
+    for (let i = 0; i < 9; i++) statuses.push((await uvis.api.post('/api/v1/mobile/location', { latitude: 37, longitude: 127 }, token)).status);
+    expect(statuses.slice(0, 8).every((s) => s === 202)).toBe(true);
+    expect(statuses[8]).toBe(429);
+    // The general limit of the same user is counted apart.
+    expect((await uvis.api.get('/api/v1/mobile/summary', token)).status).toBe(200);
+  });
+
+  it('slows failed sign-ins down, then locks the account while other users still sign in from the same address', async () => {
+    const attempt = (password: string) => uvis.api.post('/api/v1/auth/login', { username: DEMO_DRIVER3.email, password });
+    const before = await databaseFingerprint(uvis.running.deps.db);
+    const first = Date.now();
+    expect((await attempt('wrong-1')).status).toBe(401);
+    const firstMs = Date.now() - first;
+    const second = Date.now();
+    expect((await attempt('wrong-2')).status).toBe(401);
+    expect(Date.now() - second).toBeGreaterThanOrEqual(firstMs + 100);
+    expect((await attempt('wrong-3')).status).toBe(401);
+    const locked = await attempt(DEMO_DRIVER3.password);
+    expect(locked.status).toBe(429);
+    expect(locked.body.error.code).toBe('account_locked');
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(60);
+    expect(await databaseFingerprint(uvis.running.deps.db)).toEqual(before);
+    // A fleet behind the same NAT address: successes do not count.
+    for (let i = 0; i < 10; i++) expect((await uvis.api.post('/api/v1/auth/login', { username: DEMO_DRIVER2.email, password: DEMO_DRIVER2.password })).status).toBe(200);
+  });
+
+  it('stops a brute force from one address across many accounts', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await uvis.api.post('/api/v1/auth/login', { username: `nobody${i}@example.com`, password: 'guess' })).status);
+    // 3 failures were already counted for this address by the previous test; the limit is 6.
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
+    const blocked = await uvis.api.post('/api/v1/auth/login', { username: 'nobody9@example.com', password: 'guess' });
+    expect(blocked.status).toBe(429);
+    expect(blocked.body.error.code).toBe('rate_limited');
+  });
+});
+
+describe('RATE_LIMITS=off', () => {
+  it('turns every limit off (for benchmarks)', async () => {
+    const open = await startTestUvis({ role: 'api', env: { RATE_LIMITS: 'off', RATE_LIMIT_GENERAL: '1' } });
+    try {
+      const token = await open.api.login(DEMO_DISPATCHER);
+      for (let i = 0; i < 5; i++) expect((await open.api.get('/api/v1/orders?limit=1', token)).status).toBe(200);
+      expect((await open.api.get('/api/v1/orders?limit=1', token)).headers.get('ratelimit')).toBeNull();
+    } finally {
+      await open.stop();
+    }
+  });
+});
