@@ -24,7 +24,7 @@ beforeAll(async () => {
   t.dispatcher = await uvis.api.login(DEMO_DISPATCHER);
   t.driver2 = await uvis.api.login(DEMO_DRIVER2);
   const other = await createDriverAccount(uvis.api, t.admin);
-  const order = await createOrder(uvis.api, token("dispatcher"));
+  const order = await createOrder(uvis.api, token('dispatcher'));
   otherDispatchId = (await assign(uvis.api, t.dispatcher, order.id, (await createVehicle(uvis.api, t.admin)).id, other.driverId)).body.id;
 
   const key = new TextEncoder().encode(uvis.config.jwtSecret);
@@ -138,14 +138,14 @@ describe('security battery', () => {
 
   it('stores SQL and script text literally and serves it as JSON, never as HTML', async () => {
     const hostile = `<script>alert('x')</script>'); DROP TABLE orders; --`;
-    const order = await createOrder(uvis.api, token("dispatcher"), { pickup_address: `서울시 강남구 ${hostile}`, notes: hostile });
-    const read = await uvis.api.get(`/api/v1/orders/${order.id}`, token("dispatcher"));
+    const order = await createOrder(uvis.api, token('dispatcher'), { pickup_address: `서울시 강남구 ${hostile}`, notes: hostile });
+    const read = await uvis.api.get(`/api/v1/orders/${order.id}`, token('dispatcher'));
     expect(read.body.notes).toBe(hostile);
     expect(read.headers.get('content-type')).toMatch(/^application\/json/);
     expect(read.headers.get('x-content-type-options')).toBe('nosniff');
-    const driver = await uvis.api.post('/api/v1/drivers', { name: '<img src=x onerror=alert(1)>' }, token("admin"));
+    const driver = await uvis.api.post('/api/v1/drivers', { name: '<img src=x onerror=alert(1)>' }, token('admin'));
     expect(driver.status).toBe(201);
-    expect((await uvis.api.get(`/api/v1/drivers/${driver.body.id}`, token("dispatcher"))).body.name).toBe('<img src=x onerror=alert(1)>');
+    expect((await uvis.api.get(`/api/v1/drivers/${driver.body.id}`, token('dispatcher'))).body.name).toBe('<img src=x onerror=alert(1)>');
     expect(await uvis.running.deps.db('orders').count<{ c: string }[]>('* as c')).toBeTruthy();
   });
 
@@ -157,8 +157,8 @@ describe('security battery', () => {
   });
 
   it('job payloads carry ids, never tokens or passwords', async () => {
-    await uvis.api.post('/api/v1/mobile/location', { latitude: 37, longitude: 127 }, token("admin"));
-    await createOrder(uvis.api, token("dispatcher"));
+    await uvis.api.post('/api/v1/mobile/location', { latitude: 37, longitude: 127 }, token('admin'));
+    await createOrder(uvis.api, token('dispatcher'));
     await uvis.running.deps.relay.relayPending();
     const jobs = [
       ...(await uvis.running.deps.queues.locations.getJobs(['waiting', 'active', 'completed', 'delayed'])),
