@@ -14,6 +14,8 @@ import { metricsHandler } from './metrics-endpoint.js';
 import { mountRoutes } from './route.js';
 import { allRoutes } from './routes/index.js';
 import { mountAdmin } from '../dashboard/admin-routes.js';
+import { mountDashboard } from '../dashboard/mount.js';
+import { mountApiDocs } from './docs.js';
 
 function trustProxy(value: string): boolean | number | string {
   if (value === 'true') return true;
@@ -47,6 +49,8 @@ export function buildApp(deps: AppDeps): Express {
   });
   app.use('/api/v1', api);
   mountAdmin(app, deps, limits.login);
+  mountDashboard(app, deps);
+  mountApiDocs(app, deps);
 
   app.use(notFound);
   app.use(errorHandler);

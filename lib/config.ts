@@ -90,6 +90,9 @@ const EnvSchema = z.object({
 
 type Env = z.infer<typeof EnvSchema>;
 
+/** Every environment variable UVIS reads (.env.example must list them all). */
+export const ENV_KEYS = Object.keys(EnvSchema.shape);
+
 export interface RateLimitConfig {
   enabled: boolean;
   windowSeconds: number;

@@ -2,6 +2,7 @@
 import type { AppDeps } from '../deps.js';
 import type { RouteSpec } from '../route.js';
 import { authRoutes } from './auth.js';
+import { dashboardRoutes } from './dashboard.js';
 import { dispatchRoutes } from './dispatches.js';
 import { fleetRoutes } from './fleet.js';
 import { healthRoutes } from './health.js';
@@ -20,5 +21,6 @@ export function allRoutes(deps: AppDeps, loginLimits: RouteSpec['before'] = []):
     ...locationRoutes(deps),
     ...mobileRoutes(deps),
     ...jobRoutes(deps),
+    ...dashboardRoutes(deps),
   ];
 }
