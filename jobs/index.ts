@@ -5,6 +5,7 @@
 import type { z } from 'zod';
 import { QUEUE_NAMES, type QueueName } from '../lib/config.js';
 import type { Processor, QueueDefinition, WorkerDeps } from './define.js';
+import { backupsQueue } from './backups.js';
 import { dispatchesQueue } from './dispatches.js';
 import { locationsQueue } from './locations.js';
 import { ordersQueue } from './orders.js';
@@ -13,6 +14,7 @@ export const catalogue = {
   orders: ordersQueue,
   dispatches: dispatchesQueue,
   locations: locationsQueue,
+  backups: backupsQueue,
 } satisfies Record<QueueName, QueueDefinition>;
 
 export type Catalogue = typeof catalogue;

@@ -2,9 +2,11 @@
  * The only reader of process.env. Parses every key once, reports every bad key
  * together, and refuses unsafe settings in production.
  */
+import cron from 'node-cron';
 import { z } from 'zod';
+import { projectPath } from './paths.js';
 
-export const QUEUE_NAMES = ['orders', 'dispatches', 'locations'] as const;
+export const QUEUE_NAMES = ['orders', 'dispatches', 'locations', 'backups'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 export const ROLES = ['api', 'worker', 'all'] as const;
@@ -77,6 +79,25 @@ const EnvSchema = z.object({
   SHUTDOWN_DRAIN_DELAY_MS: int(0, 60_000).default(0),
   CORS_ORIGINS: list.default([]),
 
+  BACKUP_DIR: z.string().min(1).optional(),
+  BACKUP_TARGETS: list.default(['local']),
+  BACKUP_S3_ENDPOINT: z.url().optional(),
+  BACKUP_S3_REGION: z.string().min(1).default('us-east-1'),
+  BACKUP_S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name').optional(),
+  BACKUP_S3_PREFIX: z.string().regex(/^[\w\-./]*$/, 'letters, digits, - _ . / only').default('uvis/'),
+  BACKUP_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  BACKUP_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  BACKUP_S3_FORCE_PATH_STYLE: bool.default(true),
+  BACKUP_SCHEDULE: z.enum(['on', 'off']).optional(),
+  BACKUP_TIMEZONE: z.string().min(1).default('Asia/Seoul'),
+  BACKUP_DAILY_CRON: z.string().min(9).default('0 3 * * *'),
+  BACKUP_WEEKLY_CRON: z.string().min(9).default('0 4 * * 0'),
+  BACKUP_VERIFY_CRON: z.string().min(9).default('30 5 * * *'),
+  BACKUP_RETENTION_CRON: z.string().min(9).default('0 6 * * *'),
+  BACKUP_RETENTION_DAYS: int(1, 3650).default(30),
+  UPLOADS_DIR: z.string().min(1).optional(),
+  PG_BIN_DIR: z.string().min(1).optional(),
+
   RATE_LIMITS: z.enum(['on', 'off']).default('on'),
   RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).optional(),
   RATE_LIMIT_GENERAL: int(1, 10_000_000).optional(),
@@ -107,6 +128,26 @@ export interface RateLimitConfig {
   lockoutSeconds: number;
   slowdownAfter: number;
   slowdownStepMs: number;
+}
+
+export const BACKUP_TARGETS = ['local', 's3'] as const;
+export type BackupTarget = (typeof BACKUP_TARGETS)[number];
+
+export interface BackupConfig {
+  /** Where the local target keeps backups. */
+  dir: string;
+  /** The first target receives the dump; the others get copies of it. */
+  targets: BackupTarget[];
+  s3: { endpoint?: string; region: string; bucket?: string; prefix: string; accessKeyId?: string; secretAccessKey?: string; forcePathStyle: boolean };
+  /** Whether workers serving the backups queue run the schedules. */
+  schedule: boolean;
+  timezone: string;
+  cron: { daily: string; weekly: string; verify: string; retention: string };
+  retentionDays: number;
+  /** Uploaded files, archived by the weekly full backup. */
+  uploadsDir: string;
+  /** Directory of pg_dump and pg_restore when they are not on PATH. */
+  pgBinDir?: string;
 }
 
 export interface Config {
@@ -147,6 +188,7 @@ export interface Config {
   shutdownDrainDelayMs: number;
   corsOrigins: string[];
   rateLimits: RateLimitConfig;
+  backup: BackupConfig;
 }
 
 export class ConfigError extends Error {
@@ -188,6 +230,18 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     problems.push(`WORKER_QUEUES: unknown queue(s) ${unknownQueues.join(', ')}; known: ${QUEUE_NAMES.join(', ')}`);
   }
   if (e.DB_POOL_MIN > e.DB_POOL_MAX) problems.push('DB_POOL_MIN: must not exceed DB_POOL_MAX');
+  const unknownTargets = e.BACKUP_TARGETS.filter((t) => !(BACKUP_TARGETS as readonly string[]).includes(t));
+  if (unknownTargets.length > 0) problems.push(`BACKUP_TARGETS: unknown target(s) ${unknownTargets.join(', ')}; known: ${BACKUP_TARGETS.join(', ')}`);
+  if (e.BACKUP_TARGETS.length === 0) problems.push('BACKUP_TARGETS: name at least one target');
+  if (e.BACKUP_TARGETS.includes('s3')) {
+    for (const key of ['BACKUP_S3_BUCKET', 'BACKUP_S3_ACCESS_KEY_ID', 'BACKUP_S3_SECRET_ACCESS_KEY'] as const) {
+      if (!e[key]) problems.push(`${key}: required when BACKUP_TARGETS includes s3`);
+    }
+  }
+  for (const key of ['BACKUP_DAILY_CRON', 'BACKUP_WEEKLY_CRON', 'BACKUP_VERIFY_CRON', 'BACKUP_RETENTION_CRON'] as const) {
+    if (!isValidCron(e[key])) problems.push(`${key}: not a cron expression: "${e[key]}"`);
+  }
+  if (!isValidTimezone(e.BACKUP_TIMEZONE)) problems.push(`BACKUP_TIMEZONE: unknown time zone "${e.BACKUP_TIMEZONE}"`);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const limits = isProduction ? RATE_LIMIT_DEFAULTS.production : RATE_LIMIT_DEFAULTS.development;
@@ -236,5 +290,38 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       slowdownAfter: e.LOGIN_SLOWDOWN_AFTER,
       slowdownStepMs: e.LOGIN_SLOWDOWN_STEP_MS,
     },
+    backup: {
+      dir: e.BACKUP_DIR ?? projectPath('.uvis', 'backups'),
+      targets: e.BACKUP_TARGETS as BackupTarget[],
+      s3: {
+        endpoint: e.BACKUP_S3_ENDPOINT,
+        region: e.BACKUP_S3_REGION,
+        bucket: e.BACKUP_S3_BUCKET,
+        prefix: e.BACKUP_S3_PREFIX,
+        accessKeyId: e.BACKUP_S3_ACCESS_KEY_ID,
+        secretAccessKey: e.BACKUP_S3_SECRET_ACCESS_KEY,
+        forcePathStyle: e.BACKUP_S3_FORCE_PATH_STYLE,
+      },
+      // Tests start workers by the dozen: they opt in to schedules explicitly.
+      schedule: (e.BACKUP_SCHEDULE ?? (e.NODE_ENV === 'test' ? 'off' : 'on')) === 'on',
+      timezone: e.BACKUP_TIMEZONE,
+      cron: { daily: e.BACKUP_DAILY_CRON, weekly: e.BACKUP_WEEKLY_CRON, verify: e.BACKUP_VERIFY_CRON, retention: e.BACKUP_RETENTION_CRON },
+      retentionDays: e.BACKUP_RETENTION_DAYS,
+      uploadsDir: e.UPLOADS_DIR ?? projectPath('.uvis', 'uploads'),
+      pgBinDir: e.PG_BIN_DIR,
+    },
   };
+}
+
+function isValidCron(expression: string): boolean {
+  return cron.validate(expression);
+}
+
+function isValidTimezone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
 }

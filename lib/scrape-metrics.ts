@@ -2,6 +2,7 @@
 import type { Db } from '../db/knex.js';
 import { poolStats } from '../db/knex.js';
 import { pendingOutbox } from '../db/outbox.js';
+import { lastSuccessTimes } from '../backups/manifest.js';
 import type { Queues } from '../jobs/queues.js';
 import { scrapeGauge, type Metrics } from './metrics.js';
 import { withTimeout } from './timeout.js';
@@ -43,6 +44,27 @@ export function registerDatabaseGauges(metrics: Metrics, db: Db): void {
     { name: 'uvis_outbox_oldest_pending_seconds', help: 'Age of the oldest outbox row not yet relayed' },
     async (gauge) => {
       gauge.set((await withTimeout(pendingOutbox(db), 1000, () => new Error('timeout'))).oldestAgeSeconds);
+    },
+  );
+}
+
+/** For the "no successful backup in 26 hours" alert; absent until the first success. */
+export function registerBackupGauges(metrics: Metrics, db: Db): void {
+  const read = () => withTimeout(lastSuccessTimes(db), 1000, () => new Error('timeout'));
+  scrapeGauge(
+    metrics.registry,
+    { name: 'uvis_backup_last_success_timestamp_seconds', help: 'When the last successful backup finished (Unix time)' },
+    async (gauge) => {
+      const { backup } = await read();
+      if (backup) gauge.set(backup.getTime() / 1000);
+    },
+  );
+  scrapeGauge(
+    metrics.registry,
+    { name: 'uvis_backup_last_verification_success_timestamp_seconds', help: 'When a backup last passed its restore verification (Unix time)' },
+    async (gauge) => {
+      const { verification } = await read();
+      if (verification) gauge.set(verification.getTime() / 1000);
     },
   );
 }

@@ -14,6 +14,7 @@ import { JobProducer } from '../jobs/producer.js';
 import { closeQueues, createQueues } from '../jobs/queues.js';
 import { startWorkers, type RunningWorkers } from '../workers/start-workers.js';
 import { startMetricsServer } from '../workers/metrics-server.js';
+import { startBackupSchedules } from '../backups/schedule.js';
 import { Cache } from './cache.js';
 import type { Config, ProcessRole } from './config.js';
 import { LivePublisher } from './live-events.js';
@@ -21,7 +22,7 @@ import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { AuthAnnouncer, PrincipalCache } from './principal-cache.js';
 import { closeRedis, createRedis, waitForRedis } from './redis.js';
-import { registerDatabaseGauges, registerQueueGauges } from './scrape-metrics.js';
+import { registerBackupGauges, registerDatabaseGauges, registerQueueGauges } from './scrape-metrics.js';
 import { Shutdown } from './shutdown.js';
 import { TokenService } from './tokens.js';
 
@@ -55,6 +56,7 @@ export function createDeps(config: Config, options: StartOptions): AppDeps {
   const principals = new PrincipalCache(db);
   registerQueueGauges(metrics, queues, config.redisCommandTimeoutMs);
   registerDatabaseGauges(metrics, db);
+  registerBackupGauges(metrics, db);
   return {
     config,
     log,
@@ -123,6 +125,10 @@ export async function startUvis(config: Config, options: StartOptions): Promise<
         return connection;
       },
     });
+    if (config.backup.schedule && config.worker.queues.includes('backups')) {
+      const schedules = startBackupSchedules(config.backup, queues.backups, log.child({ component: 'backup-schedule' }));
+      shutdown.add('backup schedules', () => schedules.stop());
+    }
     if (options.role === 'worker') {
       const metricsServer = await startMetricsServer(deps, config.metricsPort, config.host);
       running.metricsPort = metricsServer.port;

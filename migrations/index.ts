@@ -4,9 +4,13 @@
  */
 import type { Knex } from 'knex';
 import * as core from './20261127_0001_core.js';
+import * as backups from './20261127_0002_backups.js';
 
 export interface Migration extends Knex.Migration {
   name: string;
 }
 
-export const migrations: Migration[] = [{ name: '20261127_0001_core', ...core }];
+export const migrations: Migration[] = [
+  { name: '20261127_0001_core', ...core },
+  { name: '20261127_0002_backups', ...backups },
+];

@@ -2,6 +2,7 @@
 import type { AppDeps } from '../deps.js';
 import type { RouteSpec } from '../route.js';
 import { authRoutes } from './auth.js';
+import { backupRoutes } from './backups.js';
 import { dashboardRoutes } from './dashboard.js';
 import { dispatchRoutes } from './dispatches.js';
 import { fleetRoutes } from './fleet.js';
@@ -21,6 +22,7 @@ export function allRoutes(deps: AppDeps, loginLimits: RouteSpec['before'] = []):
     ...locationRoutes(deps),
     ...mobileRoutes(deps),
     ...jobRoutes(deps),
+    ...backupRoutes(deps),
     ...dashboardRoutes(deps),
   ];
 }

@@ -18,7 +18,7 @@ describe('configuration', () => {
     expect(config.env).toBe('development');
     expect(config.role).toBe('all');
     expect(config.demoData).toBe(true);
-    expect(config.worker.queues).toEqual(['orders', 'dispatches', 'locations']);
+    expect(config.worker.queues).toEqual(['orders', 'dispatches', 'locations', 'backups']);
     expect(config.queuePrefix).toBe('{uvis}');
   });
 
@@ -60,5 +60,27 @@ describe('configuration', () => {
     expect(production.loginAccountFailures).toBeLessThan(development.loginAccountFailures);
     expect(production.general).toBeLessThan(development.general);
     expect(loadConfig({ RATE_LIMIT_LOCATION: '7' }).rateLimits.location).toBe(7);
+  });
+});
+
+describe('backup configuration', () => {
+  it('defaults to a local folder, Seoul time, 03:00 daily and Sunday 04:00 weekly, 30 days', () => {
+    const { backup } = loadConfig({});
+    expect(backup).toMatchObject({ targets: ['local'], timezone: 'Asia/Seoul', retentionDays: 30, schedule: true });
+    expect(backup.cron).toEqual({ daily: '0 3 * * *', weekly: '0 4 * * 0', verify: '30 5 * * *', retention: '0 6 * * *' });
+  });
+
+  it('requires the bucket and credentials for the S3 target, and refuses bad schedules and zones', () => {
+    const problems = problemsOf({ BACKUP_TARGETS: 'local,s3,tape', BACKUP_DAILY_CRON: 'every night', BACKUP_TIMEZONE: 'Mars/Olympus' });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^BACKUP_TARGETS: unknown target\(s\) tape/),
+        'BACKUP_S3_BUCKET: required when BACKUP_TARGETS includes s3',
+        'BACKUP_S3_ACCESS_KEY_ID: required when BACKUP_TARGETS includes s3',
+        'BACKUP_S3_SECRET_ACCESS_KEY: required when BACKUP_TARGETS includes s3',
+        'BACKUP_DAILY_CRON: not a cron expression: "every night"',
+        'BACKUP_TIMEZONE: unknown time zone "Mars/Olympus"',
+      ]),
+    );
   });
 });

@@ -1,0 +1,19 @@
+/** Removes backups older than the retention period from every target, and marks them expired in the manifest. */
+import type { BackupContext } from './run-backup.js';
+import type { BackupRow } from './manifest.js';
+
+export async function applyRetention(ctx: BackupContext, now = new Date()): Promise<{ expired: string[] }> {
+  const cutoff = new Date(now.getTime() - ctx.config.retentionDays * 86_400_000);
+  // Running backups are left alone whatever their age; their job decides their fate.
+  const old: BackupRow[] = await ctx.db('backups').whereIn('status', ['succeeded', 'failed']).where('started_at', '<', cutoff);
+  const expired: string[] = [];
+  for (const backup of old) {
+    const keys = [backup.location, backup.files_location].filter((k): k is string => !!k);
+    // Every configured target, not only those listed: a copy may have been left by an earlier configuration.
+    for (const storage of ctx.storages) for (const key of keys) await storage.delete(key);
+    await ctx.db('backups').where({ id: backup.id }).update({ status: 'expired', expired_at: ctx.db.fn.now() });
+    expired.push(backup.id);
+  }
+  if (expired.length) ctx.log.info({ expired, cutoff }, 'expired backups removed');
+  return { expired };
+}

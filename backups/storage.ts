@@ -1,0 +1,31 @@
+/**
+ * Where backups live. Every target offers the same small interface; a write either
+ * completes (the object appears under its final key) or leaves nothing that looks
+ * like a good backup.
+ */
+import type { Readable } from 'node:stream';
+import type { BackupConfig, BackupTarget } from '../lib/config.js';
+import { LocalStorage } from './local-storage.js';
+import { S3Storage } from './s3-storage.js';
+
+export interface BackupStorage {
+  readonly name: BackupTarget;
+  /** Streams `body` to `key`; resolves with the bytes written once the object is complete. */
+  put(key: string, body: Readable): Promise<number>;
+  get(key: string): Promise<Readable>;
+  /** Removes the object; an absent object is not an error. */
+  delete(key: string): Promise<void>;
+  exists(key: string): Promise<boolean>;
+}
+
+export class BackupNotFoundError extends Error {}
+
+export function createStorages(config: BackupConfig): BackupStorage[] {
+  return config.targets.map((target) => (target === 'local' ? new LocalStorage(config.dir) : new S3Storage(config.s3)));
+}
+
+/** A key for a new artifact: by kind and day, so listings and lifecycle rules stay simple. */
+export function artifactKey(kind: string, id: string, startedAt: Date, extension: 'dump' | 'tar.gz'): string {
+  const day = startedAt.toISOString().slice(0, 10);
+  return `${kind}/${day}/uvis-${kind}-${id}.${extension}`;
+}

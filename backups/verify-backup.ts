@@ -1,0 +1,74 @@
+/**
+ * Proves the newest backup restores: into a scratch database, whose row counts must
+ * equal the counts recorded in the dump's own snapshot. The result goes into the
+ * manifest and the scratch database is always dropped.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { latestGoodBackup, type BackupRow } from './manifest.js';
+import { countRows, pgRestore } from './pg-tools.js';
+import { fetchVerified } from './restore.js';
+import type { BackupContext } from './run-backup.js';
+
+function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function admin<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: withDatabase(url, 'postgres') });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export interface VerificationResult {
+  backupId: string;
+  passed: boolean;
+  mismatches: string[];
+}
+
+export async function verifyBackup(ctx: BackupContext, backup?: BackupRow): Promise<VerificationResult | { skipped: string }> {
+  const target = backup ?? (await latestGoodBackup(ctx.db));
+  if (!target) return { skipped: 'no successful backup to verify' };
+  const scratch = `uvis_verify_${randomBytes(4).toString('hex')}`;
+  const scratchUrl = withDatabase(ctx.databaseUrl, scratch);
+  let mismatches: string[] = [];
+  let failure: string | undefined;
+  const fetched = await fetchVerified(ctx.storages, target).catch((err: Error) => {
+    failure = err.message;
+    return undefined;
+  });
+  try {
+    if (fetched) {
+      await admin(ctx.databaseUrl, (c) => c.query(`create database ${scratch} template template0 encoding 'UTF8' lc_collate 'C.UTF-8' lc_ctype 'C.UTF-8'`));
+      await pgRestore(['--no-owner', '--no-privileges', '--exit-on-error', `--dbname=${scratchUrl}`, fetched.path], ctx.config.pgBinDir);
+      const client = new pg.Client({ connectionString: scratchUrl });
+      await client.connect();
+      const restored = await countRows(client).finally(() => client.end());
+      const expected = target.table_counts ?? {};
+      mismatches = Object.keys({ ...expected, ...restored })
+        .filter((table) => expected[table] !== restored[table])
+        .map((table) => `${table}: manifest ${expected[table] ?? 'none'}, restored ${restored[table] ?? 'none'}`);
+    }
+  } catch (err) {
+    failure = err instanceof Error ? err.message : String(err);
+  } finally {
+    await fetched?.cleanup();
+    await admin(ctx.databaseUrl, (c) => c.query(`drop database if exists ${scratch} with (force)`)).catch(() => {});
+  }
+  const passed = !failure && mismatches.length === 0;
+  await ctx.db('backups')
+    .where({ id: target.id })
+    .update({
+      verified_at: ctx.db.fn.now(),
+      verification_status: passed ? 'passed' : 'failed',
+      verification_error: passed ? null : (failure ?? mismatches.join('; ')).slice(0, 2000),
+    });
+  ctx.log[passed ? 'info' : 'error']({ backupId: target.id, mismatches, failure }, passed ? 'backup verified' : 'backup verification failed');
+  return { backupId: target.id, passed, mismatches: failure ? [failure] : mismatches };
+}

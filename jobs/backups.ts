@@ -1,0 +1,42 @@
+/** backups queue: database backups (daily, weekly full, on demand), their verification and retention. */
+import { z } from 'zod';
+import { createStorages } from '../backups/storage.js';
+import { applyRetention } from '../backups/retention.js';
+import { runBackup, type BackupContext } from '../backups/run-backup.js';
+import { verifyBackup } from '../backups/verify-backup.js';
+import { defineQueue } from './define.js';
+
+export const BackupRun = z.object({
+  kind: z.enum(['daily', 'weekly', 'manual']),
+  tick: z.string().max(100).optional(),
+  requestedBy: z.number().int().positive().optional(),
+});
+const Tick = z.object({ tick: z.string().max(100).optional() });
+
+export const backupsQueue = defineQueue({
+  name: 'backups',
+  jobs: { 'backup.run': BackupRun, 'backup.verify': Tick, 'backup.retention': Tick },
+  defaultJobOptions: {
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 60_000 },
+    // Kept for 45 days: finished jobs are the history operators see in Bull Board, and
+    // a scheduled job's id (from its tick) must outlive any replica that fires late.
+    removeOnComplete: { age: 45 * 86_400 },
+    removeOnFail: { age: 45 * 86_400 },
+  },
+  // One heavy job at a time per worker; more replicas do not make dumps faster.
+  concurrency: () => 1,
+  createProcessor: ({ db, config, log }) => {
+    const ctx: BackupContext = { db, databaseUrl: config.databaseUrl, config: config.backup, storages: createStorages(config.backup), log: log.child({ component: 'backups' }) };
+    return {
+      handlers: {
+        'backup.run': async ({ kind, tick, requestedBy }, { job }) => {
+          const result = await runBackup(ctx, { kind, tickKey: tick, jobId: String(job.id), requestedBy });
+          return 'skipped' in result ? result : { backupId: result.id, sizeBytes: result.size_bytes, sha256: result.sha256 };
+        },
+        'backup.verify': async () => verifyBackup(ctx),
+        'backup.retention': async () => applyRetention(ctx),
+      },
+    };
+  },
+});

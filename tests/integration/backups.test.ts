@@ -1,0 +1,358 @@
+/**
+ * Backups with the real pg_dump and pg_restore: round trips through the local and
+ * S3 targets, damaged and unknown backups refused, one backup per schedule tick with
+ * two workers, retention, verification, the admin API and its boundaries.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projectPath } from '../../lib/paths.js';
+import { DEMO_DISPATCHER, DEMO_DRIVER2, waitFor } from '../helpers/api-client.js';
+import { createOrder } from '../helpers/fixtures.js';
+import { parseMetrics, total } from '../helpers/prom-text.js';
+import { startS3, type TestS3 } from '../helpers/s3-server.js';
+import { databaseFingerprint } from '../helpers/snapshot.js';
+import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
+import { withAdminClient } from '../helpers/databases.js';
+import { createDb } from '../../db/knex.js';
+
+const execFileAsync = promisify(execFile);
+const roots: string[] = [];
+const cleanups: (() => Promise<unknown>)[] = [];
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  for (const root of roots) rmSync(root, { recursive: true, force: true });
+});
+
+function tempDir(name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `uvis-${name}-`));
+  roots.push(dir);
+  return dir;
+}
+
+async function startWithBackups(env: Record<string, string> = {}): Promise<TestUvis> {
+  const uvis = await startTestUvis({ role: 'all', env: { BACKUP_DIR: tempDir('backups'), UPLOADS_DIR: tempDir('uploads'), ...env } });
+  cleanups.push(() => uvis.stop());
+  return uvis;
+}
+
+async function backupNow(uvis: TestUvis, token: string, kind: 'manual' | 'weekly' = 'manual') {
+  let jobId: string;
+  if (kind === 'manual') {
+    const res = await uvis.api.post('/api/v1/admin/backups', undefined, token);
+    expect(res.status).toBe(202);
+    jobId = res.body.job_id;
+  } else {
+    jobId = (await uvis.running.deps.queues.backups.add('backup.run', { kind: 'weekly' })).id!;
+  }
+  const job = await waitFor(async () => {
+    const status = (await uvis.api.get(`/api/v1/jobs/backups/${jobId}`, token)).body;
+    return status.state === 'completed' || status.state === 'failed' ? status : undefined;
+  }, { timeoutMs: 30_000, what: 'backup job' });
+  expect(job.state, job.failed_reason).toBe('completed');
+  const backup = (await uvis.api.get(`/api/v1/admin/backups/${job.result.backupId}`, token)).body;
+  expect(backup.status).toBe('succeeded');
+  return backup;
+}
+
+/** Runs the restore command exactly as an operator would. */
+async function restore(uvis: TestUvis, args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, ['--import', 'tsx', projectPath('scripts', 'restore.ts'), ...args], {
+      cwd: projectPath(),
+      env: {
+        ...process.env,
+        NODE_ENV: 'test',
+        DATABASE_URL: uvis.database.url,
+        BACKUP_DIR: uvis.config.backup.dir,
+        UPLOADS_DIR: uvis.config.backup.uploadsDir,
+        BACKUP_TARGETS: uvis.config.backup.targets.join(','),
+        ...(uvis.config.backup.s3.endpoint
+          ? { BACKUP_S3_ENDPOINT: uvis.config.backup.s3.endpoint, BACKUP_S3_BUCKET: uvis.config.backup.s3.bucket!, BACKUP_S3_PREFIX: uvis.config.backup.s3.prefix, BACKUP_S3_ACCESS_KEY_ID: 'S3RVER', BACKUP_S3_SECRET_ACCESS_KEY: 'S3RVER' }
+          : {}),
+        ...env,
+      },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** Waits until the orders worker has filled in every distance, so nothing changes behind the test's back. */
+const settled = (uvis: TestUvis) =>
+  waitFor(async () => Number((await uvis.running.deps.db('orders').whereNull('distance_km').count<{ c: string }[]>('* as c'))[0]!.c) === 0, { what: 'order jobs' });
+
+const business = async (uvis: TestUvis) => {
+  const { db } = uvis.running.deps;
+  return {
+    orders: await db('orders').orderBy('id').select('*'),
+    users: await db('users').orderBy('id').select('id', 'email', 'password_hash'),
+    vehicles: await db('vehicles').orderBy('id').select('*'),
+  };
+};
+
+describe('backup round trips', () => {
+  it('local: back up, lose the data, restore, data equal', async () => {
+    const uvis = await startWithBackups();
+    const admin = await uvis.api.login();
+    for (let i = 0; i < 3; i++) await createOrder(uvis.api, admin, { notes: `원본 ${i}` });
+    await settled(uvis);
+    const before = await business(uvis);
+    const backup = await backupNow(uvis, admin);
+    expect(backup).toMatchObject({ kind: 'manual', targets: ['local'], verification_status: null });
+    expect(backup.size_bytes).toBeGreaterThan(1000);
+    expect(backup.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(backup.table_counts.orders).toBe(before.orders.length);
+    expect(existsSync(join(uvis.config.backup.dir, backup.location))).toBe(true);
+
+    // Lose data: orders deleted, one changed.
+    await uvis.running.deps.db.raw(`delete from orders where notes like '원본%'`);
+    await uvis.running.deps.db('vehicles').where({ id: 1 }).update({ capacity_kg: 1 });
+    expect((await business(uvis)).orders.length).toBeLessThan(before.orders.length);
+
+    await uvis.running.shutdown.run('restore');
+    const restored = await restore(uvis, [backup.id, '--yes']);
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(restored.stdout).toContain(`restored backup ${backup.id}`);
+    const after = await startTestUvis({ role: 'api', database: uvis.database, prefix: uvis.config.redisPrefix, env: { BACKUP_DIR: uvis.config.backup.dir } });
+    cleanups.push(() => after.stop({ keepData: true }));
+    expect(await business(after)).toEqual(before);
+    // The manifest survives a restore of the database it lives in.
+    expect((await after.api.get(`/api/v1/admin/backups/${backup.id}`, await after.api.login())).status).toBe(200);
+  });
+
+  it('S3: the same round trip through a real S3-compatible server on loopback', async () => {
+    const s3: TestS3 = await startS3();
+    cleanups.push(() => s3.stop());
+    const uvis = await startWithBackups({ BACKUP_TARGETS: 'local,s3', ...s3.env });
+    const admin = await uvis.api.login();
+    await createOrder(uvis.api, admin, { notes: 'S3 원본' });
+    await settled(uvis);
+    const before = await business(uvis);
+    const backup = await backupNow(uvis, admin);
+    expect(backup.targets).toEqual(['local', 's3']);
+    expect(await s3.keys()).toContain(`test/${backup.location}`);
+    await uvis.running.deps.db('orders').delete();
+
+    await uvis.running.shutdown.run('restore');
+    // Restore from S3 alone: the local copy is not even configured.
+    rmSync(join(uvis.config.backup.dir, backup.location));
+    const restored = await restore(uvis, ['latest', '--yes'], { BACKUP_TARGETS: 's3' });
+    expect(restored.code, restored.stderr).toBe(0);
+    const db = (await startTestUvis({ role: 'api', database: uvis.database, prefix: uvis.config.redisPrefix })).running;
+    cleanups.push(() => db.shutdown.run('done'));
+    expect(await db.deps.db('orders').orderBy('id').select('*')).toEqual(before.orders);
+  });
+
+  it('weekly full backups carry the uploaded files too', async () => {
+    const uvis = await startWithBackups();
+    const admin = await uvis.api.login();
+    mkdirSync(join(uvis.config.backup.uploadsDir, 'pod'), { recursive: true });
+    writeFileSync(join(uvis.config.backup.uploadsDir, 'pod', '인수증-42.txt'), '수령인 서명 완료');
+    const backup = await backupNow(uvis, admin, 'weekly');
+    expect(backup.kind).toBe('weekly');
+    expect(backup.files_location).toMatch(/\.tar\.gz$/);
+    const fresh = tempDir('uploads-restored');
+    await uvis.running.shutdown.run('restore');
+    const restored = await restore(uvis, [backup.id, '--yes', '--files'], { UPLOADS_DIR: fresh });
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(readFileSync(join(fresh, 'pod', '인수증-42.txt'), 'utf8')).toBe('수령인 서명 완료');
+  });
+});
+
+describe('restore refuses', () => {
+  let uvis: TestUvis;
+  let backup: { id: string; location: string };
+  beforeAll(async () => {
+    uvis = await startWithBackups();
+    backup = await backupNow(uvis, await uvis.api.login());
+  });
+
+  it('without --yes and without a terminal to ask', async () => {
+    const result = await restore(uvis, ['latest']);
+    expect(result.code).toBe(4);
+    expect(result.stderr).toContain('pass --yes');
+  });
+
+  it('a damaged backup file, with the database unchanged', async () => {
+    const file = join(uvis.config.backup.dir, backup.location);
+    const bytes = readFileSync(file);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+    writeFileSync(file, bytes);
+    const before = await databaseFingerprint(uvis.running.deps.db);
+    const result = await restore(uvis, [backup.id, '--yes']);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/is damaged: SHA-256 .* does not match the manifest's .*; nothing was changed/);
+    expect(await databaseFingerprint(uvis.running.deps.db)).toEqual(before);
+  });
+
+  it('an unknown id, a malformed id and a missing argument, with clear messages', async () => {
+    const unknown = await restore(uvis, ['00000000-0000-4000-8000-000000000000', '--yes']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('no backup with id 00000000-0000-4000-8000-000000000000');
+    const malformed = await restore(uvis, ['../../etc/passwd', '--yes']);
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toContain('is not a backup id');
+    const missing = await restore(uvis, []);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('usage: npm run restore');
+  });
+
+});
+
+describe('backup jobs', () => {
+  it('a failed dump leaves no file that looks like a backup, and says why', async () => {
+    const fakeBin = tempDir('fake-pg');
+    // A pg_dump that writes part of a dump and then fails.
+    writeFileSync(join(fakeBin, 'pg_dump'), '#!/bin/sh\nprintf "PGDMP partial dump bytes"\necho "connection lost" >&2\nexit 1\n');
+    chmodSync(join(fakeBin, 'pg_dump'), 0o755);
+    const uvis = await startWithBackups({ PG_BIN_DIR: fakeBin });
+    const admin = await uvis.api.login();
+    const res = await uvis.api.post('/api/v1/admin/backups', undefined, admin);
+    const status = await waitFor(async () => {
+      const body = (await uvis.api.get(`/api/v1/jobs/backups/${res.body.job_id}`, admin)).body;
+      return body.attempts_made >= 1 && body.failed_reason ? body : undefined;
+    }, { what: 'failed attempt' });
+    expect(status.failed_reason).toContain('connection lost');
+    const rows = await uvis.running.deps.db('backups').select('*');
+    expect(rows.every((r) => r.status === 'failed' && /connection lost/.test(r.error))).toBe(true);
+    const files = readdirSync(uvis.config.backup.dir, { recursive: true }).map(String);
+    expect(files.filter((f) => f.endsWith('.dump') || f.endsWith('.partial'))).toEqual([]);
+  });
+
+  it('two workers with the schedule make one backup per tick', async () => {
+    const database = (await startWithBackups()).database;
+    const prefix = `t${Date.now().toString(36)}sched`;
+    const env = {
+      BACKUP_SCHEDULE: 'on',
+      BACKUP_DAILY_CRON: '*/2 * * * * *',
+      BACKUP_WEEKLY_CRON: '0 0 1 1 *',
+      BACKUP_VERIFY_CRON: '0 0 1 1 *',
+      BACKUP_RETENTION_CRON: '0 0 1 1 *',
+      BACKUP_DIR: tempDir('sched'),
+    };
+    const workers = [
+      await startTestUvis({ role: 'worker', database, prefix, env }),
+      await startTestUvis({ role: 'worker', database, prefix, env }),
+    ];
+    cleanups.push(...workers.map((w) => () => w.stop({ keepData: true })));
+    const db = workers[0]!.running.deps.db;
+    const rows = await waitFor(async () => {
+      const done = await db('backups').where({ kind: 'daily', status: 'succeeded' }).select('tick_key');
+      return done.length >= 3 ? done : undefined;
+    }, { timeoutMs: 30_000, what: 'three scheduled backups' });
+    for (const w of workers) await w.running.shutdown.run('test done');
+    const check = createDb({ url: database.url, poolMin: 0, poolMax: 1, statementTimeoutMs: 5000 });
+    const ticks = await check('backups').where({ kind: 'daily' }).select('tick_key', 'status');
+    await check.destroy();
+    const perTick = new Map<string, number>();
+    for (const t of ticks) perTick.set(t.tick_key, (perTick.get(t.tick_key) ?? 0) + 1);
+    expect([...perTick.values()].every((n) => n === 1)).toBe(true);
+    expect(rows.length).toBeGreaterThanOrEqual(3);
+    expect(ticks.every((t) => /^daily:\d{4}-\d\d-\d\dT\d\d:\d\d:\d[02468]\.000Z$/.test(t.tick_key))).toBe(true);
+  });
+
+  it('retention removes only expired backups, from every target', async () => {
+    const s3 = await startS3();
+    cleanups.push(() => s3.stop());
+    const uvis = await startWithBackups({ BACKUP_TARGETS: 'local,s3', BACKUP_RETENTION_DAYS: '30', ...s3.env });
+    const admin = await uvis.api.login();
+    const keep = await backupNow(uvis, admin);
+    const old = await backupNow(uvis, admin);
+    const { db } = uvis.running.deps;
+    await db('backups').where({ id: old.id }).update({ started_at: db.raw(`now() - interval '31 days'`) });
+    // A 40-day-old run still marked running is not retention's to touch.
+    await db('backups').insert({ id: '11111111-1111-4111-8111-111111111111', kind: 'daily', status: 'running', started_at: db.raw(`now() - interval '40 days'`) });
+    const job = await uvis.running.deps.queues.backups.add('backup.retention', {});
+    await waitFor(async () => (await uvis.running.deps.queues.backups.getJobState(job.id!)) === 'completed', { what: 'retention' });
+    const statuses = Object.fromEntries((await db('backups').select('id', 'status')).map((r) => [r.id, r.status]));
+    expect(statuses).toEqual({ [keep.id]: 'succeeded', [old.id]: 'expired', '11111111-1111-4111-8111-111111111111': 'running' });
+    expect(existsSync(join(uvis.config.backup.dir, old.location))).toBe(false);
+    expect(existsSync(join(uvis.config.backup.dir, keep.location))).toBe(true);
+    const keys = await s3.keys();
+    expect(keys).toContain(`test/${keep.location}`);
+    expect(keys).not.toContain(`test/${old.location}`);
+  });
+
+  it('verification restores the newest backup into a scratch database, compares counts, records the result and drops it', async () => {
+    const uvis = await startWithBackups();
+    const admin = await uvis.api.login();
+    const backup = await backupNow(uvis, admin);
+    const queue = uvis.running.deps.queues.backups;
+    const ok = await queue.add('backup.verify', {});
+    await waitFor(async () => (await queue.getJobState(ok.id!)) === 'completed', { timeoutMs: 30_000, what: 'verification' });
+    const verified = (await uvis.api.get(`/api/v1/admin/backups/${backup.id}`, admin)).body;
+    expect(verified).toMatchObject({ verification_status: 'passed', verification_error: null });
+    const metrics = parseMetrics(await (await fetch(`${uvis.baseUrl}/metrics`)).text());
+    expect(total(metrics, 'uvis_backup_last_success_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 120);
+    expect(total(metrics, 'uvis_backup_last_verification_success_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 120);
+
+    // A manifest that does not match what the dump holds fails verification, with the reason.
+    await uvis.running.deps.db('backups').where({ id: backup.id }).update({ table_counts: JSON.stringify({ ...backup.table_counts, orders: 999 }) });
+    const bad = await queue.add('backup.verify', {});
+    await waitFor(async () => (await queue.getJobState(bad.id!)) === 'completed', { timeoutMs: 30_000, what: 'second verification' });
+    const failed = (await uvis.api.get(`/api/v1/admin/backups/${backup.id}`, admin)).body;
+    expect(failed.verification_status).toBe('failed');
+    expect(failed.verification_error).toMatch(/orders: manifest 999, restored \d+/);
+    const scratch = await withAdminClient((c) => c.query(`select datname from pg_database where datname like 'uvis_verify_%'`));
+    expect(scratch.rows).toEqual([]);
+  });
+});
+
+describe('admin backup API', () => {
+  let uvis: TestUvis;
+  let admin: string;
+  let backup: { id: string; sha256: string; size_bytes: number; location: string };
+  beforeAll(async () => {
+    uvis = await startWithBackups();
+    admin = await uvis.api.login();
+    backup = await backupNow(uvis, admin);
+  });
+
+  it('lists and downloads backups for admins', async () => {
+    const list = await uvis.api.get('/api/v1/admin/backups', admin);
+    expect(list.body.items.map((b: { id: string }) => b.id)).toContain(backup.id);
+    const res = await fetch(`${uvis.baseUrl}/api/v1/admin/backups/${backup.id}/download`, { headers: { authorization: `Bearer ${admin}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-disposition')).toContain(`uvis-manual-${backup.id}.dump`);
+    expect(res.headers.get('x-backup-sha256')).toBe(backup.sha256);
+    const body = Buffer.from(await res.arrayBuffer());
+    expect(body.length).toBe(backup.size_bytes);
+    expect(body.equals(readFileSync(join(uvis.config.backup.dir, backup.location)))).toBe(true);
+  });
+
+  it('refuses non-admins on every backup route', async () => {
+    const dispatcher = await uvis.api.login(DEMO_DISPATCHER);
+    const driver = await uvis.api.login(DEMO_DRIVER2);
+    for (const token of [dispatcher, driver, undefined]) {
+      const expected = token ? 403 : 401;
+      expect((await uvis.api.get('/api/v1/admin/backups', token)).status).toBe(expected);
+      expect((await uvis.api.post('/api/v1/admin/backups', undefined, token)).status).toBe(expected);
+      expect((await uvis.api.get(`/api/v1/admin/backups/${backup.id}`, token)).status).toBe(expected);
+      expect((await uvis.api.get(`/api/v1/admin/backups/${backup.id}/download`, token)).status).toBe(expected);
+    }
+  });
+
+  it('a download cannot reach any file outside the backup folder', async () => {
+    const { db } = uvis.running.deps;
+    const secret = join(tmpdir(), `uvis-secret-${Date.now()}.txt`);
+    writeFileSync(secret, 'not a backup');
+    roots.push(secret);
+    const forged = '22222222-2222-4222-8222-222222222222';
+    // Even a manifest row pointing outside the folder (tampered database) is refused.
+    await db('backups').insert({ id: forged, kind: 'manual', status: 'succeeded', location: `../../../../../../..${secret}`, targets: ['local'], sha256: 'x', size_bytes: 12 });
+    const res = await uvis.api.get(`/api/v1/admin/backups/${forged}/download`, admin);
+    expect(res.status).toBe(404);
+    expect(res.text).not.toContain('not a backup');
+    for (const path of ['..%2F..%2Fetc%2Fpasswd', '..', 'latest', `${backup.id}%2F..%2F..%2Fetc%2Fpasswd`]) {
+      const attempt = await uvis.api.get(`/api/v1/admin/backups/${path}/download`, admin);
+      expect([400, 404]).toContain(attempt.status);
+      expect(attempt.text).not.toContain('root:');
+    }
+  });
+});
