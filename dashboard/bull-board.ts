@@ -16,6 +16,7 @@ const DESCRIPTIONS: Record<string, string> = {
   dispatches: '배차 이력 · 알림 · dispatch history and notifications',
   locations: '차량 위치 저장 · GPS points',
   backups: '데이터베이스 백업 · database backups',
+  maintenance: '정리 작업 (위치 보존 기간 등) · cleanup (GPS retention, outbox)',
 };
 
 function board(queues: Queues, readOnlyMode: boolean): Router {

@@ -77,3 +77,10 @@ export async function loadPrincipal(db: Db, sessionId: string): Promise<Principa
   if (!row) return undefined;
   return { sessionId: row.session_id, userId: row.user_id, role: row.role, driverId: row.driver_id, email: row.email };
 }
+
+/** Sessions that expired or were revoked before the cutoff, with their refresh tokens. */
+export async function deleteSessionsEndedBefore(db: Db, cutoff: Date): Promise<number> {
+  return db('sessions')
+    .where((q) => q.where('expires_at', '<', cutoff).orWhere('revoked_at', '<', cutoff))
+    .delete();
+}

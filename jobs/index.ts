@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { QUEUE_NAMES, type QueueName } from '../lib/config.js';
 import type { Processor, QueueDefinition, WorkerDeps } from './define.js';
 import { backupsQueue } from './backups.js';
+import { maintenanceQueue } from './maintenance.js';
 import { dispatchesQueue } from './dispatches.js';
 import { locationsQueue } from './locations.js';
 import { ordersQueue } from './orders.js';
@@ -15,6 +16,7 @@ export const catalogue = {
   dispatches: dispatchesQueue,
   locations: locationsQueue,
   backups: backupsQueue,
+  maintenance: maintenanceQueue,
 } satisfies Record<QueueName, QueueDefinition>;
 
 export type Catalogue = typeof catalogue;

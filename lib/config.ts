@@ -6,7 +6,7 @@ import cron from 'node-cron';
 import { z } from 'zod';
 import { projectPath } from './paths.js';
 
-export const QUEUE_NAMES = ['orders', 'dispatches', 'locations', 'backups'] as const;
+export const QUEUE_NAMES = ['orders', 'dispatches', 'locations', 'backups', 'maintenance'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 export const ROLES = ['api', 'worker', 'all'] as const;
@@ -88,7 +88,6 @@ const EnvSchema = z.object({
   BACKUP_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
   BACKUP_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   BACKUP_S3_FORCE_PATH_STYLE: bool.default(true),
-  BACKUP_SCHEDULE: z.enum(['on', 'off']).optional(),
   BACKUP_TIMEZONE: z.string().min(1).default('Asia/Seoul'),
   BACKUP_DAILY_CRON: z.string().min(9).default('0 3 * * *'),
   BACKUP_WEEKLY_CRON: z.string().min(9).default('0 4 * * 0'),
@@ -96,6 +95,10 @@ const EnvSchema = z.object({
   BACKUP_RETENTION_CRON: z.string().min(9).default('0 6 * * *'),
   BACKUP_RETENTION_DAYS: int(1, 3650).default(30),
   UPLOADS_DIR: z.string().min(1).optional(),
+  SCHEDULES: z.enum(['on', 'off']).optional(),
+  MAINTENANCE_CRON: z.string().min(9).default('15 4 * * *'),
+  IDEMPOTENCY_KEY_TTL_HOURS: int(1, 24 * 30).default(48),
+  OUTBOX_RETENTION_DAYS: int(1, 365).default(7),
   PG_BIN_DIR: z.string().min(1).optional(),
 
   RATE_LIMITS: z.enum(['on', 'off']).default('on'),
@@ -139,8 +142,6 @@ export interface BackupConfig {
   /** The first target receives the dump; the others get copies of it. */
   targets: BackupTarget[];
   s3: { endpoint?: string; region: string; bucket?: string; prefix: string; accessKeyId?: string; secretAccessKey?: string; forcePathStyle: boolean };
-  /** Whether workers serving the backups queue run the schedules. */
-  schedule: boolean;
   timezone: string;
   cron: { daily: string; weekly: string; verify: string; retention: string };
   retentionDays: number;
@@ -189,6 +190,9 @@ export interface Config {
   corsOrigins: string[];
   rateLimits: RateLimitConfig;
   backup: BackupConfig;
+  /** Whether worker processes run the cron schedules of the queues they serve (backups, maintenance). */
+  schedules: boolean;
+  maintenance: { cron: string; idempotencyKeyTtlHours: number; outboxRetentionDays: number };
 }
 
 export class ConfigError extends Error {
@@ -238,7 +242,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       if (!e[key]) problems.push(`${key}: required when BACKUP_TARGETS includes s3`);
     }
   }
-  for (const key of ['BACKUP_DAILY_CRON', 'BACKUP_WEEKLY_CRON', 'BACKUP_VERIFY_CRON', 'BACKUP_RETENTION_CRON'] as const) {
+  for (const key of ['BACKUP_DAILY_CRON', 'BACKUP_WEEKLY_CRON', 'BACKUP_VERIFY_CRON', 'BACKUP_RETENTION_CRON', 'MAINTENANCE_CRON'] as const) {
     if (!isValidCron(e[key])) problems.push(`${key}: not a cron expression: "${e[key]}"`);
   }
   if (!isValidTimezone(e.BACKUP_TIMEZONE)) problems.push(`BACKUP_TIMEZONE: unknown time zone "${e.BACKUP_TIMEZONE}"`);
@@ -302,14 +306,15 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         secretAccessKey: e.BACKUP_S3_SECRET_ACCESS_KEY,
         forcePathStyle: e.BACKUP_S3_FORCE_PATH_STYLE,
       },
-      // Tests start workers by the dozen: they opt in to schedules explicitly.
-      schedule: (e.BACKUP_SCHEDULE ?? (e.NODE_ENV === 'test' ? 'off' : 'on')) === 'on',
       timezone: e.BACKUP_TIMEZONE,
       cron: { daily: e.BACKUP_DAILY_CRON, weekly: e.BACKUP_WEEKLY_CRON, verify: e.BACKUP_VERIFY_CRON, retention: e.BACKUP_RETENTION_CRON },
       retentionDays: e.BACKUP_RETENTION_DAYS,
       uploadsDir: e.UPLOADS_DIR ?? projectPath('.uvis', 'uploads'),
       pgBinDir: e.PG_BIN_DIR,
     },
+    // Tests start workers by the dozen: they opt in to schedules explicitly.
+    schedules: (e.SCHEDULES ?? (e.NODE_ENV === 'test' ? 'off' : 'on')) === 'on',
+    maintenance: { cron: e.MAINTENANCE_CRON, idempotencyKeyTtlHours: e.IDEMPOTENCY_KEY_TTL_HOURS, outboxRetentionDays: e.OUTBOX_RETENTION_DAYS },
   };
 }
 

@@ -14,7 +14,8 @@ import { JobProducer } from '../jobs/producer.js';
 import { closeQueues, createQueues } from '../jobs/queues.js';
 import { startWorkers, type RunningWorkers } from '../workers/start-workers.js';
 import { startMetricsServer } from '../workers/metrics-server.js';
-import { startBackupSchedules } from '../backups/schedule.js';
+import { backupSchedules } from '../backups/schedule.js';
+import { startSchedules, type SchedulePlan } from '../workers/schedules.js';
 import { Cache } from './cache.js';
 import type { Config, ProcessRole } from './config.js';
 import { LivePublisher } from './live-events.js';
@@ -125,9 +126,14 @@ export async function startUvis(config: Config, options: StartOptions): Promise<
         return connection;
       },
     });
-    if (config.backup.schedule && config.worker.queues.includes('backups')) {
-      const schedules = startBackupSchedules(config.backup, queues.backups, log.child({ component: 'backup-schedule' }));
-      shutdown.add('backup schedules', () => schedules.stop());
+    if (config.schedules) {
+      const plans: SchedulePlan[] = [];
+      if (config.worker.queues.includes('backups')) plans.push(...backupSchedules(config.backup, queues.backups));
+      if (config.worker.queues.includes('maintenance')) {
+        plans.push({ name: 'maintenance', cron: config.maintenance.cron, queue: queues.maintenance, jobName: 'maintenance.cleanup', data: {} });
+      }
+      const schedules = startSchedules(plans, config.backup.timezone, log.child({ component: 'schedules' }));
+      shutdown.add('schedules', () => schedules.stop());
     }
     if (options.role === 'worker') {
       const metricsServer = await startMetricsServer(deps, config.metricsPort, config.host);

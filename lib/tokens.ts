@@ -1,5 +1,5 @@
 /** Access tokens (short-lived HS256 JWTs, verified by jose) and opaque refresh tokens. */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import { UnauthorizedError } from './errors/index.js';
 
@@ -11,11 +11,16 @@ export interface AccessClaims {
   sessionId: string;
 }
 
+/** Verified tokens remembered per process; a driver's app sends the same token for its whole lifetime. */
+const VERIFIED_CACHE_SIZE = 50_000;
+
 export class TokenService {
-  private readonly key: Uint8Array;
+  // A KeyObject made once: handing jose raw bytes would import the key on every verification.
+  private readonly key: KeyObject;
+  private readonly verified = new Map<string, { claims: AccessClaims; expiresAtMs: number }>();
 
   constructor(secret: string, private readonly ttlSeconds: number) {
-    this.key = new TextEncoder().encode(secret);
+    this.key = createSecretKey(Buffer.from(secret, 'utf8'));
   }
 
   /** ttlSeconds overrides the access-token lifetime (browser sessions live longer than API tokens). */
@@ -30,13 +35,27 @@ export class TokenService {
       .sign(this.key);
   }
 
-  /** Verifies signature, algorithm (HS256 only: never "none"), issuer, audience and expiry. */
+  /**
+   * Verifies signature, algorithm (HS256 only: never "none"), issuer, audience and
+   * expiry. A token verified before is the same bytes, so its claims are reused
+   * until it expires (whether its session is still valid is checked on every request
+   * by the caller, not here).
+   */
   async verify(token: string): Promise<AccessClaims> {
+    const known = this.verified.get(token);
+    if (known) {
+      if (known.expiresAtMs > Date.now()) return known.claims;
+      this.verified.delete(token);
+      throw new UnauthorizedError('token expired', 'token_expired');
+    }
     try {
       const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE });
       const userId = Number(payload.sub);
       if (!Number.isSafeInteger(userId) || typeof payload.sid !== 'string') throw new UnauthorizedError('invalid token', 'invalid_token');
-      return { userId, sessionId: payload.sid };
+      const claims = { userId, sessionId: payload.sid };
+      if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
+      this.verified.set(token, { claims, expiresAtMs: (payload.exp ?? 0) * 1000 });
+      return claims;
     } catch (err) {
       if (err instanceof UnauthorizedError) throw err;
       if (err instanceof joseErrors.JWTExpired) throw new UnauthorizedError('token expired', 'token_expired');

@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import * as core from './20261127_0001_core.js';
 import * as backups from './20261127_0002_backups.js';
+import * as keysetIndexes from './20261127_0003_keyset_indexes.js';
 
 export interface Migration extends Knex.Migration {
   name: string;
@@ -13,4 +14,5 @@ export interface Migration extends Knex.Migration {
 export const migrations: Migration[] = [
   { name: '20261127_0001_core', ...core },
   { name: '20261127_0002_backups', ...backups },
+  { name: '20261127_0003_keyset_indexes', ...keysetIndexes },
 ];

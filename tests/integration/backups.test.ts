@@ -229,7 +229,7 @@ describe('backup jobs', () => {
     const database = (await startWithBackups()).database;
     const prefix = `t${Date.now().toString(36)}sched`;
     const env = {
-      BACKUP_SCHEDULE: 'on',
+      SCHEDULES: 'on',
       BACKUP_DAILY_CRON: '*/2 * * * * *',
       BACKUP_WEEKLY_CRON: '0 0 1 1 *',
       BACKUP_VERIFY_CRON: '0 0 1 1 *',

@@ -48,7 +48,7 @@ describe('Bull Board', () => {
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
     const api = await browser.request('GET', '/admin/queues/api/queues');
     expect(api.status).toBe(200);
-    expect(api.json().queues.map((q: { name: string }) => q.name).sort()).toEqual(['backups', 'dispatches', 'locations', 'orders']);
+    expect(api.json().queues.map((q: { name: string }) => q.name).sort()).toEqual(['backups', 'dispatches', 'locations', 'maintenance', 'orders']);
   });
 
   it('refuses a wrong password and a login form posted without its CSRF token', async () => {

@@ -38,8 +38,8 @@ describe('migrations', () => {
     expect(indexes).toEqual(
       expect.arrayContaining([
         'orders_status_idx',
-        'orders_created_at_idx',
-        'orders_status_created_at_idx',
+        'orders_created_at_id_idx',
+        'orders_status_created_at_id_idx',
         'dispatches_status_idx',
         'dispatches_driver_id_idx',
         'vehicles_license_plate_key',

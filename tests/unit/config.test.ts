@@ -18,7 +18,7 @@ describe('configuration', () => {
     expect(config.env).toBe('development');
     expect(config.role).toBe('all');
     expect(config.demoData).toBe(true);
-    expect(config.worker.queues).toEqual(['orders', 'dispatches', 'locations', 'backups']);
+    expect(config.worker.queues).toEqual(['orders', 'dispatches', 'locations', 'backups', 'maintenance']);
     expect(config.queuePrefix).toBe('{uvis}');
   });
 
@@ -66,7 +66,9 @@ describe('configuration', () => {
 describe('backup configuration', () => {
   it('defaults to a local folder, Seoul time, 03:00 daily and Sunday 04:00 weekly, 30 days', () => {
     const { backup } = loadConfig({});
-    expect(backup).toMatchObject({ targets: ['local'], timezone: 'Asia/Seoul', retentionDays: 30, schedule: true });
+    expect(backup).toMatchObject({ targets: ['local'], timezone: 'Asia/Seoul', retentionDays: 30 });
+    expect(loadConfig({}).schedules).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'test' }).schedules).toBe(false);
     expect(backup.cron).toEqual({ daily: '0 3 * * *', weekly: '0 4 * * 0', verify: '30 5 * * *', retention: '0 6 * * *' });
   });
 

@@ -1,0 +1,37 @@
+/**
+ * maintenance queue: keeps the tables that grow without bound in shape. GPS points
+ * older than LOCATION_RETENTION_DAYS are deleted in small batches (the BRIN index on
+ * recorded_at finds them cheaply); relayed outbox rows, expired idempotency keys and
+ * finished sessions are removed.
+ */
+import { z } from 'zod';
+import { deleteKeysBefore } from '../db/idempotency.js';
+import { deleteLocationsBefore } from '../db/locations.js';
+import { deletePublishedBefore } from '../db/outbox.js';
+import { deleteSessionsEndedBefore } from '../db/sessions.js';
+import { defineQueue } from './define.js';
+
+const Tick = z.object({ tick: z.string().max(100).optional() });
+const DAY = 86_400_000;
+
+export const maintenanceQueue = defineQueue({
+  name: 'maintenance',
+  jobs: { 'maintenance.cleanup': Tick },
+  defaultJobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 60_000 }, removeOnComplete: { age: 30 * 86_400 }, removeOnFail: { age: 30 * 86_400 } },
+  concurrency: () => 1,
+  createProcessor: ({ db, config, log }) => ({
+    handlers: {
+      'maintenance.cleanup': async () => {
+        const now = Date.now();
+        const result = {
+          locations: await deleteLocationsBefore(db, new Date(now - config.locationRetentionDays * DAY)),
+          outbox: await deletePublishedBefore(db, new Date(now - config.maintenance.outboxRetentionDays * DAY)),
+          idempotencyKeys: await deleteKeysBefore(db, new Date(now - config.maintenance.idempotencyKeyTtlHours * 3_600_000)),
+          sessions: await deleteSessionsEndedBefore(db, new Date(now - 30 * DAY)),
+        };
+        log.info(result, 'maintenance cleanup done');
+        return result;
+      },
+    },
+  }),
+});

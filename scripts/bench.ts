@@ -1,0 +1,187 @@
+/**
+ * npm run bench: UVIS (one API process, one worker process) against a bare Express
+ * baseline, on this machine, driven by the same load generator in the same run.
+ * Prints a table (scenario, requests/s, p50, p99, errors, ratio to the baseline),
+ * latency at a fixed offered rate, and end-to-end storage (points stored per second
+ * and the lag from acceptance to commit); writes everything to bench-results/*.json.
+ *
+ * Options (environment): BENCH_DURATION=10 (seconds per scenario), BENCH_CONNECTIONS=100,
+ * BENCH_DRIVERS=200, BENCH_RATE=3000, BENCH_RATE_LIMITS=off (on: limits enforced,
+ * with numbers high enough not to refuse), DATABASE_URL / REDIS_URL (servers to use).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { ensurePostgres, ensureRedis } from '../lib/local-services.js';
+import { projectPath } from '../lib/paths.js';
+import { createDrivers, freshDatabase, login, BENCH_PASSWORD } from './bench/fixtures.js';
+import { runScenario, type ScenarioResult } from './bench/load.js';
+import { spawnNode, waitForHttp } from './bench/processes.js';
+
+const env = process.env;
+const DURATION = Number(env.BENCH_DURATION ?? 10);
+const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 100);
+const DRIVERS = Number(env.BENCH_DRIVERS ?? 200);
+const RATE = Number(env.BENCH_RATE ?? 3000);
+const RATE_LIMITS = env.BENCH_RATE_LIMITS === 'on' ? 'on' : 'off';
+const BASE_DB = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const PREFIX = 'uvisbench';
+const PORTS = { api: 3201, worker: 9466, baseline: 3202 };
+
+const ONE_POINT = JSON.stringify({ latitude: 37.5665, longitude: 126.978 });
+const BATCH = JSON.stringify({
+  points: Array.from({ length: 100 }, (_, i) => ({ latitude: 37.5 + i / 1e4, longitude: 127 + i / 1e4, speed: 40 + (i % 20) })),
+});
+
+async function clearPrefix(): Promise<void> {
+  const redis = new Redis(REDIS);
+  for (const pattern of [`{${PREFIX}}:*`, `${PREFIX}:*`]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  }
+  redis.disconnect();
+}
+
+/** Waits until the worker has emptied the locations queue, so scenarios do not inherit each other's backlog. */
+async function drained(api: string): Promise<void> {
+  for (;;) {
+    const text = await (await fetch(`${api}/metrics`)).text();
+    const pending = [...text.matchAll(/^uvis_queue_jobs\{queue="locations",state="(waiting|active|delayed|prioritized)"[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[2]), 0);
+    if (pending === 0) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function storageFigures(url: string, since: Date) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const { rows } = await client.query(
+    `select count(*)::int as points,
+            extract(epoch from max(stored_at) - min(received_at))::float as span_s,
+            percentile_cont(0.5) within group (order by extract(epoch from stored_at - received_at)) * 1000 as p50_ms,
+            percentile_cont(0.99) within group (order by extract(epoch from stored_at - received_at)) * 1000 as p99_ms,
+            max(extract(epoch from stored_at - received_at)) * 1000 as max_ms
+       from vehicle_locations where received_at >= $1`,
+    [since],
+  );
+  await client.end();
+  const r = rows[0];
+  return { points: r.points, pointsPerSecond: Math.round(r.points / r.span_s), lagP50Ms: Math.round(r.p50_ms), lagP99Ms: Math.round(r.p99_ms), lagMaxMs: Math.round(r.max_ms) };
+}
+
+function table(rows: (ScenarioResult & { ratio?: number })[]): string {
+  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'vs baseline'];
+  const lines = rows.map((r) => [r.scenario, String(r.rps), String(r.p50), String(r.p99), String(r.errors), String(r.non2xx), r.ratio === undefined ? '' : r.ratio.toFixed(2)]);
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(fmt)].join('\n');
+}
+
+async function main() {
+  await ensurePostgres(BASE_DB);
+  await ensureRedis(REDIS);
+  console.log(`preparing: fresh database, ${DRIVERS} drivers`);
+  const url = await freshDatabase(BASE_DB, 'uvis_bench');
+  const emails = await createDrivers(url, DRIVERS);
+  await clearPrefix();
+
+  const common = {
+    NODE_ENV: 'development',
+    DEMO_DATA: 'false',
+    DATABASE_URL: url,
+    REDIS_URL: REDIS,
+    REDIS_PREFIX: PREFIX,
+    LOG_LEVEL: 'info',
+    HOST: '127.0.0.1',
+    RATE_LIMITS,
+    RATE_LIMIT_GENERAL: '10000000',
+    RATE_LIMIT_LOCATION: '10000000',
+    SCHEDULES: 'off',
+  };
+  const baseline = spawnNode('scripts/bench/baseline-server.ts', [String(PORTS.baseline)], {});
+  const api = spawnNode('main.ts', ['api'], { ...common, PORT: String(PORTS.api) });
+  const worker = spawnNode('main.ts', ['worker'], { ...common, METRICS_PORT: String(PORTS.worker), WORKER_QUEUES: 'orders,dispatches,locations' });
+  const children = [baseline, api, worker];
+  let peakApiRss = 0;
+  const sampler = setInterval(() => (peakApiRss = Math.max(peakApiRss, api.rssMb())), 250);
+  try {
+    const apiUrl = `http://127.0.0.1:${PORTS.api}`;
+    const baseUrl = `http://127.0.0.1:${PORTS.baseline}`;
+    await Promise.all([waitForHttp(`${baseUrl}/list`, 60_000, baseline), waitForHttp(`${apiUrl}/api/v1/health`, 60_000, api), waitForHttp(`http://127.0.0.1:${PORTS.worker}/health`, 60_000, worker)]);
+    const tokens: string[] = [];
+    for (let i = 0; i < emails.length; i += 10) tokens.push(...(await Promise.all(emails.slice(i, i + 10).map((e) => login(apiUrl, e, BENCH_PASSWORD)))));
+    console.log(`signed in ${tokens.length} drivers; ${DURATION} s per scenario, ${CONNECTIONS} connections`);
+
+    const run = async (name: string, target: string, method: 'GET' | 'POST', path: string, body?: string, rate?: number) => {
+      // A short warm-up so the JIT and the pools are ready; not measured.
+      await runScenario({ name, url: target, method, path, body, tokens: target === apiUrl ? tokens : undefined, connections: CONNECTIONS, durationSeconds: 2, rate });
+      if (target === apiUrl) await drained(apiUrl);
+      const result = await runScenario({ name, url: target, method, path, body, tokens: target === apiUrl ? tokens : undefined, connections: CONNECTIONS, durationSeconds: DURATION, rate });
+      console.log(`  ${name}: ${result.rps} req/s, p99 ${result.p99} ms, errors ${result.errors}, non-2xx ${result.non2xx}`);
+      if (target === apiUrl) await drained(apiUrl);
+      return result;
+    };
+
+    const baselinePost = await run('baseline: bare Express JSON POST', baseUrl, 'POST', '/ingest', ONE_POINT);
+    const baselineGet = await run('baseline: bare Express GET', baseUrl, 'GET', '/list');
+    const single = await run('location post (1 point)', apiUrl, 'POST', '/api/v1/mobile/location', ONE_POINT);
+    const batchStart = new Date();
+    const batch = await run('location batch (100 points)', apiUrl, 'POST', '/api/v1/mobile/locations', BATCH);
+    const storage = await storageFigures(url, batchStart);
+    const list = await run('driver dispatch list', apiUrl, 'GET', '/api/v1/mobile/dispatches');
+    const summary = await run('driver summary (cached)', apiUrl, 'GET', '/api/v1/mobile/summary');
+    const fixedBaseline = await run(`baseline at ${RATE} req/s`, baseUrl, 'POST', '/ingest', ONE_POINT, RATE);
+    const fixedSingle = await run(`location post at ${RATE} req/s`, apiUrl, 'POST', '/api/v1/mobile/location', ONE_POINT, RATE);
+
+    const saturation = [
+      baselinePost,
+      baselineGet,
+      { ...single, ratio: single.rps / baselinePost.rps },
+      { ...batch, ratio: batch.rps / baselinePost.rps },
+      { ...list, ratio: list.rps / baselineGet.rps },
+      { ...summary, ratio: summary.rps / baselineGet.rps },
+    ];
+    const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version };
+    const results = {
+      when: new Date().toISOString(),
+      machine,
+      settings: { durationSeconds: DURATION, connections: CONNECTIONS, drivers: DRIVERS, rateLimits: RATE_LIMITS, offeredRate: RATE },
+      saturation,
+      fixedRate: [fixedBaseline, fixedSingle],
+      endToEnd: { ...storage, batchRequestsPerSecond: batch.rps },
+      apiPeakRssMb: Math.round(peakApiRss),
+      targets: {
+        singlePostRatio: { target: 0.6, measured: Number((single.rps / baselinePost.rps).toFixed(2)), met: single.rps / baselinePost.rps >= 0.6 && single.errors + single.non2xx === 0 },
+        p99AtFixedRateMs: { target: 50, measured: fixedSingle.p99, met: fixedSingle.p99 < 50 && fixedSingle.errors + fixedSingle.non2xx === 0 },
+        pointsPerSecond: { target: 10_000, measured: storage.pointsPerSecond, met: storage.pointsPerSecond >= 10_000 },
+        lagP99Ms: { target: 1000, measured: storage.lagP99Ms, met: storage.lagP99Ms < 1000 },
+      },
+    };
+    console.log(`\nUVIS vs bare Express, ${machine.cpus} cores (${machine.cpuModel}), Node ${machine.node}, rate limits ${RATE_LIMITS}\n`);
+    console.log(table(saturation));
+    console.log(`\nfixed offered rate ${RATE} req/s:`);
+    console.log(table([fixedBaseline, fixedSingle]));
+    console.log(`\nend to end (batch posts): ${storage.points} points stored, ${storage.pointsPerSecond} points/s; lag acceptance -> commit p50 ${storage.lagP50Ms} ms, p99 ${storage.lagP99Ms} ms, max ${storage.lagMaxMs} ms`);
+    console.log(`API peak resident memory: ${results.apiPeakRssMb} MB`);
+    console.log('\ntargets:');
+    for (const [name, t] of Object.entries(results.targets)) console.log(`  ${t.met ? 'met   ' : 'MISSED'} ${name}: ${t.measured} (target ${t.target})`);
+    mkdirSync(projectPath('bench-results'), { recursive: true });
+    const file = projectPath('bench-results', `bench-${results.when.replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, JSON.stringify(results, null, 2));
+    console.log(`\nresults: ${file}`);
+  } finally {
+    clearInterval(sampler);
+    await Promise.all(children.map((c) => c.stop()));
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,64 @@
+/**
+ * Benchmark data: a fresh database with the demo fleet plus many driver accounts,
+ * each with its own token (load comes from many drivers, as in real use).
+ */
+import pg from 'pg';
+import { loadDemoData } from '../../db/demo-data.js';
+import { createDb } from '../../db/knex.js';
+import { migrateLatest } from '../../db/migrate.js';
+import { hashPassword } from '../../lib/passwords.js';
+
+export const BENCH_PASSWORD = 'bench-driver-password';
+
+export async function freshDatabase(baseUrl: string, name: string): Promise<string> {
+  const admin = new URL(baseUrl);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  await client.query(`drop database if exists ${name} with (force)`);
+  await client.query(`create database ${name} template template0 encoding 'UTF8' lc_collate 'C.UTF-8' lc_ctype 'C.UTF-8'`);
+  await client.end();
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  const db = createDb({ url: url.toString(), poolMin: 0, poolMax: 2, statementTimeoutMs: 120_000 });
+  try {
+    await migrateLatest(db);
+    await loadDemoData(db);
+  } finally {
+    await db.destroy();
+  }
+  return url.toString();
+}
+
+/** Creates `count` drivers with sign-ins (one shared hash: hashing is not what is measured) and an active dispatch each. */
+export async function createDrivers(url: string, count: number): Promise<string[]> {
+  const db = createDb({ url, poolMin: 0, poolMax: 2, statementTimeoutMs: 120_000 });
+  try {
+    const hash = await hashPassword(BENCH_PASSWORD);
+    const emails: string[] = [];
+    await db.transaction(async (trx) => {
+      for (let i = 0; i < count; i++) {
+        const [vehicle] = await trx('vehicles').insert({ license_plate: `B${100000 + i}`, vehicle_type: 'REFRIGERATED', cargo_classes: ['CHILLED', 'FROZEN'], capacity_kg: 5000 }).returning('id');
+        const [driver] = await trx('drivers').insert({ name: `벤치 기사 ${i}`, vehicle_id: vehicle.id }).returning('id');
+        const email = `bench-driver-${i}@example.com`;
+        await trx('users').insert({ email, password_hash: hash, role: 'driver', driver_id: driver.id });
+        const [order] = await trx('orders').insert({ client_id: 1, pickup_address: '서울특별시 강남구 테헤란로 1', delivery_address: '부산광역시 해운대구 1', cargo_type: 'CHILLED', weight_kg: 100, status: 'ASSIGNED' }).returning('id');
+        await trx('dispatches').insert({ order_id: order.id, vehicle_id: vehicle.id, driver_id: driver.id, status: 'ASSIGNED' });
+        emails.push(email);
+      }
+    });
+    return emails;
+  } finally {
+    await db.destroy();
+  }
+}
+
+export async function login(baseUrl: string, email: string, password: string): Promise<string> {
+  const res = await fetch(`${baseUrl}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ username: email, password }),
+  });
+  if (!res.ok) throw new Error(`login ${email}: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { access_token: string }).access_token;
+}

@@ -1,0 +1,53 @@
+/** Child processes for benchmarks and load tests: UVIS roles and the baseline, with their resident memory. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { projectPath } from '../../lib/paths.js';
+
+export interface Child {
+  process: ChildProcess;
+  stop(): Promise<void>;
+  /** Resident memory in MB, from /proc (Linux). */
+  rssMb(): number;
+}
+
+export function spawnNode(script: string, args: string[], env: Record<string, string>): Child {
+  const child = spawn(process.execPath, ['--import', 'tsx', projectPath(script), ...args], {
+    cwd: projectPath(),
+    env: { ...process.env, ...env },
+    // Logs go to /dev/null: a real deployment pipes them to a collector, which costs about the same.
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return {
+    process: child,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 20_000).unref();
+      }),
+    rssMb: () => {
+      try {
+        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+        return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+      } catch {
+        return 0;
+      }
+    },
+  };
+}
+
+/** Resolves when url answers 2xx; rejects at once if the process behind it exits. */
+export async function waitForHttp(url: string, timeoutMs = 60_000, child?: Child): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child && child.process.exitCode !== null) throw new Error(`the process behind ${url} exited with ${child.process.exitCode}`);
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+}

@@ -1,0 +1,48 @@
+/** The daily cleanup keeps growing tables in shape and removes only what is past its retention. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/api-client.js';
+import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
+
+let uvis: TestUvis;
+beforeAll(async () => {
+  uvis = await startTestUvis({ role: 'all', env: { LOCATION_RETENTION_DAYS: '30', OUTBOX_RETENTION_DAYS: '7', IDEMPOTENCY_KEY_TTL_HOURS: '48' } });
+});
+afterAll(async () => {
+  await uvis?.stop();
+});
+
+describe('maintenance cleanup', () => {
+  it('deletes GPS points, relayed outbox rows, idempotency keys and sessions past retention, and nothing newer', async () => {
+    const { db, queues } = uvis.running.deps;
+    await db.raw(`
+      insert into vehicle_locations (driver_id, latitude, longitude, recorded_at, received_at, point_key)
+        select 2, 37, 127, now() - (i * interval '1 day'), now(), 'm:' || i from generate_series(1, 60) i;
+      insert into outbox (queue, job_name, payload, created_at, published_at) values
+        ('orders', 'order.changed', '{}', now() - interval '10 days', now() - interval '10 days'),
+        ('orders', 'order.changed', '{}', now() - interval '1 day', now() - interval '1 day');
+      insert into idempotency_keys (user_id, key, method, path, request_hash, created_at) values
+        (1, 'old-key', 'POST', '/x', 'h', now() - interval '3 days'), (1, 'new-key', 'POST', '/x', 'h', now() - interval '1 hour');
+      insert into sessions (id, user_id, expires_at, revoked_at) values
+        ('33333333-3333-4333-8333-333333333333', 1, now() - interval '40 days', null),
+        ('44444444-4444-4444-8444-444444444444', 1, now() + interval '10 days', null);`);
+    // A row created long ago and never relayed (the relay is stopped for this moment) must survive.
+    await uvis.running.deps.relay.stop();
+    const [unrelayed] = await db('outbox').insert({ queue: 'orders', job_name: 'order.changed', payload: {}, created_at: db.raw(`now() - interval '30 days'`) }).returning('id');
+    const job = await queues.maintenance.add('maintenance.cleanup', {});
+    await waitFor(async () => (await queues.maintenance.getJobState(job.id!)) === 'completed', { what: 'cleanup' });
+    const points = await db('vehicle_locations').where('point_key', 'like', 'm:%').pluck('point_key');
+    // Days 1 to 29 remain (day 30 sits on the boundary, deleted or not depending on the clock's milliseconds).
+    expect(points.length).toBeGreaterThanOrEqual(29);
+    expect(points.length).toBeLessThanOrEqual(30);
+    expect(points).not.toContain('m:31');
+    const outbox = await db('outbox').select('published_at');
+    expect(outbox.filter((r) => r.published_at && Date.now() - r.published_at.getTime() > 7 * 86_400_000)).toEqual([]);
+    // An unrelayed row is never removed, however old.
+    expect(await db('outbox').where({ id: unrelayed.id }).first()).toMatchObject({ published_at: null });
+    expect(await db('idempotency_keys').pluck('key')).toEqual(['new-key']);
+    expect(await db('sessions').where({ id: '33333333-3333-4333-8333-333333333333' }).first()).toBeUndefined();
+    expect(await db('sessions').where({ id: '44444444-4444-4444-8444-444444444444' }).first()).toBeTruthy();
+    const result = (await queues.maintenance.getJob(job.id!))!.returnvalue;
+    expect(result.locations).toBeGreaterThanOrEqual(30);
+  });
+});

@@ -1,0 +1,77 @@
+/** The main list queries use their indexes on tables big enough for the planner to care. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { driverActiveDispatches, listDispatches } from '../../db/dispatches.js';
+import { createDb, type Db } from '../../db/knex.js';
+import { listDriverLocations } from '../../db/locations.js';
+import { listOrders } from '../../db/orders.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
+import { captureQueries, indexesUsed } from '../helpers/explain.js';
+
+let database: TestDatabase;
+let db: Db;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  db = createDb({ url: database.url, poolMin: 0, poolMax: 2, statementTimeoutMs: 120_000 });
+  // 200 drivers, 50,000 orders with one dispatch each over 90 days, 200,000 GPS points.
+  await db.raw(`
+    insert into vehicles (license_plate, vehicle_type, cargo_classes, capacity_kg)
+      select 'Q' || i, 'REFRIGERATED', array['CHILLED'], 5000 from generate_series(1, 200) i;
+    insert into drivers (name, vehicle_id) select '기사 ' || i, (select id from vehicles where license_plate = 'Q' || i) from generate_series(1, 200) i;
+    insert into orders (client_id, pickup_address, delivery_address, cargo_type, weight_kg, status, created_at)
+      select 1, '서울특별시 서초구 ' || i, '부산광역시 사하구 ' || i, 'CHILLED', 10,
+             (array['PENDING','ASSIGNED','IN_TRANSIT','COMPLETED','COMPLETED','COMPLETED','COMPLETED','CANCELLED'])[1 + i % 8],
+             now() - (i * interval '150 seconds')
+        from generate_series(1, 50000) i;
+    insert into dispatches (order_id, vehicle_id, driver_id, status, created_at)
+      select o.id, d.vehicle_id, d.id, case when o.status = 'COMPLETED' then 'COMPLETED' when o.status = 'CANCELLED' then 'CANCELLED' else 'COMPLETED' end, o.created_at
+        from orders o join drivers d on d.id = 5 + (o.id % 200) where o.id > 3;
+    insert into vehicle_locations (driver_id, latitude, longitude, recorded_at, received_at, point_key)
+      select 5 + (i % 200), 37, 127, now() - (i * interval '3 seconds'), now(), 'q:' || i from generate_series(1, 200000) i;`);
+  // Outside the inserts' implicit transaction: VACUUM cannot run inside one.
+  for (const table of ['orders', 'dispatches', 'vehicle_locations']) await db.raw(`vacuum analyze ${table}`);
+}, 120_000);
+
+afterAll(async () => {
+  await db?.destroy();
+  await database?.drop();
+});
+
+async function plan(run: () => Promise<unknown>) {
+  const [query] = await captureQueries(db, run);
+  return indexesUsed(db, query!.sql, query!.bindings);
+}
+
+describe('query plans', () => {
+  it('orders by status, newest first: the (status, created_at) index', async () => {
+    const { indexes, plan: text } = await plan(() => listOrders(db, { status: ['PENDING'], sort: '-created_at', limit: 50 }));
+    expect(indexes, text).toContain('orders_status_created_at_id_idx');
+    expect(text).not.toContain('Sort');
+  });
+
+  it('orders in a created range: the (created_at, id) index', async () => {
+    const from = new Date(Date.now() - 86_400_000);
+    const { indexes, plan: text } = await plan(() => listOrders(db, { createdFrom: from, sort: '-created_at', limit: 50 }));
+    expect(indexes, text).toContain('orders_created_at_id_idx');
+    expect(text).not.toContain('Sort');
+  });
+
+  it("a driver's active dispatches (the mobile list): the (driver_id, status) index", async () => {
+    const { indexes, plan: text } = await plan(() => driverActiveDispatches(db, 42));
+    // Active dispatches are few: a partial index over them, or the driver's own index.
+    expect(indexes.some((i) => i.startsWith('dispatches_')), text).toBe(true);
+    expect(text).not.toMatch(/"Seq Scan".{0,80}"Relation Name":"dispatches"/);
+  });
+
+  it('dispatches by driver, newest first: the (driver_id, created_at, id) index', async () => {
+    const { indexes, plan: text } = await plan(() => listDispatches(db, { driverId: 42, limit: 50 }));
+    expect(indexes, text).toContain('dispatches_driver_id_created_at_id_idx');
+    expect(text).not.toContain('Sort');
+  });
+
+  it("a driver's route replay: the (driver_id, recorded_at, id) index", async () => {
+    const to = new Date();
+    const { indexes, plan: text } = await plan(() => listDriverLocations(db, { driverId: 42, from: new Date(to.getTime() - 3_600_000), to, limit: 1000 }));
+    expect(indexes, text).toContain('vehicle_locations_driver_recorded_idx');
+  });
+});
