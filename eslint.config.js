@@ -16,6 +16,14 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard builds DOM from data with textContent only: HTML sinks are refused outright.
+    files: ['dashboard/web/src/**'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      'no-restricted-properties': ['error', { property: 'innerHTML' }, { property: 'outerHTML' }, { property: 'insertAdjacentHTML' }],
+    },
+  },
+  {
     files: ['scripts/**', 'tests/**'],
     rules: { 'no-console': 'off', '@typescript-eslint/no-explicit-any': 'off' },
   },

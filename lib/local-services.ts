@@ -94,6 +94,15 @@ export async function ensurePostgres(databaseUrl: string, dataRoot = projectPath
   return 'started';
 }
 
+/** Stops a PostgreSQL started by ensurePostgres (fast shutdown: sessions are cut, data is safe). */
+export function stopPostgres(databaseUrl: string, dataRoot = projectPath('.uvis')): void {
+  const port = Number(new URL(databaseUrl).port || 5432);
+  const dataDir = join(dataRoot, `postgres-${port}`);
+  const pgCtl = findBinary('pg_ctl');
+  if (!pgCtl) throw new MissingServiceError('pg_ctl is not installed');
+  asPostgresUser(pgCtl, ['-D', dataDir, '-w', '-m', 'fast', 'stop'], dataDir);
+}
+
 export async function ensureRedis(redisUrl: string, dataRoot = projectPath('.uvis')): Promise<'running' | 'started'> {
   const url = new URL(redisUrl);
   const port = Number(url.port || 6379);

@@ -24,6 +24,8 @@ export class PrincipalCache {
     private readonly db: Db,
     private readonly ttlMs = 30_000,
     private readonly maxEntries = 100_000,
+    /** How long a known session keeps working while PostgreSQL cannot be asked (GPS posts need only Redis). */
+    private readonly staleIfErrorMs = 10 * 60_000,
   ) {}
 
   async get({ sessionId, userId }: { sessionId: string; userId: number }): Promise<Principal | undefined> {
@@ -35,7 +37,15 @@ export class PrincipalCache {
       pending = loadPrincipal(this.db, sessionId).finally(() => this.loading.delete(sessionId));
       this.loading.set(sessionId, pending);
     }
-    const principal = await pending;
+    let principal: Principal | undefined;
+    try {
+      principal = await pending;
+    } catch (err) {
+      // Database down: a session we validated recently stays valid a while (logout and
+      // deactivation evict entries through the announcements, so this never revives one).
+      if (entry?.principal && Date.now() - entry.expiresAt < this.staleIfErrorMs) return entry.principal;
+      throw err;
+    }
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(sessionId, { userId, principal, expiresAt: Date.now() + this.ttlMs });
     return principal;

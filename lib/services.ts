@@ -14,6 +14,7 @@ import { JobProducer } from '../jobs/producer.js';
 import { closeQueues, createQueues } from '../jobs/queues.js';
 import { startWorkers, type RunningWorkers } from '../workers/start-workers.js';
 import { startMetricsServer } from '../workers/metrics-server.js';
+import { closeLiveHub } from './live-subscriber.js';
 import { backupSchedules } from '../backups/schedule.js';
 import { startSchedules, type SchedulePlan } from '../workers/schedules.js';
 import { Cache } from './cache.js';
@@ -149,6 +150,8 @@ export async function startUvis(config: Config, options: StartOptions): Promise<
       deps.lifecycle.draining = true;
     })
     .add('drain delay', () => (servesApi ? new Promise<void>((resolve) => setTimeout(resolve, config.shutdownDrainDelayMs)) : undefined))
+    // Live dashboard streams never end by themselves: end them so the server can close.
+    .add('live streams', () => closeLiveHub(deps))
     .add('http server', () => (running.server ? closeServer(running.server) : undefined))
     .add('workers', () => running.workers?.close())
     .add('outbox relay', () => relay.stop())

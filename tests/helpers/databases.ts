@@ -1,8 +1,12 @@
 /** Test databases: one per test file, cloned from the migrated template. */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { inject } from 'vitest';
 
-export const TEMPLATE_DB = 'uvis_test_template';
+/** A fresh template name per test run, so two runs on one machine never trip over each other. */
+export function newTemplateName(): string {
+  return `uvis_tpl_${process.pid}_${randomBytes(3).toString('hex')}`;
+}
 
 /** Where the test services are: DATABASE_URL / REDIS_URL when set, else the local defaults. */
 export function baseUrls(): { databaseUrl: string; redisUrl: string } {
@@ -30,7 +34,8 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export async function createTestDatabase(template: string | null = TEMPLATE_DB): Promise<TestDatabase> {
+/** A database of the test file's own: a clone of the run's migrated template (or empty, with null). */
+export async function createTestDatabase(template: string | null = inject('templateDb')): Promise<TestDatabase> {
   const name = `uvis_t_${randomBytes(5).toString('hex')}`;
   await withAdminClient((client) =>
     client.query(

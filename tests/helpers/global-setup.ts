@@ -9,12 +9,13 @@ import { loadDemoData } from '../../db/demo-data.js';
 import { createDb } from '../../db/knex.js';
 import { migrateLatest } from '../../db/migrate.js';
 import { ensurePostgres, ensureRedis } from '../../lib/local-services.js';
-import { baseUrls, TEMPLATE_DB, withAdminClient } from './databases.js';
+import { baseUrls, newTemplateName, withAdminClient } from './databases.js';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const { databaseUrl, redisUrl } = baseUrls();
   await ensurePostgres(databaseUrl);
   await ensureRedis(redisUrl);
+  const TEMPLATE_DB = newTemplateName();
   await withAdminClient(async (client: pg.Client) => {
     await client.query(`drop database if exists ${TEMPLATE_DB} with (force)`);
     await client.query(`create database ${TEMPLATE_DB} template template0 encoding 'UTF8' lc_collate 'C.UTF-8' lc_ctype 'C.UTF-8'`);

@@ -4,7 +4,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { inject } from 'vitest';
 import { Redis } from 'ioredis';
 import { loadConfig, type Config, type ProcessRole } from '../../lib/config.js';
 import { startUvis, type RunningUvis } from '../../lib/services.js';
@@ -71,7 +70,6 @@ export async function deleteRedisPrefix(prefix: string): Promise<void> {
 }
 
 export async function startTestUvis(options: TestUvisOptions = {}): Promise<TestUvis> {
-  inject('templateDb');
   const database = options.database ?? (await createTestDatabase());
   const prefix = options.prefix ?? newPrefix();
   const config = testConfig(database, prefix, options.env);

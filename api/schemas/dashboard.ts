@@ -1,0 +1,92 @@
+/** Shapes of the dashboard's read endpoints: who is signed in, the fleet's positions, active dispatches, queue counts. */
+import { z } from 'zod';
+import { VEHICLE_TYPES } from '../../domain/cargo.js';
+import { DISPATCH_STATUSES, ORDER_STATUSES } from '../../domain/dispatch-status.js';
+import { USER_ROLES } from '../../domain/roles.js';
+import { CargoCode } from './common.js';
+
+export const NoQuery = z.strictObject({});
+
+export const DashboardSession = z
+  .object({
+    user_id: z.number(),
+    email: z.string(),
+    role: z.enum(USER_ROLES),
+    driver_id: z.number().nullable(),
+  })
+  .meta({ id: 'DashboardSession', description: 'The signed-in account, so the page can show what its role may do' });
+
+export const VehiclePosition = z
+  .object({
+    vehicle_id: z.number(),
+    license_plate: z.string(),
+    vehicle_type: z.enum(VEHICLE_TYPES),
+    driver_id: z.number().nullable().meta({ description: 'The driver whose phone reported the position' }),
+    driver_name: z.string().nullable(),
+    latitude: z.number().nullable(),
+    longitude: z.number().nullable(),
+    speed_kmh: z.number().nullable(),
+    heading_deg: z.number().nullable(),
+    recorded_at: z.string().nullable().meta({ description: 'When the phone took the fix; null when the vehicle never reported' }),
+    reported_at: z.string().nullable().meta({ description: 'When UVIS stored it' }),
+  })
+  .meta({ id: 'VehiclePosition' });
+
+export const PositionsResponse = z
+  .object({
+    server_time: z.string().meta({ description: "The server's clock, so pages on a skewed clock still judge staleness right" }),
+    stale_after_seconds: z.number().meta({ description: 'A position older than this is shown as stale' }),
+    items: z.array(VehiclePosition),
+  })
+  .meta({ id: 'PositionsResponse' });
+
+export const ActiveDispatchesQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).default(200).meta({ description: 'At most this many, newest first' }),
+});
+
+export const HistoryEntry = z.object({
+  from_status: z.string().nullable(),
+  to_status: z.string(),
+  changed_by: z.number().nullable(),
+  changed_at: z.string(),
+  note: z.string().nullable(),
+});
+
+export const ActiveDispatch = z
+  .object({
+    id: z.number(),
+    status: z.enum(DISPATCH_STATUSES),
+    order_id: z.number(),
+    vehicle_id: z.number(),
+    driver_id: z.number(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    order: z.object({
+      pickup_address: z.string(),
+      delivery_address: z.string(),
+      cargo_type: CargoCode,
+      weight: z.number(),
+      status: z.enum(ORDER_STATUSES),
+      client_id: z.number(),
+    }),
+    license_plate: z.string(),
+    driver_name: z.string(),
+    history: z.array(HistoryEntry),
+  })
+  .meta({ id: 'ActiveDispatch' });
+
+export const ActiveDispatchList = z.object({ items: z.array(ActiveDispatch) }).meta({ id: 'ActiveDispatchList' });
+
+export const QueueCounts = z
+  .object({
+    name: z.string(),
+    waiting: z.number(),
+    active: z.number(),
+    failed: z.number(),
+    delayed: z.number(),
+    completed: z.number(),
+    paused: z.boolean(),
+  })
+  .meta({ id: 'QueueCounts' });
+
+export const QueuesResponse = z.object({ at: z.string(), queues: z.array(QueueCounts) }).meta({ id: 'QueuesResponse' });

@@ -1,0 +1,156 @@
+/**
+ * Reads the dispatcher dashboard needs in one round trip each, where the contract's
+ * endpoints would take one request per row (a dispatch's history, a vehicle's position).
+ */
+import { ACTIVE_DISPATCH_STATUSES } from '../domain/dispatch-status.js';
+import type { Db } from '../db/knex.js';
+import type { Queues } from '../jobs/queues.js';
+import { UnavailableError } from '../lib/errors/index.js';
+import { withTimeout } from '../lib/timeout.js';
+
+const iso = (value: unknown): string | null => (value instanceof Date ? value.toISOString() : value == null ? null : String(value));
+
+/**
+ * Every active vehicle with the newest position reported for it (by whichever driver
+ * drove it last), or nulls when it never reported. A fleet is hundreds of vehicles,
+ * so one page is enough; driver_positions has one row per driver and an index on vehicle_id.
+ */
+export async function vehiclePositions(db: Db, limit = 2000) {
+  const rows: Record<string, unknown>[] = await db('vehicles as v')
+    .leftJoin(
+      db('driver_positions')
+        .distinctOn('vehicle_id')
+        .select('vehicle_id', 'driver_id', 'latitude', 'longitude', 'speed_kmh', 'heading_deg', 'recorded_at', 'updated_at')
+        .whereNotNull('vehicle_id')
+        .orderBy([{ column: 'vehicle_id' }, { column: 'recorded_at', order: 'desc' }])
+        .as('p'),
+      'p.vehicle_id',
+      'v.id',
+    )
+    .leftJoin('drivers as d', 'd.id', 'p.driver_id')
+    .where('v.active', true)
+    .orderBy('v.id')
+    .limit(limit)
+    .select(
+      'v.id as vehicle_id',
+      'v.license_plate',
+      'v.vehicle_type',
+      'p.driver_id',
+      'd.name as driver_name',
+      'p.latitude',
+      'p.longitude',
+      'p.speed_kmh',
+      'p.heading_deg',
+      'p.recorded_at',
+      'p.updated_at as reported_at',
+    );
+  return rows.map((r) => ({
+    vehicle_id: r.vehicle_id as number,
+    license_plate: r.license_plate as string,
+    vehicle_type: r.vehicle_type as string,
+    driver_id: (r.driver_id as number | null) ?? null,
+    driver_name: (r.driver_name as string | null) ?? null,
+    latitude: (r.latitude as number | null) ?? null,
+    longitude: (r.longitude as number | null) ?? null,
+    speed_kmh: (r.speed_kmh as number | null) ?? null,
+    heading_deg: (r.heading_deg as number | null) ?? null,
+    recorded_at: iso(r.recorded_at),
+    reported_at: iso(r.reported_at),
+  }));
+}
+
+/** Active dispatches, newest first, with their order, vehicle plate, driver name and status history (two queries in all). */
+export async function activeDispatches(db: Db, limit: number) {
+  const rows: Record<string, unknown>[] = await db('dispatches as d')
+    .join('orders as o', 'o.id', 'd.order_id')
+    .join('vehicles as v', 'v.id', 'd.vehicle_id')
+    .join('drivers as dr', 'dr.id', 'd.driver_id')
+    .whereIn('d.status', ACTIVE_DISPATCH_STATUSES)
+    .orderBy([
+      { column: 'd.created_at', order: 'desc' },
+      { column: 'd.id', order: 'desc' },
+    ])
+    .limit(limit)
+    .select(
+      'd.id',
+      'd.status',
+      'd.order_id',
+      'd.vehicle_id',
+      'd.driver_id',
+      'd.created_at',
+      'd.updated_at',
+      'o.pickup_address',
+      'o.delivery_address',
+      'o.cargo_type',
+      'o.weight_kg',
+      'o.status as order_status',
+      'o.client_id',
+      'v.license_plate',
+      'dr.name as driver_name',
+    );
+  const ids = rows.map((r) => r.id as number);
+  const history: Record<string, unknown>[] = ids.length
+    ? await db('dispatch_status_history')
+        .whereIn('dispatch_id', ids)
+        .orderBy([{ column: 'dispatch_id' }, { column: 'changed_at' }, { column: 'id' }])
+        .select('dispatch_id', 'from_status', 'to_status', 'changed_by', 'changed_at', 'note')
+    : [];
+  const byDispatch = new Map<number, Record<string, unknown>[]>();
+  for (const h of history) {
+    const list = byDispatch.get(h.dispatch_id as number) ?? [];
+    list.push(h);
+    byDispatch.set(h.dispatch_id as number, list);
+  }
+  return rows.map((r) => ({
+    id: r.id as number,
+    status: r.status as string,
+    order_id: r.order_id as number,
+    vehicle_id: r.vehicle_id as number,
+    driver_id: r.driver_id as number,
+    created_at: iso(r.created_at)!,
+    updated_at: iso(r.updated_at)!,
+    order: {
+      pickup_address: r.pickup_address as string,
+      delivery_address: r.delivery_address as string,
+      cargo_type: r.cargo_type as string,
+      weight: r.weight_kg as number,
+      status: r.order_status as string,
+      client_id: r.client_id as number,
+    },
+    license_plate: r.license_plate as string,
+    driver_name: r.driver_name as string,
+    history: (byDispatch.get(r.id as number) ?? []).map((h) => ({
+      from_status: (h.from_status as string | null) ?? null,
+      to_status: h.to_status as string,
+      changed_by: (h.changed_by as number | null) ?? null,
+      changed_at: iso(h.changed_at)!,
+      note: (h.note as string | null) ?? null,
+    })),
+  }));
+}
+
+export interface QueueCountRow {
+  name: string;
+  waiting: number;
+  active: number;
+  failed: number;
+  delayed: number;
+  completed: number;
+  paused: boolean;
+}
+
+/** Waiting, active, failed (and more) per queue, read from Redis; a Redis that does not answer in time is a 503. */
+export async function queueCounts(queues: Queues, timeoutMs: number): Promise<QueueCountRow[]> {
+  const read = Promise.all(
+    Object.entries(queues).map(async ([name, queue]) => {
+      const [counts, paused] = await Promise.all([
+        queue.getJobCounts('waiting', 'prioritized', 'active', 'failed', 'delayed', 'completed'),
+        queue.isPaused(),
+      ]);
+      const n = (state: string) => counts[state] ?? 0;
+      // Prioritized jobs are waiting too, just in a different list.
+      return { name, waiting: n('waiting') + n('prioritized'), active: n('active'), failed: n('failed'), delayed: n('delayed'), completed: n('completed'), paused };
+    }),
+  );
+  return withTimeout(read, timeoutMs, () => new UnavailableError('redis'));
+}

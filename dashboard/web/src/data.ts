@@ -1,0 +1,124 @@
+/** Loading from the API into the store: each loader coalesces overlapping calls and announces what changed. */
+import { api } from './api.js';
+import { changed, state } from './store.js';
+import type { ActiveDispatch, Client, Driver, Order, Page, PositionsResponse, QueuesResponse, Vehicle } from './types.js';
+
+/** Runs fn at most once at a time; a call during a run makes exactly one more run afterwards. */
+function coalesce(fn: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  let again = false;
+  const run = (): Promise<void> => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      try {
+        do {
+          again = false;
+          await fn();
+        } while (again);
+      } finally {
+        running = undefined;
+      }
+    })();
+    return running;
+  };
+  return run;
+}
+
+async function allPages<T>(path: string, max = 2000): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const sep = path.includes('?') ? '&' : '?';
+    const page: Page<T> = await api<Page<T>>('GET', `${path}${sep}limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    items.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor && items.length < max);
+  return items;
+}
+
+export const loadReference = coalesce(async () => {
+  const [clients, vehicles, drivers] = await Promise.all([
+    allPages<Client>('/clients?active=true'),
+    allPages<Vehicle>('/vehicles?active=true'),
+    allPages<Driver>('/drivers?active=true'),
+  ]);
+  state.clients = new Map(clients.map((c) => [c.id, c]));
+  state.vehicles = new Map(vehicles.map((v) => [v.id, v]));
+  state.drivers = new Map(drivers.map((d) => [d.id, d]));
+  changed('reference');
+});
+
+function orderQuery(limit: number, cursor?: string | null): string {
+  const params = new URLSearchParams({ limit: String(limit) });
+  const f = state.filters;
+  if (f.status) params.set('status', f.status);
+  if (f.q.trim()) params.set('q', f.q.trim());
+  if (f.cargo) params.set('cargo_type', f.cargo);
+  if (f.client) params.set('client_id', f.client);
+  if (cursor) params.set('cursor', cursor);
+  return `/orders?${params.toString()}`;
+}
+
+/** The first page again, as long as what is on screen (up to 200), so a live refresh does not shrink the list. */
+export const loadOrders = coalesce(async () => {
+  const limit = Math.min(200, Math.max(50, state.orders.length));
+  const page = await api<Page<Order>>('GET', orderQuery(limit));
+  state.orders = page.items;
+  state.ordersCursor = page.next_cursor;
+  changed('orders');
+});
+
+export async function loadMoreOrders(): Promise<void> {
+  if (!state.ordersCursor) return;
+  const page = await api<Page<Order>>('GET', orderQuery(50, state.ordersCursor));
+  state.orders = [...state.orders, ...page.items.filter((o) => !state.orders.some((x) => x.id === o.id))];
+  state.ordersCursor = page.next_cursor;
+  changed('orders');
+}
+
+export const loadCounts = coalesce(async () => {
+  state.orderCounts = await api<Record<string, number>>('GET', '/orders/stats');
+  changed('counts');
+});
+
+export const loadPending = coalesce(async () => {
+  state.pendingOrders = await allPages<Order>('/orders?status=PENDING&sort=-created_at', 400);
+  changed('pending');
+});
+
+export const loadDispatches = coalesce(async () => {
+  state.dispatches = (await api<{ items: ActiveDispatch[] }>('GET', '/dashboard/dispatches')).items;
+  changed('dispatches');
+});
+
+export const loadPositions = coalesce(async () => {
+  const body = await api<PositionsResponse>('GET', '/dashboard/positions');
+  state.serverOffsetMs = new Date(body.server_time).getTime() - Date.now();
+  state.staleAfterMs = body.stale_after_seconds * 1000;
+  const next = new Map(body.items.map((p) => [p.vehicle_id, p]));
+  // A live point that arrived while this was loading may be newer than the snapshot: keep it.
+  for (const [id, current] of state.positions) {
+    const loaded = next.get(id);
+    if (loaded && current.recorded_at && (!loaded.recorded_at || current.recorded_at > loaded.recorded_at)) next.set(id, current);
+  }
+  state.positions = next;
+  changed('positions');
+});
+
+export const loadQueues = coalesce(async () => {
+  try {
+    state.queues = await api<QueuesResponse>('GET', '/dashboard/queues');
+    state.queuesError = false;
+  } catch {
+    state.queuesError = true;
+  }
+  changed('queues');
+});
+
+/** Everything that changes while the page is open (after sign-in, and after every (re)connection of the live stream). */
+export async function loadLive(): Promise<void> {
+  await Promise.allSettled([loadOrders(), loadCounts(), loadPending(), loadDispatches(), loadPositions(), loadQueues()]);
+}

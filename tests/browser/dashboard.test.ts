@@ -1,0 +1,259 @@
+/**
+ * The dispatcher dashboard in a real browser (Debian's Chromium, headless) against a
+ * live UVIS: sign in, create and assign an order, watch it change live as the driver
+ * reports, see a vehicle move, read a refusal, stay safe with hostile addresses,
+ * survive a network drop, and leave screenshots in test-artifacts/.
+ */
+import { mkdirSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { dashboardLiveHub } from '../../api/routes/dashboard.js';
+import { projectPath } from '../../lib/paths.js';
+import { DEMO_ADMIN, DEMO_DISPATCHER, DEMO_DRIVER2 } from '../helpers/api-client.js';
+import { assign, createOrder } from '../helpers/fixtures.js';
+import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
+import { launchBrowser, newPage, type TestBrowser, type WatchedPage } from './chromium.js';
+import { ensureDashboardBuilt } from './build-dashboard.js';
+
+const ARTIFACTS = projectPath('test-artifacts');
+
+let uvis: TestUvis;
+let browser: TestBrowser;
+let admin: string;
+let dispatcherToken: string;
+const pages: WatchedPage[] = [];
+
+beforeAll(async () => {
+  const [started] = await Promise.all([startTestUvis({ role: 'all' }), ensureDashboardBuilt()]);
+  uvis = started;
+  browser = await launchBrowser();
+  [admin, dispatcherToken] = await Promise.all([uvis.api.login(DEMO_ADMIN), uvis.api.login(DEMO_DISPATCHER)]);
+  mkdirSync(ARTIFACTS, { recursive: true });
+});
+
+// Each open page holds a live stream, and Chromium allows six HTTP/1.1 connections per host.
+afterEach(async () => {
+  await Promise.all(pages.splice(0).map((p) => p.page.close()));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await uvis?.stop();
+});
+
+/** Opens the dashboard and signs in through its form, as a person would; resolves when the live stream is up. */
+async function signedIn(account = DEMO_DISPATCHER): Promise<WatchedPage> {
+  const watched = await newPage(browser.context);
+  pages.push(watched);
+  const { page } = watched;
+  await page.goto(`${uvis.baseUrl}/dashboard/`);
+  await page.fill('#email', account.email);
+  await page.fill('#password', account.password);
+  await page.press('#password', 'Enter');
+  await page.waitForSelector('#live-state[data-state="live"]');
+  return watched;
+}
+
+async function useLanguage(page: Page, lang: 'ko' | 'en'): Promise<void> {
+  if ((await page.getAttribute('html', 'lang')) !== lang) await page.click('#lang-switch');
+  await page.waitForSelector(`html[lang="${lang}"]`);
+}
+
+async function createOrderInPage(page: Page, fields: { pickup: string; delivery: string; cargo: string; weight: string }): Promise<number> {
+  await page.selectOption('#create-order select[name="client_id"]', '1');
+  await page.fill('#create-order input[name="pickup_address"]', fields.pickup);
+  await page.fill('#create-order input[name="delivery_address"]', fields.delivery);
+  await page.selectOption('#create-order select[name="cargo_type"]', fields.cargo);
+  await page.fill('#create-order input[name="weight"]', fields.weight);
+  const previous = await page.getAttribute('#create-result', 'data-order-id');
+  await page.click('#create-order button[type="submit"]');
+  const result = await page.waitForSelector(`#create-result.ok:not([data-order-id="${previous ?? ''}"])`);
+  return Number(await result.getAttribute('data-order-id'));
+}
+
+function noProblems(watched: WatchedPage): void {
+  expect(watched.problems).toEqual([]);
+}
+
+describe('dispatcher dashboard', () => {
+  it('signs in, creates an order, assigns it, and shows the driver’s status changes live', async () => {
+    const watched = await signedIn(DEMO_DISPATCHER);
+    const { page } = watched;
+    await useLanguage(page, 'ko');
+    expect(await page.textContent('.who')).toContain('dispatcher@example.com');
+    // Dispatchers get no Bull Board link; admins do (checked below).
+    expect(await page.$('#bull-board-link')).toBeNull();
+
+    const orderId = await createOrderInPage(page, { pickup: '서울특별시 강남구 테헤란로 152', delivery: '부산광역시 해운대구 센텀중앙로 79', cargo: 'CHILLED', weight: '300' });
+    await page.waitForSelector(`#orders tr[data-order-id="${orderId}"] [data-status="PENDING"]`);
+    // The new order is already chosen in the assignment form.
+    expect(await page.inputValue('#assign select[name="order_id"]')).toBe(String(orderId));
+    await page.selectOption('#assign select[name="vehicle_id"]', '1');
+    await page.selectOption('#assign select[name="driver_id"]', '1');
+    await page.click('#assign button[type="submit"]');
+    const done = await page.waitForSelector('#assign-result.ok');
+    const dispatchId = Number(await done.getAttribute('data-dispatch-id'));
+    const card = `#dispatches li[data-dispatch-id="${dispatchId}"]`;
+    await page.waitForSelector(`${card}[data-status="ASSIGNED"] .history li[data-to="ASSIGNED"]`);
+    await page.waitForSelector(`#orders tr[data-order-id="${orderId}"] [data-status="ASSIGNED"]`);
+
+    // From here on the page must not reload: the marker proves it is the same document.
+    await page.evaluate(() => ((globalThis as any).sameDocument = true));
+    const report = async (status: string) => {
+      const res = await uvis.api.request('PUT', `/api/v1/mobile/dispatches/${dispatchId}/status`, { token: admin, json: { status } });
+      expect(res.status, res.text).toBe(200);
+    };
+    await report('ACCEPTED');
+    await page.waitForSelector(`${card}[data-status="ACCEPTED"] .history li[data-to="ACCEPTED"]`);
+    expect(await page.textContent(`${card} [data-role="dispatch-status"]`)).toBe('수락');
+
+    await report('IN_TRANSIT');
+    await page.waitForSelector(`${card}[data-status="IN_TRANSIT"]`);
+    await page.waitForSelector(`#orders tr[data-order-id="${orderId}"] [data-status="IN_TRANSIT"]`);
+
+    await report('COMPLETED');
+    await page.waitForSelector(card, { state: 'detached' });
+    await page.waitForSelector(`#orders tr[data-order-id="${orderId}"] [data-status="COMPLETED"]`);
+    expect(await page.evaluate(() => (globalThis as any).sameDocument)).toBe(true);
+    noProblems(watched);
+  });
+
+  it('moves a vehicle’s marker when its driver posts a location, and greys out stale vehicles', async () => {
+    // Vehicle 4 last reported an hour ago.
+    await uvis.running.deps.db('driver_positions').where('driver_id', 4).update({ recorded_at: new Date(Date.now() - 3600_000) });
+    const watched = await signedIn(DEMO_DISPATCHER);
+    const { page } = watched;
+    const marker = '#map g.marker[data-vehicle-id="2"]';
+    await page.waitForSelector(`${marker}[data-state="fresh"]`);
+    const before = await page.getAttribute(marker, 'transform');
+    await page.waitForSelector('#map g.marker[data-vehicle-id="4"][data-state="stale"]');
+    await page.waitForSelector('#map tr[data-vehicle-id="4"][data-state="stale"]');
+    await page.waitForSelector('#map tr[data-vehicle-id="1"][data-state="never"]');
+
+    const driver2 = await uvis.api.login(DEMO_DRIVER2);
+    const posted = await uvis.api.post('/api/v1/mobile/location', { latitude: 37.5665, longitude: 126.978 }, driver2);
+    expect(posted.status).toBe(202);
+    await page.waitForSelector(`${marker}[data-lat="37.5665"][data-lng="126.978"]`);
+    const after = await page.getAttribute(marker, 'transform');
+    expect(after).not.toBe(before);
+    // Seoul is north-west of Busan, where the vehicle was: up and to the left on the plot.
+    const xy = (t: string | null) => t!.match(/translate\(([\d.]+) ([\d.]+)\)/)!.slice(1).map(Number);
+    const [x0, y0] = xy(before);
+    const [x1, y1] = xy(after);
+    expect(x1).toBeLessThan(x0!);
+    expect(y1).toBeLessThan(y0!);
+    noProblems(watched);
+  });
+
+  it('shows why an assignment is refused', async () => {
+    const watched = await signedIn(DEMO_DISPATCHER);
+    const { page } = watched;
+    await useLanguage(page, 'ko');
+    const orderId = await createOrderInPage(page, { pickup: '부산광역시 사하구 다대로 1', delivery: '대구광역시 달서구 성서공단로 11', cargo: 'FROZEN', weight: '500' });
+    await page.selectOption('#assign select[name="order_id"]', String(orderId));
+    await page.selectOption('#assign select[name="vehicle_id"]', '3');
+    await page.selectOption('#assign select[name="driver_id"]', '3');
+    await page.click('#assign button[type="submit"]');
+    const reason = await page.waitForSelector('#assign-result.refusal li[data-code="cargo_class_unsupported"]');
+    expect(await reason.textContent()).toContain('차량이 이 화물 종류를 실을 수 없습니다');
+    expect(await reason.textContent()).toContain('vehicle 3 cannot carry FROZEN');
+    expect(await page.getAttribute('#assign-result', 'role')).toBe('alert');
+    // Nothing was assigned: the order is still waiting.
+    await page.waitForSelector(`#orders tr[data-order-id="${orderId}"] [data-status="PENDING"]`);
+    noProblems(watched);
+  });
+
+  it('shows a stored script payload in an address as text and never runs it', async () => {
+    const pickup = '<img src=x onerror="window.__xss=1">서울특별시 강남구 <script>window.__xss=2</script>';
+    const delivery = '"><svg onload="window.__xss=3"></svg>부산광역시 해운대구';
+    const order = await createOrder(uvis.api, dispatcherToken, { pickup_address: pickup, delivery_address: delivery, cargo_type: '냉장' });
+    const dispatch = await assign(uvis.api, dispatcherToken, order.id, 5, 5);
+    expect(dispatch.status, dispatch.text).toBe(201);
+    const pending = await createOrder(uvis.api, dispatcherToken, { pickup_address: pickup, delivery_address: delivery, cargo_type: '냉장' });
+
+    const watched = await signedIn(DEMO_DISPATCHER);
+    const { page } = watched;
+    // Search by district, as a dispatcher would.
+    await page.fill('#orders input[name="q"]', '강남구');
+    await page.press('#orders input[name="q"]', 'Enter');
+    const row = `#orders tr[data-order-id="${order.id}"]`;
+    await page.waitForSelector(row);
+    expect(await page.textContent(`${row} .address.pickup`)).toBe(pickup);
+    expect(await page.textContent(`${row} .address.delivery`)).toBe(`→ ${delivery}`);
+    const card = `#dispatches li[data-dispatch-id="${dispatch.body.id}"]`;
+    await page.waitForSelector(card);
+    expect(await page.textContent(card)).toContain(pickup);
+    expect(await page.textContent(`#assign select[name="order_id"] option[value="${pending.id}"]`)).toContain(pickup);
+    // No element came out of the payload, and none of its code ran.
+    expect(await page.$$('#orders img, #orders script, #orders svg, #dispatches img, #dispatches script, #dispatches svg')).toHaveLength(0);
+    expect(await page.evaluate(() => (globalThis as any).__xss)).toBeUndefined();
+    noProblems(watched);
+  });
+
+  it('reconnects by itself after the connection drops, and keeps updating', async () => {
+    const watched = await signedIn(DEMO_DISPATCHER);
+    const { page } = watched;
+    // The server side goes away (a replica restarts, a proxy cuts the stream).
+    dashboardLiveHub(uvis.running.deps).closeAll('test');
+    await page.waitForSelector('#live-state[data-state="live"]');
+    // The browser loses the network, then gets it back.
+    await browser.context.setOffline(true);
+    await page.waitForSelector('#live-state[data-state="offline"]');
+    await browser.context.setOffline(false);
+    await page.waitForSelector('#live-state[data-state="live"]');
+
+    const driver2 = await uvis.api.login(DEMO_DRIVER2);
+    await uvis.api.post('/api/v1/mobile/location', { latitude: 35.8694, longitude: 128.6062 }, driver2);
+    await page.waitForSelector('#map g.marker[data-vehicle-id="2"][data-lat="35.8694"]');
+    noProblems(watched);
+  });
+
+  it('works from the keyboard: skip link, buttons, and focus kept through live updates', async () => {
+    const watched = await signedIn(DEMO_DISPATCHER);
+    const { page } = watched;
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => (globalThis as any).document.activeElement?.className)).toBe('skip-link');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => (globalThis as any).document.activeElement?.id)).toBe('main');
+
+    // A new order from another dispatcher appears live; its assign button takes focus.
+    const pending = await createOrder(uvis.api, dispatcherToken, { pickup_address: '경기도 이천시 부발읍 1', delivery_address: '충청북도 청주시 상당구 1' });
+    const button = `#orders button[data-key="assign-${pending.id}"]`;
+    await page.waitForSelector(button);
+    await page.focus(button);
+    // The list is rebuilt by the next live update; the focus must stay on the same button.
+    const another = await createOrder(uvis.api, dispatcherToken);
+    await page.waitForSelector(`#orders tr[data-order-id="${another.id}"]`);
+    expect(await page.evaluate(() => (globalThis as any).document.activeElement?.dataset.key)).toBe(`assign-${pending.id}`);
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => (globalThis as any).document.activeElement?.getAttribute('name'))).toBe('vehicle_id');
+    expect(await page.inputValue('#assign select[name="order_id"]')).toBe(String(pending.id));
+    noProblems(watched);
+  });
+
+  it('switches to English and back, and leaves screenshots of both (laptop and tablet)', async () => {
+    const watched = await signedIn(DEMO_ADMIN);
+    const { page } = watched;
+    await useLanguage(page, 'ko');
+    // Admins get the Bull Board link.
+    await page.waitForSelector('#bull-board-link[href="/admin/queues"]');
+    await page.waitForSelector('#queues tr[data-queue="orders"]');
+    await page.waitForSelector('#map g.marker');
+    expect(await page.textContent('#orders-title')).toBe('주문');
+    await page.screenshot({ path: `${ARTIFACTS}/dashboard-ko.png`, fullPage: true });
+
+    await useLanguage(page, 'en');
+    expect(await page.textContent('#orders-title')).toBe('Orders');
+    expect(await page.textContent('#queues-title')).toBe('Queue health');
+    expect(await page.textContent('#live-state')).toBe('Live');
+    expect(await page.title()).toBe('UVIS dispatch dashboard');
+    await page.screenshot({ path: `${ARTIFACTS}/dashboard-en.png`, fullPage: true });
+
+    await useLanguage(page, 'ko');
+    await page.setViewportSize({ width: 820, height: 1180 });
+    await page.screenshot({ path: `${ARTIFACTS}/dashboard-tablet-ko.png`, fullPage: true });
+    // Nothing overflows sideways on a tablet.
+    expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth <= (globalThis as any).innerWidth)).toBe(true);
+    noProblems(watched);
+  });
+});

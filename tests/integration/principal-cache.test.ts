@@ -1,0 +1,52 @@
+/** The session cache: fresh entries expire, and a known session survives a database outage for a while. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDb, type Db } from '../../db/knex.js';
+import { PrincipalCache } from '../../lib/principal-cache.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(async () => {
+  await database?.drop();
+});
+
+async function sessionFor(db: Db, userId: number): Promise<string> {
+  const id = crypto.randomUUID();
+  await db('sessions').insert({ id, user_id: userId, expires_at: db.raw(`now() + interval '1 hour'`) });
+  return id;
+}
+
+describe('principal cache', () => {
+  it('serves a known session from memory while PostgreSQL is unreachable, but never an unknown one', async () => {
+    const db = createDb({ url: database.url, poolMin: 0, poolMax: 2, statementTimeoutMs: 5000 });
+    const known = await sessionFor(db, 1);
+    const unknown = await sessionFor(db, 2);
+    const cache = new PrincipalCache(db, 1);
+    expect(await cache.get({ sessionId: known, userId: 1 })).toMatchObject({ userId: 1, role: 'admin' });
+    await new Promise((r) => setTimeout(r, 5));
+    // The pool is gone: every query now fails, as when the database is down.
+    await db.destroy();
+    expect(await cache.get({ sessionId: known, userId: 1 })).toMatchObject({ userId: 1 });
+    await expect(cache.get({ sessionId: unknown, userId: 2 })).rejects.toThrow();
+    // An evicted session (logout, deactivation) is not revived by the outage.
+    cache.evictSession(known);
+    await expect(cache.get({ sessionId: known, userId: 1 })).rejects.toThrow();
+  });
+
+  it('re-reads a session after its time to live', async () => {
+    const db = createDb({ url: database.url, poolMin: 0, poolMax: 2, statementTimeoutMs: 5000 });
+    try {
+      const id = await sessionFor(db, 2);
+      const cache = new PrincipalCache(db, 20);
+      expect(await cache.get({ sessionId: id, userId: 2 })).toBeTruthy();
+      await db('sessions').where({ id }).update({ revoked_at: db.fn.now() });
+      expect(await cache.get({ sessionId: id, userId: 2 })).toBeTruthy();
+      await new Promise((r) => setTimeout(r, 30));
+      expect(await cache.get({ sessionId: id, userId: 2 })).toBeUndefined();
+    } finally {
+      await db.destroy();
+    }
+  });
+});
