@@ -30,6 +30,12 @@ export function buildApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', trustProxy(config.trustProxy));
 
+  // While draining, every response closes its connection: keep-alive clients (a load
+  // balancer's pool) then open new connections, which go to the other replicas.
+  app.use((_req, res, next) => {
+    if (deps.lifecycle.draining) res.setHeader('Connection', 'close');
+    next();
+  });
   app.use(requestLogging(log));
   app.use(httpMetrics(metrics));
   app.use(securityHeaders());

@@ -1,5 +1,58 @@
-/** OpenAPI document and the browsable reference at /docs (filled in with issue 8). */
-import type { Express } from 'express';
+/**
+ * The OpenAPI document at /api/v1/openapi.json and the browsable reference at /docs.
+ * Swagger UI's files come from the swagger-ui-dist package on this server, so the
+ * reference works without internet access (and without a CDN in the CSP).
+ */
+import { readFileSync } from 'node:fs';
+import type { Express, RequestHandler } from 'express';
+import helmet from 'helmet';
+import swaggerUi from 'swagger-ui-express';
+import { projectPath } from '../lib/paths.js';
 import type { AppDeps } from './deps.js';
+import { DOCS_PATH, OPENAPI_PATH, buildOpenApiDocument } from './openapi.js';
+import { allRoutes } from './routes/index.js';
 
-export function mountApiDocs(_app: Express, _deps: AppDeps): void {}
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(projectPath('package.json'), 'utf8')) as { version?: string };
+  return pkg.version ?? '0.0.0';
+}
+
+/**
+ * Swagger UI's page has inline styles and images in data: URIs; scripts stay
+ * same-origin only, as everywhere else. connect-src 'self' lets it load the document
+ * and run "Try it out" against this server.
+ */
+const docsCsp: RequestHandler = helmet.contentSecurityPolicy({
+  useDefaults: false,
+  directives: {
+    defaultSrc: ["'self'"],
+    scriptSrc: ["'self'"],
+    styleSrc: ["'self'", "'unsafe-inline'"],
+    imgSrc: ["'self'", 'data:'],
+    fontSrc: ["'self'", 'data:'],
+    connectSrc: ["'self'"],
+    objectSrc: ["'none'"],
+    baseUri: ["'self'"],
+    formAction: ["'self'"],
+    frameAncestors: ["'none'"],
+  },
+});
+
+export function mountApiDocs(app: Express, deps: AppDeps): void {
+  // Built on first request, not at start-up: most processes (and tests) never serve it.
+  let document: string | undefined;
+  const openApiJson = () => (document ??= JSON.stringify(buildOpenApiDocument(allRoutes(deps), { version: packageVersion() })));
+
+  app.get(OPENAPI_PATH, (_req, res) => {
+    res.set('Cache-Control', 'no-cache').type('application/json').send(openApiJson());
+  });
+
+  const options = {
+    customSiteTitle: 'UVIS API reference',
+    swaggerUrl: OPENAPI_PATH,
+    // validatorUrl: null keeps Swagger UI from calling validator.swagger.io (offline, and outside our CSP).
+    swaggerOptions: { validatorUrl: null, deepLinking: true, displayRequestDuration: true, tryItOutEnabled: false },
+  };
+  // serveFiles (not serve) keeps this app's init script apart from any other instance in the process (tests build many apps).
+  app.use(DOCS_PATH, docsCsp, ...swaggerUi.serveFiles(undefined, options), swaggerUi.setup(null, options));
+}

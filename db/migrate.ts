@@ -20,7 +20,12 @@ export async function migrateLatest(db: Db): Promise<string[]> {
   return applied;
 }
 
+/**
+ * Migrations this code knows and the database has not applied. An older image (a
+ * rollback) must still start on a database that a newer one migrated: applied
+ * migrations it does not know are not an error here.
+ */
 export async function pendingMigrations(db: Db): Promise<string[]> {
-  const [, pending] = (await db.migrate.list({ migrationSource: new ListedMigrations() })) as [unknown[], Migration[]];
+  const [, pending] = (await db.migrate.list({ migrationSource: new ListedMigrations(), disableMigrationsListValidation: true })) as [unknown[], Migration[]];
   return pending.map((m) => m.name);
 }

@@ -87,10 +87,19 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
-/** Closes the listener and waits for in-flight requests; idle keep-alive connections are closed at once. */
+/**
+ * Closes the listener and waits for in-flight requests. Keep-alive connections are
+ * closed as soon as they are idle (responses carry Connection: close while draining),
+ * so a busy client's pool cannot hold the server open.
+ */
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.close((err) => (err ? reject(err) : resolve()));
+    const sweep = setInterval(() => server.closeIdleConnections(), 50);
+    server.close((err) => {
+      clearInterval(sweep);
+      if (err) reject(err);
+      else resolve();
+    });
     server.closeIdleConnections();
   });
 }
