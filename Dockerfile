@@ -22,6 +22,7 @@ FROM ${NODE_IMAGE} AS runtime
 # No install scripts run (--ignore-scripts): native parts come as prebuilt optional packages, and
 # nothing phones home at install time.
 ENV NODE_ENV=production \
+    MALLOC_ARENA_MAX=2 \
     PORT=3000 \
     METRICS_PORT=9464 \
     BACKUP_DIR=/var/lib/uvis/backups \

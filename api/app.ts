@@ -6,6 +6,7 @@ import { authenticate, authorize } from './middleware/authenticate.js';
 import { bodyParser } from './middleware/body.js';
 import { errorHandler, notFound } from './middleware/error-handler.js';
 import { httpMetrics } from './middleware/http-metrics.js';
+import { LoginGuard } from './middleware/login-guard.js';
 import { RateLimits } from './middleware/rate-limit.js';
 import { requestLogging } from './middleware/request-logging.js';
 import { securityHeaders } from './middleware/security-headers.js';
@@ -28,6 +29,8 @@ export function buildApp(deps: AppDeps): Express {
   const { config, metrics, log } = deps;
   const app = express();
   app.disable('x-powered-by');
+  // API answers are not cached by clients; hashing every body for an ETag is wasted work.
+  app.set('etag', false);
   app.set('trust proxy', trustProxy(config.trustProxy));
 
   // While draining, every response closes its connection: keep-alive clients (a load
@@ -44,9 +47,11 @@ export function buildApp(deps: AppDeps): Express {
 
   const limits = new RateLimits(deps.redis, config.redisPrefix, config.rateLimits, log);
   const api = express.Router();
-  // Browsers on other origins may call the API only from configured origins; there are none by default.
-  api.use(cors({ origin: config.corsOrigins, maxAge: 600 }));
-  mountRoutes(api, allRoutes(deps, limits.login), deps, {
+  // Browsers on other origins may call the API only from configured origins; with none
+  // configured (the default) there is nothing for CORS to answer, so it is not mounted.
+  if (config.corsOrigins.length > 0) api.use(cors({ origin: config.corsOrigins, maxAge: 600 }));
+  const loginGuard = config.rateLimits.enabled ? [new LoginGuard(deps.redis, config.redisPrefix, config.rateLimits).middleware()] : [];
+  mountRoutes(api, allRoutes(deps, loginGuard), deps, {
     authenticate: authenticate(deps),
     authorize,
     rateLimit: (kind) => limits[kind],
@@ -54,7 +59,7 @@ export function buildApp(deps: AppDeps): Express {
     validate: validateInput,
   });
   app.use('/api/v1', api);
-  mountAdmin(app, deps, limits.login);
+  mountAdmin(app, deps, loginGuard);
   mountDashboard(app, deps);
   mountApiDocs(app, deps);
 

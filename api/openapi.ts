@@ -244,10 +244,13 @@ function browserAndToolPaths(): RouteConfig[] {
       method: 'get',
       path: '/dashboard',
       operationId: 'get_dashboard',
-      summary: 'Dispatcher dashboard (browser single-page app); its data comes from this API',
+      summary: 'Dispatcher dashboard (browser single-page app): public static files; it signs in with POST /auth/login and reads /dashboard/* with a bearer token',
       tags: ['operator pages'],
-      security: cookie,
-      responses: { 200: html('The dashboard'), 303: redirect('Not signed in; to /admin/login') },
+      security: [],
+      responses: {
+        200: html('The dashboard page'),
+        503: { description: 'The dashboard has not been built (npm run build:dashboard)', content: { 'text/plain': { schema: { type: 'string' } } } },
+      },
     },
   ];
 }

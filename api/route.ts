@@ -111,8 +111,13 @@ export function mountRoutes(router: Router, routes: RouteSpec[], deps: AppDeps, 
       if (!result) return;
       if (result.headers) res.set(result.headers);
       res.status(result.status);
-      if (result.body === undefined) res.end();
-      else res.json(result.body);
+      if (result.body === undefined) return void res.end();
+      // Straight to the socket: res.json's content negotiation and freshness checks are
+      // wasted on API answers (measurably so on the GPS hot path).
+      const json = JSON.stringify(result.body);
+      res.setHeader('Content-Type', 'application/json; charset=utf-8');
+      res.setHeader('Content-Length', Buffer.byteLength(json));
+      res.end(json);
     });
     router[route.method](route.path, ...chain);
   }

@@ -6,7 +6,6 @@
 import type { Readable } from 'node:stream';
 import type { BackupConfig, BackupTarget } from '../lib/config.js';
 import { LocalStorage } from './local-storage.js';
-import { S3Storage } from './s3-storage.js';
 
 export interface BackupStorage {
   readonly name: BackupTarget;
@@ -20,8 +19,15 @@ export interface BackupStorage {
 
 export class BackupNotFoundError extends Error {}
 
-export function createStorages(config: BackupConfig): BackupStorage[] {
-  return config.targets.map((target) => (target === 'local' ? new LocalStorage(config.dir) : new S3Storage(config.s3)));
+/** The configured targets, in order. The AWS SDK is loaded only when S3 is one of them (it is large). */
+export async function createStorages(config: BackupConfig): Promise<BackupStorage[]> {
+  return Promise.all(
+    config.targets.map(async (target) => {
+      if (target === 'local') return new LocalStorage(config.dir);
+      const { S3Storage } = await import('./s3-storage.js');
+      return new S3Storage(config.s3);
+    }),
+  );
 }
 
 /** A key for a new artifact: by kind and day, so listings and lifecycle rules stay simple. */

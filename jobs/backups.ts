@@ -27,15 +27,24 @@ export const backupsQueue = defineQueue({
   // One heavy job at a time per worker; more replicas do not make dumps faster.
   concurrency: () => 1,
   createProcessor: ({ db, config, log }) => {
-    const ctx: BackupContext = { db, databaseUrl: config.databaseUrl, config: config.backup, storages: createStorages(config.backup), log: log.child({ component: 'backups' }) };
+    let context: Promise<BackupContext> | undefined;
+    // Made on first use: most processes never run a backup job.
+    const ctx = () =>
+      (context ??= createStorages(config.backup).then((storages) => ({
+        db,
+        databaseUrl: config.databaseUrl,
+        config: config.backup,
+        storages,
+        log: log.child({ component: 'backups' }),
+      })));
     return {
       handlers: {
         'backup.run': async ({ kind, tick, requestedBy }, { job }) => {
-          const result = await runBackup(ctx, { kind, tickKey: tick, jobId: String(job.id), requestedBy });
+          const result = await runBackup(await ctx(), { kind, tickKey: tick, jobId: String(job.id), requestedBy });
           return 'skipped' in result ? result : { backupId: result.id, sizeBytes: result.size_bytes, sha256: result.sha256 };
         },
-        'backup.verify': async () => verifyBackup(ctx),
-        'backup.retention': async () => applyRetention(ctx),
+        'backup.verify': async () => verifyBackup(await ctx()),
+        'backup.retention': async () => applyRetention(await ctx()),
       },
     };
   },

@@ -1,26 +1,29 @@
 /**
- * Enqueues jobs for the API. Bounded by a timeout so a Redis outage becomes a quick
- * 503 instead of a hung request (BullMQ waits for a first connection otherwise).
+ * Enqueues jobs for the API, failing fast when Redis is away: a quick 503 beats a
+ * hung request. A connection that is not ready refuses at once (BullMQ would
+ * otherwise wait for the first connection); a Redis that stops answering is cut off
+ * by the connection's command timeout (REDIS_COMMAND_TIMEOUT_MS). No timer per
+ * request: this is the GPS hot path.
  */
 import type { JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { QueueName } from '../lib/config.js';
 import { UnavailableError } from '../lib/errors/index.js';
-import { withTimeout } from '../lib/timeout.js';
 import type { JobData, JobName } from './index.js';
 import type { Queues } from './queues.js';
 
 export class JobProducer {
   constructor(
     readonly queues: Queues,
-    private readonly timeoutMs: number,
+    private readonly redis: Redis,
   ) {}
 
   async add<Q extends QueueName, N extends JobName<Q>>(queue: Q, name: N, data: JobData<Q, N>, options?: JobsOptions): Promise<string> {
+    if (this.redis.status !== 'ready') throw new UnavailableError('queue');
     try {
-      const job = await withTimeout(this.queues[queue].add(name, data, options), this.timeoutMs, () => new UnavailableError('queue'));
+      const job = await this.queues[queue].add(name, data, options);
       return String(job.id);
-    } catch (err) {
-      if (err instanceof UnavailableError) throw err;
+    } catch {
       throw new UnavailableError('queue');
     }
   }

@@ -75,7 +75,14 @@ const EnvSchema = z.object({
   OUTBOX_POLL_MS: int(50, 60_000).default(1000),
 
   DEMO_DATA: bool.optional(),
+  // 15 s: long enough for in-flight requests (milliseconds) and active jobs (a GPS
+  // batch commits in tens of ms) to finish, and to fit with the drain delay inside
+  // the orchestrator's stop grace (docker-compose.yml gives the API 30 s) so it never
+  // SIGKILLs a draining process; a backup interrupted here is retried by its job.
+  // Every step runs even if this runs out (lib/shutdown.ts).
   SHUTDOWN_TIMEOUT_MS: int(1000, 120_000).default(15_000),
+  // 0 by default (a lone process has nobody to drain from); behind a load balancer set
+  // it above the balancer's health-check interval (the compose file uses 5 s).
   SHUTDOWN_DRAIN_DELAY_MS: int(0, 60_000).default(0),
   CORS_ORIGINS: list.default([]),
 

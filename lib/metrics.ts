@@ -35,7 +35,7 @@ export function createMetrics(role: string): Metrics {
       name: 'http_request_duration_seconds',
       help: 'HTTP request duration by method, route template and status code',
       labelNames: ['method', 'route', 'status'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2.5, 5],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2.5, 5],
       registers,
     }),
     jobsProcessed: new Counter({

@@ -66,7 +66,7 @@ export function createDeps(config: Config, options: StartOptions): AppDeps {
     db,
     redis,
     queues,
-    producer: new JobProducer(queues, config.redisCommandTimeoutMs),
+    producer: new JobProducer(queues, redis),
     relay,
     cache: new Cache(redis, config.redisPrefix, log),
     live: new LivePublisher(redis, config.redisPrefix, log),

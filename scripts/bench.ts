@@ -16,8 +16,8 @@ import pg from 'pg';
 import { ensurePostgres, ensureRedis } from '../lib/local-services.js';
 import { projectPath } from '../lib/paths.js';
 import { createDrivers, freshDatabase, login, BENCH_PASSWORD } from './bench/fixtures.js';
-import { runScenario, type ScenarioResult } from './bench/load.js';
-import { spawnNode, waitForHttp } from './bench/processes.js';
+import { runScenario, runSteady, type ScenarioResult } from './bench/load.js';
+import { ensureBuilt, spawnNode, waitForHttp } from './bench/processes.js';
 
 const env = process.env;
 const DURATION = Number(env.BENCH_DURATION ?? 10);
@@ -84,6 +84,7 @@ function table(rows: (ScenarioResult & { ratio?: number })[]): string {
 }
 
 async function main() {
+  ensureBuilt();
   await ensurePostgres(BASE_DB);
   await ensureRedis(REDIS);
   console.log(`preparing: fresh database, ${DRIVERS} drivers`);
@@ -105,8 +106,8 @@ async function main() {
     SCHEDULES: 'off',
   };
   const baseline = spawnNode('scripts/bench/baseline-server.ts', [String(PORTS.baseline)], {});
-  const api = spawnNode('main.ts', ['api'], { ...common, PORT: String(PORTS.api) });
-  const worker = spawnNode('main.ts', ['worker'], { ...common, METRICS_PORT: String(PORTS.worker), WORKER_QUEUES: 'orders,dispatches,locations' });
+  const api = spawnNode('dist/main.js', ['api'], { ...common, PORT: String(PORTS.api) });
+  const worker = spawnNode('dist/main.js', ['worker'], { ...common, METRICS_PORT: String(PORTS.worker), WORKER_QUEUES: 'orders,dispatches,locations' });
   const children = [baseline, api, worker];
   let peakApiRss = 0;
   const sampler = setInterval(() => (peakApiRss = Math.max(peakApiRss, api.rssMb())), 250);
@@ -119,10 +120,12 @@ async function main() {
     console.log(`signed in ${tokens.length} drivers; ${DURATION} s per scenario, ${CONNECTIONS} connections`);
 
     const run = async (name: string, target: string, method: 'GET' | 'POST', path: string, body?: string, rate?: number) => {
-      // A short warm-up so the JIT and the pools are ready; not measured.
-      await runScenario({ name, url: target, method, path, body, tokens: target === apiUrl ? tokens : undefined, connections: CONNECTIONS, durationSeconds: 2, rate });
+      const scenario = { name, url: target, method, path, body, tokens: target === apiUrl ? tokens : undefined, connections: CONNECTIONS };
+      // A short warm-up (at the scenario's own pace) so the JIT and the pools are ready; not measured.
+      if (rate) await runSteady({ ...scenario, durationSeconds: 2, rate });
+      else await runScenario({ ...scenario, durationSeconds: 2 });
       if (target === apiUrl) await drained(apiUrl);
-      const result = await runScenario({ name, url: target, method, path, body, tokens: target === apiUrl ? tokens : undefined, connections: CONNECTIONS, durationSeconds: DURATION, rate });
+      const result = rate ? await runSteady({ ...scenario, durationSeconds: DURATION, rate }) : await runScenario({ ...scenario, durationSeconds: DURATION });
       console.log(`  ${name}: ${result.rps} req/s, p99 ${result.p99} ms, errors ${result.errors}, non-2xx ${result.non2xx}`);
       if (target === apiUrl) await drained(apiUrl);
       return result;
@@ -133,11 +136,16 @@ async function main() {
     const single = await run('location post (1 point)', apiUrl, 'POST', '/api/v1/mobile/location', ONE_POINT);
     const batchStart = new Date();
     const batch = await run('location batch (100 points)', apiUrl, 'POST', '/api/v1/mobile/locations', BATCH);
-    const storage = await storageFigures(url, batchStart);
+    const saturated = await storageFigures(url, batchStart);
+    // The lag target is about a sustained load, not a backlog built on purpose: 10,000 points/s offered.
+    const steadyStart = new Date();
+    const steadyBatch = await run('location batch at 100 req/s (10,000 points/s)', apiUrl, 'POST', '/api/v1/mobile/locations', BATCH, 100);
+    const steady = await storageFigures(url, steadyStart);
     const list = await run('driver dispatch list', apiUrl, 'GET', '/api/v1/mobile/dispatches');
     const summary = await run('driver summary (cached)', apiUrl, 'GET', '/api/v1/mobile/summary');
     const fixedBaseline = await run(`baseline at ${RATE} req/s`, baseUrl, 'POST', '/ingest', ONE_POINT, RATE);
     const fixedSingle = await run(`location post at ${RATE} req/s`, apiUrl, 'POST', '/api/v1/mobile/location', ONE_POINT, RATE);
+    const fixedSustainable = await run('location post at 1,000 req/s', apiUrl, 'POST', '/api/v1/mobile/location', ONE_POINT, 1000);
 
     const saturation = [
       baselinePost,
@@ -153,21 +161,22 @@ async function main() {
       machine,
       settings: { durationSeconds: DURATION, connections: CONNECTIONS, drivers: DRIVERS, rateLimits: RATE_LIMITS, offeredRate: RATE },
       saturation,
-      fixedRate: [fixedBaseline, fixedSingle],
-      endToEnd: { ...storage, batchRequestsPerSecond: batch.rps },
+      fixedRate: [fixedBaseline, fixedSingle, fixedSustainable, steadyBatch],
+      endToEnd: { saturated: { ...saturated, batchRequestsPerSecond: batch.rps }, steady: { ...steady, offeredPointsPerSecond: 10_000 } },
       apiPeakRssMb: Math.round(peakApiRss),
       targets: {
         singlePostRatio: { target: 0.6, measured: Number((single.rps / baselinePost.rps).toFixed(2)), met: single.rps / baselinePost.rps >= 0.6 && single.errors + single.non2xx === 0 },
         p99AtFixedRateMs: { target: 50, measured: fixedSingle.p99, met: fixedSingle.p99 < 50 && fixedSingle.errors + fixedSingle.non2xx === 0 },
-        pointsPerSecond: { target: 10_000, measured: storage.pointsPerSecond, met: storage.pointsPerSecond >= 10_000 },
-        lagP99Ms: { target: 1000, measured: storage.lagP99Ms, met: storage.lagP99Ms < 1000 },
+        pointsPerSecond: { target: 10_000, measured: saturated.pointsPerSecond, met: saturated.pointsPerSecond >= 10_000 },
+        lagP99MsAt10kPointsPerSecond: { target: 1000, measured: steady.lagP99Ms, met: steady.lagP99Ms < 1000 && steady.pointsPerSecond >= 9_000 },
       },
     };
     console.log(`\nUVIS vs bare Express, ${machine.cpus} cores (${machine.cpuModel}), Node ${machine.node}, rate limits ${RATE_LIMITS}\n`);
     console.log(table(saturation));
-    console.log(`\nfixed offered rate ${RATE} req/s:`);
-    console.log(table([fixedBaseline, fixedSingle]));
-    console.log(`\nend to end (batch posts): ${storage.points} points stored, ${storage.pointsPerSecond} points/s; lag acceptance -> commit p50 ${storage.lagP50Ms} ms, p99 ${storage.lagP99Ms} ms, max ${storage.lagMaxMs} ms`);
+    console.log(`\nfixed offered rate:`);
+    console.log(table([fixedBaseline, fixedSingle, fixedSustainable, steadyBatch]));
+    console.log(`\nend to end, batch posts at saturation: ${saturated.points} points stored, ${saturated.pointsPerSecond} points/s (lag p99 ${saturated.lagP99Ms} ms: a backlog by design)`);
+    console.log(`end to end, 10,000 points/s offered: ${steady.points} points stored, ${steady.pointsPerSecond} points/s; lag acceptance -> commit p50 ${steady.lagP50Ms} ms, p99 ${steady.lagP99Ms} ms, max ${steady.lagMaxMs} ms`);
     console.log(`API peak resident memory: ${results.apiPeakRssMb} MB`);
     console.log('\ntargets:');
     for (const [name, t] of Object.entries(results.targets)) console.log(`  ${t.met ? 'met   ' : 'MISSED'} ${name}: ${t.measured} (target ${t.target})`);

@@ -73,7 +73,7 @@ async function main(argv: string[]): Promise<string> {
     if (backup.status !== 'succeeded') throw new RestoreError(`backup ${backup.id} is ${backup.status}${backup.error ? ` (${backup.error})` : ''}; only a succeeded backup can be restored`, 2);
     if (values.files && !backup.files_location) throw new RestoreError(`backup ${backup.id} has no uploaded files (only weekly backups do)`, 2);
 
-    const storages = createStorages(config.backup);
+    const storages = await createStorages(config.backup);
     // Checksums first: a damaged backup is refused before anything is touched.
     const dump = await fetchVerified(storages, backup).catch((err: unknown) => {
       if (err instanceof DamagedBackupError) throw new RestoreError(`${err.message}; nothing was changed`, 3);

@@ -1,13 +1,11 @@
 /**
  * Rate limits kept in Redis so they hold across API replicas. Numbers come from
- * configuration (see the README): a general limit per user, a higher one for GPS
- * posts, and for sign-in, limits on *failed* attempts per IP and per account, so a
- * fleet behind one NAT address can still sign in while a brute force is stopped.
+ * configuration (see the README): a general limit per user and a higher one for GPS
+ * posts. Sign-in has its own guard (login-guard.ts), which counts failures only.
  */
 import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import { ipKeyGenerator, rateLimit, type Options } from 'express-rate-limit';
-import { slowDown } from 'express-slow-down';
+import { rateLimit, type Options } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import type { RateLimitConfig } from '../../lib/config.js';
@@ -62,19 +60,16 @@ function failOpen(limiter: RequestHandler, log: Logger, name: string): RequestHa
 export class RateLimits {
   readonly general: RequestHandler;
   readonly location: RequestHandler;
-  /** Run in order before the login handler. */
-  readonly login: RequestHandler[];
 
   constructor(redis: Redis, prefix: string, config: RateLimitConfig, log: Logger) {
     if (!config.enabled) {
       this.general = this.location = passThrough;
-      this.login = [];
       return;
     }
     const common = {
       standardHeaders: 'draft-8',
       legacyHeaders: false,
-      // express-rate-limit's own start-up checks print to the console; our keys are not IPs except below.
+      // express-rate-limit's own start-up checks print to the console; our keys are user ids, not IPs.
       validate: { keyGeneratorIpFallback: false },
     } as const;
     const byUser = (req: Parameters<NonNullable<Options['keyGenerator']>>[0]) => String(req.res?.locals.principal?.userId ?? 'anonymous');
@@ -97,41 +92,5 @@ export class RateLimits {
       store: store(redis, `${prefix}:rl:location:`),
       handler: limitReached('rate_limited', (s) => `too many location posts; retry in ${s} s`),
     }), log, 'location');
-    const lockoutMs = config.lockoutSeconds * 1000;
-    const account = (req: { body?: { username?: unknown; email?: unknown } }) =>
-      String(req.body?.username ?? req.body?.email ?? '').trim().toLowerCase();
-    this.login = [
-      rateLimit({
-        ...common,
-        windowMs: lockoutMs,
-        limit: config.loginIpFailures,
-        identifier: 'login-ip',
-        skipSuccessfulRequests: true,
-        keyGenerator: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
-        store: store(redis, `${prefix}:rl:login-ip:`),
-        handler: limitReached('rate_limited', (s) => `too many failed sign-ins from this address; retry in ${s} s`),
-      }),
-      rateLimit({
-        ...common,
-        windowMs: lockoutMs,
-        limit: config.loginAccountFailures,
-        identifier: 'login-account',
-        skipSuccessfulRequests: true,
-        keyGenerator: account,
-        store: store(redis, `${prefix}:rl:login-account:`),
-        handler: limitReached('account_locked', (s) => `account temporarily locked after repeated failed sign-ins; retry in ${s} s`),
-      }),
-      // Each failure beyond the first few makes the next answer slower.
-      slowDown({
-        windowMs: lockoutMs,
-        delayAfter: config.slowdownAfter,
-        delayMs: (used) => (used - config.slowdownAfter) * config.slowdownStepMs,
-        maxDelayMs: 5000,
-        skipSuccessfulRequests: true,
-        keyGenerator: account,
-        store: store(redis, `${prefix}:rl:login-slow:`),
-        validate: { keyGeneratorIpFallback: false, delayMs: false },
-      }),
-    ];
   }
 }

@@ -104,7 +104,7 @@ export function backupRoutes(deps: AppDeps): RouteSpec[] {
         if (!backup || backup.status !== 'succeeded' || !key) throw new NotFoundError('backup file');
         storages ??= createStorages(config.backup);
         // Keys come from the manifest, never from the request; local storage also refuses any key outside its folder.
-        const storage = storages.find((s) => backup.targets.includes(s.name));
+        const storage = (await storages).find((s) => backup.targets.includes(s.name));
         if (!storage) throw new NotFoundError('backup file');
         const body = await storage.get(key).catch((err: unknown) => {
           if (err instanceof BackupNotFoundError) throw new NotFoundError('backup file');

@@ -13,14 +13,15 @@ import { mobileRoutes } from './mobile.js';
 import { orderRoutes } from './orders.js';
 
 export function allRoutes(deps: AppDeps, loginLimits: RouteSpec['before'] = []): RouteSpec[] {
+  // Express matches routes in order: the drivers' hot path (GPS posts, their list) comes first.
   return [
+    ...mobileRoutes(deps),
     ...healthRoutes(deps),
     ...authRoutes(deps, loginLimits),
     ...orderRoutes(deps),
     ...dispatchRoutes(deps),
     ...fleetRoutes(deps),
     ...locationRoutes(deps),
-    ...mobileRoutes(deps),
     ...jobRoutes(deps),
     ...backupRoutes(deps),
     ...dashboardRoutes(deps),

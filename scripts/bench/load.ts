@@ -1,4 +1,5 @@
 /** One load scenario with autocannon, the same generator for UVIS and the baseline. */
+import { Agent, request } from 'node:http';
 import autocannon from 'autocannon';
 
 export interface Scenario {
@@ -60,5 +61,78 @@ export async function runScenario(s: Scenario): Promise<ScenarioResult> {
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
     ...(s.rate ? { offeredRate: s.rate } : {}),
+  };
+}
+
+/**
+ * A steady offered load: one request every 1000/rate ms, whatever the answers do
+ * (an open model; autocannon's rate options send each second's quota in bursts,
+ * which measures its own queueing). Requests share a keep-alive pool of
+ * `connections` sockets, as autocannon's do; latency is measured from the scheduled
+ * time, so a server that falls behind shows it.
+ */
+export async function runSteady(s: Scenario & { rate: number }): Promise<ScenarioResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: s.connections });
+  const target = new URL(s.url);
+  const latencies: number[] = [];
+  let errors = 0;
+  let non2xx = 0;
+  let next = 0;
+  const total = s.rate * s.durationSeconds;
+  const started = performance.now();
+  const inFlight = new Set<Promise<void>>();
+  const send = (due: number, token: string | undefined) =>
+    new Promise<void>((resolve) => {
+      const req = request(
+        {
+          agent,
+          host: target.hostname,
+          port: target.port,
+          method: s.method,
+          path: s.path,
+          timeout: 10_000,
+          headers: { ...(s.body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(s.body) } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            if ((res.statusCode ?? 0) >= 300) non2xx++;
+            latencies.push(performance.now() - due);
+            resolve();
+          });
+        },
+      );
+      req.on('error', () => {
+        errors++;
+        resolve();
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.end(s.body);
+    });
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / s.rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const token = s.tokens?.length ? s.tokens[next++ % s.tokens.length] : undefined;
+    const sent = send(due, token);
+    inFlight.add(sent);
+    void sent.finally(() => inFlight.delete(sent));
+  }
+  await Promise.all(inFlight);
+  agent.destroy();
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))] ?? 0);
+  return {
+    scenario: s.name,
+    requests: latencies.length + errors,
+    rps: Math.round(latencies.length / elapsed),
+    p50: at(0.5),
+    p90: at(0.9),
+    p99: at(0.99),
+    max: Math.round(latencies[latencies.length - 1] ?? 0),
+    errors,
+    non2xx,
+    offeredRate: s.rate,
   };
 }

@@ -1,5 +1,5 @@
 /** Child processes for benchmarks and load tests: UVIS roles and the baseline, with their resident memory. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { projectPath } from '../../lib/paths.js';
 
@@ -10,10 +10,16 @@ export interface Child {
   rssMb(): number;
 }
 
+/**
+ * Runs a script: TypeScript through tsx, or a compiled .js from dist/ as production
+ * does (the figures that matter come from the compiled build; see ensureBuilt).
+ */
 export function spawnNode(script: string, args: string[], env: Record<string, string>): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', projectPath(script), ...args], {
+  const entry = script.endsWith('.ts') ? ['--import', 'tsx', projectPath(script)] : [projectPath(script)];
+  const child = spawn(process.execPath, [...entry, ...args], {
     cwd: projectPath(),
-    env: { ...process.env, ...env },
+    // Fewer glibc malloc arenas: the resident memory a production image gets (Dockerfile sets the same).
+    env: { ...process.env, MALLOC_ARENA_MAX: '2', ...env },
     // Logs go to /dev/null: a real deployment pipes them to a collector, which costs about the same.
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -50,4 +56,9 @@ export async function waitForHttp(url: string, timeoutMs = 60_000, child?: Child
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+}
+
+/** Compiles the server (tsc into dist/) so measurements run what production runs. */
+export function ensureBuilt(): void {
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: projectPath(), stdio: 'inherit' });
 }

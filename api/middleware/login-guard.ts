@@ -1,0 +1,73 @@
+/**
+ * Brute-force protection for sign-in, counting failures only. Each attempt first
+ * reads the failure counts of its account and address (refusing a locked one with
+ * 429 and Retry-After), waits longer for each failure past the first few, and a
+ * failed attempt (401) then adds to both counts. Reading before and counting after,
+ * rather than counting every attempt and taking successes back, keeps a burst of
+ * correct sign-ins (a fleet behind one NAT address, the seed's Locust users sharing
+ * one account) from ever being refused. Counts live in Redis (every API replica sees
+ * them); without Redis, sign-in answers 503 rather than running unguarded.
+ */
+import type { RequestHandler } from 'express';
+import { ipKeyGenerator } from 'express-rate-limit';
+import type { Redis } from 'ioredis';
+import { RateLimiterRedis } from 'rate-limiter-flexible';
+import type { RateLimitConfig } from '../../lib/config.js';
+import { AppError, UnavailableError } from '../../lib/errors/index.js';
+
+export class LoginGuard {
+  private readonly byIp: RateLimiterRedis;
+  private readonly byAccount: RateLimiterRedis;
+
+  constructor(
+    redis: Redis,
+    prefix: string,
+    private readonly config: RateLimitConfig,
+  ) {
+    const common = { storeClient: redis, duration: config.lockoutSeconds, rejectIfRedisNotReady: true };
+    this.byIp = new RateLimiterRedis({ ...common, keyPrefix: `${prefix}:login-fail:ip`, points: config.loginIpFailures });
+    this.byAccount = new RateLimiterRedis({ ...common, keyPrefix: `${prefix}:login-fail:account`, points: config.loginAccountFailures });
+  }
+
+  private refuse(code: string, policy: string, limit: number, msBeforeNext: number, message: string): AppError {
+    const seconds = Math.max(1, Math.ceil(msBeforeNext / 1000));
+    return new AppError(429, code, `${message}; retry in ${seconds} s`, { retry_after_seconds: seconds }, {
+      'Retry-After': String(seconds),
+      RateLimit: `"${policy}"; r=0; t=${seconds}`,
+      'RateLimit-Policy': `"${policy}"; q=${limit}; w=${this.config.lockoutSeconds}`,
+    });
+  }
+
+  middleware(): RequestHandler {
+    return async (req, res, next) => {
+      const account = String(req.body?.username ?? req.body?.email ?? '').trim().toLowerCase();
+      const ip = ipKeyGenerator(req.ip ?? 'unknown');
+      let failures: { ip: number; ipMs: number; account: number; accountMs: number };
+      try {
+        const [ipState, accountState] = await Promise.all([this.byIp.get(ip), this.byAccount.get(account)]);
+        failures = {
+          ip: ipState?.consumedPoints ?? 0,
+          ipMs: ipState?.msBeforeNext ?? 0,
+          account: accountState?.consumedPoints ?? 0,
+          accountMs: accountState?.msBeforeNext ?? 0,
+        };
+      } catch {
+        return next(new UnavailableError('redis', 'sign-in is unavailable while its brute-force protection cannot be checked; retry shortly'));
+      }
+      if (failures.account >= this.config.loginAccountFailures) {
+        return next(this.refuse('account_locked', 'login-account', this.config.loginAccountFailures, failures.accountMs, 'account temporarily locked after repeated failed sign-ins'));
+      }
+      if (failures.ip >= this.config.loginIpFailures) {
+        return next(this.refuse('rate_limited', 'login-ip', this.config.loginIpFailures, failures.ipMs, 'too many failed sign-ins from this address'));
+      }
+      // Each failure past the first few makes the next answer slower.
+      const over = failures.account - this.config.slowdownAfter + 1;
+      if (over > 0) await new Promise((r) => setTimeout(r, Math.min(5000, over * this.config.slowdownStepMs)));
+      res.once('finish', () => {
+        if (res.statusCode !== 401) return;
+        Promise.all([this.byIp.penalty(ip), this.byAccount.penalty(account)]).catch((err: unknown) => req.log.warn({ err }, 'failed sign-in not counted'));
+      });
+      next();
+    };
+  }
+}
