@@ -5,10 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Express, RequestHandler } from 'express';
-import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
 import { projectPath } from '../lib/paths.js';
 import type { AppDeps } from './deps.js';
+import { thirdPartyPageCsp } from './middleware/security-headers.js';
 import { DOCS_PATH, OPENAPI_PATH, buildOpenApiDocument } from './openapi.js';
 import { allRoutes } from './routes/index.js';
 
@@ -17,26 +17,9 @@ function packageVersion(): string {
   return pkg.version ?? '0.0.0';
 }
 
-/**
- * Swagger UI's page has inline styles and images in data: URIs; scripts stay
- * same-origin only, as everywhere else. connect-src 'self' lets it load the document
- * and run "Try it out" against this server.
- */
-const docsCsp: RequestHandler = helmet.contentSecurityPolicy({
-  useDefaults: false,
-  directives: {
-    defaultSrc: ["'self'"],
-    scriptSrc: ["'self'"],
-    styleSrc: ["'self'", "'unsafe-inline'"],
-    imgSrc: ["'self'", 'data:'],
-    fontSrc: ["'self'", 'data:'],
-    connectSrc: ["'self'"],
-    objectSrc: ["'none'"],
-    baseUri: ["'self'"],
-    formAction: ["'self'"],
-    frameAncestors: ["'none'"],
-  },
-});
+// Swagger UI's page has inline styles and data: images; connect-src 'self' lets it load
+// the document and run "Try it out" against this server.
+const docsCsp: RequestHandler = thirdPartyPageCsp();
 
 export function mountApiDocs(app: Express, deps: AppDeps): void {
   // Built on first request, not at start-up: most processes (and tests) never serve it.

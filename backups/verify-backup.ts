@@ -5,26 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { createDatabase, databaseUrl, dropDatabase, withAdminConnection } from '../db/ensure-database.js';
 import { latestGoodBackup, type BackupRow } from './manifest.js';
 import { countRows, pgRestore } from './pg-tools.js';
 import { fetchVerified } from './restore.js';
 import type { BackupContext } from './run-backup.js';
-
-function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
-async function admin<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: withDatabase(url, 'postgres') });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 export interface VerificationResult {
   backupId: string;
@@ -36,7 +21,7 @@ export async function verifyBackup(ctx: BackupContext, backup?: BackupRow): Prom
   const target = backup ?? (await latestGoodBackup(ctx.db));
   if (!target) return { skipped: 'no successful backup to verify' };
   const scratch = `uvis_verify_${randomBytes(4).toString('hex')}`;
-  const scratchUrl = withDatabase(ctx.databaseUrl, scratch);
+  const scratchUrl = databaseUrl(ctx.databaseUrl, scratch);
   let mismatches: string[] = [];
   let failure: string | undefined;
   const fetched = await fetchVerified(ctx.storages, target).catch((err: Error) => {
@@ -45,7 +30,7 @@ export async function verifyBackup(ctx: BackupContext, backup?: BackupRow): Prom
   });
   try {
     if (fetched) {
-      await admin(ctx.databaseUrl, (c) => c.query(`create database ${scratch} template template0 encoding 'UTF8' lc_collate 'C.UTF-8' lc_ctype 'C.UTF-8'`));
+      await withAdminConnection(ctx.databaseUrl, (c) => createDatabase(c, scratch));
       await pgRestore(['--no-owner', '--no-privileges', '--exit-on-error', `--dbname=${scratchUrl}`, fetched.path], ctx.config.pgBinDir);
       const client = new pg.Client({ connectionString: scratchUrl });
       await client.connect();
@@ -59,7 +44,7 @@ export async function verifyBackup(ctx: BackupContext, backup?: BackupRow): Prom
     failure = err instanceof Error ? err.message : String(err);
   } finally {
     await fetched?.cleanup();
-    await admin(ctx.databaseUrl, (c) => c.query(`drop database if exists ${scratch} with (force)`)).catch(() => {});
+    await withAdminConnection(ctx.databaseUrl, (c) => dropDatabase(c, scratch)).catch(() => {});
   }
   const passed = !failure && mismatches.length === 0;
   await ctx.db('backups')

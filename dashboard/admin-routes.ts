@@ -4,12 +4,12 @@
  */
 import cookieParser from 'cookie-parser';
 import express, { type Express, type RequestHandler } from 'express';
-import helmet from 'helmet';
 import { revokeSession, type Principal } from '../db/sessions.js';
 import { projectPath } from '../lib/paths.js';
 import { AppError } from '../lib/errors/index.js';
 import type { AppDeps } from '../api/deps.js';
 import { signIn } from '../api/sign-in.js';
+import { thirdPartyPageCsp } from '../api/middleware/security-headers.js';
 import { ADMIN_PATH, SESSION_COOKIE, csrfProtection, readBrowserSession, sessionCookieOptions } from './browser-session.js';
 import { BOARD_PATH, createBoards } from './bull-board.js';
 import { loginPage, signOutPage } from './login-page.js';
@@ -88,21 +88,7 @@ export function mountAdmin(app: Express, deps: AppDeps, loginLimits: RequestHand
   };
 
   // Bull Board's page uses inline styles; scripts stay same-origin only.
-  const boardCsp = helmet.contentSecurityPolicy({
-    useDefaults: false,
-    directives: {
-      defaultSrc: ["'self'"],
-      scriptSrc: ["'self'"],
-      styleSrc: ["'self'", "'unsafe-inline'"],
-      imgSrc: ["'self'", 'data:'],
-      fontSrc: ["'self'", 'data:'],
-      connectSrc: ["'self'"],
-      objectSrc: ["'none'"],
-      baseUri: ["'self'"],
-      formAction: ["'self'"],
-      frameAncestors: ["'none'"],
-    },
-  });
+  const boardCsp = thirdPartyPageCsp();
 
   router.use(
     '/queues',

@@ -55,3 +55,15 @@ export async function closeRedis(redis: Redis): Promise<void> {
     redis.disconnect();
   }
 }
+
+/** Deletes every key of a deployment's prefix: queues ({prefix}:...) and the rest (prefix:...). For tests and benchmarks. */
+export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
+  for (const pattern of [`{${prefix}}:*`, `${prefix}:*`]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  }
+}

@@ -14,6 +14,7 @@ import { cpus, totalmem } from 'node:os';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { ensurePostgres, ensureRedis } from '../lib/local-services.js';
+import { deleteKeysWithPrefix } from '../lib/redis.js';
 import { projectPath } from '../lib/paths.js';
 import { createDrivers, freshDatabase, login, BENCH_PASSWORD } from './bench/fixtures.js';
 import { runScenario, runSteady, type ScenarioResult } from './bench/load.js';
@@ -37,14 +38,7 @@ const BATCH = JSON.stringify({
 
 async function clearPrefix(): Promise<void> {
   const redis = new Redis(REDIS);
-  for (const pattern of [`{${PREFIX}}:*`, `${PREFIX}:*`]) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
-  }
+  await deleteKeysWithPrefix(redis, PREFIX);
   redis.disconnect();
 }
 

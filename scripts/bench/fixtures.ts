@@ -2,7 +2,7 @@
  * Benchmark data: a fresh database with the demo fleet plus many driver accounts,
  * each with its own token (load comes from many drivers, as in real use).
  */
-import pg from 'pg';
+import { createDatabase, databaseUrl, dropDatabase, withAdminConnection } from '../../db/ensure-database.js';
 import { loadDemoData } from '../../db/demo-data.js';
 import { createDb } from '../../db/knex.js';
 import { migrateLatest } from '../../db/migrate.js';
@@ -11,23 +11,19 @@ import { hashPassword } from '../../lib/passwords.js';
 export const BENCH_PASSWORD = 'bench-driver-password';
 
 export async function freshDatabase(baseUrl: string, name: string): Promise<string> {
-  const admin = new URL(baseUrl);
-  admin.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: admin.toString() });
-  await client.connect();
-  await client.query(`drop database if exists ${name} with (force)`);
-  await client.query(`create database ${name} template template0 encoding 'UTF8' lc_collate 'C.UTF-8' lc_ctype 'C.UTF-8'`);
-  await client.end();
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
-  const db = createDb({ url: url.toString(), poolMin: 0, poolMax: 2, statementTimeoutMs: 120_000 });
+  await withAdminConnection(baseUrl, async (client) => {
+    await dropDatabase(client, name);
+    await createDatabase(client, name);
+  });
+  const url = databaseUrl(baseUrl, name);
+  const db = createDb({ url, poolMin: 0, poolMax: 2, statementTimeoutMs: 120_000 });
   try {
     await migrateLatest(db);
     await loadDemoData(db);
   } finally {
     await db.destroy();
   }
-  return url.toString();
+  return url;
 }
 
 /** Creates `count` drivers with sign-ins (one shared hash: hashing is not what is measured) and an active dispatch each. */

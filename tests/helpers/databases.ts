@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
+import { createDatabase, databaseUrl, dropDatabase, withAdminConnection } from '../../db/ensure-database.js';
 
 /** A fresh template name per test run, so two runs on one machine never trip over each other. */
 export function newTemplateName(): string {
@@ -16,16 +17,8 @@ export function baseUrls(): { databaseUrl: string; redisUrl: string } {
   };
 }
 
-export async function withAdminClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const url = new URL(baseUrls().databaseUrl);
-  url.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
+export function withAdminClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  return withAdminConnection(baseUrls().databaseUrl, work);
 }
 
 export interface TestDatabase {
@@ -37,18 +30,10 @@ export interface TestDatabase {
 /** A database of the test file's own: a clone of the run's migrated template (or empty, with null). */
 export async function createTestDatabase(template: string | null = inject('templateDb')): Promise<TestDatabase> {
   const name = `uvis_t_${randomBytes(5).toString('hex')}`;
-  await withAdminClient((client) =>
-    client.query(
-      template
-        ? `create database ${name} template ${template}`
-        : `create database ${name} template template0 encoding 'UTF8' lc_collate 'C.UTF-8' lc_ctype 'C.UTF-8'`,
-    ),
-  );
-  const url = new URL(baseUrls().databaseUrl);
-  url.pathname = `/${name}`;
+  await withAdminClient((client) => createDatabase(client, name, template ?? 'template0'));
   return {
     name,
-    url: url.toString(),
-    drop: () => withAdminClient((client) => client.query(`drop database if exists ${name} with (force)`)).then(() => undefined),
+    url: databaseUrl(baseUrls().databaseUrl, name),
+    drop: () => withAdminClient((client) => dropDatabase(client, name)),
   };
 }

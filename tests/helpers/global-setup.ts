@@ -3,9 +3,9 @@
  * template database with the demo data. Each test file clones it (fast) into a
  * database of its own.
  */
-import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { loadDemoData } from '../../db/demo-data.js';
+import { createDatabase, databaseUrl as databaseUrlOf, dropDatabase } from '../../db/ensure-database.js';
 import { createDb } from '../../db/knex.js';
 import { migrateLatest } from '../../db/migrate.js';
 import { ensurePostgres, ensureRedis } from '../../lib/local-services.js';
@@ -16,13 +16,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await ensurePostgres(databaseUrl);
   await ensureRedis(redisUrl);
   const TEMPLATE_DB = newTemplateName();
-  await withAdminClient(async (client: pg.Client) => {
-    await client.query(`drop database if exists ${TEMPLATE_DB} with (force)`);
-    await client.query(`create database ${TEMPLATE_DB} template template0 encoding 'UTF8' lc_collate 'C.UTF-8' lc_ctype 'C.UTF-8'`);
+  await withAdminClient(async (client) => {
+    await dropDatabase(client, TEMPLATE_DB);
+    await createDatabase(client, TEMPLATE_DB);
   });
-  const url = new URL(databaseUrl);
-  url.pathname = `/${TEMPLATE_DB}`;
-  const db = createDb({ url: url.toString(), poolMin: 0, poolMax: 2, statementTimeoutMs: 60_000 });
+  const db = createDb({ url: databaseUrlOf(databaseUrl, TEMPLATE_DB), poolMin: 0, poolMax: 2, statementTimeoutMs: 60_000 });
   try {
     await migrateLatest(db);
     await loadDemoData(db);
@@ -31,7 +29,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   project.provide('templateDb', TEMPLATE_DB);
   return async () => {
-    await withAdminClient((client) => client.query(`drop database if exists ${TEMPLATE_DB} with (force)`)).catch(() => {});
+    await withAdminClient((client) => dropDatabase(client, TEMPLATE_DB)).catch(() => {});
   };
 }
 

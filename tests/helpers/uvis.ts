@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { loadConfig, type Config, type ProcessRole } from '../../lib/config.js';
 import { startUvis, type RunningUvis } from '../../lib/services.js';
+import { deleteKeysWithPrefix } from '../../lib/redis.js';
 import { createTestDatabase, baseUrls, type TestDatabase } from './databases.js';
 import { ApiClient } from './api-client.js';
 
@@ -51,19 +52,11 @@ export function newPrefix(): string {
   return `t${randomBytes(5).toString('hex')}`;
 }
 
-/** Deletes every key of a test prefix (BullMQ's {prefix}:... and our prefix:...). */
+/** Deletes every key of a test prefix. */
 export async function deleteRedisPrefix(prefix: string): Promise<void> {
-  const redis = new Redis(baseUrls().redisUrl, { lazyConnect: true });
-  await redis.connect();
+  const redis = new Redis(baseUrls().redisUrl);
   try {
-    for (const pattern of [`{${prefix}}:*`, `${prefix}:*`]) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length) await redis.del(...keys);
-      } while (cursor !== '0');
-    }
+    await deleteKeysWithPrefix(redis, prefix);
   } finally {
     redis.disconnect();
   }
