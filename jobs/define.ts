@@ -51,10 +51,19 @@ export function defineQueue<J extends JobSchemas>(definition: QueueDefinition<J>
   return definition;
 }
 
-/** Retries with exponential backoff; completed jobs trimmed by age and count; failed ones kept a week for inspection. */
+/**
+ * Exponential backoff capped at 5 minutes (workers/start-workers.ts implements the
+ * 'capped' type): 25 attempts ride out about an hour and a half of a dependency being
+ * down (1 s, 2 s, 4 s ... 256 s, then every 5 minutes) instead of giving up after two
+ * minutes as plain doubling with few attempts would.
+ */
+export const CAPPED_BACKOFF = 'capped';
+export const MAX_BACKOFF_MS = 5 * 60_000;
+
+/** Retries with capped exponential backoff; completed jobs trimmed by age and count; failed ones kept a week for inspection. */
 export const STANDARD_JOB_OPTIONS: JobsOptions = {
-  attempts: 8,
-  backoff: { type: 'exponential', delay: 1000 },
+  attempts: 25,
+  backoff: { type: CAPPED_BACKOFF, delay: 1000 },
   removeOnComplete: { age: 24 * 3600, count: 10_000 },
   removeOnFail: { age: 7 * 24 * 3600 },
 };

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { PointRow } from '../db/locations.js';
 import { LocationWriter } from '../workers/location-writer.js';
-import { defineQueue } from './define.js';
+import { CAPPED_BACKOFF, defineQueue } from './define.js';
 
 export const MAX_POINTS_PER_POST = 500;
 
@@ -53,8 +53,8 @@ export const locationsQueue = defineQueue({
   name: 'locations',
   jobs: { points: LocationPoints },
   defaultJobOptions: {
-    attempts: 12,
-    backoff: { type: 'exponential', delay: 500 },
+    attempts: 25,
+    backoff: { type: CAPPED_BACKOFF, delay: 500 },
     // GPS jobs are many and small: keep fewer completed ones.
     removeOnComplete: { age: 3600, count: 2000 },
     removeOnFail: { age: 7 * 24 * 3600 },

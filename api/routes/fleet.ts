@@ -2,6 +2,7 @@
 import { DEFAULT_CARGO_CLASSES, type VehicleType } from '../../domain/cargo.js';
 import { ADMIN } from '../../domain/roles.js';
 import { toUser } from '../../db/users.js';
+import { revokeUserSessions } from '../../db/sessions.js';
 import { hashPassword } from '../../lib/passwords.js';
 import type { AppDeps } from '../deps.js';
 import type { RouteSpec } from '../route.js';
@@ -62,8 +63,15 @@ export function fleetRoutes(deps: AppDeps): RouteSpec[] {
       page: s.UserPage,
       toColumns: async ({ password, ...rest }) => ({ ...rest, ...(password ? { password_hash: await hashPassword(String(password)) } : {}) }),
       toApi: toUser,
-      // Role, driver link and active flag are read from the session cache: evict it everywhere.
-      afterChange: (row) => deps.auth.userChanged(row.id as number),
+      afterChange: async (row, change) => {
+        // Deactivation and a new password end every session (a reactivated account must
+        // sign in again: a stolen refresh token does not come back to life).
+        if (change.kind === 'deactivate' || (change.kind === 'update' && change.input.password !== undefined)) {
+          await revokeUserSessions(deps.db, row.id as number);
+        }
+        // Role, driver link and active flag are read through the session cache: evict it everywhere.
+        await deps.auth.userChanged(row.id as number);
+      },
     }),
   ];
 }

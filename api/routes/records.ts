@@ -11,6 +11,9 @@ import { defineRoute, reply, type RouteSpec } from '../route.js';
 import { ErrorResponse, IdParams } from '../schemas/common.js';
 import { ListQuery } from '../schemas/fleet.js';
 
+/** What a change did: an update (with the input it applied), a deactivation or a reactivation. */
+export type RecordChange = { kind: 'update'; input: Record<string, unknown> } | { kind: 'deactivate' } | { kind: 'activate' };
+
 export interface RecordResource {
   table: RecordTable;
   /** Path segment and OpenAPI tag: vehicles, drivers, clients, users. */
@@ -24,8 +27,8 @@ export interface RecordResource {
   /** Turns validated input into column values (hashing a password, defaulting cargo classes). */
   toColumns?: (input: Record<string, unknown>, existing?: Record<string, unknown>) => Promise<Record<string, unknown>> | Record<string, unknown>;
   toApi: (row: Record<string, unknown>) => unknown;
-  /** Runs after a change commits (the users resource evicts cached sessions). */
-  afterChange?: (row: Record<string, unknown>) => Promise<void>;
+  /** Runs after a change (the users resource ends sessions and evicts cached ones). */
+  afterChange?: (row: Record<string, unknown>, change: RecordChange) => Promise<void>;
 }
 
 const errors = {
@@ -37,9 +40,9 @@ const errors = {
 export function recordRoutes({ db }: AppDeps, r: RecordResource): RouteSpec[] {
   const toColumns = r.toColumns ?? ((input: Record<string, unknown>) => input);
   const notFound = { 404: { description: `No such ${r.singular}`, schema: ErrorResponse } };
-  const changed = async (row: Record<string, unknown> | undefined) => {
+  const changed = async (row: Record<string, unknown> | undefined, change: RecordChange) => {
     if (!row) throw new NotFoundError(r.singular);
-    await r.afterChange?.(row);
+    await r.afterChange?.(row, change);
     return reply(200, r.toApi(row));
   };
   const setActive = (active: boolean) =>
@@ -51,7 +54,7 @@ export function recordRoutes({ db }: AppDeps, r: RecordResource): RouteSpec[] {
       auth: ADMIN,
       params: IdParams,
       responses: { 200: { description: `The ${r.singular}`, schema: r.item }, ...notFound, ...errors },
-      handler: async ({ params }) => changed(await updateRecord(db, r.table, params.id, { active })),
+      handler: async ({ params }) => changed(await updateRecord(db, r.table, params.id, { active }), { kind: active ? 'activate' : 'deactivate' }),
     });
 
   return [
@@ -109,7 +112,7 @@ export function recordRoutes({ db }: AppDeps, r: RecordResource): RouteSpec[] {
       handler: async ({ params, body }) => {
         const existing = await findRecord(db, r.table, params.id);
         if (!existing) throw new NotFoundError(r.singular);
-        return changed(await updateRecord(db, r.table, params.id, await toColumns(body as Record<string, unknown>, existing)));
+        return changed(await updateRecord(db, r.table, params.id, await toColumns(body as Record<string, unknown>, existing)), { kind: 'update', input: body as Record<string, unknown> });
       },
     }),
     setActive(false),

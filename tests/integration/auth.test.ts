@@ -68,7 +68,19 @@ describe('authentication', () => {
     expect(relogin.status).toBe(403);
     expect(relogin.body.error.code).toBe('account_disabled');
     expect((await uvis.api.post(`/api/v1/users/${driver.userId}/activate`, undefined, admin)).status).toBe(200);
-    expect((await uvis.api.get('/api/v1/mobile/summary', driver.token)).status).toBe(200);
+    // Reactivation does not revive old sessions: the account signs in again.
+    expect((await uvis.api.get('/api/v1/mobile/summary', driver.token)).status).toBe(401);
+    const fresh = await uvis.api.login({ email: driver.email, password: driver.password });
+    expect((await uvis.api.get('/api/v1/mobile/summary', fresh)).status).toBe(200);
+  });
+
+  it('a new password ends every session of the account, refresh tokens included', async () => {
+    const driver = await createDriverAccount(uvis.api, admin);
+    const login = (await uvis.api.post('/api/v1/auth/login', { username: driver.email, password: driver.password })).body;
+    expect((await uvis.api.request('PATCH', `/api/v1/users/${driver.userId}`, { json: { password: 'a-brand-new-password' }, token: admin })).status).toBe(200);
+    expect((await uvis.api.get('/api/v1/mobile/summary', driver.token)).status).toBe(401);
+    expect((await uvis.api.post('/api/v1/auth/refresh', { refresh_token: login.refresh_token })).status).toBe(401);
+    expect((await uvis.api.post('/api/v1/auth/login', { username: driver.email, password: 'a-brand-new-password' })).status).toBe(200);
   });
 
   it('never returns password hashes', async () => {

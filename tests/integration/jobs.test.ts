@@ -2,7 +2,8 @@
 import { describe, expect, it, afterAll, beforeAll } from 'vitest';
 import { z } from 'zod';
 import { checkCatalogue, catalogue } from '../../jobs/index.js';
-import type { WorkerDeps } from '../../jobs/define.js';
+import { CAPPED_BACKOFF, MAX_BACKOFF_MS, type WorkerDeps } from '../../jobs/define.js';
+import { cappedBackoff } from '../../workers/start-workers.js';
 import { DEMO_DISPATCHER, waitFor } from '../helpers/api-client.js';
 import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
 
@@ -58,5 +59,37 @@ describe('job status endpoint', () => {
     expect(status.body.finished_at).toBeTruthy();
     expect((await uvis.api.get('/api/v1/jobs/locations/nope-123', dispatcher)).status).toBe(404);
     expect((await uvis.api.get('/api/v1/jobs/emails/1', dispatcher)).status).toBe(400);
+  });
+});
+
+describe('retries', () => {
+  it('a job that fails for a passing reason is retried with the capped backoff and then succeeds', async () => {
+    const { db, queues } = uvis.running.deps;
+    const [order] = await db('orders').select('id').limit(1);
+    // Break the worker's write for a moment, as a migration or a lock might.
+    await db.raw('alter table orders rename column distance_km to distance_km_away');
+    try {
+      const job = await queues.orders.add('order.changed', { eventId: 1, orderId: order.id, change: 'updated' });
+      const delayed = await waitFor(async () => ((await queues.orders.getJobState(job.id!)) === 'delayed' ? queues.orders.getJob(job.id!) : undefined), { what: 'the job to wait for a retry' });
+      expect(delayed!.attemptsMade).toBe(1);
+      expect(delayed!.opts.attempts).toBe(25);
+      // First retry after delay × 2^0 with ±10 % jitter.
+      expect(delayed!.delay).toBeGreaterThanOrEqual(900);
+      expect(delayed!.delay).toBeLessThanOrEqual(1100);
+    } finally {
+      await db.raw('alter table orders rename column distance_km_away to distance_km');
+    }
+    await waitFor(async () => {
+      const jobs = await queues.orders.getJobs(['completed']);
+      return jobs.find((j) => j.data.orderId === order.id && j.attemptsMade === 2);
+    }, { what: 'the retried job to complete' });
+  });
+
+  it('doubles the delay up to five minutes and adds jitter', () => {
+    const job = { opts: { backoff: { type: CAPPED_BACKOFF, delay: 1000 } } };
+    const delays = [1, 2, 3, 9, 10, 24].map((attempt) => cappedBackoff(attempt, CAPPED_BACKOFF, undefined, job));
+    const within = (value: number, expected: number) => value >= expected * 0.9 && value <= expected * 1.1;
+    expect(delays.map((d, i) => within(d, [1000, 2000, 4000, 256_000, MAX_BACKOFF_MS, MAX_BACKOFF_MS][i]!))).toEqual([true, true, true, true, true, true]);
+    expect(cappedBackoff(1, 'something-else', undefined, job)).toBe(0);
   });
 });
