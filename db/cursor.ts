@@ -17,6 +17,22 @@ export function decodeCursor(cursor: string, shape: ('string' | 'number')[]): (s
   throw new ValidationError('invalid cursor', [{ field: 'query.cursor', message: 'not a cursor this endpoint issued' }]);
 }
 
+/**
+ * Selects a timestamp column as PostgreSQL's own text (cursor_at), microseconds and
+ * offset included: a JavaScript Date keeps milliseconds only, and a cursor rounded to
+ * the millisecond would skip or repeat rows that share a millisecond at a page boundary.
+ */
+export const timeCursorColumn = (column: 'created_at' | 'recorded_at') => `${column}::text as cursor_at`;
+
+/** Reads a (timestamp text, id) cursor, refusing a timestamp PostgreSQL would not parse. */
+export function decodeTimeCursor(cursor: string): [string, number] {
+  const [createdAt, id] = decodeCursor(cursor, ['string', 'number']) as [string, number];
+  if (!/^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)$/.test(createdAt) || !Number.isSafeInteger(id)) {
+    throw new ValidationError('invalid cursor', [{ field: 'query.cursor', message: 'not a cursor this endpoint issued' }]);
+  }
+  return [createdAt, id];
+}
+
 /** Returns the page and the cursor of the next one (or null), given limit+1 fetched rows. */
 export function page<T>(rows: T[], limit: number, keyOf: (row: T) => (string | number)[]): { items: T[]; next_cursor: string | null } {
   const items = rows.slice(0, limit);

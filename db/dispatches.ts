@@ -1,7 +1,7 @@
 /** Dispatches and their status history: queries and the shape clients see. */
 import type { DispatchStatus } from '../domain/dispatch-status.js';
 import { ACTIVE_DISPATCH_STATUSES } from '../domain/dispatch-status.js';
-import { decodeCursor, page } from './cursor.js';
+import { decodeTimeCursor, timeCursorColumn, page } from './cursor.js';
 import type { Db, Trx } from './knex.js';
 
 export interface DispatchRow {
@@ -38,10 +38,20 @@ export async function insertDispatch(trx: Trx, data: Partial<DispatchRow>): Prom
   return row;
 }
 
-export function getDispatch(db: Db | Trx, id: number, options: { forUpdate?: boolean } = {}): Promise<DispatchRow | undefined> {
-  const query = db('dispatches').where({ id }).first();
-  if (options.forUpdate) query.forUpdate();
-  return query;
+export function getDispatch(db: Db | Trx, id: number): Promise<DispatchRow | undefined> {
+  return db('dispatches').where({ id }).first();
+}
+
+/**
+ * Locks a dispatch for a change, its order first: every writer takes the order, then
+ * its dispatch (order cancellation does the same), so two changes to one delivery wait
+ * for each other instead of deadlocking. A dispatch never moves to another order.
+ */
+export async function lockDispatch(trx: Trx, id: number): Promise<DispatchRow | undefined> {
+  const found = await trx('dispatches').where({ id }).first('order_id');
+  if (!found) return undefined;
+  await trx('orders').where({ id: found.order_id }).forUpdate().first('id');
+  return trx('dispatches').where({ id }).forUpdate().first();
 }
 
 export async function setDispatchStatus(trx: Trx, id: number, status: DispatchStatus, finished: boolean): Promise<DispatchRow> {
@@ -69,7 +79,7 @@ export interface DispatchFilters {
 
 export async function listDispatches(db: Db, f: DispatchFilters) {
   const query = db('dispatches')
-    .select('*')
+    .select('*', db.raw(timeCursorColumn('created_at')))
     .orderBy([
       { column: 'created_at', order: 'desc' },
       { column: 'id', order: 'desc' },
@@ -80,11 +90,11 @@ export async function listDispatches(db: Db, f: DispatchFilters) {
   if (f.vehicleId !== undefined) query.where('vehicle_id', f.vehicleId);
   if (f.orderId !== undefined) query.where('order_id', f.orderId);
   if (f.cursor) {
-    const [createdAt, id] = decodeCursor(f.cursor, ['string', 'number']);
-    query.whereRaw('(created_at, id) < (?::timestamptz, ?)', [createdAt!, id!]);
+    const [createdAt, id] = decodeTimeCursor(f.cursor);
+    query.whereRaw('(created_at, id) < (?::timestamptz, ?)', [createdAt, id]);
   }
-  const rows: DispatchRow[] = await query;
-  const result = page(rows, f.limit, (row) => [row.created_at.toISOString(), row.id]);
+  const rows: (DispatchRow & { cursor_at: string })[] = await query;
+  const result = page(rows, f.limit, (row) => [row.cursor_at, row.id]);
   return { items: result.items.map(toDispatch), next_cursor: result.next_cursor };
 }
 

@@ -1,6 +1,6 @@
 /** GPS points: batched inserts for the worker, per-driver replay for dispatchers, retention. */
 import { ACTIVE_DISPATCH_STATUSES } from '../domain/dispatch-status.js';
-import { decodeCursor, page } from './cursor.js';
+import { decodeTimeCursor, page, timeCursorColumn } from './cursor.js';
 import type { Knex } from 'knex';
 import type { Db, Trx } from './knex.js';
 
@@ -106,13 +106,13 @@ export async function listDriverLocations(db: Db, q: { driverId: number; from: D
     .where('recorded_at', '<', q.to)
     .orderBy([{ column: 'recorded_at' }, { column: 'id' }])
     .limit(q.limit + 1)
-    .select('id', 'driver_id', 'vehicle_id', 'latitude', 'longitude', 'speed_kmh', 'heading_deg', 'accuracy_m', 'recorded_at', 'received_at');
+    .select('id', 'driver_id', 'vehicle_id', 'latitude', 'longitude', 'speed_kmh', 'heading_deg', 'accuracy_m', 'recorded_at', 'received_at', db.raw(timeCursorColumn('recorded_at')));
   if (q.cursor) {
-    const [recordedAt, id] = decodeCursor(q.cursor, ['string', 'number']);
-    query.whereRaw('(recorded_at, id) > (?::timestamptz, ?)', [recordedAt!, id!]);
+    const [recordedAt, id] = decodeTimeCursor(q.cursor);
+    query.whereRaw('(recorded_at, id) > (?::timestamptz, ?)', [recordedAt, id]);
   }
   const rows: Record<string, unknown>[] = await query;
-  const result = page(rows, q.limit, (row) => [(row.recorded_at as Date).toISOString(), row.id as number]);
+  const result = page(rows, q.limit, (row) => [row.cursor_at as string, row.id as number]);
   return { items: result.items.map(toLocation), next_cursor: result.next_cursor };
 }
 

@@ -2,7 +2,7 @@
 import type { CargoClass } from '../domain/cargo.js';
 import { CARGO_INFO } from '../domain/cargo.js';
 import type { OrderStatus } from '../domain/dispatch-status.js';
-import { decodeCursor, page } from './cursor.js';
+import { decodeTimeCursor, timeCursorColumn, page } from './cursor.js';
 import type { Db, Trx } from './knex.js';
 
 export interface OrderRow {
@@ -90,7 +90,7 @@ export interface OrderFilters {
 export async function listOrders(db: Db, f: OrderFilters) {
   const direction = f.sort === '-created_at' ? 'desc' : 'asc';
   const query = db('orders')
-    .select('*')
+    .select('*', db.raw(timeCursorColumn('created_at')))
     .orderBy([
       { column: 'created_at', order: direction },
       { column: 'id', order: direction },
@@ -103,11 +103,11 @@ export async function listOrders(db: Db, f: OrderFilters) {
   if (f.createdTo) query.where('created_at', '<', f.createdTo);
   if (f.q) query.whereRaw(`${ADDRESS_SEARCH_SQL} ilike ?`, [likeContains(f.q)]);
   if (f.cursor) {
-    const [createdAt, id] = decodeCursor(f.cursor, ['string', 'number']);
-    query.whereRaw(`(created_at, id) ${direction === 'desc' ? '<' : '>'} (?::timestamptz, ?)`, [createdAt!, id!]);
+    const [createdAt, id] = decodeTimeCursor(f.cursor);
+    query.whereRaw(`(created_at, id) ${direction === 'desc' ? '<' : '>'} (?::timestamptz, ?)`, [createdAt, id]);
   }
-  const rows: OrderRow[] = await query;
-  const result = page(rows, f.limit, (row) => [row.created_at.toISOString(), row.id]);
+  const rows: (OrderRow & { cursor_at: string })[] = await query;
+  const result = page(rows, f.limit, (row) => [row.cursor_at, row.id]);
   return { items: result.items.map(toOrder), next_cursor: result.next_cursor };
 }
 

@@ -2,7 +2,7 @@
 import { assignmentRefusals } from '../../domain/assignment.js';
 import { isActiveDispatch, orderStatusFor } from '../../domain/dispatch-status.js';
 import { STAFF } from '../../domain/roles.js';
-import { activeDispatchId, dispatchHistory, getDispatch, insertDispatch, listDispatches, setDispatchStatus, toDispatch } from '../../db/dispatches.js';
+import { activeDispatchId, dispatchHistory, getDispatch, lockDispatch, insertDispatch, listDispatches, setDispatchStatus, toDispatch } from '../../db/dispatches.js';
 import { getOrder, updateOrder } from '../../db/orders.js';
 import { ConflictError, NotFoundError } from '../../lib/errors/index.js';
 import type { AppDeps } from '../deps.js';
@@ -127,7 +127,7 @@ export function dispatchRoutes(deps: AppDeps): RouteSpec[] {
       },
       handler: async ({ params, body, principal }) =>
         transaction(deps, async (tx) => {
-          const current = await getDispatch(tx.trx, params.id, { forUpdate: true });
+          const current = await lockDispatch(tx.trx, params.id);
           if (!current) throw new NotFoundError('dispatch');
           if (!isActiveDispatch(current.status)) {
             throw new ConflictError(`dispatch ${params.id} is already ${current.status}`, 'invalid_transition', { from: current.status, to: 'CANCELLED' });

@@ -2,7 +2,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { checkTransition, orderStatusFor, TERMINAL_DISPATCH_STATUSES } from '../../domain/dispatch-status.js';
 import { seoulDay } from '../../domain/seoul-day.js';
-import { driverActiveDispatches, driverDaySummary, getDispatch, setDispatchStatus, toDispatch } from '../../db/dispatches.js';
+import { driverActiveDispatches, driverDaySummary, lockDispatch, setDispatchStatus, toDispatch } from '../../db/dispatches.js';
 import { getOrder, updateOrder } from '../../db/orders.js';
 import type { LocationPoints } from '../../jobs/locations.js';
 import { cacheNames } from '../../lib/cache.js';
@@ -86,7 +86,7 @@ export function mobileRoutes(deps: AppDeps): RouteSpec[] {
       },
       handler: async ({ params, body, req, principal }) =>
         idempotentTransaction(deps, req, principal, body, async (tx) => {
-          const current = await getDispatch(tx.trx, params.id, { forUpdate: true });
+          const current = await lockDispatch(tx.trx, params.id);
           // Another driver's dispatch looks exactly like a missing one: no probing for ids.
           if (!current || current.driver_id !== principal.driverId) throw new NotFoundError('dispatch');
           const check = checkTransition(current.status, body.status);

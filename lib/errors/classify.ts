@@ -6,6 +6,8 @@ import { UnavailableError } from './unavailable-error.js';
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
 // PostgreSQL SQLSTATEs for a server that is shutting down, starting or gone.
 const PG_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08006', '53300']);
+// Deadlock and serialization failure: PostgreSQL rolled the transaction back; the same request succeeds on a retry.
+const PG_RETRY_NOW = new Set(['40P01', '40001']);
 
 function isDatabaseDown(err: Record<string, unknown>): boolean {
   const name = String(err.name ?? '');
@@ -33,6 +35,9 @@ export function classifyError(err: unknown): unknown {
   // Constraint violations that validation could not foresee (a race, a duplicate natural key).
   if (e.code === '23505') return new ConflictError('conflicts with an existing record', 'duplicate', { constraint: e.constraint ?? null });
   if (e.code === '23503') return new AppError(422, 'invalid_reference', 'refers to a record that does not exist', { constraint: e.constraint ?? null });
+  // A CHECK constraint the schema enforces beyond validation (a weight, a coordinate range).
+  if (e.code === '23514') return new AppError(422, 'constraint_violated', 'a value is outside what the record allows', { constraint: e.constraint ?? null });
+  if (PG_RETRY_NOW.has(String(e.code ?? ''))) return new UnavailableError('database', 'collided with a concurrent change and was rolled back; retry', 1);
   if (isRedisDown(e)) return new UnavailableError('redis');
   if (isDatabaseDown(e)) return new UnavailableError('database');
   // ioredis retries connections internally and never surfaces these to callers; pg does.

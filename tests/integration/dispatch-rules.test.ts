@@ -1,10 +1,18 @@
 /** Dispatch creation refusals, status transitions, object-level checks and role boundaries, over real HTTP. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_DISPATCHER } from '../helpers/api-client.js';
+import { DEMO_DISPATCHER, waitFor } from '../helpers/api-client.js';
 import { assign, createDriverAccount, createOrder, createVehicle, createDriver } from '../helpers/fixtures.js';
 import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
 
 let uvis: TestUvis;
+
+/** Waits until another session of this test database is blocked on a lock. */
+async function waitForLockWait(db: TestUvis['running']['deps']['db']) {
+  await waitFor(async () => {
+    const { rows } = await db.raw(`select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`);
+    return rows.length > 0 ? true : undefined;
+  }, { what: 'a session waiting on a lock' });
+}
 let admin: string;
 let dispatcher: string;
 
@@ -154,6 +162,37 @@ describe('status transitions reported by the driver', () => {
     expect((await uvis.api.get(`/api/v1/orders/${order.id}`, dispatcher)).body.status).toBe('PENDING');
     expect((await put(dispatch.id, 'ACCEPTED', driver.token)).status).toBe(409);
     expect((await uvis.api.post(`/api/v1/dispatches/${dispatch.id}/cancel`, {}, dispatcher)).status).toBe(409);
+  });
+});
+
+describe('concurrent changes to one delivery', () => {
+  it.each([
+    ['a driver status report', 'status'],
+    ['a dispatch cancellation', 'cancel'],
+  ])('%s waits on the order lock before taking the dispatch, as order cancellation does (no deadlock)', async (_label, change) => {
+    const driver = await createDriverAccount(uvis.api, admin);
+    const v = await createVehicle(uvis.api, admin);
+    const order = await createOrder(uvis.api, dispatcher);
+    const dispatch = (await assign(uvis.api, dispatcher, order.id, v.id, driver.driverId)).body;
+    const db = uvis.running.deps.db;
+    const trx = await db.transaction();
+    try {
+      // Hold the order as order cancellation does, then send the change.
+      await trx('orders').where({ id: order.id }).forUpdate().first();
+      const sent =
+        change === 'status'
+          ? uvis.api.request('PUT', `/api/v1/mobile/dispatches/${dispatch.id}/status`, { json: { status: 'ACCEPTED' }, token: driver.token })
+          : uvis.api.post(`/api/v1/dispatches/${dispatch.id}/cancel`, {}, dispatcher);
+      // The change is waiting on the order lock ...
+      await waitForLockWait(db);
+      // ... and has not taken the dispatch, so this transaction can still lock it, as cancellation would.
+      await trx.raw('select id from dispatches where id = ? for update nowait', [dispatch.id]);
+      await trx.commit();
+      const res = await sent;
+      expect(res.status, res.text).toBe(200);
+    } finally {
+      if (!trx.isCompleted()) await trx.rollback();
+    }
   });
 });
 
