@@ -3,6 +3,8 @@ import type { Db, Trx } from './knex.js';
 
 export interface OutboxRow {
   id: number;
+  /** Names the job: unlike the id, never reused after a restore. */
+  job_key: string;
   queue: string;
   job_name: string;
   payload: Record<string, unknown>;
@@ -14,11 +16,16 @@ export async function writeOutbox(trx: Trx, queue: string, jobName: string, payl
   return (row as { id: number }).id;
 }
 
-/** Locks a batch of unpublished rows for this relay; other relays skip them. */
-export function claimUnpublished(trx: Trx, limit: number): Promise<OutboxRow[]> {
+/**
+ * Locks a batch of unpublished rows for queues this process knows; other relays skip
+ * them. A row for a queue only newer code knows waits for that code instead of
+ * blocking every row behind it.
+ */
+export function claimUnpublished(trx: Trx, queues: string[], limit: number): Promise<OutboxRow[]> {
   return trx('outbox')
-    .select('id', 'queue', 'job_name', 'payload')
+    .select('id', 'job_key', 'queue', 'job_name', 'payload')
     .whereNull('published_at')
+    .whereIn('queue', queues)
     .orderBy('id')
     .limit(limit)
     .forUpdate()

@@ -1,8 +1,10 @@
 /**
- * Relays committed outbox rows to BullMQ. The job id is the outbox id, so a row
- * relayed twice (a crash between add and mark) is one job. Runs in every process:
- * the API kicks it right after a commit, and a poll catches whatever a kick missed
- * (Redis down at that moment, a crashed process). Replicas skip each other's rows.
+ * Relays committed outbox rows to BullMQ. The job id comes from the row's job key,
+ * so a row relayed twice (a crash between add and mark) is one job. Runs in every
+ * process: the API kicks it right after a commit, and a poll catches whatever a kick
+ * missed (Redis down at that moment, a crashed process). Replicas skip each other's
+ * rows. While relaying fails, polls back off and kicks wait for the next poll, so an
+ * outage does not turn every request into another doomed attempt.
  */
 import type { Db } from '../db/knex.js';
 import { claimUnpublished, markPublished, recordRelayFailure, type OutboxRow } from '../db/outbox.js';
@@ -18,14 +20,17 @@ export interface OutboxRelayOptions {
   addTimeoutMs: number;
 }
 
-export const outboxJobId = (id: number) => `ob-${id}`;
+export const outboxJobId = (jobKey: string) => `ob-${jobKey}`;
+
+/** Longest wait between polls while relaying keeps failing. */
+export const MAX_FAILING_POLL_MS = 10_000;
 
 export class OutboxRelay {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = true;
-  private failing = false;
+  private failures = 0;
 
   constructor(
     private readonly db: Db,
@@ -42,7 +47,7 @@ export class OutboxRelay {
 
   /** Relays soon, without waiting for the next poll; calls during a run coalesce into one more run. */
   kick(): void {
-    if (this.stopped) return;
+    if (this.stopped || this.failures > 0) return;
     if (this.running) this.again = true;
     else this.schedule(0);
   }
@@ -72,13 +77,13 @@ export class OutboxRelay {
     if (this.running) return;
     this.running = this.relayPending()
       .then(() => {
-        if (this.failing) this.log.info('outbox relay recovered');
-        this.failing = false;
+        if (this.failures > 0) this.log.info({ failedPolls: this.failures }, 'outbox relay recovered');
+        this.failures = 0;
       })
       .catch((err: unknown) => {
         // Logged once per outage rather than once per poll.
-        if (!this.failing) this.log.warn({ err }, 'outbox relay failing; rows stay in the outbox and are retried');
-        this.failing = true;
+        if (this.failures === 0) this.log.warn({ err }, 'outbox relay failing; rows stay in the outbox and are retried');
+        this.failures += 1;
       })
       .then(() => undefined);
     await this.running;
@@ -88,23 +93,29 @@ export class OutboxRelay {
       this.again = false;
       this.schedule(0);
     } else {
-      this.schedule(this.options.pollMs);
+      this.schedule(this.nextPollMs());
     }
+  }
+
+  /** The poll interval, doubling with each failed poll up to MAX_FAILING_POLL_MS (never below the interval). */
+  private nextPollMs(): number {
+    const { pollMs } = this.options;
+    if (this.failures === 0) return pollMs;
+    return Math.max(pollMs, Math.min(pollMs * 2 ** this.failures, MAX_FAILING_POLL_MS));
   }
 
   private async relayBatch(): Promise<number> {
     let claimed: OutboxRow[] = [];
     try {
       return await this.db.transaction(async (trx) => {
-        claimed = await claimUnpublished(trx, this.options.batchSize ?? 200);
+        claimed = await claimUnpublished(trx, Object.keys(this.queues), this.options.batchSize ?? 200);
         if (claimed.length === 0) return 0;
         const byQueue = new Map<string, OutboxRow[]>();
         for (const row of claimed) byQueue.set(row.queue, [...(byQueue.get(row.queue) ?? []), row]);
         for (const [queue, rows] of byQueue) {
-          const target = this.queues[queue as QueueName];
-          if (!target) throw new Error(`outbox row for unknown queue ${queue}`);
+          const target = this.queues[queue as QueueName]!;
           await withTimeout(
-            target.addBulk(rows.map((r) => ({ name: r.job_name, data: { ...r.payload, eventId: r.id }, opts: { jobId: outboxJobId(r.id) } }))),
+            target.addBulk(rows.map((r) => ({ name: r.job_name, data: { ...r.payload, eventId: r.id }, opts: { jobId: outboxJobId(r.job_key) } }))),
             this.options.addTimeoutMs,
             () => new Error('queue add timed out'),
           );

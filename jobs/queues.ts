@@ -8,12 +8,16 @@ export type Queues = Record<QueueName, Queue>;
 
 export function createQueues(connection: Redis, prefix: string): Queues {
   return Object.fromEntries(
-    QUEUE_NAMES.map((name) => [name, new Queue(name, { connection, prefix, defaultJobOptions: queueDefinition(name).defaultJobOptions })]),
+    QUEUE_NAMES.map((name) => {
+      const queue = new Queue(name, { connection, prefix, defaultJobOptions: queueDefinition(name).defaultJobOptions });
+      // Connection errors reach callers as failed calls (a 503, a relay retry). Without a
+      // listener BullMQ prints every reconnect attempt to stderr, outside the JSON logs.
+      queue.on('error', () => {});
+      return [name, queue];
+    }),
   ) as Queues;
 }
 
 export async function closeQueues(queues: Queues): Promise<void> {
   await Promise.allSettled(Object.values(queues).map((q) => q.close()));
 }
-
-export const JOB_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'] as const;

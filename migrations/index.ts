@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import * as core from './20261127_0001_core.js';
 import * as backups from './20261127_0002_backups.js';
 import * as keysetIndexes from './20261127_0003_keyset_indexes.js';
+import * as outboxJobKey from './20261127_0004_outbox_job_key.js';
 
 export interface Migration extends Knex.Migration {
   name: string;
@@ -15,4 +16,5 @@ export const migrations: Migration[] = [
   { name: '20261127_0001_core', ...core },
   { name: '20261127_0002_backups', ...backups },
   { name: '20261127_0003_keyset_indexes', ...keysetIndexes },
+  { name: '20261127_0004_outbox_job_key', ...outboxJobKey },
 ];

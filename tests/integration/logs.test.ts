@@ -38,7 +38,7 @@ describe('logs', () => {
     const order = await uvis.api.post('/api/v1/orders', { client_id: 1, pickup_address: '서울시 송파구', delivery_address: '경기도 용인시', cargo_type: '냉장', weight: 3 }, dispatcher);
     const line = await waitFor(async () => uvis.logs.find((l) => l.queue === 'orders' && l.msg === 'job completed' && typeof l.jobId === 'string'), { what: 'job log' });
     expect(line).toMatchObject({ queue: 'orders', jobName: 'order.changed', attempt: 1 });
-    expect(String(line.jobId)).toMatch(/^ob-\d+$/);
+    expect(String(line.jobId)).toMatch(/^ob-[0-9a-f-]{36}$/);
     expect(order.status).toBe(201);
   });
 
