@@ -9,12 +9,24 @@ export function pgBinary(name: 'pg_dump' | 'pg_restore', binDir?: string): strin
 }
 
 /**
+ * How pg_dump and pg_restore reach a database: the URL without its password as
+ * --dbname, the password in PGPASSWORD. Command lines are visible to every user of
+ * the machine (ps, /proc); the environment of a process is not.
+ */
+export function pgConnection(url: string): { dbnameArg: string; env: NodeJS.ProcessEnv } {
+  const parsed = new URL(url);
+  const password = decodeURIComponent(parsed.password);
+  parsed.password = '';
+  return { dbnameArg: `--dbname=${parsed.toString()}`, env: password ? { ...process.env, PGPASSWORD: password } : process.env };
+}
+
+/**
  * A command's standard output as a stream that ends only when the command exits 0
  * and errors otherwise: a consumer never sees a clean end of a dump (or archive)
  * that failed half-way.
  */
-export function commandStream(command: string, args: string[]): Readable {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+export function commandStream(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Readable {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   const out = new PassThrough();
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
@@ -31,10 +43,11 @@ export function commandStream(command: string, args: string[]): Readable {
   return out;
 }
 
-/** Runs pg_restore on a file; rejects with its error output when it fails. */
-export function pgRestore(args: string[], binDir?: string): Promise<void> {
+/** Runs pg_restore of a file into the database at url; rejects with its error output when it fails. */
+export function pgRestore(url: string, file: string, options: string[], binDir?: string): Promise<void> {
+  const { dbnameArg, env } = pgConnection(url);
   return new Promise((resolve, reject) => {
-    const child = spawn(pgBinary('pg_restore', binDir), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(pgBinary('pg_restore', binDir), [...options, dbnameArg, file], { stdio: ['ignore', 'ignore', 'pipe'], env });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
     child.on('error', reject);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { hashing } from './checksum.js';
 import type { BackupRow } from './manifest.js';
-import { pgBinary, pgRestore } from './pg-tools.js';
+import { pgRestore } from './pg-tools.js';
 import { BackupNotFoundError, type BackupStorage } from './storage.js';
 
 export class DamagedBackupError extends Error {}
@@ -50,7 +50,5 @@ export async function fetchVerified(storages: BackupStorage[], backup: BackupRow
 
 /** Restores a verified dump file into the database at url, replacing the objects it contains. */
 export async function restoreDump(file: string, databaseUrl: string, binDir?: string): Promise<void> {
-  await pgRestore(['--clean', '--if-exists', '--no-owner', '--no-privileges', '--single-transaction', '--exit-on-error', `--dbname=${databaseUrl}`, file], binDir);
+  await pgRestore(databaseUrl, file, ['--clean', '--if-exists', '--no-owner', '--no-privileges', '--single-transaction', '--exit-on-error'], binDir);
 }
-
-export { pgBinary };

@@ -1,11 +1,19 @@
-/** Removes backups older than the retention period from every target, and marks them expired in the manifest. */
+/**
+ * Removes backups older than the retention period from every target, and marks them
+ * expired in the manifest. The newest few successful backups always stay, however
+ * old: if backups have been failing for longer than the retention period, retention
+ * must not delete the last good copies.
+ */
 import type { BackupContext } from './run-backup.js';
 import type { BackupRow } from './manifest.js';
+
+export const ALWAYS_KEEP_SUCCEEDED = 3;
 
 export async function applyRetention(ctx: BackupContext, now = new Date()): Promise<{ expired: string[] }> {
   const cutoff = new Date(now.getTime() - ctx.config.retentionDays * 86_400_000);
   // Running backups are left alone whatever their age; their job decides their fate.
-  const old: BackupRow[] = await ctx.db('backups').whereIn('status', ['succeeded', 'failed']).where('started_at', '<', cutoff);
+  const newest = ctx.db('backups').where({ status: 'succeeded' }).orderBy('started_at', 'desc').limit(ALWAYS_KEEP_SUCCEEDED).select('id');
+  const old: BackupRow[] = await ctx.db('backups').whereIn('status', ['succeeded', 'failed']).where('started_at', '<', cutoff).whereNotIn('id', newest);
   const expired: string[] = [];
   for (const backup of old) {
     const keys = [backup.location, backup.files_location].filter((k): k is string => !!k);

@@ -12,7 +12,7 @@ import type { BackupConfig } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
 import { hashing } from './checksum.js';
 import { claimBackup, finishBackup, getBackup, type BackupKind, type BackupRow } from './manifest.js';
-import { commandStream, openSnapshot, pgBinary } from './pg-tools.js';
+import { commandStream, openSnapshot, pgBinary, pgConnection } from './pg-tools.js';
 import { artifactKey, type BackupStorage } from './storage.js';
 
 export interface BackupContext {
@@ -58,6 +58,7 @@ export async function runBackup(ctx: BackupContext, request: BackupRequest): Pro
   const { config } = ctx;
   try {
     const snapshot = await openSnapshot(ctx.databaseUrl);
+    const connection = pgConnection(ctx.databaseUrl);
     let dump: Artifact;
     try {
       dump = await store(ctx.storages, artifactKey(request.kind, claimed.id, claimed.started_at, 'dump'), () =>
@@ -68,8 +69,8 @@ export async function runBackup(ctx: BackupContext, request: BackupRequest): Pro
           '--no-privileges',
           // The manifest describes backups; restoring it from a backup would rewrite history.
           '--exclude-table-data=backups',
-          `--dbname=${ctx.databaseUrl}`,
-        ]),
+          connection.dbnameArg,
+        ], connection.env),
       written);
     } finally {
       await snapshot.close();

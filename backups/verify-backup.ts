@@ -31,7 +31,7 @@ export async function verifyBackup(ctx: BackupContext, backup?: BackupRow): Prom
   try {
     if (fetched) {
       await withAdminConnection(ctx.databaseUrl, (c) => createDatabase(c, scratch));
-      await pgRestore(['--no-owner', '--no-privileges', '--exit-on-error', `--dbname=${scratchUrl}`, fetched.path], ctx.config.pgBinDir);
+      await pgRestore(scratchUrl, fetched.path, ['--no-owner', '--no-privileges', '--exit-on-error'], ctx.config.pgBinDir);
       const client = new pg.Client({ connectionString: scratchUrl });
       await client.connect();
       const restored = await countRows(client).finally(() => client.end());

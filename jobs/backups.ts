@@ -4,6 +4,7 @@ import { createStorages } from '../backups/storage.js';
 import { applyRetention } from '../backups/retention.js';
 import { runBackup, type BackupContext } from '../backups/run-backup.js';
 import { verifyBackup } from '../backups/verify-backup.js';
+import { lazy } from '../lib/lazy.js';
 import { defineQueue } from './define.js';
 
 export const BackupRun = z.object({
@@ -27,16 +28,16 @@ export const backupsQueue = defineQueue({
   // One heavy job at a time per worker; more replicas do not make dumps faster.
   concurrency: () => 1,
   createProcessor: ({ db, config, log }) => {
-    let context: Promise<BackupContext> | undefined;
     // Made on first use: most processes never run a backup job.
-    const ctx = () =>
-      (context ??= createStorages(config.backup).then((storages) => ({
+    const ctx = lazy(
+      async (): Promise<BackupContext> => ({
         db,
         databaseUrl: config.databaseUrl,
         config: config.backup,
-        storages,
+        storages: await createStorages(config.backup),
         log: log.child({ component: 'backups' }),
-      })));
+      }),
+    );
     return {
       handlers: {
         'backup.run': async ({ kind, tick, requestedBy }, { job }) => {

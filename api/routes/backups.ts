@@ -2,7 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { getBackup, listBackups, toBackup } from '../../backups/manifest.js';
+import { pipeline } from 'node:stream/promises';
 import { BackupNotFoundError, createStorages } from '../../backups/storage.js';
+import { lazy } from '../../lib/lazy.js';
 import { ADMIN } from '../../domain/roles.js';
 import { NotFoundError } from '../../lib/errors/index.js';
 import type { AppDeps } from '../deps.js';
@@ -43,7 +45,7 @@ const errors = {
 export function backupRoutes(deps: AppDeps): RouteSpec[] {
   const { db, producer, config } = deps;
   // Created on first download: the API reads what the workers wrote (shared volume or bucket).
-  let storages: ReturnType<typeof createStorages> | undefined;
+  const storages = lazy(() => createStorages(config.backup));
   return [
     defineRoute({
       method: 'get',
@@ -102,9 +104,8 @@ export function backupRoutes(deps: AppDeps): RouteSpec[] {
         const backup = await getBackup(db, params.id);
         const key = query.artifact === 'files' ? backup?.files_location : backup?.location;
         if (!backup || backup.status !== 'succeeded' || !key) throw new NotFoundError('backup file');
-        storages ??= createStorages(config.backup);
         // Keys come from the manifest, never from the request; local storage also refuses any key outside its folder.
-        const storage = (await storages).find((s) => backup.targets.includes(s.name));
+        const storage = (await storages()).find((s) => backup.targets.includes(s.name));
         if (!storage) throw new NotFoundError('backup file');
         const body = await storage.get(key).catch((err: unknown) => {
           if (err instanceof BackupNotFoundError) throw new NotFoundError('backup file');
@@ -118,10 +119,10 @@ export function backupRoutes(deps: AppDeps): RouteSpec[] {
           ...(size ? { 'Content-Length': String(size) } : {}),
           'Cache-Control': 'no-store',
         });
-        body.pipe(res);
-        await new Promise<void>((resolve, reject) => {
-          res.once('finish', resolve);
-          body.once('error', reject);
+        // pipeline destroys the storage stream when the client goes away, and the
+        // response (a short download, not a clean end) when the storage stream fails.
+        await pipeline(body, res).catch((err: { code?: string }) => {
+          if (err.code !== 'ERR_STREAM_PREMATURE_CLOSE') throw err;
         });
       },
     }),

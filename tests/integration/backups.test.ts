@@ -246,37 +246,58 @@ describe('backup jobs', () => {
       const done = await db('backups').where({ kind: 'daily', status: 'succeeded' }).select('tick_key');
       return done.length >= 3 ? done : undefined;
     }, { timeoutMs: 30_000, what: 'three scheduled backups' });
+    // Both replicas fired every tick: one job per tick reached the queue, and no job
+    // found its tick already taken (which would mean the replicas named ticks differently).
+    const jobs = (await workers[0]!.running.deps.queues.backups.getJobs(['completed', 'failed'])).filter((j) => j.name === 'backup.run' && j.data.kind === 'daily');
     for (const w of workers) await w.running.shutdown.run('test done');
     const check = createDb({ url: database.url, poolMin: 0, poolMax: 1, statementTimeoutMs: 5000 });
-    const ticks = await check('backups').where({ kind: 'daily' }).select('tick_key', 'status');
+    const ticks: { tick_key: string }[] = await check('backups').where({ kind: 'daily' }).select('tick_key');
     await check.destroy();
-    const perTick = new Map<string, number>();
-    for (const t of ticks) perTick.set(t.tick_key, (perTick.get(t.tick_key) ?? 0) + 1);
-    expect([...perTick.values()].every((n) => n === 1)).toBe(true);
     expect(rows.length).toBeGreaterThanOrEqual(3);
     expect(ticks.every((t) => /^daily:\d{4}-\d\d-\d\dT\d\d:\d\d:\d[02468]\.000Z$/.test(t.tick_key))).toBe(true);
+    const jobTicks = jobs.map((j) => j.data.tick as string);
+    expect(new Set(jobTicks).size).toBe(jobTicks.length);
+    expect(jobs.filter((j) => j.returnvalue && 'skipped' in j.returnvalue)).toEqual([]);
+    // Every finished job made the backup row of its tick.
+    expect(jobTicks.every((tick) => ticks.some((t) => t.tick_key === tick))).toBe(true);
   });
 
-  it('retention removes only expired backups, from every target', async () => {
+  it('retention removes only expired backups, from every target, and always keeps the newest three good ones', async () => {
     const s3 = await startS3();
     cleanups.push(() => s3.stop());
     const uvis = await startWithBackups({ BACKUP_TARGETS: 'local,s3', BACKUP_RETENTION_DAYS: '30', ...s3.env });
     const admin = await uvis.api.login();
-    const keep = await backupNow(uvis, admin);
-    const old = await backupNow(uvis, admin);
     const { db } = uvis.running.deps;
-    await db('backups').where({ id: old.id }).update({ started_at: db.raw(`now() - interval '31 days'`) });
-    // A 40-day-old run still marked running is not retention's to touch.
+    const fresh = await backupNow(uvis, admin);
+    // Three successful backups past the retention period: the two newest stay (with the
+    // fresh one they are the last three good copies), the oldest goes.
+    const aged = [];
+    for (const days of [31, 32, 33]) {
+      const backup = await backupNow(uvis, admin);
+      await db('backups').where({ id: backup.id }).update({ started_at: db.raw(`now() - ?::interval`, [`${days} days`]) });
+      aged.push(backup);
+    }
+    const [keptOld, keptOlder, expired] = aged as [typeof fresh, typeof fresh, typeof fresh];
+    // A failed run past the period goes (it never counts as a good copy); a 40-day-old
+    // run still marked running is not retention's to touch.
+    await db('backups').insert({ id: '22222222-2222-4222-8222-222222222222', kind: 'daily', status: 'failed', started_at: db.raw(`now() - interval '31 days'`) });
     await db('backups').insert({ id: '11111111-1111-4111-8111-111111111111', kind: 'daily', status: 'running', started_at: db.raw(`now() - interval '40 days'`) });
     const job = await uvis.running.deps.queues.backups.add('backup.retention', {});
     await waitFor(async () => (await uvis.running.deps.queues.backups.getJobState(job.id!)) === 'completed', { what: 'retention' });
     const statuses = Object.fromEntries((await db('backups').select('id', 'status')).map((r) => [r.id, r.status]));
-    expect(statuses).toEqual({ [keep.id]: 'succeeded', [old.id]: 'expired', '11111111-1111-4111-8111-111111111111': 'running' });
-    expect(existsSync(join(uvis.config.backup.dir, old.location))).toBe(false);
-    expect(existsSync(join(uvis.config.backup.dir, keep.location))).toBe(true);
+    expect(statuses).toEqual({
+      [fresh.id]: 'succeeded',
+      [keptOld.id]: 'succeeded',
+      [keptOlder.id]: 'succeeded',
+      [expired.id]: 'expired',
+      '22222222-2222-4222-8222-222222222222': 'expired',
+      '11111111-1111-4111-8111-111111111111': 'running',
+    });
+    expect(existsSync(join(uvis.config.backup.dir, expired.location))).toBe(false);
+    for (const kept of [fresh, keptOld, keptOlder]) expect(existsSync(join(uvis.config.backup.dir, kept.location))).toBe(true);
     const keys = await s3.keys();
-    expect(keys).toContain(`test/${keep.location}`);
-    expect(keys).not.toContain(`test/${old.location}`);
+    expect(keys).toContain(`test/${keptOlder.location}`);
+    expect(keys).not.toContain(`test/${expired.location}`);
   });
 
   it('verification restores the newest backup into a scratch database, compares counts, records the result and drops it', async () => {
