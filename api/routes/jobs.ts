@@ -2,9 +2,8 @@
 import { z } from 'zod';
 import { QUEUE_NAMES } from '../../lib/config.js';
 import { STAFF } from '../../domain/roles.js';
-import { NotFoundError } from '../../lib/errors/index.js';
+import { ForbiddenError, NotFoundError, UnavailableError } from '../../lib/errors/index.js';
 import { withTimeout } from '../../lib/timeout.js';
-import { UnavailableError } from '../../lib/errors/index.js';
 import type { AppDeps } from '../deps.js';
 import { defineRoute, reply, type RouteSpec } from '../route.js';
 import { ErrorResponse } from '../schemas/common.js';
@@ -31,6 +30,9 @@ const JobStatus = z
   })
   .meta({ id: 'JobStatus' });
 
+/** Backup and maintenance jobs carry file locations and operational detail: admins only, as the backups API is. */
+const ADMIN_ONLY_QUEUES: readonly string[] = ['backups', 'maintenance'];
+
 const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : null);
 
 export function jobRoutes({ queues, config }: AppDeps): RouteSpec[] {
@@ -38,16 +40,18 @@ export function jobRoutes({ queues, config }: AppDeps): RouteSpec[] {
     defineRoute({
       method: 'get',
       path: '/jobs/:queue/:id',
-      summary: 'State, attempts, progress and result or failure reason of a job',
+      summary: 'State, attempts, progress and result or failure reason of a job (backups and maintenance jobs: admins only)',
       tags: ['jobs'],
       auth: STAFF,
       params: JobParams,
       responses: {
         200: { description: 'The job', schema: JobStatus },
+        403: { description: 'A backups or maintenance job, asked by a dispatcher', schema: ErrorResponse },
         404: { description: 'No such job (never queued, or already trimmed)', schema: ErrorResponse },
         503: { description: 'Redis unavailable', schema: ErrorResponse },
       },
-      handler: async ({ params }) => {
+      handler: async ({ params, principal }) => {
+        if (ADMIN_ONLY_QUEUES.includes(params.queue) && principal.role !== 'admin') throw new ForbiddenError(`jobs of the ${params.queue} queue are for admins`);
         const queue = queues[params.queue];
         const lookup = async () => {
           const job = await queue.getJob(params.id);

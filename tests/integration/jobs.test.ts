@@ -60,6 +60,24 @@ describe('job status endpoint', () => {
     expect((await uvis.api.get('/api/v1/jobs/locations/nope-123', dispatcher)).status).toBe(404);
     expect((await uvis.api.get('/api/v1/jobs/emails/1', dispatcher)).status).toBe(400);
   });
+
+  it('shows backups and maintenance jobs to admins only', async () => {
+    const admin = await uvis.api.login();
+    const dispatcher = await uvis.api.login(DEMO_DISPATCHER);
+    const job = await uvis.running.deps.queues.maintenance.add('maintenance.cleanup', {}, { delay: 3_600_000 });
+    try {
+      for (const queue of ['backups', 'maintenance']) {
+        const refused = await uvis.api.get(`/api/v1/jobs/${queue}/${job.id}`, dispatcher);
+        expect(refused.status).toBe(403);
+        expect(refused.body.error.code).toBe('forbidden');
+      }
+      const shown = await uvis.api.get(`/api/v1/jobs/maintenance/${job.id}`, admin);
+      expect(shown.status).toBe(200);
+      expect(shown.body).toMatchObject({ name: 'maintenance.cleanup', state: 'delayed' });
+    } finally {
+      await job.remove();
+    }
+  });
 });
 
 describe('retries', () => {
