@@ -1,17 +1,24 @@
 /**
  * Brute-force protection for sign-in, counting failures only. Each attempt first
  * reads the failure counts of its account and address (refusing a locked one with
- * 429 and Retry-After), waits longer for each failure past the first few, and a
- * failed attempt (401) then adds to both counts. Reading before and counting after,
- * rather than counting every attempt and taking successes back, keeps a burst of
- * correct sign-ins (a fleet behind one NAT address, the seed's Locust users sharing
- * one account) from ever being refused. Counts live in Redis (every API replica sees
- * them); without Redis, sign-in answers 503 rather than running unguarded.
+ * 429 and Retry-After) and waits longer for each failure past the first few.
+ *
+ * A key with no failures is trusted: the attempt goes ahead and only a failure (401)
+ * is counted, afterwards. That keeps a burst of correct sign-ins (a fleet behind one
+ * NAT address, the seed's Locust users sharing one account) from ever being refused.
+ * A key that has failed before is not: the attempt reserves a failure atomically
+ * before it runs and gets it back if it succeeds, so a parallel burst of guesses
+ * cannot all pass the check at once. What remains is the first wave against a clean
+ * key: parallel guesses sent before any of them has failed are all checked (bounded
+ * by the general per-address limit and the cost of each password check).
+ *
+ * Counts live in Redis (every API replica sees them); without Redis, sign-in answers
+ * 503 rather than running unguarded.
  */
 import type { RequestHandler } from 'express';
 import { ipKeyGenerator } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
-import { RateLimiterRedis } from 'rate-limiter-flexible';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimitConfig } from '../../lib/config.js';
 import { AppError, UnavailableError } from '../../lib/errors/index.js';
 
@@ -63,9 +70,37 @@ export class LoginGuard {
       // Each failure past the first few makes the next answer slower.
       const over = failures.account - this.config.slowdownAfter + 1;
       if (over > 0) await new Promise((r) => setTimeout(r, Math.min(5000, over * this.config.slowdownStepMs)));
-      res.once('finish', () => {
-        if (res.statusCode !== 401) return;
-        Promise.all([this.byIp.penalty(ip), this.byAccount.penalty(account)]).catch((err: unknown) => req.log.warn({ err }, 'failed sign-in not counted'));
+      const limiters = [
+        { limiter: this.byAccount, key: account, strict: failures.account > 0 },
+        { limiter: this.byIp, key: ip, strict: failures.ip > 0 },
+      ];
+      const reserved: typeof limiters = [];
+      for (const entry of limiters.filter((l) => l.strict)) {
+        try {
+          await entry.limiter.consume(entry.key);
+          reserved.push(entry);
+        } catch (rejection) {
+          await Promise.all(reserved.map((r) => r.limiter.reward(r.key))).catch(() => {});
+          if (!(rejection instanceof RateLimiterRes)) {
+            return next(new UnavailableError('redis', 'sign-in is unavailable while its brute-force protection cannot be checked; retry shortly'));
+          }
+          return next(
+            entry.limiter === this.byAccount
+              ? this.refuse('account_locked', 'login-account', this.config.loginAccountFailures, rejection.msBeforeNext, 'account temporarily locked after repeated failed sign-ins')
+              : this.refuse('rate_limited', 'login-ip', this.config.loginIpFailures, rejection.msBeforeNext, 'too many failed sign-ins from this address'),
+          );
+        }
+      }
+      res.once('close', () => {
+        // A failure keeps its reservation and is counted on the keys that had none; a
+        // success gives reservations back. An attempt cut off before its answer keeps them.
+        const failed = res.statusCode === 401;
+        const settle = failed
+          ? limiters.filter((l) => !l.strict).map((l) => l.limiter.penalty(l.key))
+          : res.writableFinished
+            ? reserved.map((r) => r.limiter.reward(r.key))
+            : [];
+        Promise.all(settle).catch((err: unknown) => req.log.warn({ err }, 'sign-in attempt not settled in the brute-force counts'));
       });
       next();
     };

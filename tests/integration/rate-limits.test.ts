@@ -1,6 +1,7 @@
 /** Rate limits in Redis: per user, a separate higher one for GPS posts, and failed-sign-in lockout. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_DISPATCHER, DEMO_DRIVER2, DEMO_DRIVER3 } from '../helpers/api-client.js';
+import { createDriverAccount } from '../helpers/fixtures.js';
 import { databaseFingerprint } from '../helpers/snapshot.js';
 import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
 
@@ -79,6 +80,31 @@ describe('rate limits', () => {
     const blocked = await uvis.api.post('/api/v1/auth/login', { username: 'nobody9@example.com', password: 'guess' });
     expect(blocked.status).toBe(429);
     expect(blocked.body.error.code).toBe('rate_limited');
+  });
+});
+
+describe('sign-in guard under parallel attempts', () => {
+  it('once a key has failed, a parallel burst of guesses gets no more tries than the limit, and successes give theirs back', async () => {
+    const guarded = await startTestUvis({ role: 'api', env: { RATE_LIMIT_LOGIN_ACCOUNT_FAILURES: '5', RATE_LIMIT_LOGIN_IP_FAILURES: '1000', LOGIN_SLOWDOWN_AFTER: '100' } });
+    try {
+      const admin = await guarded.api.login();
+      const [target, fleet] = [await createDriverAccount(guarded.api, admin), await createDriverAccount(guarded.api, admin)];
+      const attempt = (email: string, password: string) => guarded.api.post('/api/v1/auth/login', { username: email, password });
+
+      // One typo, then the correct password ten times: every success returns its reservation.
+      expect((await attempt(fleet.email, 'typo')).status).toBe(401);
+      for (let i = 0; i < 10; i++) expect((await attempt(fleet.email, fleet.password)).status).toBe(200);
+
+      // One failure, then twenty guesses at once: four more fit under the limit of five.
+      expect((await attempt(target.email, 'guess-0')).status).toBe(401);
+      const burst = await Promise.all(Array.from({ length: 20 }, (_, i) => attempt(target.email, `guess-${i + 1}`)));
+      const statuses = burst.map((r) => r.status);
+      expect(statuses.filter((s) => s === 401)).toHaveLength(4);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(16);
+      expect((await attempt(target.email, target.password)).body.error.code).toBe('account_locked');
+    } finally {
+      await guarded.stop();
+    }
   });
 });
 
