@@ -3,6 +3,11 @@
  * does not query PostgreSQL. Logout and deactivation are announced on a Redis
  * channel and evict entries in every API replica at once; the short TTL bounds
  * staleness if an announcement is missed (Redis down at that moment).
+ *
+ * A load that was already running when an eviction arrived may have read the
+ * session before the change that caused it: its answer serves the request that
+ * asked, but is not cached (the eviction generation moved on), and the eviction
+ * drops it as the shared load so later requests read afresh.
  */
 import type { Redis } from 'ioredis';
 import { loadPrincipal, type Principal } from '../db/sessions.js';
@@ -16,9 +21,16 @@ interface Entry {
   expiresAt: number;
 }
 
+interface Loading {
+  userId: number;
+  promise: Promise<Principal | undefined>;
+}
+
 export class PrincipalCache {
   private readonly entries = new Map<string, Entry>();
-  private readonly loading = new Map<string, Promise<Principal | undefined>>();
+  private readonly loading = new Map<string, Loading>();
+  /** Moves on with every eviction; a load started under an older one is not cached. */
+  private generation = 0;
 
   constructor(
     private readonly db: Db,
@@ -34,33 +46,47 @@ export class PrincipalCache {
     // Concurrent requests of one session share one query.
     let pending = this.loading.get(sessionId);
     if (!pending) {
-      pending = loadPrincipal(this.db, sessionId).finally(() => this.loading.delete(sessionId));
-      this.loading.set(sessionId, pending);
+      const load: Loading = {
+        userId,
+        promise: loadPrincipal(this.db, sessionId).finally(() => {
+          if (this.loading.get(sessionId) === load) this.loading.delete(sessionId);
+        }),
+      };
+      this.loading.set(sessionId, load);
+      pending = load;
     }
+    const startedIn = this.generation;
     let principal: Principal | undefined;
     try {
-      principal = await pending;
+      principal = await pending.promise;
     } catch (err) {
       // Database down: a session we validated recently stays valid a while (logout and
       // deactivation evict entries through the announcements, so this never revives one).
       if (entry?.principal && Date.now() - entry.expiresAt < this.staleIfErrorMs) return entry.principal;
       throw err;
     }
+    if (startedIn !== this.generation) return principal;
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(sessionId, { userId, principal, expiresAt: Date.now() + this.ttlMs });
     return principal;
   }
 
   evictSession(sessionId: string): void {
+    this.generation += 1;
     this.entries.delete(sessionId);
+    this.loading.delete(sessionId);
   }
 
   evictUser(userId: number): void {
+    this.generation += 1;
     for (const [key, entry] of this.entries) if (entry.userId === userId) this.entries.delete(key);
+    for (const [key, load] of this.loading) if (load.userId === userId) this.loading.delete(key);
   }
 
   clear(): void {
+    this.generation += 1;
     this.entries.clear();
+    this.loading.clear();
   }
 }
 

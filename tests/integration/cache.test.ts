@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cache } from '../../lib/cache.js';
 import { createLogger } from '../../lib/logger.js';
-import { DEMO_DISPATCHER } from '../helpers/api-client.js';
+import { DEMO_DISPATCHER, waitFor } from '../helpers/api-client.js';
 import { assign, createDriverAccount, createOrder, createVehicle } from '../helpers/fixtures.js';
 import { baseUrls } from '../helpers/databases.js';
 import { deleteRedisPrefix, newPrefix, startTestUvis, type TestUvis } from '../helpers/uvis.js';
@@ -74,19 +74,23 @@ describe('cache generations', () => {
     try {
       let source = 'old';
       let release!: () => void;
+      let started!: () => void;
+      const loadStarted = new Promise<void>((r) => (started = r));
       // A slow reader loads the old value...
       const slow = cache.getOrLoad('item', 60, async () => {
         const value = source;
+        started();
         await new Promise<void>((r) => (release = r));
         return value;
       });
-      await new Promise((r) => setTimeout(r, 20));
+      await loadStarted;
       // ...while a writer changes the data and invalidates.
       source = 'new';
       await cache.invalidate('item');
       release();
       expect(await slow).toBe('old');
-      await new Promise((r) => setTimeout(r, 20));
+      // Its write is fire-and-forget: wait until the stale value is in Redis.
+      await waitFor(async () => ((await redis.get(`${prefix}:cache:val:item`))?.includes('"old"') ? true : undefined), { what: 'the stale write' });
       // The stale value it wrote carries the old generation: the next read loads again.
       expect(await cache.getOrLoad('item', 60, async () => source)).toBe('new');
       expect(await cache.getOrLoad('item', 60, async () => 'would be a miss')).toBe('new');

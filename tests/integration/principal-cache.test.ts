@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../../db/knex.js';
 import { PrincipalCache } from '../../lib/principal-cache.js';
+import { waitFor } from '../helpers/api-client.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 
 let database: TestDatabase;
@@ -44,6 +45,28 @@ describe('principal cache', () => {
       await db('sessions').where({ id }).update({ revoked_at: db.fn.now() });
       expect(await cache.get({ sessionId: id, userId: 2 })).toBeTruthy();
       await new Promise((r) => setTimeout(r, 30));
+      expect(await cache.get({ sessionId: id, userId: 2 })).toBeUndefined();
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('does not cache a load that was running when an eviction arrived', async () => {
+    const db = createDb({ url: database.url, poolMin: 0, poolMax: 3, statementTimeoutMs: 5000 });
+    try {
+      const id = await sessionFor(db, 2);
+      const cache = new PrincipalCache(db, 60_000);
+      // Hold the sessions table so the load waits in PostgreSQL ...
+      const blocker = await db.transaction();
+      await blocker.raw('lock table sessions in access exclusive mode');
+      const loading = cache.get({ sessionId: id, userId: 2 });
+      await waitFor(async () => ((await db.raw(`select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`)).rows.length ? true : undefined), { what: 'the load to wait' });
+      // ... while the session is evicted (a logout on another replica, say).
+      cache.evictSession(id);
+      await blocker.rollback();
+      expect(await loading).toMatchObject({ userId: 2 });
+      // That answer was not kept: the revocation is seen at once, not after the TTL.
+      await db('sessions').where({ id }).update({ revoked_at: db.fn.now() });
       expect(await cache.get({ sessionId: id, userId: 2 })).toBeUndefined();
     } finally {
       await db.destroy();
