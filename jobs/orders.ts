@@ -22,7 +22,7 @@ export const ordersQueue = defineQueue({
       // Reads the order as it is now rather than trusting the event, so events
       // processed late or twice converge on the same result.
       'order.changed': async ({ orderId }, { log }) => {
-        const order = await db('orders').where({ id: orderId }).first();
+        const order = await db('orders').where({ id: orderId }).first('*', db.raw('updated_at::text as version'));
         if (!order) {
           log.warn({ orderId }, 'order no longer exists');
           return { skipped: true };
@@ -33,8 +33,13 @@ export const ordersQueue = defineQueue({
           { address: order.delivery_address, at: at(order.delivery_lat, order.delivery_lng) },
           districts(),
         );
-        await db('orders')
+        // Written only if the order is still as read: a change in between (every change
+        // moves updated_at and queues its own order.changed) leaves the write to that job,
+        // so a slow job never puts an old route over a newer address. The version is
+        // PostgreSQL's text, microseconds included.
+        const written = await db('orders')
           .where({ id: orderId })
+          .whereRaw('updated_at = ?::timestamptz', [order.version])
           .update({
             distance_km: distanceKm,
             pickup_lat: pickup?.lat ?? null,
@@ -42,6 +47,7 @@ export const ordersQueue = defineQueue({
             delivery_lat: delivery?.lat ?? null,
             delivery_lng: delivery?.lng ?? null,
           });
+        if (written === 0) return { superseded: true };
         await cache.invalidate(cacheNames.orderStatusCounts());
         live.publish({ type: 'order', order_id: orderId, status: order.status, at: new Date().toISOString() });
         return { distanceKm };

@@ -1,7 +1,7 @@
 /** The job catalogue, payload re-validation in workers, and job status for dispatchers. */
 import { describe, expect, it, afterAll, beforeAll } from 'vitest';
 import { z } from 'zod';
-import { checkCatalogue, catalogue } from '../../jobs/index.js';
+import { checkCatalogue, catalogue, queueDefinition } from '../../jobs/index.js';
 import { CAPPED_BACKOFF, MAX_BACKOFF_MS, type WorkerDeps } from '../../jobs/define.js';
 import { cappedBackoff } from '../../workers/start-workers.js';
 import { DEMO_DISPATCHER, waitFor } from '../helpers/api-client.js';
@@ -109,5 +109,34 @@ describe('retries', () => {
     const within = (value: number, expected: number) => value >= expected * 0.9 && value <= expected * 1.1;
     expect(delays.map((d, i) => within(d, [1000, 2000, 4000, 256_000, MAX_BACKOFF_MS, MAX_BACKOFF_MS][i]!))).toEqual([true, true, true, true, true, true]);
     expect(cappedBackoff(1, 'something-else', undefined, job)).toBe(0);
+  });
+});
+
+describe('order follow-up', () => {
+  it('a slow job does not write an old route over an address changed while it ran', async () => {
+    const { db } = uvis.running.deps;
+    const deps = uvis.running.deps as unknown as WorkerDeps;
+    const [order] = await db('orders')
+      .insert({ client_id: 1, pickup_address: '서울특별시 서초구 1', delivery_address: '부산광역시 사하구 1', cargo_type: 'CHILLED', weight_kg: 5 })
+      .returning('id');
+    const processor = queueDefinition('orders').createProcessor(deps);
+    const blocker = await db.transaction();
+    try {
+      // Hold the row: the job reads the order, then waits to write ...
+      await blocker('orders').where({ id: order.id }).forUpdate();
+      const job = processor.handlers['order.changed']!({ eventId: 1, orderId: order.id, change: 'created' }, { job: {} as never, log: deps.log });
+      await waitFor(async () => ((await db.raw(`select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`)).rows.length ? true : undefined), { what: 'the job to wait on the row' });
+      // ... while the dispatcher changes the delivery address (and queues its own job).
+      await blocker('orders').where({ id: order.id }).update({ delivery_address: '광주광역시 광산구 1', updated_at: blocker.fn.now() });
+      await blocker.commit();
+      expect(await job).toEqual({ superseded: true });
+    } finally {
+      if (!blocker.isCompleted()) await blocker.rollback();
+    }
+    const row = await db('orders').where({ id: order.id }).first();
+    expect(row.distance_km).toBeNull();
+    // The change's own job then writes the route for the new address.
+    const next = await processor.handlers['order.changed']!({ eventId: 2, orderId: order.id, change: 'updated' }, { job: {} as never, log: deps.log });
+    expect(next).toMatchObject({ distanceKm: expect.any(Number) });
   });
 });
