@@ -13,11 +13,28 @@ export const StatusUpdate = z
   })
   .meta({ id: 'StatusUpdate' });
 
+/** How far a phone's clock may run ahead, and how old a buffered point may be. */
+export const FIX_TIME_MAX_AHEAD_MS = 5 * 60_000;
+export const FIX_TIME_MAX_AGE_DAYS = 30;
+
+/**
+ * When the phone took the fix. A point from the future would pin the driver's latest
+ * position until that time came; one older than a month is no longer a position anyone
+ * dispatches by (and is not what an offline buffer holds).
+ */
+const FixTime = Timestamp.refine((value) => Date.parse(value) <= Date.now() + FIX_TIME_MAX_AHEAD_MS, {
+  message: `more than ${FIX_TIME_MAX_AHEAD_MS / 60_000} minutes in the future: check the phone's clock`,
+}).refine((value) => Date.parse(value) >= Date.now() - FIX_TIME_MAX_AGE_DAYS * 86_400_000, {
+  message: `older than ${FIX_TIME_MAX_AGE_DAYS} days`,
+});
+
 export const LocationPost = z
   .strictObject({
     latitude: Latitude.meta({ example: 37.5665 }),
     longitude: Longitude.meta({ example: 126.978 }),
-    recorded_at: Timestamp.optional().meta({ description: 'When the phone took the fix; defaults to when the API received it' }),
+    recorded_at: FixTime.optional().meta({
+      description: `When the phone took the fix; defaults to when the API received it. At most ${FIX_TIME_MAX_AHEAD_MS / 60_000} minutes ahead and ${FIX_TIME_MAX_AGE_DAYS} days old.`,
+    }),
     speed: z.number().min(0).max(400).nullable().optional().meta({ description: 'km/h' }),
     heading: z.number().min(0).max(360).nullable().optional().meta({ description: 'degrees' }),
     accuracy: z.number().min(0).max(100_000).nullable().optional().meta({ description: 'metres' }),

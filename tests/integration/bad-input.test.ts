@@ -52,6 +52,8 @@ const cases: Case[] = [
   ['location body over its limit', 'POST', '/api/v1/mobile/location', () => ({ json: { latitude: 37, longitude: 127, point_id: 'x'.repeat(3000) } }), 413, 'payload_too_large'],
   ['empty batch', 'POST', '/api/v1/mobile/locations', () => ({ json: { points: [] } }), 400, 'validation_failed', 'body.points'],
   ['batch over 500 points', 'POST', '/api/v1/mobile/locations', () => ({ json: { points: Array.from({ length: 501 }, () => ({ latitude: 37, longitude: 127 })) } }), 400, 'validation_failed', 'body.points'],
+  ['a fix time an hour ahead', 'POST', '/api/v1/mobile/location', () => ({ json: { latitude: 37, longitude: 127, recorded_at: new Date(Date.now() + 3600_000).toISOString() } }), 400, 'validation_failed', 'body.recorded_at'],
+  ['a fix time 31 days old in a batch', 'POST', '/api/v1/mobile/locations', () => ({ json: { points: [{ latitude: 37, longitude: 127 }, { latitude: 37, longitude: 127, recorded_at: new Date(Date.now() - 31 * 86_400_000).toISOString() }] } }), 400, 'validation_failed', 'body.points.1.recorded_at'],
   ['one bad point in a batch', 'POST', '/api/v1/mobile/locations', () => ({ json: { points: [{ latitude: 37, longitude: 127 }, { latitude: 37 }] } }), 400, 'validation_failed', 'body.points.1.longitude'],
   ['unknown status', 'PUT', '/api/v1/mobile/dispatches/1/status', () => ({ json: { status: 'FLYING' } }), 400, 'validation_failed', 'body.status'],
   ['bad id in the path', 'GET', '/api/v1/orders/abc', () => ({}), 400, 'validation_failed', 'params.id'],
