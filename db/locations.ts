@@ -36,6 +36,9 @@ export async function insertPoints(trx: Trx, points: PointRow[]): Promise<number
      select p.driver_id, v.vehicle_id, p.latitude, p.longitude, p.speed_kmh, p.heading_deg, p.accuracy_m,
             p.recorded_at, p.received_at, p.point_key
        from p left join v using (driver_id)
+      -- One lock order for every writer: two workers writing the same drivers wait
+      -- for each other instead of deadlocking.
+      order by p.driver_id, p.point_key
      on conflict (driver_id, point_key) do nothing`,
     [
       col('driver_id'),
@@ -74,6 +77,7 @@ export async function upsertPositions(trx: Trx, latest: PointRow[]): Promise<voi
      insert into driver_positions (driver_id, vehicle_id, latitude, longitude, speed_kmh, heading_deg, recorded_at, updated_at)
      select p.driver_id, v.vehicle_id, p.latitude, p.longitude, p.speed_kmh, p.heading_deg, p.recorded_at, now()
        from p left join v using (driver_id)
+      order by p.driver_id
      on conflict (driver_id) do update set
        vehicle_id = excluded.vehicle_id, latitude = excluded.latitude, longitude = excluded.longitude,
        speed_kmh = excluded.speed_kmh, heading_deg = excluded.heading_deg,

@@ -107,4 +107,16 @@ describe('location writer', () => {
     expect(await stored('stop-a')).toBe(7);
     expect(await stored('stop-b')).toBe(8);
   });
+
+  it('two workers writing the same drivers in opposite orders wait for each other instead of deadlocking', async () => {
+    const drivers = [1, 2, 3, 4];
+    const one = new LocationWriter(db, createMetrics('test'), log, { maxPoints: 1, maxWaitMs: 1 });
+    const two = new LocationWriter(db, createMetrics('test'), log, { maxPoints: 1, maxWaitMs: 1 });
+    for (let round = 0; round < 30; round++) {
+      const forward = drivers.flatMap((d) => points(d, 3, `fwd-${round}-${d}`));
+      const backward = [...drivers].reverse().flatMap((d) => points(d, 3, `bwd-${round}-${d}`));
+      await Promise.all([one.write(forward), two.write(backward)]);
+    }
+    expect(await stored('fwd-29-4')).toBe(3);
+  });
 });
