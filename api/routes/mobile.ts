@@ -1,5 +1,6 @@
 /** The driver's app: own dispatches, status updates, today's summary, GPS posts. */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import type { Request } from 'express';
 import { checkTransition, orderStatusFor, TERMINAL_DISPATCH_STATUSES } from '../../domain/dispatch-status.js';
 import { seoulDay } from '../../domain/seoul-day.js';
 import { driverActiveDispatches, driverDaySummary, lockDispatch, setDispatchStatus, toDispatch } from '../../db/dispatches.js';
@@ -9,6 +10,7 @@ import { cacheNames } from '../../lib/cache.js';
 import { ConflictError, NotFoundError } from '../../lib/errors/index.js';
 import type { AppDeps } from '../deps.js';
 import { idempotencyKey, idempotentTransaction } from '../idempotency.js';
+import { claimLocationKey } from '../location-idempotency.js';
 import { defineRoute, reply, type RouteSpec } from '../route.js';
 import { ErrorResponse, IdParams } from '../schemas/common.js';
 import { DispatchWithOrderStatus, DriverSummary, LocationAccepted, LocationBatch, LocationPost, MobileDispatch, StatusUpdate } from '../schemas/mobile.js';
@@ -41,18 +43,28 @@ export function mobileRoutes(deps: AppDeps): RouteSpec[] {
 
   /**
    * The hot path: token check, validation, rate limit, enqueue. With an
-   * Idempotency-Key the job id is derived from it, so a retried post is the same
-   * job (BullMQ ignores a second add) and answers the same job id.
+   * Idempotency-Key the job id is derived from it and a retried post answers as
+   * the first did (api/location-idempotency.ts).
    */
-  async function enqueuePoints(driverId: number, points: PostedPoint[], key: string | undefined) {
-    const jobId = key ? `loc-${driverId}-${createHash('sha256').update(key).digest('hex').slice(0, 32)}` : randomUUID();
-    await producer.add('locations', 'points', { driverId, receivedAt: new Date().toISOString(), points: points.map(toJobPoint) }, { jobId });
+  async function enqueuePoints(req: Request, driverId: number, points: PostedPoint[]) {
+    const data = { driverId, receivedAt: new Date().toISOString(), points: points.map(toJobPoint) };
+    const key = idempotencyKey(req);
+    const claim = key ? await claimLocationKey(deps.redis, deps.config.redisPrefix, req, driverId, key, points) : undefined;
+    const jobId = claim?.jobId ?? randomUUID();
+    try {
+      await producer.add('locations', 'points', data, { jobId });
+    } catch (err) {
+      await claim?.release().catch(() => {});
+      throw err;
+    }
+    if (claim?.replay) return reply(202, { job_id: jobId, queue: 'locations', accepted: points.length }, { 'Idempotent-Replayed': 'true' });
     metrics.locationsAccepted.inc(points.length);
     return reply(202, { job_id: jobId, queue: 'locations', accepted: points.length });
   }
 
   const locationResponses = {
     202: { description: 'Queued; stored by a worker within moments', schema: LocationAccepted },
+    422: { description: 'The Idempotency-Key was used for a different request', schema: ErrorResponse },
     429: { description: 'Over the location rate limit', schema: ErrorResponse },
     503: { description: 'The queue (Redis) is unavailable; retry', schema: ErrorResponse },
     ...errors,
@@ -131,7 +143,7 @@ export function mobileRoutes(deps: AppDeps): RouteSpec[] {
       bodyLimit: '2kb',
       idempotencyKey: true,
       responses: locationResponses,
-      handler: async ({ body, req, principal }) => enqueuePoints(principal.driverId!, [body], idempotencyKey(req)),
+      handler: async ({ body, req, principal }) => enqueuePoints(req, principal.driverId!, [body]),
     }),
     defineRoute({
       method: 'post',
@@ -144,7 +156,7 @@ export function mobileRoutes(deps: AppDeps): RouteSpec[] {
       bodyLimit: '128kb',
       idempotencyKey: true,
       responses: locationResponses,
-      handler: async ({ body, req, principal }) => enqueuePoints(principal.driverId!, body.points, idempotencyKey(req)),
+      handler: async ({ body, req, principal }) => enqueuePoints(req, principal.driverId!, body.points),
     }),
   ];
 }

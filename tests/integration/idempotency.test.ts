@@ -65,6 +65,10 @@ describe('Idempotency-Key', () => {
     const bad = await uvis.api.post('/api/v1/orders', { ...ORDER, client_id: 999_999 }, dispatcher, headers);
     expect(bad.status).toBe(400);
     expect(await uvis.running.deps.db('idempotency_keys').where({ key: 'refused-then-fixed' }).first()).toBeUndefined();
+    const fixed = await uvis.api.post('/api/v1/orders', ORDER, dispatcher, headers);
+    expect(fixed.status).toBe(201);
+    expect(fixed.headers.get('idempotent-replayed')).toBeNull();
+    expect(await uvis.running.deps.db('idempotency_keys').where({ key: 'refused-then-fixed' }).first()).toBeDefined();
   });
 
   it('dispatch creation: a retry returns the first dispatch instead of a busy refusal', async () => {
@@ -106,5 +110,47 @@ describe('Idempotency-Key', () => {
     const res = await uvis.api.post('/api/v1/orders', ORDER, dispatcher, { 'Idempotency-Key': 'has spaces in it' });
     expect(res.status).toBe(400);
     expect(res.body.error.details[0].field).toBe('headers.idempotency-key');
+  });
+
+  describe('GPS posts (keys kept in Redis)', () => {
+    const queued = async () => {
+      const counts = await uvis.running.deps.queues.locations.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
+      return Object.values(counts).reduce((a, b) => a + b, 0);
+    };
+    const post = (token: string, key: string, points: unknown[]) => uvis.api.post('/api/v1/mobile/locations', { points }, token, { 'Idempotency-Key': key });
+
+    it('a retry answers the first 202 (marked replayed) and queues nothing more', async () => {
+      const driver = await createDriverAccount(uvis.api, admin);
+      const points = [{ latitude: 37.5, longitude: 127.0, point_id: 'a' }];
+      const before = await queued();
+      const first = await post(driver.token, 'gps-retry-1', points);
+      expect(first.status).toBe(202);
+      expect(first.headers.get('idempotent-replayed')).toBeNull();
+      const second = await post(driver.token, 'gps-retry-1', points);
+      expect(second.status).toBe(202);
+      expect(second.body).toEqual(first.body);
+      expect(second.headers.get('idempotent-replayed')).toBe('true');
+      expect(await queued()).toBe(before + 1);
+    });
+
+    it('the same key with different points is refused with 422, not silently dropped', async () => {
+      const driver = await createDriverAccount(uvis.api, admin);
+      expect((await post(driver.token, 'gps-reuse-1', [{ latitude: 37.5, longitude: 127.0 }])).status).toBe(202);
+      const before = await queued();
+      const reused = await post(driver.token, 'gps-reuse-1', [{ latitude: 35.1, longitude: 129.0 }]);
+      expect(reused.status).toBe(422);
+      expect(reused.body.error.code).toBe('idempotency_key_reused');
+      expect(await queued()).toBe(before);
+    });
+
+    it('keys belong to their driver', async () => {
+      const [a, b] = [await createDriverAccount(uvis.api, admin), await createDriverAccount(uvis.api, admin)];
+      const points = [{ latitude: 37.5, longitude: 127.0 }];
+      const first = await post(a.token, 'gps-shared', points);
+      const second = await post(b.token, 'gps-shared', points);
+      expect(second.status).toBe(202);
+      expect(second.headers.get('idempotent-replayed')).toBeNull();
+      expect(second.body.job_id).not.toBe(first.body.job_id);
+    });
   });
 });
