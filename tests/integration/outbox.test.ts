@@ -62,7 +62,7 @@ describe('transactional outbox', () => {
     expect(order.distance_km).toBeGreaterThan(200);
     // One job for the one change.
     const jobs = await queues.orders.getJobs(['completed', 'waiting', 'active', 'delayed', 'failed']);
-    expect(jobs.filter((j) => j.data.orderId === created.body.id)).toHaveLength(1);
+    expect(jobs.filter((j) => j.data.eventId === row.id)).toHaveLength(1);
   });
 
   it('a write that rolls back leaves no outbox row and no job', async () => {
