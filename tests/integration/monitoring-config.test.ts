@@ -90,6 +90,9 @@ describe('Grafana dashboard', () => {
     for (const seed of ['rate(http_requests_total[5m])', 'histogram_quantile(0.95, rate(http_request_duration_seconds_bucket[5m]))', 'rate(http_requests_total{status=~"5.."}[5m])']) {
       expect(expressions).toContain(seed);
     }
+    // Every process reports the same queue, outbox and backup gauges: summing them
+    // would multiply the figure by the number of processes.
+    for (const expr of expressions.filter((e) => /uvis_(queue_jobs|outbox_|backup_last_)/.test(e))) expect(expr).not.toMatch(/\bsum\b/);
     const titles = dashboard.panels.map((p: { title: string }) => p.title).join(' | ');
     for (const topic of ['Queue depth', 'Job throughput', 'Job failures', 'Job latency']) expect(titles).toContain(topic);
 

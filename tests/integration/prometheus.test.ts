@@ -80,7 +80,7 @@ describe('Prometheus', () => {
       'rate(http_requests_total[5m])',
       'histogram_quantile(0.95, rate(http_request_duration_seconds_bucket[5m]))',
       'rate(http_requests_total{status=~"5.."}[5m])',
-      'sum by (queue, state) (uvis_queue_jobs{state=~"waiting|active|delayed|failed"})',
+      'max by (queue, state) (uvis_queue_jobs{state=~"waiting|active|delayed|failed"})',
       'sum by (queue) (rate(uvis_jobs_processed_total{outcome="completed"}[5m]))',
     ];
     for (const expr of expressions) {
