@@ -39,7 +39,6 @@ const EnvSchema = z.object({
   METRICS_PORT: port.default(9464),
   METRICS_TOKEN: z.string().min(16).optional(),
   TRUST_PROXY: z.string().default('loopback'),
-  PUBLIC_URL: z.url().optional(),
 
   DATABASE_URL: z
     .string()
@@ -167,7 +166,6 @@ export interface Config {
   metricsPort: number;
   metricsToken: string | undefined;
   trustProxy: string;
-  publicUrl: string | undefined;
   databaseUrl: string;
   db: { poolMin: number; poolMax: number; statementTimeoutMs: number };
   redisUrl: string;
@@ -265,7 +263,6 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     metricsPort: e.METRICS_PORT,
     metricsToken: e.METRICS_TOKEN,
     trustProxy: e.TRUST_PROXY,
-    publicUrl: e.PUBLIC_URL,
     databaseUrl: e.DATABASE_URL,
     db: { poolMin: e.DB_POOL_MIN, poolMax: e.DB_POOL_MAX, statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS },
     redisUrl: e.REDIS_URL,

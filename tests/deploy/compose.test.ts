@@ -132,6 +132,18 @@ describe('docker-compose.yml', () => {
     expect(seconds(services.api!.stop_grace_period)).toBeGreaterThan((5000 + 15_000) / 1000);
   });
 
+  it('runs the restore commands of docs/operations.md in services that mount what they write', () => {
+    const operations = readFileSync(projectPath('docs/operations.md'), 'utf8');
+    const commands = [...operations.matchAll(/^docker compose run .*--entrypoint node (\w+) dist\/scripts\/restore\.js(.*)$/gm)];
+    expect(commands.length).toBeGreaterThanOrEqual(2);
+    for (const [line, service, args] of commands) {
+      const volumes = (services[service!]!.volumes as string[]) ?? [];
+      expect(volumes.some((v) => v.startsWith('backups:/var/lib/uvis/backups')), line).toBe(true);
+      // Unpacking uploaded files needs the uploads volume writable.
+      if (args!.includes('--files')) expect(volumes, line).toContain('uploads:/var/lib/uvis/uploads');
+    }
+  });
+
   it('persists PostgreSQL and Redis, with the settings BullMQ needs', () => {
     expect(services.postgres!.volumes).toContain('pgdata:/var/lib/postgresql/data');
     expect(services.postgres!.healthcheck.test.join(' ')).toContain('pg_isready');
