@@ -7,6 +7,18 @@ import type { Queues } from '../jobs/queues.js';
 import { scrapeGauge, type Metrics } from './metrics.js';
 import { withTimeout } from './timeout.js';
 
+/**
+ * Gauges filled from one query share it: prom-client collects every metric of a
+ * scrape at once, so concurrent callers get the running read instead of a new one.
+ */
+function sharedRead<T>(read: () => Promise<T>): () => Promise<T> {
+  let running: Promise<T> | undefined;
+  return () =>
+    (running ??= read().finally(() => {
+      running = undefined;
+    }));
+}
+
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'] as const;
 
 export function registerQueueGauges(metrics: Metrics, queues: Queues, timeoutMs: number): void {
@@ -36,21 +48,22 @@ export function registerDatabaseGauges(metrics: Metrics, db: Db): void {
       gauge.set({ state: 'creating' }, stats.pendingCreates);
     },
   );
+  const outbox = sharedRead(() => withTimeout(pendingOutbox(db), 1000, () => new Error('timeout')));
   scrapeGauge(metrics.registry, { name: 'uvis_outbox_pending', help: 'Outbox rows not yet relayed to their queue' }, async (gauge) => {
-    gauge.set((await withTimeout(pendingOutbox(db), 1000, () => new Error('timeout'))).count);
+    gauge.set((await outbox()).count);
   });
   scrapeGauge(
     metrics.registry,
     { name: 'uvis_outbox_oldest_pending_seconds', help: 'Age of the oldest outbox row not yet relayed' },
     async (gauge) => {
-      gauge.set((await withTimeout(pendingOutbox(db), 1000, () => new Error('timeout'))).oldestAgeSeconds);
+      gauge.set((await outbox()).oldestAgeSeconds);
     },
   );
 }
 
 /** For the "no successful backup in 26 hours" alert; absent until the first success. */
 export function registerBackupGauges(metrics: Metrics, db: Db): void {
-  const read = () => withTimeout(lastSuccessTimes(db), 1000, () => new Error('timeout'));
+  const read = sharedRead(() => withTimeout(lastSuccessTimes(db), 1000, () => new Error('timeout')));
   scrapeGauge(
     metrics.registry,
     { name: 'uvis_backup_last_success_timestamp_seconds', help: 'When the last successful backup finished (Unix time)' },

@@ -1,0 +1,41 @@
+/** Scrape-time gauges read PostgreSQL once per scrape, however many gauges one query fills. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDb, type Db } from '../../db/knex.js';
+import { createMetrics } from '../../lib/metrics.js';
+import { registerBackupGauges, registerDatabaseGauges } from '../../lib/scrape-metrics.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
+
+let database: TestDatabase;
+let db: Db;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  db = createDb({ url: database.url, poolMin: 0, poolMax: 4, statementTimeoutMs: 5000 });
+});
+afterAll(async () => {
+  await db?.destroy();
+  await database?.drop();
+});
+
+describe('scrape-time gauges', () => {
+  it('one outbox query and one backups query per scrape', async () => {
+    const metrics = createMetrics('test');
+    registerDatabaseGauges(metrics, db);
+    registerBackupGauges(metrics, db);
+    const queries: string[] = [];
+    const listener = (q: { sql: string }) => queries.push(q.sql);
+    db.on('query', listener);
+    try {
+      const text = await metrics.registry.metrics();
+      expect(text).toMatch(/^uvis_outbox_pending\{role="test"\} \d+$/m);
+      expect(text).toMatch(/^uvis_outbox_oldest_pending_seconds\{role="test"\} [\d.]+$/m);
+      expect(queries.filter((sql) => sql.includes('"outbox"'))).toHaveLength(1);
+      expect(queries.filter((sql) => sql.includes('"backups"'))).toHaveLength(1);
+      // The next scrape reads afresh.
+      await metrics.registry.metrics();
+      expect(queries.filter((sql) => sql.includes('"outbox"'))).toHaveLength(2);
+    } finally {
+      db.off('query', listener);
+    }
+  });
+});
