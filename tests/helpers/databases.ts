@@ -1,7 +1,8 @@
 /** Test databases: one per test file, cloned from the migrated template. */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { createDb, type Db } from '../../db/knex.js';
 import { createDatabase, databaseUrl, dropDatabase, withAdminConnection } from '../../db/ensure-database.js';
 
 /** A fresh template name per test run, so two runs on one machine never trip over each other. */
@@ -35,5 +36,32 @@ export async function createTestDatabase(template: string | null = inject('templ
     name,
     url: databaseUrl(baseUrls().databaseUrl, name),
     drop: () => withAdminClient((client) => dropDatabase(client, name)),
+  };
+}
+
+/**
+ * The test file's own database with a knex pool on it, made before its tests and
+ * dropped after them. Read `.db` and `.database` inside tests and hooks.
+ */
+export function useTestDb(pool: { poolMax?: number; statementTimeoutMs?: number } = {}): { readonly db: Db; readonly database: TestDatabase } {
+  let database: TestDatabase | undefined;
+  let db: Db | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    db = createDb({ url: database.url, poolMin: 0, poolMax: pool.poolMax ?? 4, statementTimeoutMs: pool.statementTimeoutMs ?? 10_000 });
+  });
+  afterAll(async () => {
+    await db?.destroy();
+    await database?.drop();
+  });
+  return {
+    get db() {
+      if (!db) throw new Error('useTestDb: the database is made in beforeAll');
+      return db;
+    },
+    get database() {
+      if (!database) throw new Error('useTestDb: the database is made in beforeAll');
+      return database;
+    },
   };
 }

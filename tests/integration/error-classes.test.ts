@@ -1,25 +1,15 @@
 /** Real PostgreSQL failures map to the status a client can act on. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb, type Db } from '../../db/knex.js';
+import { describe, expect, it } from 'vitest';
 import { AppError, classifyError } from '../../lib/errors/index.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
+import { useTestDb } from '../helpers/databases.js';
 
-let database: TestDatabase;
-let db: Db;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  db = createDb({ url: database.url, poolMin: 0, poolMax: 4, statementTimeoutMs: 10_000 });
-});
-afterAll(async () => {
-  await db?.destroy();
-  await database?.drop();
-});
+const testDb = useTestDb();
 
 const caught = (promise: Promise<unknown>) => promise.then(() => undefined, (err: unknown) => err);
 
 describe('classifyError on real PostgreSQL errors', () => {
   it('a deadlock is a 503 to retry after one second', async () => {
+    const { db } = testDb;
     const [a, b] = await db('clients').pluck('id').limit(2);
     const one = await db.transaction();
     const two = await db.transaction();
@@ -41,6 +31,7 @@ describe('classifyError on real PostgreSQL errors', () => {
   });
 
   it('a CHECK constraint is a 422 naming the constraint', async () => {
+    const { db } = testDb;
     const err = await caught(db('vehicles').insert({ license_plate: 'CHK-1', vehicle_type: 'REFRIGERATED', cargo_classes: ['CHILLED'], capacity_kg: -1 }));
     const classified = classifyError(err) as AppError;
     expect(classified.status).toBe(422);
@@ -49,6 +40,7 @@ describe('classifyError on real PostgreSQL errors', () => {
   });
 
   it('leaves programming errors alone (they stay 500s)', async () => {
+    const { db } = testDb;
     const err = await caught(db.raw('select no_such_column from clients'));
     expect(classifyError(err)).toBe(err);
   });

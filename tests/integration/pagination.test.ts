@@ -2,23 +2,22 @@
  * Keyset pages never skip or repeat a row, even when rows share a millisecond or a
  * whole timestamp: PostgreSQL keeps microseconds, JavaScript dates do not.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { listDispatches } from '../../db/dispatches.js';
-import { createDb, type Db } from '../../db/knex.js';
+import type { Db } from '../../db/knex.js';
 import { listDriverLocations } from '../../db/locations.js';
 import { listOrders } from '../../db/orders.js';
 import { encodeCursor } from '../../db/cursor.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
+import { useTestDb } from '../helpers/databases.js';
 
-let database: TestDatabase;
+const testDb = useTestDb();
 let db: Db;
 const BASE = '2026-11-01 09:00:00.123';
 // Twelve rows inside one millisecond, four of them on the very same microsecond.
 const STAMPS = ['456', '456', '456', '456', '001', '002', '999', '500', '501', '777', '778', '000'].map((us) => `${BASE}${us}+09`);
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  db = createDb({ url: database.url, poolMin: 0, poolMax: 2, statementTimeoutMs: 10_000 });
+  db = testDb.db;
   await db('dispatches').del();
   await db('orders').del();
   await db('vehicle_locations').del();
@@ -31,10 +30,6 @@ beforeAll(async () => {
     await db('dispatches').insert({ order_id: order.id, vehicle_id: driver.vehicle_id, driver_id: driver.id, status: 'COMPLETED', created_at: db.raw('?::timestamptz', [at]) });
     await db('vehicle_locations').insert({ driver_id: driver.id, latitude: 37, longitude: 127, recorded_at: db.raw('?::timestamptz', [at]), received_at: db.fn.now(), point_key: `page-${i}` });
   }
-});
-afterAll(async () => {
-  await db?.destroy();
-  await database?.drop();
 });
 
 async function walk(fetchPage: (cursor?: string) => Promise<{ items: { id: number }[]; next_cursor: string | null }>) {

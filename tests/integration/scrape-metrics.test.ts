@@ -1,25 +1,15 @@
 /** Scrape-time gauges read PostgreSQL once per scrape, however many gauges one query fills. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb, type Db } from '../../db/knex.js';
+import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../lib/metrics.js';
 import { registerBackupGauges, registerDatabaseGauges } from '../../lib/scrape-metrics.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
+import { useTestDb } from '../helpers/databases.js';
 
-let database: TestDatabase;
-let db: Db;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  db = createDb({ url: database.url, poolMin: 0, poolMax: 4, statementTimeoutMs: 5000 });
-});
-afterAll(async () => {
-  await db?.destroy();
-  await database?.drop();
-});
+const testDb = useTestDb();
 
 describe('scrape-time gauges', () => {
   it('one outbox query and one backups query per scrape', async () => {
     const metrics = createMetrics('test');
+    const { db } = testDb;
     registerDatabaseGauges(metrics, db);
     registerBackupGauges(metrics, db);
     const queries: string[] = [];
