@@ -4,7 +4,7 @@
  * two workers, retention, verification, the admin API and its boundaries.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -345,6 +345,36 @@ describe('admin backup API', () => {
     const body = Buffer.from(await res.arrayBuffer());
     expect(body.length).toBe(backup.size_bytes);
     expect(body.equals(readFileSync(join(uvis.config.backup.dir, backup.location)))).toBe(true);
+  });
+
+  it('a client that drops a download mid-way frees the file at once, and the API carries on', async () => {
+    const { db } = uvis.running.deps;
+    // A file far larger than the socket buffers, so the download is still streaming when the client leaves.
+    const big = { id: '33333333-3333-4333-8333-333333333333', location: 'big/uvis-big.dump' };
+    const path = join(uvis.config.backup.dir, big.location);
+    mkdirSync(join(uvis.config.backup.dir, 'big'), { recursive: true });
+    writeFileSync(path, Buffer.alloc(64 * 1024 * 1024, 7));
+    await db('backups').insert({ ...big, kind: 'manual', status: 'succeeded', targets: ['local'], sha256: 'x', size_bytes: 64 * 1024 * 1024 });
+    const openOnBigFile = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === path;
+        } catch {
+          return false; // closed between the listing and the readlink
+        }
+      }).length;
+
+    const abort = new AbortController();
+    const res = await fetch(`${uvis.baseUrl}/api/v1/admin/backups/${big.id}/download`, { headers: { authorization: `Bearer ${admin}` }, signal: abort.signal });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    expect((await reader.read()).done).toBe(false);
+    expect(openOnBigFile()).toBe(1);
+    abort.abort();
+    await reader.read().catch(() => {});
+    // The API process (this one) must close its read stream, not leave it paused forever.
+    await waitFor(async () => openOnBigFile() === 0 || undefined, { timeoutMs: 5_000, what: 'read stream closed after the client left' });
+    expect((await uvis.api.get('/api/v1/admin/backups', admin)).status).toBe(200);
   });
 
   it('refuses non-admins on every backup route', async () => {
