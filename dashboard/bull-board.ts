@@ -1,13 +1,15 @@
 /**
- * Bull Board for every queue, twice: a full board for admins (retry, promote,
- * clean, pause) and a read-only one for dispatchers. Both live at /admin/queues;
- * admin-routes.ts picks one per request by the signed-in role.
+ * Bull Board twice: a full board of every queue for admins (retry, promote, clean,
+ * pause) and a read-only one for dispatchers, without the admin-only queues (as
+ * GET /jobs refuses them). Both live at /admin/queues; admin-routes.ts picks one
+ * per request by the signed-in role.
  */
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
+import type { Queue } from 'bullmq';
 import type { Router } from 'express';
-import type { Queues } from '../jobs/queues.js';
+import { ADMIN_ONLY_QUEUES, type Queues } from '../jobs/queues.js';
 
 export const BOARD_PATH = '/admin/queues';
 
@@ -19,11 +21,11 @@ const DESCRIPTIONS: Record<string, string> = {
   maintenance: '정리 작업 (위치 보존 기간 등) · cleanup (GPS retention, outbox)',
 };
 
-function board(queues: Queues, readOnlyMode: boolean): Router {
+function board(queues: Queue[], readOnlyMode: boolean): Router {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(BOARD_PATH);
   createBullBoard({
-    queues: Object.values(queues).map(
+    queues: queues.map(
       (queue) => new BullMQAdapter(queue, { readOnlyMode, allowRetries: !readOnlyMode, description: DESCRIPTIONS[queue.name] ?? '' }),
     ),
     serverAdapter,
@@ -42,5 +44,6 @@ function board(queues: Queues, readOnlyMode: boolean): Router {
 }
 
 export function createBoards(queues: Queues): { admin: Router; viewer: Router } {
-  return { admin: board(queues, false), viewer: board(queues, true) };
+  const all = Object.values(queues);
+  return { admin: board(all, false), viewer: board(all.filter((q) => !ADMIN_ONLY_QUEUES.includes(q.name)), true) };
 }

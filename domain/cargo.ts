@@ -28,3 +28,15 @@ export const DEFAULT_CARGO_CLASSES: Record<VehicleType, CargoClass[]> = {
   FREEZER: ['FROZEN'],
   DRY: ['AMBIENT'],
 };
+
+/** What a vehicle of each type can physically hold: a dry van has no cooling, a reefer can also run unchilled. */
+export const POSSIBLE_CARGO_CLASSES: Record<VehicleType, CargoClass[]> = {
+  REFRIGERATED: ['CHILLED', 'FROZEN', 'AMBIENT'],
+  FREEZER: ['FROZEN', 'CHILLED'],
+  DRY: ['AMBIENT'],
+};
+
+/** The classes a vehicle of this type cannot hold (empty when all is well). */
+export function impossibleCargoClasses(type: VehicleType, classes: CargoClass[]): CargoClass[] {
+  return classes.filter((c) => !POSSIBLE_CARGO_CLASSES[type].includes(c));
+}

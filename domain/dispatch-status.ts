@@ -1,6 +1,8 @@
 /**
  * Dispatch status moves forward only. Skipping ahead is allowed (drivers forget
  * taps; the seed's client goes straight from ASSIGNED to COMPLETED), going back is not.
+ * CANCELLED and FAILED are exits until the goods are handed over: once DELIVERED the
+ * order is COMPLETED, and an exit would reopen a delivered order for a second dispatch.
  */
 
 export const DISPATCH_FLOW = ['ASSIGNED', 'ACCEPTED', 'PICKED_UP', 'IN_TRANSIT', 'DELIVERED', 'COMPLETED'] as const;
@@ -26,7 +28,10 @@ export function checkTransition(from: DispatchStatus, to: DispatchStatus): Trans
   if (TERMINAL_DISPATCH_STATUSES.includes(from)) {
     return { kind: 'refused', reason: `dispatch is already ${from} and cannot change` };
   }
-  if ((DISPATCH_EXITS as readonly string[]).includes(to)) return { kind: 'change' };
+  if ((DISPATCH_EXITS as readonly string[]).includes(to)) {
+    if (from === 'DELIVERED') return { kind: 'refused', reason: `dispatch is already DELIVERED and can only be COMPLETED, not ${to}` };
+    return { kind: 'change' };
+  }
   const fromIndex = DISPATCH_FLOW.indexOf(from as (typeof DISPATCH_FLOW)[number]);
   const toIndex = DISPATCH_FLOW.indexOf(to as (typeof DISPATCH_FLOW)[number]);
   if (toIndex < fromIndex) return { kind: 'refused', reason: `status cannot move back from ${from} to ${to}` };

@@ -6,6 +6,9 @@ import { queueDefinition } from './index.js';
 
 export type Queues = Record<QueueName, Queue>;
 
+/** Backup and maintenance jobs carry file locations and operational detail: admins only, as the backups API is. */
+export const ADMIN_ONLY_QUEUES: readonly string[] = ['backups', 'maintenance'];
+
 export function createQueues(connection: Redis, prefix: string): Queues {
   return Object.fromEntries(
     QUEUE_NAMES.map((name) => {

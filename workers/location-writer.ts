@@ -5,6 +5,7 @@
  * once its data is safe; a crash before commit leaves the job to be retried, and
  * the unique (driver, point_key) makes the retry harmless.
  */
+import { UnrecoverableError } from 'bullmq';
 import type { Db } from '../db/knex.js';
 import { insertPoints, upsertPositions, type PointRow } from '../db/locations.js';
 import type { Logger } from '../lib/logger.js';
@@ -87,7 +88,10 @@ export class LocationWriter {
         for (const entry of entries) await this.writeEntries([entry]);
         return;
       }
-      for (const entry of entries) entry.reject(err);
+      // A job's own bad data fails the same way on every attempt: fail it now (it stays
+      // in the failed set for inspection) instead of retrying it for an hour and a half.
+      const reason = isDataError(err) ? new UnrecoverableError(`PostgreSQL refused the points (SQLSTATE ${(err as { code: string }).code})`) : err;
+      for (const entry of entries) entry.reject(reason);
     }
   }
 }

@@ -1,6 +1,6 @@
 /** Dispatches: assigning an order to a vehicle and driver, watching it, cancelling it. */
 import { assignmentRefusals } from '../../domain/assignment.js';
-import { isActiveDispatch, orderStatusFor } from '../../domain/dispatch-status.js';
+import { checkTransition, orderStatusFor } from '../../domain/dispatch-status.js';
 import { STAFF } from '../../domain/roles.js';
 import { activeDispatchId, dispatchHistory, getDispatch, lockDispatch, insertDispatch, listDispatches, setDispatchStatus, toDispatch } from '../../db/dispatches.js';
 import { getOrder, updateOrder } from '../../db/orders.js';
@@ -122,15 +122,17 @@ export function dispatchRoutes(deps: AppDeps): RouteSpec[] {
       responses: {
         200: { description: 'The cancelled dispatch', schema: Dispatch },
         404: { description: 'No such dispatch', schema: ErrorResponse },
-        409: { description: 'The dispatch is already finished', schema: ErrorResponse },
+        409: { description: 'The dispatch is already finished or delivered', schema: ErrorResponse },
         ...errors,
       },
       handler: async ({ params, body, principal }) =>
         transaction(deps, async (tx) => {
           const current = await lockDispatch(tx.trx, params.id);
           if (!current) throw new NotFoundError('dispatch');
-          if (!isActiveDispatch(current.status)) {
-            throw new ConflictError(`dispatch ${params.id} is already ${current.status}`, 'invalid_transition', { from: current.status, to: 'CANCELLED' });
+          const check = checkTransition(current.status, 'CANCELLED');
+          if (check.kind !== 'change') {
+            const reason = check.kind === 'refused' ? check.reason : `dispatch ${params.id} is already CANCELLED`;
+            throw new ConflictError(reason, 'invalid_transition', { from: current.status, to: 'CANCELLED' });
           }
           const row = await setDispatchStatus(tx.trx, params.id, 'CANCELLED', true);
           await updateOrder(tx.trx, row.order_id, { status: orderStatusFor('CANCELLED') });

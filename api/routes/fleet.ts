@@ -1,8 +1,9 @@
 /** The record resources: vehicles, drivers, clients and user accounts. */
-import { DEFAULT_CARGO_CLASSES, type VehicleType } from '../../domain/cargo.js';
+import { DEFAULT_CARGO_CLASSES, impossibleCargoClasses, type CargoClass, type VehicleType } from '../../domain/cargo.js';
 import { ADMIN } from '../../domain/roles.js';
 import { toUser } from '../../db/users.js';
 import { revokeUserSessions } from '../../db/sessions.js';
+import { ValidationError } from '../../lib/errors/index.js';
 import { hashPassword } from '../../lib/passwords.js';
 import type { AppDeps } from '../deps.js';
 import type { RouteSpec } from '../route.js';
@@ -28,7 +29,13 @@ export function fleetRoutes(deps: AppDeps): RouteSpec[] {
         if (input.cargo_classes === undefined && input.vehicle_type !== undefined) {
           return { ...input, cargo_classes: DEFAULT_CARGO_CLASSES[type] };
         }
-        return input;
+        if (input.cargo_classes === undefined) return input;
+        const classes = [...new Set(input.cargo_classes as CargoClass[])];
+        const impossible = impossibleCargoClasses(type, classes);
+        if (impossible.length > 0) {
+          throw new ValidationError('request is invalid', [{ field: 'body.cargo_classes', message: `a ${type} vehicle cannot carry ${impossible.join(', ')}` }]);
+        }
+        return { ...input, cargo_classes: classes };
       },
       toApi: (row) => pick(row, ['id', 'license_plate', 'vehicle_type', 'cargo_classes', 'capacity_kg', ...STAMPS]),
     }),

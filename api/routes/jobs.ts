@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { QUEUE_NAMES } from '../../lib/config.js';
 import { STAFF } from '../../domain/roles.js';
 import { ForbiddenError, NotFoundError, UnavailableError } from '../../lib/errors/index.js';
+import { ADMIN_ONLY_QUEUES } from '../../jobs/queues.js';
 import { withTimeout } from '../../lib/timeout.js';
 import type { AppDeps } from '../deps.js';
 import { defineRoute, reply, type RouteSpec } from '../route.js';
@@ -29,9 +30,6 @@ const JobStatus = z
     finished_at: z.string().nullable(),
   })
   .meta({ id: 'JobStatus' });
-
-/** Backup and maintenance jobs carry file locations and operational detail: admins only, as the backups API is. */
-const ADMIN_ONLY_QUEUES: readonly string[] = ['backups', 'maintenance'];
 
 const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : null);
 

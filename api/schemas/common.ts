@@ -2,7 +2,10 @@
 import { z } from 'zod';
 import { parseCargoClass, CARGO_CLASSES } from '../../domain/cargo.js';
 
+/** Ids in paths and query strings arrive as text, so they are coerced. */
 export const Id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+/** Ids in JSON bodies must be JSON numbers: coercion would turn `true` or `[3]` into a real record's id. */
+export const BodyId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 export const IdParams = z.strictObject({ id: Id.meta({ description: 'Numeric id', example: 1 }) });
 
 export const Limit = z.coerce.number().int().min(1).max(200).default(50).meta({ description: 'Page size (1 to 200)' });

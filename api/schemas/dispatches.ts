@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { DISPATCH_STATUSES } from '../../domain/dispatch-status.js';
-import { Cursor, Id, Limit, listOf, pageOf } from './common.js';
+import { BodyId, Cursor, Id, Limit, listOf, pageOf } from './common.js';
 
 export const DispatchCreate = z
   .strictObject({
-    order_id: Id.meta({ example: 1 }),
-    vehicle_id: Id.meta({ example: 1 }),
-    driver_id: Id.meta({ example: 1 }),
+    order_id: BodyId.meta({ example: 1 }),
+    vehicle_id: BodyId.meta({ example: 1 }),
+    driver_id: BodyId.meta({ example: 1 }),
     notes: z.string().max(1000).optional(),
   })
   .meta({ id: 'DispatchCreate' });

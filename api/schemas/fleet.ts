@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { VEHICLE_TYPES } from '../../domain/cargo.js';
 import { USER_ROLES } from '../../domain/roles.js';
-import { BooleanQuery, CargoCode, CargoType, Cursor, Id, Limit, pageOf } from './common.js';
+import { BodyId, BooleanQuery, CargoCode, CargoType, Cursor, Limit, pageOf } from './common.js';
 
 const Name = z.string().trim().min(1).max(100);
 const Phone = z.string().trim().regex(/^[0-9+\-() ]{7,20}$/, 'digits, spaces and + - ( ) only');
@@ -38,7 +38,7 @@ export const DriverCreate = z
     name: Name.meta({ example: '김기사' }),
     phone: Phone.optional(),
     license_number: z.string().trim().min(4).max(30).optional(),
-    vehicle_id: Id.nullable().optional().meta({ description: 'The vehicle this driver usually drives' }),
+    vehicle_id: BodyId.nullable().optional().meta({ description: 'The vehicle this driver usually drives' }),
   })
   .meta({ id: 'DriverCreate' });
 export const DriverPatch = DriverCreate.partial()
@@ -91,7 +91,7 @@ export const UserCreate = z
     password: z.string().min(10).max(200),
     role: z.enum(USER_ROLES),
     name: Name.optional(),
-    driver_id: Id.nullable().optional(),
+    driver_id: BodyId.nullable().optional(),
   })
   .refine((u) => u.role !== 'driver' || u.driver_id != null, { message: 'a driver account needs driver_id', path: ['driver_id'] })
   .meta({ id: 'UserCreate' });
@@ -100,7 +100,7 @@ export const UserPatch = z
     name: Name.optional(),
     role: z.enum(USER_ROLES).optional(),
     password: z.string().min(10).max(200).optional(),
-    driver_id: Id.nullable().optional(),
+    driver_id: BodyId.nullable().optional(),
   })
   .refine((v) => Object.keys(v).length > 0, { message: 'nothing to change' })
   .meta({ id: 'UserPatch' });

@@ -3,8 +3,11 @@ import { MAX_POINTS_PER_POST } from '../../jobs/locations.js';
 import { Dispatch } from './dispatches.js';
 import { Cursor, Latitude, Limit, Longitude, Timestamp, pageOf } from './common.js';
 
-/** Statuses a driver may report; cancelling is the dispatcher's call. */
-export const DRIVER_STATUSES = ['ACCEPTED', 'PICKED_UP', 'IN_TRANSIT', 'DELIVERED', 'COMPLETED', 'FAILED'] as const;
+/**
+ * Statuses a driver may report; cancelling is the dispatcher's call. ASSIGNED is
+ * listed so that moving back to it is refused as a transition (409), like any other.
+ */
+export const DRIVER_STATUSES = ['ASSIGNED', 'ACCEPTED', 'PICKED_UP', 'IN_TRANSIT', 'DELIVERED', 'COMPLETED', 'FAILED'] as const;
 
 export const StatusUpdate = z
   .strictObject({

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { ORDER_STATUSES } from '../../domain/dispatch-status.js';
-import { CargoCode, CargoType, Cursor, Id, Latitude, Limit, Longitude, Timestamp, listOf, pageOf } from './common.js';
+import { BodyId, CargoCode, CargoType, Cursor, Id, Latitude, Limit, Longitude, Timestamp, listOf, pageOf } from './common.js';
 
 const Address = z.string().trim().min(2).max(300);
 
 const OrderFields = {
-  client_id: Id.meta({ example: 1 }),
+  client_id: BodyId.meta({ example: 1 }),
   pickup_address: Address.meta({ example: '서울시 강남구 테헤란로 123' }),
   delivery_address: Address.meta({ example: '부산시 해운대구 센텀중앙로 55' }),
   cargo_type: CargoType,

@@ -37,6 +37,8 @@ export function classifyError(err: unknown): unknown {
   if (e.code === '23503') return new AppError(422, 'invalid_reference', 'refers to a record that does not exist', { constraint: e.constraint ?? null });
   // A CHECK constraint the schema enforces beyond validation (a weight, a coordinate range).
   if (e.code === '23514') return new AppError(422, 'constraint_violated', 'a value is outside what the record allows', { constraint: e.constraint ?? null });
+  // A data exception (class 22): a value validation let through that PostgreSQL cannot take.
+  if (/^22/.test(String(e.code ?? ''))) return new AppError(400, 'invalid_value', 'a value could not be read or stored', { sqlstate: e.code });
   if (PG_RETRY_NOW.has(String(e.code ?? ''))) return new UnavailableError('database', 'collided with a concurrent change and was rolled back; retry', 1);
   if (isRedisDown(e)) return new UnavailableError('redis');
   if (isDatabaseDown(e)) return new UnavailableError('database');

@@ -33,6 +33,8 @@ afterAll(async () => {
   await uvis?.stop();
 });
 
+const cursorOf = (values: unknown[]) => Buffer.from(JSON.stringify(values)).toString('base64url');
+
 type Case = [name: string, method: string, path: string, options: () => RequestOptions, status: number, code: string, field?: string];
 
 const cases: Case[] = [
@@ -64,6 +66,18 @@ const cases: Case[] = [
   ['unknown query parameter', 'GET', '/api/v1/orders?colour=red', () => ({}), 400, 'validation_failed', 'query'],
   ['a cursor we never issued', 'GET', '/api/v1/orders?cursor=bm90LWEtY3Vyc29y', () => ({}), 400, 'validation_failed', 'query.cursor'],
   ['unknown sort field', 'GET', '/api/v1/orders?sort=weight', () => ({}), 400, 'validation_failed', 'query.sort'],
+  ['an id given as true', 'POST', '/api/v1/orders', () => ({ json: { ...ORDER, client_id: true } }), 400, 'validation_failed', 'body.client_id'],
+  ['ids given as a string and an array', 'POST', '/api/v1/dispatches', () => ({ json: { order_id: '1', vehicle_id: [1], driver_id: 1 } }), 400, 'validation_failed', 'body.vehicle_id'],
+  ['a NUL character in a text field', 'POST', '/api/v1/orders', () => ({ json: { ...ORDER, notes: 'a\u0000b' } }), 400, 'validation_failed', 'body.notes'],
+  ['a NUL character in a search', 'GET', '/api/v1/orders?q=%00abc', () => ({}), 400, 'validation_failed', 'query.q'],
+  ['a NUL character in a sign-in form', 'POST', '/api/v1/auth/login', () => ({ form: { username: 'a\u0000b', password: 'x' } }), 400, 'validation_failed', 'body.username'],
+  ['a NUL character in a GPS point id', 'POST', '/api/v1/mobile/locations', () => ({ json: { points: [{ latitude: 37, longitude: 127, point_id: 'good' }, { latitude: 37, longitude: 127, point_id: 'bad\u0000' }] } }), 400, 'validation_failed', 'body.points.1.point_id'],
+  ['a cursor with an impossible date', 'GET', `/api/v1/orders?cursor=${cursorOf(['2026-13-45 25:61:61+00', 1])}`, () => ({}), 400, 'validation_failed', 'query.cursor'],
+  ['a cursor with an offset past 15 hours', 'GET', `/api/v1/dispatches?cursor=${cursorOf(['9999-12-31 23:59:59+99', 1])}`, () => ({}), 400, 'validation_failed', 'query.cursor'],
+  ['a cursor with year zero', 'GET', `/api/v1/orders?cursor=${cursorOf(['0000-01-01 00:00:00Z', 1])}`, () => ({}), 400, 'validation_failed', 'query.cursor'],
+  ['a cursor with a fractional id', 'GET', `/api/v1/clients?cursor=${cursorOf([1.5])}`, () => ({}), 400, 'validation_failed', 'query.cursor'],
+  ['a cursor with an id beyond bigint', 'GET', `/api/v1/clients?cursor=${cursorOf([1e300])}`, () => ({}), 400, 'validation_failed', 'query.cursor'],
+  ['a path that is not valid percent-encoding', 'GET', '/api/v1/orders/%E0%A4%A', () => ({}), 400, 'bad_request'],
   ['unknown route', 'GET', '/api/v1/nowhere', () => ({}), 404, 'not_found'],
   ['body on a route that takes none', 'POST', '/api/v1/vehicles/1/deactivate', () => ({ token: admin, json: { active: true } }), 415, 'unsupported_media_type'],
 ];

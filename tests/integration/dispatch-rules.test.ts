@@ -89,6 +89,21 @@ describe('dispatch creation refusals (409 with the reason; nothing written)', ()
     await expectRefused(order.id, dry.id, (await createDriver(uvis.api, admin)).id, 'cargo_class_unsupported');
   });
 
+  it("keeps a vehicle's cargo classes to what its type can hold, each once", async () => {
+    const reefer = await createVehicle(uvis.api, admin, { cargo_classes: ['냉장', 'CHILLED', 'FROZEN'] });
+    expect((await uvis.api.get(`/api/v1/vehicles/${reefer.id}`, admin)).body.cargo_classes).toEqual(['CHILLED', 'FROZEN']);
+    const dryFrozen = await uvis.api.post('/api/v1/vehicles', { license_plate: '99다9999', vehicle_type: 'DRY', cargo_classes: ['냉동'], capacity_kg: 1000 }, admin);
+    expect(dryFrozen.status).toBe(400);
+    expect(dryFrozen.body.error.details).toEqual([{ field: 'body.cargo_classes', message: 'a DRY vehicle cannot carry FROZEN' }]);
+    const patch = (body: object) => uvis.api.request('PATCH', `/api/v1/vehicles/${reefer.id}`, { json: body, token: admin });
+    expect((await patch({ vehicle_type: 'DRY', cargo_classes: ['FROZEN'] })).status).toBe(400);
+    expect(await uvis.running.deps.db('vehicles').where({ license_plate: '99다9999' })).toEqual([]);
+    expect((await uvis.api.get(`/api/v1/vehicles/${reefer.id}`, admin)).body).toMatchObject({ vehicle_type: 'REFRIGERATED', cargo_classes: ['CHILLED', 'FROZEN'] });
+    // A reefer can also run unchilled; a new type alone takes that type's defaults.
+    expect((await patch({ cargo_classes: ['AMBIENT'] })).body.cargo_classes).toEqual(['AMBIENT']);
+    expect((await patch({ vehicle_type: 'FREEZER' })).body.cargo_classes).toEqual(['FROZEN']);
+  });
+
   it('answers 404 for an unknown order, vehicle or driver', async () => {
     const order = await createOrder(uvis.api, dispatcher);
     expect((await assign(uvis.api, dispatcher, 999_999, 1, 1)).status).toBe(404);
@@ -124,13 +139,35 @@ describe('status transitions reported by the driver', () => {
     expect(await orderStatus()).toBe('COMPLETED');
   });
 
+  it('a delivered dispatch can only complete: no cancel or failure reopens its order', async () => {
+    const driver = await createDriverAccount(uvis.api, admin);
+    const v = await createVehicle(uvis.api, admin);
+    const order = await createOrder(uvis.api, dispatcher);
+    const dispatch = (await assign(uvis.api, dispatcher, order.id, v.id, driver.driverId)).body;
+    expect((await put(dispatch.id, 'DELIVERED', driver.token)).status).toBe(200);
+    const before = await counts();
+    const failed = await put(dispatch.id, 'FAILED', driver.token);
+    expect(failed.status).toBe(409);
+    expect(failed.body.error).toMatchObject({ code: 'invalid_transition', details: { from: 'DELIVERED', to: 'FAILED' } });
+    const cancelled = await uvis.api.post(`/api/v1/dispatches/${dispatch.id}/cancel`, { reason: 'late' }, dispatcher);
+    expect(cancelled.status).toBe(409);
+    expect(cancelled.body.error).toMatchObject({ code: 'invalid_transition', details: { from: 'DELIVERED', to: 'CANCELLED' } });
+    expect(await counts()).toEqual(before);
+    expect((await uvis.api.get(`/api/v1/orders/${order.id}`, dispatcher)).body.status).toBe('COMPLETED');
+    // The order is not PENDING, so it cannot be dispatched a second time.
+    const other = await createVehicle(uvis.api, admin);
+    const otherDriver = await createDriverAccount(uvis.api, admin);
+    expect((await assign(uvis.api, dispatcher, order.id, other.id, otherDriver.driverId)).status).toBe(409);
+    expect((await put(dispatch.id, 'COMPLETED', driver.token)).status).toBe(200);
+  });
+
   it('refuses every backward move and any change after the end, with 409 and nothing changed', async () => {
     const driver = await createDriverAccount(uvis.api, admin);
     const v = await createVehicle(uvis.api, admin);
     const order = await createOrder(uvis.api, dispatcher);
     const dispatch = (await assign(uvis.api, dispatcher, order.id, v.id, driver.driverId)).body;
     expect((await put(dispatch.id, 'PICKED_UP', driver.token)).status).toBe(200);
-    for (const back of ['ACCEPTED']) {
+    for (const back of ['ACCEPTED', 'ASSIGNED']) {
       const res = await put(dispatch.id, back, driver.token);
       expect(res.status).toBe(409);
       expect(res.body.error).toMatchObject({ code: 'invalid_transition', details: { from: 'PICKED_UP', to: back } });

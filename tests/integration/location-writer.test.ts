@@ -1,5 +1,6 @@
 /** The batching location writer stores every point exactly once: on retries, after a batch fails half-way, when stopped mid-batch. */
 import { Writable } from 'node:stream';
+import { UnrecoverableError } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../../db/knex.js';
 import type { PointRow } from '../../db/locations.js';
@@ -96,6 +97,10 @@ describe('location writer', () => {
     const results = await Promise.allSettled([writer.write(good), writer.write(bad)]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
     expect(await stored('neighbour-good')).toBe(10);
+    // Bad data cannot succeed on a retry: the job fails for good (BullMQ skips its retries).
+    const refused = (results[1] as PromiseRejectedResult).reason;
+    expect(refused).toBeInstanceOf(UnrecoverableError);
+    expect(refused.message).toBe('PostgreSQL refused the points (SQLSTATE 23503)');
   });
 
   it('stopped mid-batch, it writes what is waiting before it closes', async () => {

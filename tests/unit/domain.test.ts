@@ -41,6 +41,12 @@ describe('dispatch status transitions', () => {
     expect(checkTransition('ASSIGNED', 'CANCELLED').kind).toBe('change');
   });
 
+  it('lets a delivered dispatch only complete: an exit would reopen a delivered order', () => {
+    expect(checkTransition('DELIVERED', 'COMPLETED').kind).toBe('change');
+    expect(checkTransition('DELIVERED', 'CANCELLED')).toMatchObject({ kind: 'refused', reason: expect.stringContaining('DELIVERED') });
+    expect(checkTransition('DELIVERED', 'FAILED').kind).toBe('refused');
+  });
+
   it('moves the order with its dispatch', () => {
     expect(orderStatusFor('ACCEPTED')).toBe('ASSIGNED');
     expect(orderStatusFor('PICKED_UP')).toBe('IN_TRANSIT');

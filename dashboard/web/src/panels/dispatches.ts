@@ -65,7 +65,10 @@ export function dispatchesPanel(): HTMLElement {
       ),
       h('h3', { class: 'history-title' }, label('dispatches.history')),
       history,
-      h('button', { class: 'secondary small', attrs: { type: 'button', 'data-key': `cancel-dispatch-${d.id}` }, i18n: 'dispatches.cancel', on: { click: () => void cancel(d) } }),
+      // A delivered dispatch can only be completed (the API refuses a cancel), so no button.
+      d.status === 'DELIVERED'
+        ? null
+        : h('button', { class: 'secondary small', attrs: { type: 'button', 'data-key': `cancel-dispatch-${d.id}` }, i18n: 'dispatches.cancel', on: { click: () => void cancel(d) } }),
     );
   }
 
