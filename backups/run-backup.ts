@@ -55,45 +55,11 @@ export async function runBackup(ctx: BackupContext, request: BackupRequest): Pro
   if (!claimed) return { skipped: `tick ${request.tickKey} already has its backup` };
   const log = ctx.log.child({ backupId: claimed.id, kind: request.kind });
   const written: { storage: BackupStorage; key: string }[] = [];
-  const { config } = ctx;
+  let dump: Artifact;
+  let files: Artifact | undefined;
+  let counts: Record<string, number>;
   try {
-    const snapshot = await openSnapshot(ctx.databaseUrl);
-    const connection = pgConnection(ctx.databaseUrl);
-    let dump: Artifact;
-    try {
-      dump = await store(ctx.storages, artifactKey(request.kind, claimed.id, claimed.started_at, 'dump'), () =>
-        commandStream(pgBinary('pg_dump', config.pgBinDir), [
-          '--format=custom',
-          `--snapshot=${snapshot.snapshot}`,
-          '--no-owner',
-          '--no-privileges',
-          // The manifest describes backups; restoring it from a backup would rewrite history.
-          '--exclude-table-data=backups',
-          connection.dbnameArg,
-        ], connection.env),
-      written);
-    } finally {
-      await snapshot.close();
-    }
-    let files: Artifact | undefined;
-    if (request.kind === 'weekly') {
-      await mkdir(config.uploadsDir, { recursive: true });
-      files = await store(ctx.storages, artifactKey(request.kind, claimed.id, claimed.started_at, 'tar.gz'), () => commandStream('tar', ['-czf', '-', '-C', config.uploadsDir, '.']), written);
-    }
-    await finishBackup(ctx.db, claimed.id, {
-      status: 'succeeded',
-      location: dump.key,
-      size_bytes: dump.size,
-      sha256: dump.sha256,
-      files_location: files?.key ?? null,
-      files_size_bytes: files?.size ?? null,
-      files_sha256: files?.sha256 ?? null,
-      targets: ctx.storages.map((s) => s.name),
-      table_counts: snapshot.counts,
-      error: null,
-    });
-    log.info({ bytes: dump.size, files: files?.size }, 'backup succeeded');
-    return (await getBackup(ctx.db, claimed.id))!;
+    ({ dump, files, counts } = await makeArtifacts(ctx, request.kind, claimed, written));
   } catch (err) {
     // Nothing half-written may look like a backup.
     for (const { storage, key } of written) await storage.delete(key).catch(() => {});
@@ -102,4 +68,51 @@ export async function runBackup(ctx: BackupContext, request: BackupRequest): Pro
     log.error({ err }, 'backup failed');
     throw err;
   }
+  // The artifacts are complete. From here on they are never deleted: if marking the row
+  // fails, the update may still have committed (a connection lost after COMMIT), and a
+  // succeeded row must never point at a deleted file. A row left 'running' is taken over
+  // by the job's retry, which writes a fresh set.
+  await finishBackup(ctx.db, claimed.id, {
+    status: 'succeeded',
+    location: dump.key,
+    size_bytes: dump.size,
+    sha256: dump.sha256,
+    files_location: files?.key ?? null,
+    files_size_bytes: files?.size ?? null,
+    files_sha256: files?.sha256 ?? null,
+    targets: ctx.storages.map((s) => s.name),
+    table_counts: counts,
+    error: null,
+  });
+  log.info({ bytes: dump.size, files: files?.size }, 'backup succeeded');
+  return (await getBackup(ctx.db, claimed.id))!;
+}
+
+/** The dump (and, weekly, the uploaded files) on every target, with the snapshot's row counts. */
+async function makeArtifacts(ctx: BackupContext, kind: BackupKind, claimed: BackupRow, written: { storage: BackupStorage; key: string }[]) {
+  const { config } = ctx;
+  const snapshot = await openSnapshot(ctx.databaseUrl);
+  const connection = pgConnection(ctx.databaseUrl);
+  let dump: Artifact;
+  try {
+    dump = await store(ctx.storages, artifactKey(kind, claimed.id, claimed.started_at, 'dump'), () =>
+      commandStream(pgBinary('pg_dump', config.pgBinDir), [
+        '--format=custom',
+        `--snapshot=${snapshot.snapshot}`,
+        '--no-owner',
+        '--no-privileges',
+        // The manifest describes backups; restoring it from a backup would rewrite history.
+        '--exclude-table-data=backups',
+        connection.dbnameArg,
+      ], connection.env),
+    written);
+  } finally {
+    await snapshot.close();
+  }
+  let files: Artifact | undefined;
+  if (kind === 'weekly') {
+    await mkdir(config.uploadsDir, { recursive: true });
+    files = await store(ctx.storages, artifactKey(kind, claimed.id, claimed.started_at, 'tar.gz'), () => commandStream('tar', ['-czf', '-', '-C', config.uploadsDir, '.']), written);
+  }
+  return { dump, files, counts: snapshot.counts };
 }

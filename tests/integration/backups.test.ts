@@ -18,8 +18,12 @@ import { databaseFingerprint } from '../helpers/snapshot.js';
 import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
 import { withAdminClient } from '../helpers/databases.js';
 import { createDb } from '../../db/knex.js';
+import { runBackup } from '../../backups/run-backup.js';
+import { createStorages } from '../../backups/storage.js';
+import { createLogger } from '../../lib/logger.js';
 
 const execFileAsync = promisify(execFile);
+const silentLog = createLogger({ level: 'silent' });
 const roots: string[] = [];
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
@@ -223,6 +227,24 @@ describe('backup jobs', () => {
     expect(rows.every((r) => r.status === 'failed' && /connection lost/.test(r.error))).toBe(true);
     const files = readdirSync(uvis.config.backup.dir, { recursive: true }).map(String);
     expect(files.filter((f) => f.endsWith('.dump') || f.endsWith('.partial'))).toEqual([]);
+  });
+
+  it('a success mark whose answer is lost never leaves a succeeded row without its file', async () => {
+    const uvis = await startWithBackups();
+    const { db } = uvis.running.deps;
+    // The connection drops right after the success mark commits: every later manifest query fails.
+    let backupsQueries = 0;
+    const flaky = new Proxy(db, {
+      apply(target, self, args) {
+        if (args[0] === 'backups' && ++backupsQueries >= 2) throw new Error('Connection terminated unexpectedly');
+        return Reflect.apply(target, self, args);
+      },
+    });
+    const ctx = { db: flaky, databaseUrl: uvis.config.databaseUrl, config: uvis.config.backup, storages: await createStorages(uvis.config.backup), log: silentLog };
+    await expect(runBackup(ctx, { kind: 'manual', jobId: 'lost-answer' })).rejects.toThrow(/Connection terminated/);
+    const [row] = await db('backups').where({ job_id: 'lost-answer' });
+    expect(row.status).toBe('succeeded');
+    expect(existsSync(join(uvis.config.backup.dir, row.location))).toBe(true);
   });
 
   it('two workers with the schedule make one backup per tick', async () => {
