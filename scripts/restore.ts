@@ -5,10 +5,9 @@
  * nothing changed; asks for confirmation unless --yes; restores into the configured
  * database (DATABASE_URL) or the one named. --files also unpacks a weekly backup's
  * uploaded files into UPLOADS_DIR. Stop the API and workers before restoring into
- * the live database.
+ * the live database: the restore then also removes the queued order and dispatch
+ * events of the discarded timeline.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { getBackup, latestGoodBackup, type BackupRow } from '../backups/manifest.js';
@@ -16,7 +15,11 @@ import { DamagedBackupError, fetchVerified, restoreDump } from '../backups/resto
 import { BackupNotFoundError, createStorages } from '../backups/storage.js';
 import { ensureDatabase } from '../db/ensure-database.js';
 import { createDb } from '../db/knex.js';
-import { ConfigError, loadConfig } from '../lib/config.js';
+import { ConfigError, loadConfig, type Config } from '../lib/config.js';
+import { closeRedis, createRedis, waitForRedis } from '../lib/redis.js';
+import { closeQueues, createQueues } from '../jobs/queues.js';
+import { stageFiles } from '../backups/restore-files.js';
+import { clearTimelineJobs, databaseIdentity, putManifestBack, saveManifest, TIMELINE_QUEUES } from '../backups/restore-target.js';
 
 const USAGE = 'usage: npm run restore -- <backup id | latest> [--yes] [--database <name or postgres:// URL>] [--files]';
 
@@ -55,6 +58,22 @@ async function confirm(backup: BackupRow, target: string): Promise<boolean> {
   return answer.trim() === name;
 }
 
+/** After restoring the live database: its queued order and dispatch events belong to the discarded timeline. */
+async function clearStaleJobs(config: Config): Promise<string> {
+  const redis = createRedis(config.redisUrl, 'client', { commandTimeoutMs: 5000, name: 'uvis-restore' });
+  const queues = createQueues(redis, config.queuePrefix);
+  try {
+    if (!(await waitForRedis(redis, 5000))) throw new Error(`Redis at ${config.redisUrl} does not answer`);
+    const removed = await clearTimelineJobs(queues);
+    return `; removed ${removed} queued ${TIMELINE_QUEUES.join(' and ')} jobs of the discarded timeline`;
+  } catch (err) {
+    return `; WARNING: could not remove the queued ${TIMELINE_QUEUES.join(' and ')} jobs of the discarded timeline (${err instanceof Error ? err.message : String(err)}): remove their waiting, delayed and failed jobs in Bull Board before starting the workers`;
+  } finally {
+    await closeQueues(queues);
+    await closeRedis(redis);
+  }
+}
+
 async function main(argv: string[]): Promise<string> {
   const { positionals, values } = parseArgs({
     args: argv,
@@ -87,24 +106,27 @@ async function main(argv: string[]): Promise<string> {
     try {
       const target = targetUrl(config.databaseUrl, values.database);
       if (!values.yes && !(await confirm(backup, target))) throw new RestoreError('not confirmed; nothing was changed', 4);
-      await ensureDatabase(target);
-      // The manifest is not in the dump (it describes backups); keep it across a restore of this database.
-      const sameDatabase = new URL(target).pathname === new URL(config.databaseUrl).pathname && new URL(target).host === new URL(config.databaseUrl).host;
-      const manifest = sameDatabase ? await db('backups').select('*') : [];
-      await restoreDump(dump.path, target, config.backup.pgBinDir);
-      if (manifest.length) {
-        // Who asked for a backup may not exist in the restored data: keep the row, drop that link.
-        const users = new Set<number>(await db('users').pluck('id'));
-        await db('backups')
-          .insert(manifest.map((row) => ({ ...row, requested_by: users.has(row.requested_by) ? row.requested_by : null, table_counts: row.table_counts ? JSON.stringify(row.table_counts) : null })))
-          .onConflict('id')
-          .ignore();
+      // Unpacked before the database is touched: an unwritable UPLOADS_DIR stops here.
+      const staged = files ? await stageFiles(files.path, config.backup.uploadsDir).catch((err: unknown) => {
+        throw new RestoreError(`cannot unpack the files into ${config.backup.uploadsDir}: ${err instanceof Error ? err.message : String(err)}; nothing was changed`, 1);
+      }) : undefined;
+      let targetDb: ReturnType<typeof createDb> | undefined;
+      try {
+        await ensureDatabase(target);
+        targetDb = createDb({ url: target, poolMin: 0, poolMax: 2, statementTimeoutMs: 60_000, applicationName: 'uvis-restore' });
+        const live = (await databaseIdentity(targetDb)) === (await databaseIdentity(db));
+        const manifest = await saveManifest(targetDb);
+        await restoreDump(dump.path, target, config.backup.pgBinDir);
+        await putManifestBack(targetDb, manifest).catch((err: unknown) => {
+          throw new Error(`restored, but the backup manifest could not be put back (${err instanceof Error ? err.message : String(err)}); its rows are in ${manifest.file}`);
+        });
+        await staged?.putInPlace();
+        const jobs = live ? await clearStaleJobs(config) : '';
+        return `restored backup ${backup.id} (${backup.kind}, ${backup.started_at.toISOString()}) into ${describe(target)}${files ? ` and its files into ${config.backup.uploadsDir}` : ''}${jobs}`;
+      } finally {
+        await staged?.discard();
+        await targetDb?.destroy();
       }
-      if (files) {
-        await mkdir(config.backup.uploadsDir, { recursive: true });
-        execFileSync('tar', ['-xzf', files.path, '-C', config.backup.uploadsDir]);
-      }
-      return `restored backup ${backup.id} (${backup.kind}, ${backup.started_at.toISOString()}) into ${describe(target)}${files ? ` and its files into ${config.backup.uploadsDir}` : ''}`;
     } finally {
       await dump.cleanup();
       await files?.cleanup();

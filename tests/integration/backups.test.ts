@@ -17,7 +17,9 @@ import { startS3, type TestS3 } from '../helpers/s3-server.js';
 import { databaseFingerprint } from '../helpers/snapshot.js';
 import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
 import { withAdminClient } from '../helpers/databases.js';
+import { Redis } from 'ioredis';
 import { createDb } from '../../db/knex.js';
+import { closeQueues, createQueues } from '../../jobs/queues.js';
 import { runBackup } from '../../backups/run-backup.js';
 import { createStorages } from '../../backups/storage.js';
 import { createLogger } from '../../lib/logger.js';
@@ -71,6 +73,8 @@ async function restore(uvis: TestUvis, args: string[], env: Record<string, strin
         ...process.env,
         NODE_ENV: 'test',
         DATABASE_URL: uvis.database.url,
+        REDIS_URL: uvis.config.redisUrl,
+        REDIS_PREFIX: uvis.config.redisPrefix,
         BACKUP_DIR: uvis.config.backup.dir,
         UPLOADS_DIR: uvis.config.backup.uploadsDir,
         BACKUP_TARGETS: uvis.config.backup.targets.join(','),
@@ -120,9 +124,27 @@ describe('backup round trips', () => {
     expect((await business(uvis)).orders.length).toBeLessThan(before.orders.length);
 
     await uvis.running.shutdown.run('restore');
-    const restored = await restore(uvis, [backup.id, '--yes']);
+    // Events of changes the restore throws away, still queued (a retry pending, a failure kept for Bull Board).
+    const redis = new Redis(uvis.config.redisUrl);
+    const queues = createQueues(redis, uvis.config.queuePrefix);
+    cleanups.push(async () => {
+      await closeQueues(queues);
+      redis.disconnect();
+    });
+    const stale = { eventId: 9_999_999, dispatchId: 1, orderId: 1, driverId: 1, vehicleId: 1, from: 'ASSIGNED', to: 'ACCEPTED', changedBy: null, changedAt: new Date().toISOString(), note: null };
+    await queues.dispatches.add('dispatch.status_changed', stale);
+    await queues.dispatches.add('dispatch.status_changed', stale, { delay: 60_000 });
+    await queues.orders.add('order.changed', { eventId: 9_999_998, orderId: 1, change: 'updated' });
+    // The same database, spelled differently (with or without the default port).
+    const spelled = new URL(uvis.database.url);
+    spelled.port = spelled.port ? '' : '5432';
+    const restored = await restore(uvis, [backup.id, '--yes', '--database', spelled.toString()]);
     expect(restored.code, restored.stderr).toBe(0);
     expect(restored.stdout).toContain(`restored backup ${backup.id}`);
+    expect(restored.stdout).toContain('removed 3 queued orders and dispatches jobs of the discarded timeline');
+    for (const queue of [queues.dispatches, queues.orders]) {
+      expect(Object.values(await queue.getJobCounts('waiting', 'delayed', 'failed')).reduce((a, b) => a + b, 0)).toBe(0);
+    }
     const after = await startTestUvis({ role: 'api', database: uvis.database, prefix: uvis.config.redisPrefix, env: { BACKUP_DIR: uvis.config.backup.dir } });
     cleanups.push(() => after.stop({ keepData: true }));
     expect(await business(after)).toEqual(before);
@@ -163,6 +185,17 @@ describe('backup round trips', () => {
     expect(backup.files_location).toMatch(/\.tar\.gz$/);
     const fresh = tempDir('uploads-restored');
     await uvis.running.shutdown.run('restore');
+    // An UPLOADS_DIR that cannot be written (here: below a regular file) stops the restore before the database.
+    const db = createDb({ url: uvis.database.url, poolMin: 0, poolMax: 2, statementTimeoutMs: 10_000 });
+    cleanups.push(() => db.destroy());
+    await db('vehicles').where({ id: 1 }).update({ capacity_kg: 1234 }); // a change a restore would undo
+    const before = await databaseFingerprint(db);
+    const notADir = join(tempDir('not-a-dir'), 'file');
+    writeFileSync(notADir, 'x');
+    const refused = await restore(uvis, [backup.id, '--yes', '--files'], { UPLOADS_DIR: join(notADir, 'uploads') });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/cannot unpack the files into .*; nothing was changed/);
+    expect(await databaseFingerprint(db)).toEqual(before);
     const restored = await restore(uvis, [backup.id, '--yes', '--files'], { UPLOADS_DIR: fresh });
     expect(restored.code, restored.stderr).toBe(0);
     expect(readFileSync(join(fresh, 'pod', '인수증-42.txt'), 'utf8')).toBe('수령인 서명 완료');
