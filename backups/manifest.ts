@@ -52,8 +52,18 @@ export function getBackup(db: Db, id: string): Promise<BackupRow | undefined> {
   return db('backups').where({ id }).first();
 }
 
-/** The newest backup that can be restored. */
+/** Succeeded and not proven broken: verified, or not verified yet. */
+export function restorable(db: Db) {
+  return db('backups').where({ status: 'succeeded' }).where((q) => q.whereNull('verification_status').orWhereNot('verification_status', 'failed'));
+}
+
+/** The newest backup that can be restored (`restore latest`): one that failed verification is skipped. */
 export function latestGoodBackup(db: Db): Promise<BackupRow | undefined> {
+  return restorable(db).orderBy('started_at', 'desc').first();
+}
+
+/** The newest backup made, whatever its verification: the one verification must prove. */
+export function newestSucceededBackup(db: Db): Promise<BackupRow | undefined> {
   return db('backups').where({ status: 'succeeded' }).orderBy('started_at', 'desc').first();
 }
 

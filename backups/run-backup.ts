@@ -95,7 +95,7 @@ async function makeArtifacts(ctx: BackupContext, kind: BackupKind, claimed: Back
   const connection = pgConnection(ctx.databaseUrl);
   let dump: Artifact;
   try {
-    dump = await store(ctx.storages, artifactKey(kind, claimed.id, claimed.started_at, 'dump'), () =>
+    dump = await store(ctx.storages, artifactKey(kind, claimed.id, claimed.started_at, 'dump', config.timezone), () =>
       commandStream(pgBinary('pg_dump', config.pgBinDir), [
         '--format=custom',
         `--snapshot=${snapshot.snapshot}`,
@@ -112,7 +112,7 @@ async function makeArtifacts(ctx: BackupContext, kind: BackupKind, claimed: Back
   let files: Artifact | undefined;
   if (kind === 'weekly') {
     await mkdir(config.uploadsDir, { recursive: true });
-    files = await store(ctx.storages, artifactKey(kind, claimed.id, claimed.started_at, 'tar.gz'), () => commandStream('tar', ['-czf', '-', '-C', config.uploadsDir, '.']), written);
+    files = await store(ctx.storages, artifactKey(kind, claimed.id, claimed.started_at, 'tar.gz', config.timezone), () => commandStream('tar', ['-czf', '-', '-C', config.uploadsDir, '.']), written);
   }
   return { dump, files, counts: snapshot.counts };
 }

@@ -30,8 +30,12 @@ export async function createStorages(config: BackupConfig): Promise<BackupStorag
   );
 }
 
-/** A key for a new artifact: by kind and day, so listings and lifecycle rules stay simple. */
-export function artifactKey(kind: string, id: string, startedAt: Date, extension: 'dump' | 'tar.gz'): string {
-  const day = startedAt.toISOString().slice(0, 10);
+/**
+ * A key for a new artifact: by kind and day, so listings and lifecycle rules stay simple.
+ * The day is the schedule's (BACKUP_TIMEZONE): the 03:00 KST daily of the 28th is under 2026-11-28.
+ */
+export function artifactKey(kind: string, id: string, startedAt: Date, extension: 'dump' | 'tar.gz', timeZone: string): string {
+  // en-CA formats a date as YYYY-MM-DD.
+  const day = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(startedAt);
   return `${kind}/${day}/uvis-${kind}-${id}.${extension}`;
 }

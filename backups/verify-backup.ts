@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createDatabase, databaseUrl, dropDatabase, withAdminConnection } from '../db/ensure-database.js';
-import { latestGoodBackup, type BackupRow } from './manifest.js';
+import { newestSucceededBackup, type BackupRow } from './manifest.js';
 import { countRows, pgRestore } from './pg-tools.js';
 import { fetchVerified } from './restore.js';
 import type { BackupContext } from './run-backup.js';
@@ -18,7 +18,7 @@ export interface VerificationResult {
 }
 
 export async function verifyBackup(ctx: BackupContext, backup?: BackupRow): Promise<VerificationResult | { skipped: string }> {
-  const target = backup ?? (await latestGoodBackup(ctx.db));
+  const target = backup ?? (await newestSucceededBackup(ctx.db));
   if (!target) return { skipped: 'no successful backup to verify' };
   const scratch = `uvis_verify_${randomBytes(4).toString('hex')}`;
   const scratchUrl = databaseUrl(ctx.databaseUrl, scratch);

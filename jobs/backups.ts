@@ -1,4 +1,5 @@
 /** backups queue: database backups (daily, weekly full, on demand), their verification and retention. */
+import { UnrecoverableError } from 'bullmq';
 import { z } from 'zod';
 import { createStorages } from '../backups/storage.js';
 import { applyRetention } from '../backups/retention.js';
@@ -44,7 +45,15 @@ export const backupsQueue = defineQueue({
           const result = await runBackup(await ctx(), { kind, tickKey: tick, jobId: String(job.id), requestedBy });
           return 'skipped' in result ? result : { backupId: result.id, sizeBytes: result.size_bytes, sha256: result.sha256 };
         },
-        'backup.verify': async () => verifyBackup(await ctx()),
+        'backup.verify': async () => {
+          const result = await verifyBackup(await ctx());
+          // Recorded on the backup first; failing the job puts it in Bull Board's failed set
+          // (no retry: the same dump fails the same way) and in the job failure metrics.
+          if ('passed' in result && !result.passed) {
+            throw new UnrecoverableError(`backup ${result.backupId} failed verification: ${result.mismatches.join('; ')}`.slice(0, 2000));
+          }
+          return result;
+        },
         'backup.retention': async () => applyRetention(await ctx()),
       },
     };

@@ -61,7 +61,7 @@ export function registerDatabaseGauges(metrics: Metrics, db: Db): void {
   );
 }
 
-/** For the "no successful backup in 26 hours" alert; absent until the first success. */
+/** For the backup alerts: 0 until the first success (an unlabelled gauge always has a value), which the alerts read as long ago. */
 export function registerBackupGauges(metrics: Metrics, db: Db): void {
   const read = sharedRead(() => withTimeout(lastSuccessTimes(db), 1000, () => new Error('timeout')));
   scrapeGauge(

@@ -6,7 +6,7 @@ export async function up(knex: Knex): Promise<void> {
     create table backups (
       id uuid primary key,
       kind text not null check (kind in ('daily', 'weekly', 'manual')),
-      -- The schedule tick this backup belongs to (e.g. daily:2026-11-27T03:00:00+09:00):
+      -- The schedule tick this backup belongs to, in UTC (e.g. daily:2026-11-27T18:00:00.000Z for 03:00 KST on the 28th):
       -- unique, so replicas racing for one tick make one backup.
       tick_key text unique,
       job_id text,

@@ -20,6 +20,7 @@ import { withAdminClient } from '../helpers/databases.js';
 import { Redis } from 'ioredis';
 import { createDb } from '../../db/knex.js';
 import { closeQueues, createQueues } from '../../jobs/queues.js';
+import { latestGoodBackup } from '../../backups/manifest.js';
 import { runBackup } from '../../backups/run-backup.js';
 import { createStorages } from '../../backups/storage.js';
 import { createLogger } from '../../lib/logger.js';
@@ -355,6 +356,35 @@ describe('backup jobs', () => {
     expect(keys).not.toContain(`test/${expired.location}`);
   });
 
+  it('retention also keeps the newest verified and the newest files backup, however old; failed verifications do not count', async () => {
+    const uvis = await startWithBackups({ BACKUP_RETENTION_DAYS: '30' });
+    const admin = await uvis.api.login();
+    const { db } = uvis.running.deps;
+    const age = async (backup: { id: string }, days: number, extra: Record<string, unknown> = {}) =>
+      db('backups').where({ id: backup.id }).update({ started_at: db.raw(`now() - ?::interval`, [`${days} days`]), ...extra });
+    // The three newest backups are known to be broken.
+    const broken = [await backupNow(uvis, admin), await backupNow(uvis, admin), await backupNow(uvis, admin)];
+    for (const b of broken) await db('backups').where({ id: b.id }).update({ verification_status: 'failed', verification_error: 'orders: manifest 9, restored 3' });
+    const [d1, d2, d3, passed, d4] = [await backupNow(uvis, admin), await backupNow(uvis, admin), await backupNow(uvis, admin), await backupNow(uvis, admin), await backupNow(uvis, admin)];
+    const weekly = await backupNow(uvis, admin, 'weekly');
+    const oldest = await backupNow(uvis, admin);
+    await age(d1!, 31);
+    await age(d2!, 32);
+    await age(d3!, 33);
+    await age(passed!, 34, { verification_status: 'passed' });
+    await age(d4!, 35);
+    await age(weekly, 45);
+    await age(oldest, 50);
+    // `restore latest` skips backups that failed verification.
+    expect((await latestGoodBackup(db))!.id).toBe(d1!.id);
+    const job = await uvis.running.deps.queues.backups.add('backup.retention', {});
+    await waitFor(async () => (await uvis.running.deps.queues.backups.getJobState(job.id!)) === 'completed', { what: 'retention' });
+    const statuses = Object.fromEntries((await db('backups').select('id', 'status')).map((r) => [r.id, r.status]));
+    const expected = Object.fromEntries([...broken, d1!, d2!, d3!, passed!, weekly].map((b) => [b.id, 'succeeded']));
+    expect(statuses).toEqual({ ...expected, [d4!.id]: 'expired', [oldest.id]: 'expired' });
+    expect(existsSync(join(uvis.config.backup.dir, weekly.files_location))).toBe(true);
+  });
+
   it('verification restores the newest backup into a scratch database, compares counts, records the result and drops it', async () => {
     const uvis = await startWithBackups();
     const admin = await uvis.api.login();
@@ -371,7 +401,11 @@ describe('backup jobs', () => {
     // A manifest that does not match what the dump holds fails verification, with the reason.
     await uvis.running.deps.db('backups').where({ id: backup.id }).update({ table_counts: JSON.stringify({ ...backup.table_counts, orders: 999 }) });
     const bad = await queue.add('backup.verify', {});
-    await waitFor(async () => (await queue.getJobState(bad.id!)) === 'completed', { timeoutMs: 30_000, what: 'second verification' });
+    // The job fails at once (no retry: the same dump fails the same way), with the reason, for Bull Board and the failure metrics.
+    await waitFor(async () => (await queue.getJobState(bad.id!)) === 'failed', { timeoutMs: 30_000, what: 'second verification' });
+    const badJob = (await queue.getJob(bad.id!))!;
+    expect(badJob.attemptsMade).toBe(1);
+    expect(badJob.failedReason).toMatch(new RegExp(`backup ${backup.id} failed verification: orders: manifest 999, restored \\d+`));
     const failed = (await uvis.api.get(`/api/v1/admin/backups/${backup.id}`, admin)).body;
     expect(failed.verification_status).toBe('failed');
     expect(failed.verification_error).toMatch(/orders: manifest 999, restored \d+/);
