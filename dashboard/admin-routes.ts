@@ -3,7 +3,7 @@
  * look; everyone else is refused. State-changing requests need the CSRF token.
  */
 import cookieParser from 'cookie-parser';
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { revokeSession, type Principal } from '../db/sessions.js';
 import { projectPath } from '../lib/paths.js';
 import { AppError } from '../lib/errors/index.js';
@@ -20,6 +20,14 @@ function safeNext(value: unknown): string {
 }
 
 const STAFF_ROLES = new Set(['admin', 'dispatcher']);
+
+/** Korean first for the refusals a sign-in form can meet before its handler runs. */
+const FORM_REFUSALS: Record<string, string> = {
+  csrf_invalid: '페이지가 만료되었습니다. 다시 로그인해 주세요 · this page had expired; please sign in again',
+  account_locked: '로그인 실패가 반복되어 계정이 잠시 잠겼습니다 · ',
+  rate_limited: '로그인 시도가 너무 많습니다 · ',
+  service_unavailable: '잠시 후 다시 시도해 주세요 · ',
+};
 
 export function mountAdmin(app: Express, deps: AppDeps, loginLimits: RequestHandler[]): void {
   const { config } = deps;
@@ -56,6 +64,19 @@ export function mountAdmin(app: Express, deps: AppDeps, loginLimits: RequestHand
       res.status(err.status).type('html').send(loginPage({ csrfToken: generateCsrfToken(req, res), next: target, error: message }));
     }
   });
+
+  // Refusals raised before the handler (a form from a tab whose token is stale, the
+  // sign-in limits, Redis away) answer with the sign-in page and a fresh token, not JSON.
+  const loginFormError: ErrorRequestHandler = (err, req, res, next) => {
+    const status: number = err instanceof AppError ? err.status : typeof err?.status === 'number' ? err.status : 500;
+    if (req.method !== 'POST' || res.headersSent || (status >= 500 && status !== 503)) return next(err);
+    const code = String(err?.code ?? '');
+    const known = FORM_REFUSALS[code] ?? (status === 503 ? FORM_REFUSALS.service_unavailable : undefined);
+    const message = code === 'csrf_invalid' ? known! : `${known ?? ''}${err.message}`;
+    if (err instanceof AppError && err.headers) res.set(err.headers);
+    res.status(status).type('html').send(loginPage({ csrfToken: generateCsrfToken(req, res), next: safeNext(req.body?.next), error: message }));
+  };
+  router.use('/login', loginFormError);
 
   router.get('/logout', (req, res) => {
     res.type('html').send(signOutPage(generateCsrfToken(req, res)));

@@ -12,7 +12,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
-import { UnavailableError } from './errors/index.js';
+import { AppError, UnavailableError } from './errors/index.js';
 import type { Logger } from './logger.js';
 import { closeRedis } from './redis.js';
 import { SseStream } from './sse-stream.js';
@@ -26,7 +26,8 @@ export interface LiveHubOptions {
   /** Opens the dedicated subscriber connection (one that reconnects forever). */
   connect: () => Redis;
   log: Logger;
-  readQueueCounts: () => Promise<unknown>;
+  /** Queue counts for the 'queues' event; sent (with the time read) only when they change. */
+  readQueueCounts: () => Promise<Record<string, unknown>>;
   isDraining: () => boolean;
   /** How long a new stream waits for the subscription before answering 503. */
   subscribeTimeoutMs: number;
@@ -34,9 +35,12 @@ export interface LiveHubOptions {
   heartbeatMs?: number;
   tickMs?: number;
   maxStreams?: number;
+  /** Streams one account may hold (its tabs on all its devices): one token must not take every slot. */
+  maxStreamsPerUser?: number;
 }
 
 export interface StreamOwner {
+  userId: number;
   /** When the access token that opened the stream expires (ms since the epoch). */
   expiresAt: number;
   /** Whether the session and role still allow watching; checked every heartbeat. */
@@ -64,16 +68,21 @@ export class LiveHub {
   /** Streams waiting for the subscription: the hub must not stop under them. */
   private opening = 0;
   private lastQueues: string | undefined;
+  private lastQueueCounts: string | undefined;
   private readonly queueIntervalMs: number;
   private readonly heartbeatMs: number;
   private readonly tickMs: number;
   private readonly maxStreams: number;
+  private readonly maxStreamsPerUser: number;
+  /** Streams per account, open or waiting for the subscription. */
+  private readonly perUser = new Map<number, number>();
 
   constructor(private readonly options: LiveHubOptions) {
     this.queueIntervalMs = options.queueIntervalMs ?? 2000;
     this.heartbeatMs = options.heartbeatMs ?? 15_000;
     this.tickMs = options.tickMs ?? 1000;
     this.maxStreams = options.maxStreams ?? 1000;
+    this.maxStreamsPerUser = options.maxStreamsPerUser ?? 8;
   }
 
   get streamCount(): number {
@@ -88,6 +97,19 @@ export class LiveHub {
   async open(res: ServerResponse, owner: StreamOwner): Promise<void> {
     if (this.options.isDraining()) throw new UnavailableError('server', 'shutting down; reconnect to another replica');
     if (this.clients.size >= this.maxStreams) throw new UnavailableError('server', 'too many live connections on this replica');
+    const held = this.perUser.get(owner.userId) ?? 0;
+    if (held >= this.maxStreamsPerUser) {
+      throw new AppError(429, 'too_many_streams', `this account already has ${held} live streams open; close a tab or retry later`, { limit: this.maxStreamsPerUser }, { 'Retry-After': '15' });
+    }
+    this.perUser.set(owner.userId, held + 1);
+    let counted = true;
+    const release = () => {
+      if (!counted) return;
+      counted = false;
+      const left = (this.perUser.get(owner.userId) ?? 1) - 1;
+      if (left > 0) this.perUser.set(owner.userId, left);
+      else this.perUser.delete(owner.userId);
+    };
     const subscribed = this.ensureRunning();
     this.opening++;
     let failed = true;
@@ -95,16 +117,20 @@ export class LiveHub {
       await withTimeout(subscribed, this.options.subscribeTimeoutMs, () => new UnavailableError('redis'));
       failed = false;
     } catch (err) {
+      release();
       throw err instanceof UnavailableError ? err : new UnavailableError('redis');
     } finally {
       this.opening--;
       // Nothing to keep running for if this stream failed or its caller left while waiting.
       if ((failed || gone(res)) && this.clients.size === 0 && this.opening === 0) this.stop();
     }
-    if (gone(res)) return;
+    if (gone(res)) return release();
     const client: Client = { ...owner, stream: new SseStream(res), checking: false };
     this.clients.add(client);
-    res.once('close', () => this.remove(client));
+    res.once('close', () => {
+      release();
+      this.remove(client);
+    });
     client.stream.send('hello', { server_time: new Date().toISOString(), heartbeat_ms: this.heartbeatMs });
     if (this.lastQueues) client.stream.send('queues', this.lastQueues);
     else this.lastQueueRead = 0;
@@ -144,7 +170,7 @@ export class LiveHub {
   private stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
-    this.lastQueues = undefined;
+    this.lastQueues = this.lastQueueCounts = undefined;
     const subscriber = this.subscriber;
     this.subscriber = undefined;
     this.subscribed = undefined;
@@ -200,10 +226,12 @@ export class LiveHub {
   private async readQueues(): Promise<void> {
     this.readingQueues = true;
     try {
-      const json = JSON.stringify(await this.options.readQueueCounts());
-      if (json !== this.lastQueues && this.clients.size > 0) {
-        this.lastQueues = json;
-        this.broadcast('queues', json);
+      const counts = await this.options.readQueueCounts();
+      const key = JSON.stringify(counts);
+      if (key !== this.lastQueueCounts && this.clients.size > 0) {
+        this.lastQueueCounts = key;
+        this.lastQueues = JSON.stringify({ at: new Date().toISOString(), ...counts });
+        this.broadcast('queues', this.lastQueues);
       }
     } catch (err) {
       this.options.log.debug({ err }, 'queue counts not read for live streams');

@@ -1,16 +1,18 @@
 /**
- * Brute-force protection for sign-in, counting failures only. Each attempt first
- * reads the failure counts of its account and address (refusing a locked one with
- * 429 and Retry-After) and waits longer for each failure past the first few.
+ * Brute-force protection for sign-in, counting failures. Each attempt first reads the
+ * failure counts of its account and address (refusing a locked one with 429 and
+ * Retry-After) and waits longer for each failure past the first few.
  *
- * A key with no failures is trusted: the attempt goes ahead and only a failure (401)
- * is counted, afterwards. That keeps a burst of correct sign-ins (a fleet behind one
- * NAT address, the seed's Locust users sharing one account) from ever being refused.
- * A key that has failed before is not: the attempt reserves a failure atomically
- * before it runs and gets it back if it succeeds, so a parallel burst of guesses
- * cannot all pass the check at once. What remains is the first wave against a clean
- * key: parallel guesses sent before any of them has failed are all checked (bounded
- * by the general per-address limit and the cost of each password check).
+ * Per account, every attempt reserves a failure atomically before it runs and gets it
+ * back if it succeeds: a parallel burst of guesses at one account gets no more tries
+ * than the limit, and successes never count once they are done.
+ *
+ * Per address, a clean key is trusted: the attempt goes ahead and only a failure (401)
+ * is counted, afterwards, so a burst of correct sign-ins from one NAT address (a fleet
+ * starting its shift) is never refused for being a burst. An address that has failed
+ * before reserves like an account. The first wave of guesses across many accounts from
+ * a clean address is capped by the per-address attempt limit (rate-limit.ts,
+ * RATE_LIMIT_LOGIN_IP_ATTEMPTS per 10 s), which runs before this guard.
  *
  * Counts live in Redis (every API replica sees them); without Redis, sign-in answers
  * 503 rather than running unguarded.
@@ -71,7 +73,7 @@ export class LoginGuard {
       const over = failures.account - this.config.slowdownAfter + 1;
       if (over > 0) await new Promise((r) => setTimeout(r, Math.min(5000, over * this.config.slowdownStepMs)));
       const limiters = [
-        { limiter: this.byAccount, key: account, strict: failures.account > 0 },
+        { limiter: this.byAccount, key: account, strict: true },
         { limiter: this.byIp, key: ip, strict: failures.ip > 0 },
       ];
       const reserved: typeof limiters = [];

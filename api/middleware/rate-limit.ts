@@ -1,14 +1,15 @@
 /**
  * Rate limits kept in Redis so they hold across API replicas. Numbers come from
- * configuration (see the README): a general limit per user and a higher one for GPS
- * posts. Sign-in has its own guard (login-guard.ts), which counts failures only.
+ * configuration (see the README): a general limit per user, a higher one for GPS
+ * posts, and sign-in attempts per address. Sign-in also has its own guard
+ * (login-guard.ts), which counts failures.
  */
 import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import { rateLimit, type Options } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
-import type { RateLimitConfig } from '../../lib/config.js';
+import { rateLimit, ipKeyGenerator, type Options } from 'express-rate-limit';
+import { LOGIN_ATTEMPT_WINDOW_SECONDS, type RateLimitConfig } from '../../lib/config.js';
 import { AppError } from '../../lib/errors/index.js';
 import type { Logger } from '../../lib/logger.js';
 
@@ -60,10 +61,12 @@ function failOpen(limiter: RequestHandler, log: Logger, name: string): RequestHa
 export class RateLimits {
   readonly general: RequestHandler;
   readonly location: RequestHandler;
+  /** Sign-in attempts per address, whatever their outcome: a parallel burst across many accounts stops here. */
+  readonly loginAttempts: RequestHandler;
 
   constructor(redis: Redis, prefix: string, config: RateLimitConfig, log: Logger) {
     if (!config.enabled) {
-      this.general = this.location = passThrough;
+      this.general = this.location = this.loginAttempts = passThrough;
       return;
     }
     const common = {
@@ -92,5 +95,15 @@ export class RateLimits {
       store: store(redis, `${prefix}:rl:location:`),
       handler: limitReached('rate_limited', (s) => `too many location posts; retry in ${s} s`),
     }), log, 'location');
+    // Fails open like the others: without Redis the sign-in guard answers 503 anyway.
+    this.loginAttempts = failOpen(rateLimit({
+      ...common,
+      windowMs: LOGIN_ATTEMPT_WINDOW_SECONDS * 1000,
+      limit: config.loginIpAttempts,
+      identifier: 'login-attempts',
+      keyGenerator: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
+      store: store(redis, `${prefix}:rl:login-ip:`),
+      handler: limitReached('rate_limited', (s) => `too many sign-in attempts from this address; retry in ${s} s`),
+    }), log, 'login-attempts');
   }
 }

@@ -14,16 +14,23 @@ function problems(where: string, error: z.ZodError): FieldProblem[] {
 /**
  * PostgreSQL text cannot hold U+0000, so a string with one would fail at the
  * database (a 500, or a job that can never succeed): refuse it here, by field.
+ * Iterative, because a body may nest thousands of levels deep within its size limit.
  */
-function nulCharacters(where: string, value: unknown, path: string[] = []): FieldProblem[] {
-  if (typeof value === 'string') {
-    return value.includes('\u0000') ? [{ field: [where, ...path].join('.'), message: 'must not contain the NUL character (U+0000)' }] : [];
+function nulCharacters(where: string, root: unknown): FieldProblem[] {
+  const found: FieldProblem[] = [];
+  const pending: { value: unknown; path: string[] }[] = [{ value: root, path: [] }];
+  while (pending.length > 0) {
+    const { value, path } = pending.pop()!;
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) found.push({ field: [where, ...path].join('.'), message: 'must not contain the NUL character (U+0000)' });
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [key, item] of Object.entries(value)) {
+        if (key.includes('\u0000')) found.push({ field: [where, ...path].join('.'), message: 'keys must not contain the NUL character (U+0000)' });
+        if (typeof item === 'string' || (typeof item === 'object' && item !== null)) pending.push({ value: item, path: [...path, key] });
+      }
+    }
   }
-  if (typeof value !== 'object' || value === null) return [];
-  return Object.entries(value).flatMap(([key, item]) => [
-    ...(key.includes('\u0000') ? [{ field: [where, ...path].join('.'), message: 'keys must not contain the NUL character (U+0000)' }] : []),
-    ...nulCharacters(where, item, [...path, key]),
-  ]);
+  return found;
 }
 
 export function validateInput(route: RouteSpec): RequestHandler {

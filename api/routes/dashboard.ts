@@ -51,7 +51,7 @@ export function dashboardLiveHub(deps: AppDeps): LiveHub {
         channel: liveChannel(config.redisPrefix),
         connect: () => createRedis(config.redisUrl, 'worker', { commandTimeoutMs: config.redisCommandTimeoutMs, name: 'uvis-live-sub' }),
         log: log.child({ component: 'live-subscriber' }),
-        readQueueCounts: async () => ({ at: new Date().toISOString(), queues: await queueCounts(queues, config.redisCommandTimeoutMs) }),
+        readQueueCounts: async () => ({ queues: await queueCounts(queues, config.redisCommandTimeoutMs) }),
         isDraining: () => lifecycle.draining,
         subscribeTimeoutMs: config.redisCommandTimeoutMs,
       }),
@@ -121,11 +121,13 @@ export function dashboardRoutes(deps: AppDeps): RouteSpec[] {
       query: NoQuery,
       responses: {
         200: { description: 'The event stream', contentType: 'text/event-stream' },
+        429: { description: 'This account already holds its maximum of live streams (8)', schema: ErrorResponse },
         503: { description: 'Redis unavailable, too many streams, or shutting down; retry', schema: ErrorResponse },
         ...errors,
       },
       handler: async ({ req, res, principal }) => {
         await dashboardLiveHub(deps).open(res, {
+          userId: principal.userId,
           expiresAt: tokenExpiry(req.headers.authorization),
           stillAllowed: async () => {
             const current = await principals.get({ sessionId: principal.sessionId, userId: principal.userId });

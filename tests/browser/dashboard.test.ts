@@ -205,6 +205,12 @@ describe('dispatcher dashboard', () => {
     const driver2 = await uvis.api.login(DEMO_DRIVER2);
     await uvis.api.post('/api/v1/mobile/location', { latitude: 35.8694, longitude: 128.6062 }, driver2);
     await page.waitForSelector('#map g.marker[data-vehicle-id="2"][data-lat="35.8694"]');
+
+    // A vehicle added while the page was away is offered for assignment after the next reconnect.
+    const added = await uvis.api.post('/api/v1/vehicles', { license_plate: `재연결${Date.now() % 10000}`, vehicle_type: 'FREEZER', capacity_kg: 3000 }, admin);
+    expect(added.status, added.text).toBe(201);
+    dashboardLiveHub(uvis.running.deps).closeAll('test');
+    await page.waitForSelector(`#assign select[name="vehicle_id"] option[value="${added.body.id}"]`, { state: 'attached' });
     noProblems(watched);
   });
 
@@ -228,6 +234,39 @@ describe('dispatcher dashboard', () => {
     await page.keyboard.press('Enter');
     expect(await page.evaluate(() => (globalThis as any).document.activeElement?.getAttribute('name'))).toBe('vehicle_id');
     expect(await page.inputValue('#assign select[name="order_id"]')).toBe(String(pending.id));
+
+    // Cancelling from the keyboard: the button goes with its order, focus lands on the outcome, not on <body>.
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.focus(`#orders button[data-key="cancel-${another.id}"]`);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector(`#orders button[data-key="cancel-${another.id}"]`, { state: 'detached' });
+    await page.waitForFunction(() => (globalThis as any).document.activeElement?.getAttribute('role') === 'status');
+    noProblems(watched);
+  });
+
+  it('signs out on the server even after the access token went stale, and sends a demoted account back to sign-in', async () => {
+    const watched = await signedIn(DEMO_DISPATCHER);
+    const { page } = watched;
+    const refresh = await page.evaluate(() => JSON.parse((globalThis as any).sessionStorage.getItem('uvis.dashboard.tokens')).refresh as string);
+    // The access token expired while the tab slept (the refresh token is still good): the
+    // server refuses the first sign-out call as it would a stale token.
+    await page.route('**/api/v1/auth/logout', (route) => route.fulfill({ status: 401, contentType: 'application/json', body: '{"error":{"code":"token_expired","message":"expired","details":null}}' }), { times: 1 });
+    await page.click('#sign-out');
+    await page.waitForSelector('#email');
+    // The session is over on the server: its refresh token no longer works.
+    expect((await uvis.api.post('/api/v1/auth/refresh', { refresh_token: refresh })).status).toBe(401);
+
+    // A dispatcher whose role is taken away while watching is sent back to sign-in, with the reason.
+    const account = { email: `watcher-${Date.now()}@example.com`, password: 'watcher-password' };
+    const created = await uvis.api.post('/api/v1/users', { ...account, role: 'dispatcher' }, admin);
+    expect(created.status, created.text).toBe(201);
+    const second = await signedIn(account);
+    const driver = await uvis.api.post('/api/v1/drivers', { name: '강등 기사' }, admin);
+    expect((await uvis.api.request('PATCH', `/api/v1/users/${created.body.id}`, { token: admin, json: { role: 'driver', driver_id: driver.body.id } })).status).toBe(200);
+    dashboardLiveHub(uvis.running.deps).closeAll('test'); // the next reconnect meets the new role
+    await second.page.waitForSelector('#signin-message.error');
+    await useLanguage(second.page, 'ko');
+    expect(await second.page.textContent('#signin-message')).toContain('관리자와 배차 담당자만');
     noProblems(watched);
   });
 
@@ -240,6 +279,14 @@ describe('dispatcher dashboard', () => {
     await page.waitForSelector('#queues tr[data-queue="orders"]');
     await page.waitForSelector('#map g.marker');
     expect(await page.textContent('#orders-title')).toBe('주문');
+    // "Load more" shows only when there is a next page.
+    expect(await page.isVisible('#orders button[data-i18n="orders.more"]')).toBe(false);
+    // A job's state reads in the page's language.
+    const job = await uvis.running.deps.queues.orders.add('order.changed', { eventId: 1, orderId: 1, change: 'updated' });
+    await page.selectOption('#job-lookup select', 'orders');
+    await page.fill('#job-lookup input[name="job_id"]', job.id!);
+    await page.click('#job-lookup button[type="submit"]');
+    await page.waitForFunction(() => ['완료', '대기', '처리 중'].includes((globalThis as any).document.querySelector('[data-role="job-state"]')?.textContent));
     await page.screenshot({ path: `${ARTIFACTS}/dashboard-ko.png`, fullPage: true });
 
     await useLanguage(page, 'en');

@@ -58,6 +58,11 @@ describe('Bull Board', () => {
     expect(wrong.text).toContain('이메일 또는 비밀번호가 틀렸습니다');
     const forged = await new CookieBrowser(uvis.baseUrl).request('POST', '/admin/login', { form: { username: DEMO_ADMIN.email, password: DEMO_ADMIN.password } });
     expect(forged.status).toBe(403);
+    // Still the sign-in page (Korean first), with a fresh token, not an API error body.
+    expect(forged.headers.get('content-type')).toContain('text/html');
+    expect(forged.text).toContain('페이지가 만료되었습니다');
+    expect(forged.text).toMatch(/name="_csrf" value="[^"]+"/);
+    expect(forged.text.startsWith('<!doctype html>')).toBe(true);
   });
 
   it('refuses drivers, even with the right password', async () => {

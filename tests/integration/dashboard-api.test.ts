@@ -243,6 +243,7 @@ describe('live hub rules', () => {
   let allowed = true;
   let draining = false;
   let expiresAt = Date.now() + 60_000;
+  let waitingOrders = 0;
   const prefix = newPrefix();
   const publisher = createRedis(baseUrls().redisUrl, 'worker', { commandTimeoutMs: 2000 });
 
@@ -251,15 +252,19 @@ describe('live hub rules', () => {
       channel: liveChannel(prefix),
       connect: () => createRedis(baseUrls().redisUrl, 'worker', { commandTimeoutMs: 2000 }),
       log: createLogger({ level: 'silent' }),
-      readQueueCounts: async () => ({ queues: [] }),
+      readQueueCounts: async () => ({ queues: [{ name: 'orders', waiting: waitingOrders }] }),
       isDraining: () => draining,
       subscribeTimeoutMs: 2000,
       heartbeatMs: 100,
       tickMs: 50,
       queueIntervalMs: 100,
+      maxStreamsPerUser: 3,
     });
+    let anonymous = 1_000_000;
     server = createServer((req, res) => {
-      hub.open(res, { expiresAt, stillAllowed: async () => allowed }).catch((err: Error) => res.writeHead(503).end(err.message));
+      // ?user=N names the account; without it every stream is its own.
+      const userId = Number(new URL(req.url!, 'http://hub').searchParams.get('user') ?? anonymous++);
+      hub.open(res, { userId, expiresAt, stillAllowed: async () => allowed }).catch((err: Error & { status?: number }) => res.writeHead(err.status ?? 503).end(err.message));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
@@ -279,9 +284,32 @@ describe('live hub rules', () => {
     await stream.next('order', (d) => d.order_id === 7);
     expect(stream.events.map((e) => e.event)).not.toContain('backup');
     await stream.next('queues');
+    // Counts are read every 100 ms here but sent only when they change.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(stream.events.filter((e) => e.event === 'queues')).toHaveLength(1);
+    waitingOrders = 3;
+    expect((await stream.next('queues', (d) => d.queues[0].waiting === 3)).data.at).toEqual(expect.any(String));
     await stream.close();
     // The last stream gone, the hub lets go of its subscription.
     await waitFor(async () => hub.streamCount === 0, { what: 'the hub to drop the stream' });
+  });
+
+  it('lets one account hold a few streams, not every slot of the replica', async () => {
+    const mine = [await openStream(`${url}?user=42`), await openStream(`${url}?user=42`), await openStream(`${url}?user=42`)];
+    for (const stream of mine) await stream.next('hello');
+    const fourth = await openStream(`${url}?user=42`);
+    expect(fourth.res.status).toBe(429);
+    // Another account is not affected, and a closed tab frees its slot.
+    const other = await openStream(`${url}?user=43`);
+    await other.next('hello');
+    await mine[0]!.close();
+    await waitFor(async () => {
+      const again = await openStream(`${url}?user=42`);
+      if (again.res.status !== 200) return undefined;
+      mine.push(again);
+      return true;
+    }, { what: 'a freed slot' });
+    for (const stream of [...mine.slice(1), other]) await stream.close();
   });
 
   it('ends a stream when its token expires or its session is revoked', async () => {

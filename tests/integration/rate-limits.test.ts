@@ -1,6 +1,7 @@
 /** Rate limits in Redis: per user, a separate higher one for GPS posts, and failed-sign-in lockout. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_DISPATCHER, DEMO_DRIVER2, DEMO_DRIVER3 } from '../helpers/api-client.js';
+import { CookieBrowser } from '../helpers/browser.js';
 import { createDriverAccount } from '../helpers/fixtures.js';
 import { databaseFingerprint } from '../helpers/snapshot.js';
 import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
@@ -67,6 +68,12 @@ describe('rate limits', () => {
     expect(locked.status).toBe(429);
     expect(locked.body.error.code).toBe('account_locked');
     expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(60);
+    // The operator sign-in form says so on its own page (Korean first), not as an API error body.
+    const form = await new CookieBrowser(uvis.baseUrl).signIn(DEMO_DRIVER3.email, DEMO_DRIVER3.password);
+    expect(form.status).toBe(429);
+    expect(form.headers.get('content-type')).toContain('text/html');
+    expect(form.text).toContain('로그인 실패가 반복되어 계정이 잠시 잠겼습니다');
+    expect(Number(form.headers.get('retry-after'))).toBeGreaterThan(60);
     expect(await databaseFingerprint(uvis.running.deps.db)).toEqual(before);
     // A fleet behind the same NAT address: successes do not count.
     for (let i = 0; i < 10; i++) expect((await uvis.api.post('/api/v1/auth/login', { username: DEMO_DRIVER2.email, password: DEMO_DRIVER2.password })).status).toBe(200);
@@ -102,6 +109,28 @@ describe('sign-in guard under parallel attempts', () => {
       expect(statuses.filter((s) => s === 401)).toHaveLength(4);
       expect(statuses.filter((s) => s === 429)).toHaveLength(16);
       expect((await attempt(target.email, target.password)).body.error.code).toBe('account_locked');
+
+      // A clean account gets no first wave either: twenty guesses at once, five checked.
+      const fresh = await createDriverAccount(guarded.api, admin);
+      const wave = (await Promise.all(Array.from({ length: 20 }, (_, i) => attempt(fresh.email, `wave-${i}`)))).map((r) => r.status);
+      expect(wave.filter((s) => s === 401)).toHaveLength(5);
+      expect(wave.filter((s) => s === 429)).toHaveLength(15);
+    } finally {
+      await guarded.stop();
+    }
+  });
+
+  it('caps sign-in attempts per address, so a parallel burst across many accounts is bounded too', async () => {
+    const guarded = await startTestUvis({ role: 'api', env: { RATE_LIMIT_LOGIN_IP_ATTEMPTS: '8', RATE_LIMIT_LOGIN_IP_FAILURES: '1000', LOGIN_SLOWDOWN_AFTER: '100' } });
+    try {
+      const burst = await Promise.all(Array.from({ length: 20 }, (_, i) => guarded.api.post('/api/v1/auth/login', { username: `nobody-${i}@example.com`, password: 'guess' })));
+      const statuses = burst.map((r) => r.status);
+      expect(statuses.filter((s) => s === 401)).toHaveLength(8);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(12);
+      const refused = burst.find((r) => r.status === 429)!;
+      expect(refused.body.error.code).toBe('rate_limited');
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(refused.headers.get('ratelimit-policy')).toContain('login-attempts');
     } finally {
       await guarded.stop();
     }

@@ -52,5 +52,8 @@ describe('CORS', () => {
     expect(denied.headers.get('access-control-allow-origin')).toBeNull();
     const simple = await fetch(`${uvis.baseUrl}/api/v1/health`, { headers: { origin: 'https://evil.example.net' } });
     expect(simple.headers.get('access-control-allow-origin')).toBeNull();
+    // A page on the allowed origin can read when to retry and which request it was.
+    const read = await fetch(`${uvis.baseUrl}/api/v1/health`, { headers: { origin: 'https://dispatch.example.com' } });
+    expect(read.headers.get('access-control-expose-headers')?.split(',')).toEqual(['Retry-After', 'RateLimit', 'RateLimit-Policy', 'Idempotent-Replayed', 'X-Request-Id']);
   });
 });

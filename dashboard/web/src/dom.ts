@@ -69,13 +69,23 @@ export function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<
   return el;
 }
 
-/** Replaces an element's children, keeping keyboard focus on the element with the same data-key if it is rebuilt. */
+/**
+ * Replaces an element's children, keeping keyboard focus on the element with the same
+ * data-key if it is rebuilt. If it is gone (its row was cancelled), focus stays in the
+ * list itself rather than falling to the page's <body>.
+ */
 export function replaceChildren(parent: Element, ...children: Child[]): void {
   const active = document.activeElement;
   const key = active instanceof HTMLElement && parent.contains(active) ? active.dataset.key : undefined;
   parent.replaceChildren();
   append(parent, children);
-  if (key) parent.querySelector<HTMLElement>(`[data-key="${CSS.escape(key)}"]`)?.focus();
+  if (!key) return;
+  const again = parent.querySelector<HTMLElement>(`[data-key="${CSS.escape(key)}"]`);
+  if (again) return again.focus();
+  if (parent instanceof HTMLElement) {
+    if (!parent.hasAttribute('tabindex')) parent.tabIndex = -1;
+    parent.focus();
+  }
 }
 
 /** Fills a select, keeping the chosen value when it is still offered. */

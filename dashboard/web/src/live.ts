@@ -22,12 +22,15 @@ export interface LiveHandlers {
   onState: (state: LiveState) => void;
   /** The stream is (again) subscribed: reload everything. */
   onConnected: () => void;
+  /** The account may no longer watch (its role changed): the stream stops for good. */
+  onForbidden: () => void;
 }
 
 const MIN_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 15_000;
 
 class AuthFailed extends Error {}
+class Forbidden extends Error {}
 
 export class LiveConnection {
   private stopped = true;
@@ -75,6 +78,12 @@ export class LiveConnection {
           failures = 0;
         });
       } catch (err) {
+        if (err instanceof Forbidden) {
+          // Retrying cannot help: a 403 is the server's answer about this account, not the network.
+          this.stop();
+          this.handlers.onForbidden();
+          return;
+        }
         if (err instanceof AuthFailed && !(await refreshTokens())) {
           // Not signed in any more: api.ts has already sent the page back to sign-in, or will on its next call.
           if (!accessToken()) return;
@@ -118,6 +127,7 @@ export class LiveConnection {
         signal: controller.signal,
       });
       if (res.status === 401) throw new AuthFailed();
+      if (res.status === 403) throw new Forbidden();
       if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       const parser = new SseParser();

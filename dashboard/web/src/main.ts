@@ -69,10 +69,22 @@ function showDashboard(session: Session): void {
     ),
   );
   applyLabels(document);
-  live = new LiveConnection({ onEvent: applyLiveEvent, onState: bar.setLive, onConnected: () => void loadLive() });
+  live = new LiveConnection({
+    onEvent: applyLiveEvent,
+    onState: bar.setLive,
+    // Reference data too: vehicles, drivers and clients added or deactivated while away.
+    onConnected: () => void Promise.allSettled([loadReference(), loadLive()]),
+    onForbidden: () => void notStaff(),
+  });
   live.start();
   // Ages ("3분 전") and staleness move with time even when nothing is reported.
   clock = setInterval(() => changed('clock'), 15_000);
+}
+
+/** The account is not (or no longer) an admin or dispatcher: end its session and say why. */
+async function notStaff(): Promise<void> {
+  await signOut();
+  showSignIn('auth.notStaff');
 }
 
 /** After sign-in, and on load with a stored sign-in: check the role, then open the dashboard. */
@@ -81,10 +93,7 @@ async function start(): Promise<void> {
   try {
     session = await api<Session>('GET', '/dashboard/session');
   } catch (err) {
-    if (err instanceof ApiError && err.status === 403) {
-      await signOut();
-      return showSignIn('auth.notStaff');
-    }
+    if (err instanceof ApiError && err.status === 403) return notStaff();
     throw err;
   }
   state.session = session;

@@ -9,7 +9,8 @@ import { on, state } from '../store.js';
 import type { ActiveDispatch } from '../types.js';
 
 export function dispatchesPanel(): HTMLElement {
-  const message = h('p', { class: 'message', attrs: { role: 'status', 'aria-live': 'polite' } });
+  // Focusable, so keyboard focus can land on the outcome once the cancelled row's button is gone.
+  const message = h('p', { class: 'message', attrs: { role: 'status', 'aria-live': 'polite', tabindex: -1 } });
   const list = h('ol', { class: 'dispatch-list', attrs: { 'aria-labelledby': 'dispatches-title' } });
 
   async function cancel(d: ActiveDispatch): Promise<void> {
@@ -18,6 +19,7 @@ export function dispatchesPanel(): HTMLElement {
       await api('POST', `/dispatches/${d.id}/cancel`, {});
       message.textContent = t('dispatches.cancelled');
       await Promise.allSettled([loadDispatches(), loadOrders(), loadCounts(), loadPending()]);
+      message.focus();
     } catch (err) {
       message.textContent = errorText(err);
     }

@@ -17,7 +17,8 @@ export interface OrdersPanelOptions {
 }
 
 export function ordersPanel({ pickOrder }: OrdersPanelOptions): HTMLElement {
-  const message = h('p', { class: 'message', attrs: { role: 'status', 'aria-live': 'polite' } });
+  // Focusable, so keyboard focus can land on the outcome once the cancelled row's button is gone.
+  const message = h('p', { class: 'message', attrs: { role: 'status', 'aria-live': 'polite', tabindex: -1 } });
   const tabs = h('div', { class: 'status-tabs', attrs: { role: 'group' }, i18nAttrs: { 'aria-label': 'orders.statusFilter' } });
   const search = h('input', { attrs: { type: 'search', name: 'q', maxlength: 100, autocomplete: 'off' }, i18nAttrs: { placeholder: 'orders.searchPlaceholder' } });
   const cargo = h('select', { attrs: { name: 'cargo_type' } });
@@ -96,6 +97,7 @@ export function ordersPanel({ pickOrder }: OrdersPanelOptions): HTMLElement {
       await api('POST', `/orders/${order.id}/cancel`, {});
       message.textContent = t('orders.cancelled');
       await Promise.all([loadOrders(), loadCounts(), loadPending()]);
+      message.focus();
     } catch (err) {
       message.textContent = errorText(err);
     }

@@ -15,7 +15,8 @@ function jobView(job: JobStatus): HTMLElement {
   return h(
     'dl',
     { class: 'facts job', attrs: { 'data-state': job.state } },
-    ...item('jobs.state', job.state),
+    h('dt', { i18n: 'jobs.state' }),
+    h('dd', { attrs: { 'data-role': 'job-state' }, i18n: `jobstate.${job.state}` as LabelKey }),
     ...item('jobs.name', job.name),
     ...item('jobs.attempts', `${job.attempts_made} / ${job.attempts_allowed}`),
     ...item('jobs.created', dateTime(job.created_at)),
