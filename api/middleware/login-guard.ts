@@ -5,7 +5,9 @@
  *
  * Per account, every attempt reserves a failure atomically before it runs and gets it
  * back if it succeeds: a parallel burst of guesses at one account gets no more tries
- * than the limit, and successes never count once they are done.
+ * than the limit, and successes never count once they are done. Because that counter
+ * also holds attempts in flight, the slowdown reads a second one that counts finished
+ * failures only (a thousand users signing in to one shared account are not slowed).
  *
  * Per address, a clean key is trusted: the attempt goes ahead and only a failure (401)
  * is counted, afterwards, so a burst of correct sign-ins from one NAT address (a fleet
@@ -27,6 +29,8 @@ import { AppError, UnavailableError } from '../../lib/errors/index.js';
 export class LoginGuard {
   private readonly byIp: RateLimiterRedis;
   private readonly byAccount: RateLimiterRedis;
+  /** Finished failures per account, for the slowdown only. */
+  private readonly accountFailures: RateLimiterRedis;
 
   constructor(
     redis: Redis,
@@ -36,6 +40,7 @@ export class LoginGuard {
     const common = { storeClient: redis, duration: config.lockoutSeconds, rejectIfRedisNotReady: true };
     this.byIp = new RateLimiterRedis({ ...common, keyPrefix: `${prefix}:login-fail:ip`, points: config.loginIpFailures });
     this.byAccount = new RateLimiterRedis({ ...common, keyPrefix: `${prefix}:login-fail:account`, points: config.loginAccountFailures });
+    this.accountFailures = new RateLimiterRedis({ ...common, keyPrefix: `${prefix}:login-failed:account`, points: 1_000_000 });
   }
 
   private refuse(code: string, policy: string, limit: number, msBeforeNext: number, message: string): AppError {
@@ -51,14 +56,15 @@ export class LoginGuard {
     return async (req, res, next) => {
       const account = String(req.body?.username ?? req.body?.email ?? '').trim().toLowerCase();
       const ip = ipKeyGenerator(req.ip ?? 'unknown');
-      let failures: { ip: number; ipMs: number; account: number; accountMs: number };
+      let failures: { ip: number; ipMs: number; account: number; accountMs: number; accountFinished: number };
       try {
-        const [ipState, accountState] = await Promise.all([this.byIp.get(ip), this.byAccount.get(account)]);
+        const [ipState, accountState, finishedState] = await Promise.all([this.byIp.get(ip), this.byAccount.get(account), this.accountFailures.get(account)]);
         failures = {
           ip: ipState?.consumedPoints ?? 0,
           ipMs: ipState?.msBeforeNext ?? 0,
           account: accountState?.consumedPoints ?? 0,
           accountMs: accountState?.msBeforeNext ?? 0,
+          accountFinished: finishedState?.consumedPoints ?? 0,
         };
       } catch {
         return next(new UnavailableError('redis', 'sign-in is unavailable while its brute-force protection cannot be checked; retry shortly'));
@@ -70,7 +76,7 @@ export class LoginGuard {
         return next(this.refuse('rate_limited', 'login-ip', this.config.loginIpFailures, failures.ipMs, 'too many failed sign-ins from this address'));
       }
       // Each failure past the first few makes the next answer slower.
-      const over = failures.account - this.config.slowdownAfter + 1;
+      const over = failures.accountFinished - this.config.slowdownAfter + 1;
       if (over > 0) await new Promise((r) => setTimeout(r, Math.min(5000, over * this.config.slowdownStepMs)));
       const limiters = [
         { limiter: this.byAccount, key: account, strict: true },
@@ -98,7 +104,7 @@ export class LoginGuard {
         // success gives reservations back. An attempt cut off before its answer keeps them.
         const failed = res.statusCode === 401;
         const settle = failed
-          ? limiters.filter((l) => !l.strict).map((l) => l.limiter.penalty(l.key))
+          ? [...limiters.filter((l) => !l.strict).map((l) => l.limiter.penalty(l.key)), this.accountFailures.penalty(account)]
           : res.writableFinished
             ? reserved.map((r) => r.limiter.reward(r.key))
             : [];

@@ -120,6 +120,19 @@ describe('sign-in guard under parallel attempts', () => {
     }
   });
 
+  it('does not slow down a crowd of correct sign-ins to one shared account (their reservations are not failures)', async () => {
+    const guarded = await startTestUvis({ role: 'api', env: { RATE_LIMIT_LOGIN_ACCOUNT_FAILURES: '50', LOGIN_SLOWDOWN_AFTER: '1', LOGIN_SLOWDOWN_STEP_MS: '2000' } });
+    try {
+      const started = Date.now();
+      const crowd = await Promise.all(Array.from({ length: 20 }, () => guarded.api.post('/api/v1/auth/login', { username: DEMO_DRIVER2.email, password: DEMO_DRIVER2.password })));
+      expect(crowd.map((r) => r.status)).toEqual(Array(20).fill(200));
+      // One slowed answer alone would take 2 s.
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      await guarded.stop();
+    }
+  });
+
   it('caps sign-in attempts per address, so a parallel burst across many accounts is bounded too', async () => {
     const guarded = await startTestUvis({ role: 'api', env: { RATE_LIMIT_LOGIN_IP_ATTEMPTS: '8', RATE_LIMIT_LOGIN_IP_FAILURES: '1000', LOGIN_SLOWDOWN_AFTER: '100' } });
     try {
