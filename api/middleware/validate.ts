@@ -17,6 +17,13 @@ function problems(where: string, error: z.ZodError): FieldProblem[] {
  * Iterative, because a body may nest thousands of levels deep within its size limit.
  */
 function nulCharacters(where: string, root: unknown): FieldProblem[] {
+  if (root === undefined || root === null || typeof root === 'number' || typeof root === 'boolean') return [];
+  try {
+    // The common case, cheaply: JSON text spells U+0000 as \u0000 (in keys and values alike).
+    if (!JSON.stringify(root).includes('\\u0000')) return [];
+  } catch {
+    // Too deep for JSON.stringify: walk it below.
+  }
   const found: FieldProblem[] = [];
   const pending: { value: unknown; path: string[] }[] = [{ value: root, path: [] }];
   while (pending.length > 0) {
