@@ -149,9 +149,10 @@ export async function driverDaySummary(db: Db, driverId: number, dayStart: Date,
 
 export async function insertHistory(
   db: Db | Trx,
-  entry: { event_id: number; dispatch_id: number; from_status: string | null; to_status: string; changed_by: number | null; changed_at: Date; note: string | null },
+  entry: { event_id: number; event_key: string | null; dispatch_id: number; from_status: string | null; to_status: string; changed_by: number | null; changed_at: Date; note: string | null },
 ): Promise<boolean> {
-  const inserted = await db('dispatch_status_history').insert(entry).onConflict('event_id').ignore().returning('id');
+  // Deduplicated on event_key, or on event_id for jobs queued before keys existed (migration 0005).
+  const inserted = await db('dispatch_status_history').insert(entry).onConflict().ignore().returning('id');
   return inserted.length > 0;
 }
 

@@ -7,6 +7,8 @@ import { STANDARD_JOB_OPTIONS, defineQueue } from './define.js';
 
 export const DispatchStatusChanged = z.object({
   eventId: z.number().int().positive(),
+  /** The outbox row's job_key: never reused, even after a restore. Absent on jobs queued before migration 0005. */
+  eventKey: z.uuid().optional(),
   dispatchId: z.number().int().positive(),
   orderId: z.number().int().positive(),
   driverId: z.number().int().positive(),
@@ -27,9 +29,10 @@ export const dispatchesQueue = defineQueue({
   createProcessor: ({ db, cache, live }) => ({
     handlers: {
       'dispatch.status_changed': async (event) => {
-        // The event id (outbox row id) is unique in the history table: a redelivered job inserts nothing.
+        // The event key (or, on older jobs, the outbox id) is unique in the history table: a redelivered job inserts nothing.
         const inserted = await insertHistory(db, {
           event_id: event.eventId,
+          event_key: event.eventKey ?? null,
           dispatch_id: event.dispatchId,
           from_status: event.from,
           to_status: event.to,

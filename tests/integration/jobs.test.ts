@@ -5,6 +5,7 @@ import { checkCatalogue, catalogue, queueDefinition } from '../../jobs/index.js'
 import { CAPPED_BACKOFF, MAX_BACKOFF_MS, type WorkerDeps } from '../../jobs/define.js';
 import { cappedBackoff } from '../../workers/start-workers.js';
 import { DEMO_DISPATCHER, waitFor } from '../helpers/api-client.js';
+import { assign, createOrder } from '../helpers/fixtures.js';
 import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
 
 let uvis: TestUvis;
@@ -138,5 +139,37 @@ describe('order follow-up', () => {
     // The change's own job then writes the route for the new address.
     const next = await processor.handlers['order.changed']!({ eventId: 2, orderId: order.id, change: 'updated' }, { job: {} as never, log: deps.log });
     expect(next).toMatchObject({ distanceKm: expect.any(Number) });
+  });
+});
+
+describe('dispatch history', () => {
+  it('is kept once per event key, and an outbox id seen again after a restore still records its change', async () => {
+    const { db } = uvis.running.deps;
+    const deps = uvis.running.deps as unknown as WorkerDeps;
+    const processor = queueDefinition('dispatches').createProcessor(deps);
+    const dispatcher = await uvis.api.login(DEMO_DISPATCHER);
+    const order = await createOrder(uvis.api, dispatcher);
+    const dispatch = (await assign(uvis.api, dispatcher, order.id, 1, 1)).body;
+    const record = (event: Record<string, unknown>) =>
+      processor.handlers['dispatch.status_changed']!(
+        { dispatchId: dispatch.id, orderId: order.id, driverId: 1, vehicleId: 1, changedBy: null, changedAt: new Date().toISOString(), note: null, ...event } as never,
+        { job: {} as never, log: deps.log },
+      );
+    const rows = () => db('dispatch_status_history').where({ event_id: 777_001 }).orderBy('id').select('event_key', 'to_status');
+    const before = { eventId: 777_001, eventKey: '5f1d3c0e-8c1a-4a57-9d0e-0d6f6a7b2c11', from: 'ASSIGNED', to: 'ACCEPTED' };
+    expect(await record(before)).toEqual({ historyInserted: true });
+    // Redelivered: nothing new.
+    expect(await record(before)).toEqual({ historyInserted: false });
+    // After a restore the outbox hands out the same id to a new change, with a new key: it is recorded.
+    const after = { eventId: 777_001, eventKey: '0b8f1e9a-2d4c-4e6b-8a1f-3c5d7e9f1a2b', from: 'ASSIGNED', to: 'PICKED_UP' };
+    expect(await record(after)).toEqual({ historyInserted: true });
+    expect(await rows()).toEqual([
+      { event_key: before.eventKey, to_status: 'ACCEPTED' },
+      { event_key: after.eventKey, to_status: 'PICKED_UP' },
+    ]);
+    // A job queued before keys existed still deduplicates on its outbox id.
+    const legacy = { eventId: 777_002, from: 'ASSIGNED', to: 'ACCEPTED' };
+    expect(await record(legacy)).toEqual({ historyInserted: true });
+    expect(await record(legacy)).toEqual({ historyInserted: false });
   });
 });

@@ -63,6 +63,8 @@ describe('transactional outbox', () => {
     // One job for the one change.
     const jobs = await queues.orders.getJobs(['completed', 'waiting', 'active', 'delayed', 'failed']);
     expect(jobs.filter((j) => j.data.eventId === row.id)).toHaveLength(1);
+    // The job carries the row's never-reused key, which dispatch history deduplicates on.
+    expect((await queues.orders.getJob(jobId))!.data.eventKey).toBe(row.job_key);
   });
 
   it('a write that rolls back leaves no outbox row and no job', async () => {
