@@ -82,7 +82,7 @@ describe('duplicate delivery', () => {
     // Jobs as BullMQ would hand them to a worker: same id, same data, delivered twice.
     const jobs = {
       locations: { id: 'dup-locations-1', name: 'points', data: { driverId: 4, receivedAt: new Date().toISOString(), points: Array.from({ length: 50 }, (_, i) => ({ lat: 36 + i / 1000, lng: 127 })) } },
-      dispatches: { id: `ob-${event.job_key}`, name: 'dispatch.status_changed', data: { ...event.payload, eventId: event.id } },
+      dispatches: { id: `ob-${event.job_key}`, name: 'dispatch.status_changed', data: { ...event.payload, eventId: event.id, eventKey: event.job_key } },
       orders: { id: 'dup-orders-1', name: 'order.changed', data: { eventId: 999_001, orderId: order.id, change: 'created' } },
     } as const;
     const run = async (queue: keyof typeof jobs) => {
