@@ -1,0 +1,105 @@
+/**
+ * npm run bench:cpu: CPU time the API process spends per request on the hot routes
+ * (its utime + stime from /proc around each run, divided by the requests served).
+ * Requests per second on a shared two-core machine move by a third from run to run,
+ * and the baseline with them. CPU per request moves too (the host's other tenants
+ * slow every cycle), but less: compare two versions by running this on each,
+ * alternately, a few times, and comparing the best figures. Only the API runs (no worker): GPS jobs wait in
+ * Redis and are deleted afterwards.
+ *
+ * Options (environment): BENCH_CPU_SECONDS=5 per run (best of three), BENCH_CONNECTIONS=50,
+ * DATABASE_URL / REDIS_URL (servers to use).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import { ensurePostgres, ensureRedis } from '../lib/local-services.js';
+import { projectPath } from '../lib/paths.js';
+import { deleteKeysWithPrefix } from '../lib/redis.js';
+import { createDrivers, freshDatabase, login, BENCH_PASSWORD } from './bench/fixtures.js';
+import { runScenario } from './bench/load.js';
+import { ensureBuilt, spawnNode, waitForHttp } from './bench/processes.js';
+
+const env = process.env;
+const SECONDS = Number(env.BENCH_CPU_SECONDS ?? 5);
+const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 50);
+const BASE_DB = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const PREFIX = 'uvisbenchcpu';
+const PORT = 3203;
+const CLOCK_TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+
+const ROUTES = [
+  { name: 'GPS post (1 point)', method: 'POST', path: '/api/v1/mobile/location', body: JSON.stringify({ latitude: 37.5665, longitude: 126.978 }) },
+  { name: 'driver dispatch list', method: 'GET', path: '/api/v1/mobile/dispatches' },
+  { name: 'driver summary (cached)', method: 'GET', path: '/api/v1/mobile/summary' },
+  { name: 'health', method: 'GET', path: '/api/v1/health' },
+] as const;
+
+/** User plus system CPU of a process so far, in microseconds (fields 14 and 15 of /proc/<pid>/stat). */
+function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND) * 1e6;
+}
+
+async function clearPrefix(): Promise<void> {
+  const redis = new Redis(REDIS);
+  await deleteKeysWithPrefix(redis, PREFIX);
+  redis.disconnect();
+}
+
+async function main() {
+  ensureBuilt();
+  await ensurePostgres(BASE_DB);
+  await ensureRedis(REDIS);
+  const url = await freshDatabase(BASE_DB, 'uvis_bench_cpu');
+  const emails = await createDrivers(url, 50);
+  await clearPrefix();
+  const api = spawnNode('dist/main.js', ['api'], {
+    NODE_ENV: 'development',
+    DEMO_DATA: 'false',
+    DATABASE_URL: url,
+    REDIS_URL: REDIS,
+    REDIS_PREFIX: PREFIX,
+    LOG_LEVEL: 'info',
+    HOST: '127.0.0.1',
+    PORT: String(PORT),
+    RATE_LIMITS: 'off',
+    SCHEDULES: 'off',
+  });
+  try {
+    const base = `http://127.0.0.1:${PORT}`;
+    await waitForHttp(`${base}/api/v1/health`, 60_000, api);
+    const tokens = await Promise.all(emails.map((e) => login(base, e, BENCH_PASSWORD)));
+    const pid = api.process.pid!;
+    const rows = [];
+    for (const route of ROUTES) {
+      const scenario = { name: route.name, url: base, method: route.method, path: route.path, body: 'body' in route ? route.body : undefined, tokens, connections: CONNECTIONS };
+      await runScenario({ ...scenario, durationSeconds: 2 }); // warm-up: JIT, pools, caches
+      const runs: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const before = cpuMicros(pid);
+        const result = await runScenario({ ...scenario, durationSeconds: SECONDS });
+        if (result.errors + result.non2xx > 0) throw new Error(`${route.name}: ${result.errors} errors, ${result.non2xx} non-2xx answers`);
+        runs.push((cpuMicros(pid) - before) / result.requests);
+      }
+      rows.push({ route: route.name, cpuMicrosPerRequest: Math.round(Math.min(...runs)), runs: runs.map(Math.round) });
+      console.log(`  ${route.name}: ${Math.round(Math.min(...runs))} µs (runs ${runs.map(Math.round).join(', ')})`);
+    }
+    console.log('\nAPI CPU per request (best of three; lower is better):');
+    for (const row of rows) console.log(`  ${row.route.padEnd(26)} ${String(row.cpuMicrosPerRequest).padStart(5)} µs`);
+    mkdirSync(projectPath('bench-results'), { recursive: true });
+    const when = new Date().toISOString();
+    const file = projectPath('bench-results', `cpu-${when.replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, JSON.stringify({ when, settings: { seconds: SECONDS, connections: CONNECTIONS }, rows }, null, 2));
+    console.log(`\nresults: ${file}`);
+  } finally {
+    await api.stop();
+    await clearPrefix();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
