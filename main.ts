@@ -61,11 +61,17 @@ async function run(command: Command, config: Config): Promise<void> {
     await prepareDevelopment(config);
   }
   const running = await startUvis(config, { role: command as ProcessRole });
+  let stopping = false;
   const stop = (signal: string) => {
+    // A signal often arrives twice: Ctrl-C or `kill -- -pgid` reaches the whole process
+    // group, and tsx or npm relay it as well. Without a listener the second one would kill
+    // the process mid-drain, so it stays registered and later signals are only noted.
+    if (stopping) return running.deps.log.info({ signal }, 'already shutting down');
+    stopping = true;
     void running.shutdown.run(signal).then((errors) => process.exit(errors.length ? 1 : 0));
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 let config: Config;

@@ -17,7 +17,7 @@ afterAll(async () => {
   await deleteRedisPrefix(prefix);
 });
 
-async function runUntilSignal(role: string, signal: NodeJS.Signals) {
+async function runUntilSignal(role: string, signal: NodeJS.Signals, times = 1, env: Record<string, string> = {}) {
   const port = await freePort();
   const metricsPort = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', projectPath('main.ts'), role], {
@@ -32,6 +32,7 @@ async function runUntilSignal(role: string, signal: NodeJS.Signals) {
       METRICS_PORT: String(metricsPort),
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -44,6 +45,12 @@ async function runUntilSignal(role: string, signal: NodeJS.Signals) {
   await waitFor(async () => (await fetch(healthUrl)).ok, { timeoutMs: 20_000, what: 'the process' });
   const started = Date.now();
   child.kill(signal);
+  // Again while it drains, as Ctrl-C in a terminal arrives through npm and tsx too.
+  for (let i = 1; i < times; i++) {
+    // Readiness answers 503 once draining has begun (the log may still sit in its buffer).
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/api/v1/health/ready`)).status === 503, { what: 'the drain to start' });
+    expect(child.kill(signal)).toBe(true);
+  }
   const code = await exit;
   return { code, output, tookMs: Date.now() - started };
 }
@@ -59,5 +66,13 @@ describe('process signals', () => {
     expect(output).toContain('"msg":"shutdown complete"');
     expect(output).toContain(`"reason":"${signal}"`);
     expect(tookMs).toBeLessThan(15_000);
+  });
+
+  it('a second signal during the shutdown is noted, not obeyed: the drain completes', async () => {
+    // A drain delay keeps the process shutting down long enough for the second signal to land.
+    const { code, output } = await runUntilSignal('all', 'SIGTERM', 2, { SHUTDOWN_DRAIN_DELAY_MS: '1500' });
+    expect(code, output).toBe(0);
+    expect(output).toContain('"msg":"already shutting down"');
+    expect(output).toContain('"msg":"shutdown complete"');
   });
 });
