@@ -18,7 +18,7 @@ import { projectPath } from '../lib/paths.js';
 import { deleteKeysWithPrefix } from '../lib/redis.js';
 import { createDrivers, freshDatabase, login, BENCH_PASSWORD } from './bench/fixtures.js';
 import { runScenario } from './bench/load.js';
-import { ensureBuilt, spawnNode, waitForHttp } from './bench/processes.js';
+import { ensureBuilt, spawnNode, uvisEnv, waitForHttp } from './bench/processes.js';
 
 const env = process.env;
 const SECONDS = Number(env.BENCH_CPU_SECONDS ?? 5);
@@ -55,18 +55,7 @@ async function main() {
   const url = await freshDatabase(BASE_DB, 'uvis_bench_cpu');
   const emails = await createDrivers(url, 50);
   await clearPrefix();
-  const api = spawnNode('dist/main.js', ['api'], {
-    NODE_ENV: 'development',
-    DEMO_DATA: 'false',
-    DATABASE_URL: url,
-    REDIS_URL: REDIS,
-    REDIS_PREFIX: PREFIX,
-    LOG_LEVEL: 'info',
-    HOST: '127.0.0.1',
-    PORT: String(PORT),
-    RATE_LIMITS: 'off',
-    SCHEDULES: 'off',
-  });
+  const api = spawnNode('dist/main.js', ['api'], { ...uvisEnv(url, REDIS, PREFIX), PORT: String(PORT), RATE_LIMITS: 'off' });
   try {
     const base = `http://127.0.0.1:${PORT}`;
     await waitForHttp(`${base}/api/v1/health`, 60_000, api);

@@ -18,7 +18,7 @@ import { deleteKeysWithPrefix } from '../lib/redis.js';
 import { projectPath } from '../lib/paths.js';
 import { createDrivers, freshDatabase, login, BENCH_PASSWORD } from './bench/fixtures.js';
 import { runScenario, runSteady, type ScenarioResult } from './bench/load.js';
-import { ensureBuilt, spawnNode, waitForHttp } from './bench/processes.js';
+import { ensureBuilt, spawnNode, uvisEnv, waitForHttp } from './bench/processes.js';
 
 const env = process.env;
 const DURATION = Number(env.BENCH_DURATION ?? 10);
@@ -87,17 +87,10 @@ async function main() {
   await clearPrefix();
 
   const common = {
-    NODE_ENV: 'development',
-    DEMO_DATA: 'false',
-    DATABASE_URL: url,
-    REDIS_URL: REDIS,
-    REDIS_PREFIX: PREFIX,
-    LOG_LEVEL: 'info',
-    HOST: '127.0.0.1',
+    ...uvisEnv(url, REDIS, PREFIX),
     RATE_LIMITS,
     RATE_LIMIT_GENERAL: '10000000',
     RATE_LIMIT_LOCATION: '10000000',
-    SCHEDULES: 'off',
   };
   const baseline = spawnNode('scripts/bench/baseline-server.ts', [String(PORTS.baseline)], {});
   const api = spawnNode('dist/main.js', ['api'], { ...common, PORT: String(PORTS.api) });

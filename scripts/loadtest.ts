@@ -17,7 +17,7 @@ import pg from 'pg';
 import { ensurePostgres, ensureRedis } from '../lib/local-services.js';
 import { projectPath } from '../lib/paths.js';
 import { freshDatabase } from './bench/fixtures.js';
-import { ensureBuilt, spawnNode, waitForHttp } from './bench/processes.js';
+import { ensureBuilt, spawnNode, uvisEnv, waitForHttp } from './bench/processes.js';
 
 const env = process.env;
 const USERS = Number(env.LOADTEST_USERS ?? 1000);
@@ -157,7 +157,7 @@ async function main() {
   await ensurePostgres(BASE_DB);
   await ensureRedis(REDIS);
   const url = await freshDatabase(BASE_DB, 'uvis_loadtest');
-  const common = { NODE_ENV: 'development', DEMO_DATA: 'false', DATABASE_URL: url, REDIS_URL: REDIS, REDIS_PREFIX: `uvisload${Date.now()}`, HOST: '127.0.0.1', LOG_LEVEL: 'info', SCHEDULES: 'off' };
+  const common = uvisEnv(url, REDIS, `uvisload${Date.now()}`);
   const api = spawnNode('dist/main.js', ['api'], { ...common, PORT: String(PORTS.api) });
   const worker = spawnNode('dist/main.js', ['worker'], { ...common, METRICS_PORT: String(PORTS.worker), WORKER_QUEUES: 'orders,dispatches,locations' });
   let peakRss = 0;
