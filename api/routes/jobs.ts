@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { QUEUE_NAMES } from '../../lib/config.js';
 import { STAFF } from '../../domain/roles.js';
 import { ForbiddenError, NotFoundError, UnavailableError } from '../../lib/errors/index.js';
+import { jobWithState } from '../../jobs/job-status.js';
 import { ADMIN_ONLY_QUEUES } from '../../jobs/queues.js';
 import { withTimeout } from '../../lib/timeout.js';
 import type { AppDeps } from '../deps.js';
@@ -51,11 +52,7 @@ export function jobRoutes({ queues, config }: AppDeps): RouteSpec[] {
       handler: async ({ params, principal }) => {
         if (ADMIN_ONLY_QUEUES.includes(params.queue) && principal.role !== 'admin') throw new ForbiddenError(`jobs of the ${params.queue} queue are for admins`);
         const queue = queues[params.queue];
-        const lookup = async () => {
-          const job = await queue.getJob(params.id);
-          return job ? { job, state: await job.getState() } : undefined;
-        };
-        const found = await withTimeout(lookup(), config.redisCommandTimeoutMs, () => new UnavailableError('redis'));
+        const found = await withTimeout(jobWithState(queue, params.id), config.redisCommandTimeoutMs, () => new UnavailableError('redis'));
         if (!found) throw new NotFoundError(`job ${params.id} in queue ${params.queue}`);
         const { job, state } = found;
         return reply(200, {

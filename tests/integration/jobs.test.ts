@@ -1,7 +1,11 @@
 /** The job catalogue, payload re-validation in workers, and job status for dispatchers. */
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 import { describe, expect, it, afterAll, beforeAll } from 'vitest';
 import { z } from 'zod';
 import { checkCatalogue, catalogue, queueDefinition } from '../../jobs/index.js';
+import { jobWithState } from '../../jobs/job-status.js';
+import { baseUrls } from '../helpers/databases.js';
 import { CAPPED_BACKOFF, MAX_BACKOFF_MS, type WorkerDeps } from '../../jobs/define.js';
 import { cappedBackoff } from '../../workers/start-workers.js';
 import { DEMO_DISPATCHER, waitFor } from '../helpers/api-client.js';
@@ -171,5 +175,40 @@ describe('dispatch history', () => {
     const legacy = { eventId: 777_002, from: 'ASSIGNED', to: 'ACCEPTED' };
     expect(await record(legacy)).toEqual({ historyInserted: true });
     expect(await record(legacy)).toEqual({ historyInserted: false });
+  });
+});
+
+describe('job status read', () => {
+  it('agrees with itself when the job finishes between reading it and reading its state', async () => {
+    const prefix = `{t${Date.now().toString(36)}race}`;
+    const connection = new Redis(baseUrls().redisUrl, { maxRetriesPerRequest: null });
+    const queue = new Queue('race', { connection, prefix });
+    const worker = new Worker('race', async () => ({ answer: 42 }), { connection, prefix, autorun: false });
+    try {
+      const added = await queue.add('x', {});
+      let first = true;
+      // Real Redis, real worker: only the timing is forced. The first read returns the
+      // job as it was while waiting, and the worker finishes it before the state is read.
+      const racing = {
+        getJob: async (id: string) => {
+          const snapshot = await queue.getJob(id);
+          if (first) {
+            first = false;
+            void worker.run();
+            await waitFor(async () => (await queue.getJobState(id)) === 'completed', { what: 'the job to finish' });
+          }
+          return snapshot;
+        },
+      };
+      const found = (await jobWithState(racing, added.id!))!;
+      expect(found.state).toBe('completed');
+      expect(found.job.returnvalue).toEqual({ answer: 42 });
+      expect(found.job.finishedOn).toEqual(expect.any(Number));
+    } finally {
+      await worker.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+      connection.disconnect();
+    }
   });
 });
