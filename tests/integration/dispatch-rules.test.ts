@@ -35,6 +35,15 @@ afterAll(async () => {
   await uvis?.stop();
 });
 
+/** A new driver with his own account, a new vehicle and order, and the order assigned to them. */
+async function assignedDispatch() {
+  const driver = await createDriverAccount(uvis.api, admin);
+  const v = await createVehicle(uvis.api, admin);
+  const order = await createOrder(uvis.api, dispatcher);
+  const dispatch = (await assign(uvis.api, dispatcher, order.id, v.id, driver.driverId)).body;
+  return { driver, order, dispatch };
+}
+
 describe('dispatch creation refusals (409 with the reason; nothing written)', () => {
   const expectRefused = async (orderId: number, vehicleId: number, driverId: number, code: string) => {
     const before = await counts();
@@ -124,10 +133,7 @@ describe('status transitions reported by the driver', () => {
   const put = (id: number, status: string, token: string) => uvis.api.request('PUT', `/api/v1/mobile/dispatches/${id}/status`, { json: { status }, token });
 
   it('moves forward (with skips) and the order follows at once', async () => {
-    const driver = await createDriverAccount(uvis.api, admin);
-    const v = await createVehicle(uvis.api, admin);
-    const order = await createOrder(uvis.api, dispatcher);
-    const dispatch = (await assign(uvis.api, dispatcher, order.id, v.id, driver.driverId)).body;
+    const { driver, order, dispatch } = await assignedDispatch();
     const orderStatus = async () => (await uvis.api.get(`/api/v1/orders/${order.id}`, dispatcher)).body.status;
     expect(await orderStatus()).toBe('ASSIGNED');
     expect((await put(dispatch.id, 'ACCEPTED', driver.token)).body.order_status).toBe('ASSIGNED');
@@ -140,10 +146,7 @@ describe('status transitions reported by the driver', () => {
   });
 
   it('a delivered dispatch can only complete: no cancel or failure reopens its order', async () => {
-    const driver = await createDriverAccount(uvis.api, admin);
-    const v = await createVehicle(uvis.api, admin);
-    const order = await createOrder(uvis.api, dispatcher);
-    const dispatch = (await assign(uvis.api, dispatcher, order.id, v.id, driver.driverId)).body;
+    const { driver, order, dispatch } = await assignedDispatch();
     expect((await put(dispatch.id, 'DELIVERED', driver.token)).status).toBe(200);
     const before = await counts();
     const failed = await put(dispatch.id, 'FAILED', driver.token);
@@ -162,10 +165,7 @@ describe('status transitions reported by the driver', () => {
   });
 
   it('refuses every backward move and any change after the end, with 409 and nothing changed', async () => {
-    const driver = await createDriverAccount(uvis.api, admin);
-    const v = await createVehicle(uvis.api, admin);
-    const order = await createOrder(uvis.api, dispatcher);
-    const dispatch = (await assign(uvis.api, dispatcher, order.id, v.id, driver.driverId)).body;
+    const { driver, dispatch } = await assignedDispatch();
     expect((await put(dispatch.id, 'PICKED_UP', driver.token)).status).toBe(200);
     for (const back of ['ACCEPTED', 'ASSIGNED']) {
       const res = await put(dispatch.id, back, driver.token);
@@ -190,10 +190,7 @@ describe('status transitions reported by the driver', () => {
   });
 
   it('a cancelled dispatch returns the order to PENDING and cannot move again', async () => {
-    const driver = await createDriverAccount(uvis.api, admin);
-    const v = await createVehicle(uvis.api, admin);
-    const order = await createOrder(uvis.api, dispatcher);
-    const dispatch = (await assign(uvis.api, dispatcher, order.id, v.id, driver.driverId)).body;
+    const { driver, order, dispatch } = await assignedDispatch();
     const cancelled = await uvis.api.post(`/api/v1/dispatches/${dispatch.id}/cancel`, { reason: '차량 고장' }, dispatcher);
     expect(cancelled.status).toBe(200);
     expect((await uvis.api.get(`/api/v1/orders/${order.id}`, dispatcher)).body.status).toBe('PENDING');
@@ -207,10 +204,7 @@ describe('concurrent changes to one delivery', () => {
     ['a driver status report', 'status'],
     ['a dispatch cancellation', 'cancel'],
   ])('%s waits on the order lock before taking the dispatch, as order cancellation does (no deadlock)', async (_label, change) => {
-    const driver = await createDriverAccount(uvis.api, admin);
-    const v = await createVehicle(uvis.api, admin);
-    const order = await createOrder(uvis.api, dispatcher);
-    const dispatch = (await assign(uvis.api, dispatcher, order.id, v.id, driver.driverId)).body;
+    const { driver, order, dispatch } = await assignedDispatch();
     const db = uvis.running.deps.db;
     const trx = await db.transaction();
     try {
