@@ -16,9 +16,9 @@ export const notFound: RequestHandler = (req, _res, next) => next(new NotFoundEr
 
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const bodyError = typeof err?.type === 'string' ? BODY_ERRORS[err.type] : undefined;
-  // Client errors raised by middleware libraries (http-errors, e.g. a bad CSRF token) keep their
-  // status; so does the router's URIError for a path parameter that is not valid percent-encoding.
-  const libraryClientError = !(err instanceof AppError) && (err?.expose === true || err instanceof URIError) && err.status >= 400 && err.status < 500;
+  // Client errors raised by libraries keep their 4xx status: http-errors (a bad CSRF token),
+  // the router's URIError for a path parameter that is not valid percent-encoding.
+  const libraryClientError = !(err instanceof AppError) && typeof err?.status === 'number' && err.status >= 400 && err.status < 500;
   const error = bodyError
     ? new AppError(bodyError.status, bodyError.code, bodyError.message)
     : libraryClientError

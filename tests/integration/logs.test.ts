@@ -1,6 +1,9 @@
 /** Request and job logs: one JSON line each, with ids, and never a credential. */
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestLogging } from '../../api/middleware/request-logging.js';
 import { createLogger } from '../../lib/logger.js';
 import { DEMO_DISPATCHER, waitFor } from '../helpers/api-client.js';
 import { CookieBrowser } from '../helpers/browser.js';
@@ -31,6 +34,28 @@ describe('logs', () => {
     // A malformed id is replaced, not logged as given.
     const weird = await uvis.api.request('GET', '/api/v1/health', { headers: { 'X-Request-Id': 'bad id with spaces' } });
     expect(weird.headers.get('x-request-id')).not.toBe('bad id with spaces');
+  });
+
+  it('gives what a request logs (an error, say) the same req.id as its request line', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger({ level: 'info', destination: new Writable({ write: (chunk, _e, cb) => (lines.push(JSON.parse(String(chunk))), cb()) }) });
+    const app = express();
+    app.use(requestLogging(log));
+    app.get('/boom', (req, res) => {
+      req.log.error({ err: new Error('boom') }, 'unhandled error');
+      res.status(500).end();
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/boom`, { headers: { 'X-Request-Id': 'trace-err-1' } });
+      await waitFor(async () => lines.length >= 2 || undefined, { what: 'both lines' });
+    } finally {
+      server.close();
+    }
+    const ids = lines.map((l) => (l.req as { id?: string } | undefined)?.id);
+    expect(ids).toEqual(['trace-err-1', 'trace-err-1']);
+    expect(lines.map((l) => l.msg)).toEqual(['unhandled error', 'GET /boom 500']);
   });
 
   it('logs each job with queue, job id and attempt', async () => {
