@@ -21,6 +21,9 @@ import { withTimeout } from './timeout.js';
 /** Event types the workers publish; anything else on the channel is ignored. */
 const FORWARDED = new Set(['dispatch', 'order', 'positions']);
 
+/** Streams one account may hold by default: its tabs on all its devices. */
+export const MAX_STREAMS_PER_USER = 8;
+
 export interface LiveHubOptions {
   channel: string;
   /** Opens the dedicated subscriber connection (one that reconnects forever). */
@@ -82,7 +85,7 @@ export class LiveHub {
     this.heartbeatMs = options.heartbeatMs ?? 15_000;
     this.tickMs = options.tickMs ?? 1000;
     this.maxStreams = options.maxStreams ?? 1000;
-    this.maxStreamsPerUser = options.maxStreamsPerUser ?? 8;
+    this.maxStreamsPerUser = options.maxStreamsPerUser ?? MAX_STREAMS_PER_USER;
   }
 
   get streamCount(): number {

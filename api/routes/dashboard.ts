@@ -13,7 +13,7 @@ import { decodeJwt } from 'jose';
 import { STAFF } from '../../domain/roles.js';
 import { activeDispatches, queueCounts, vehiclePositions } from '../../dashboard/queries.js';
 import { liveChannel } from '../../lib/live-events.js';
-import { LiveHub, liveHubFor } from '../../lib/live-subscriber.js';
+import { LiveHub, MAX_STREAMS_PER_USER, liveHubFor } from '../../lib/live-subscriber.js';
 import { createRedis } from '../../lib/redis.js';
 import type { AppDeps } from '../deps.js';
 import { defineRoute, reply, type RouteSpec } from '../route.js';
@@ -121,7 +121,7 @@ export function dashboardRoutes(deps: AppDeps): RouteSpec[] {
       query: NoQuery,
       responses: {
         200: { description: 'The event stream', contentType: 'text/event-stream' },
-        429: { description: 'This account already holds its maximum of live streams (8)', schema: ErrorResponse },
+        429: { description: `This account already holds its maximum of live streams (${MAX_STREAMS_PER_USER})`, schema: ErrorResponse },
         503: { description: 'Redis unavailable, too many streams, or shutting down; retry', schema: ErrorResponse },
         ...errors,
       },
