@@ -1,37 +1,21 @@
 /**
- * Unpacking a weekly backup's uploaded files. They are unpacked into a staging folder
- * inside UPLOADS_DIR before the database is touched, so an unwritable folder or a bad
- * archive stops the restore with nothing changed; the files go into place only after
- * the database restore has succeeded.
+ * Unpacking a weekly backup's uploaded files. UPLOADS_DIR is checked for writing before
+ * the database is touched, so a read-only or missing folder stops the restore with
+ * nothing changed (the archive itself was already checked against its SHA-256); the
+ * files are unpacked once the database restore has succeeded.
  */
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-const execFileAsync = promisify(execFile);
-
-export interface StagedFiles {
-  /** Unpacks the archive over UPLOADS_DIR (files newer than the backup stay) and removes the staging folder. */
-  putInPlace: () => Promise<void>;
-  discard: () => Promise<void>;
+/** Throws unless files can be created in dir (made if missing). */
+export async function assertWritable(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await rm(await mkdtemp(join(dir, '.restore-probe-')), { recursive: true });
 }
 
-export async function stageFiles(archive: string, uploadsDir: string): Promise<StagedFiles> {
-  await mkdir(uploadsDir, { recursive: true });
-  const staging = await mkdtemp(join(uploadsDir, '.restore-'));
-  const discard = () => rm(staging, { recursive: true, force: true });
-  try {
-    await execFileAsync('tar', ['-xzf', archive, '-C', staging]);
-  } catch (err) {
-    await discard();
-    throw err;
-  }
-  return {
-    putInPlace: async () => {
-      await discard();
-      await execFileAsync('tar', ['-xzf', archive, '-C', uploadsDir]);
-    },
-    discard,
-  };
+/** Unpacks the archive over dir: files newer than the backup stay. */
+export async function unpackFiles(archive: string, dir: string): Promise<void> {
+  await promisify(execFile)('tar', ['-xzf', archive, '-C', dir]);
 }

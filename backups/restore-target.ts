@@ -48,7 +48,21 @@ export async function putManifestBack(db: Db, saved: SavedManifest): Promise<voi
     )
     .onConflict('id')
     .ignore();
+  await discardManifest(saved);
+}
+
+export async function discardManifest(saved: SavedManifest): Promise<void> {
   if (saved.file) await rm(saved.file, { force: true });
+}
+
+/**
+ * Outbox rows that were waiting when the backup was taken come back with their old
+ * job_key, and Redis may still hold a finished job of that id (it was relayed after
+ * the backup): BullMQ would silently ignore the new add, and the change would never
+ * be processed in the restored data. New keys make them new jobs.
+ */
+export async function rekeyUnpublished(db: Db): Promise<number> {
+  return db('outbox').whereNull('published_at').update({ job_key: db.raw('gen_random_uuid()') });
 }
 
 /**

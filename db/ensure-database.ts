@@ -6,6 +6,9 @@ import pg from 'pg';
 
 const SAFE_NAME = /^[A-Za-z0-9_-]+$/;
 
+/** Names this project creates or accepts on a command line: no quoting needed anywhere. */
+export const isSafeDatabaseName = (name: string) => SAFE_NAME.test(name);
+
 /** The same server and credentials, another database. */
 export function databaseUrl(url: string, name: string): string {
   const u = new URL(url);
@@ -33,7 +36,7 @@ export async function withAdminConnection<T>(url: string, work: (client: pg.Clie
  * must see Hangul as word characters, whatever the server's default locale is.
  */
 export async function createDatabase(client: pg.Client, name: string, template = 'template0'): Promise<void> {
-  if (!SAFE_NAME.test(name) || !SAFE_NAME.test(template)) throw new Error(`refusing unusual database name "${name}"`);
+  if (!isSafeDatabaseName(name) || !isSafeDatabaseName(template)) throw new Error(`refusing unusual database name "${name}"`);
   await client.query(
     template === 'template0'
       ? `create database "${name}" template template0 encoding 'UTF8' lc_collate 'C.UTF-8' lc_ctype 'C.UTF-8'`

@@ -13,13 +13,13 @@ import { parseArgs } from 'node:util';
 import { getBackup, latestGoodBackup, type BackupRow } from '../backups/manifest.js';
 import { DamagedBackupError, fetchVerified, restoreDump } from '../backups/restore.js';
 import { BackupNotFoundError, createStorages } from '../backups/storage.js';
-import { ensureDatabase } from '../db/ensure-database.js';
+import { databaseName, databaseUrl, ensureDatabase, isSafeDatabaseName } from '../db/ensure-database.js';
 import { createDb } from '../db/knex.js';
 import { ConfigError, loadConfig, type Config } from '../lib/config.js';
 import { closeRedis, createRedis, waitForRedis } from '../lib/redis.js';
 import { closeQueues, createQueues } from '../jobs/queues.js';
-import { stageFiles } from '../backups/restore-files.js';
-import { clearTimelineJobs, databaseIdentity, putManifestBack, saveManifest, TIMELINE_QUEUES } from '../backups/restore-target.js';
+import { assertWritable, unpackFiles } from '../backups/restore-files.js';
+import { clearTimelineJobs, databaseIdentity, discardManifest, putManifestBack, rekeyUnpublished, saveManifest, TIMELINE_QUEUES } from '../backups/restore-target.js';
 
 const USAGE = 'usage: npm run restore -- <backup id | latest> [--yes] [--database <name or postgres:// URL>] [--files]';
 
@@ -36,21 +36,19 @@ class RestoreError extends Error {
 function targetUrl(configured: string, database?: string): string {
   if (!database) return configured;
   if (/^postgres(ql)?:\/\//.test(database)) return database;
-  if (!/^[A-Za-z0-9_-]+$/.test(database)) throw new RestoreError(`--database: "${database}" is neither a database name nor a postgres:// URL`, 2);
-  const url = new URL(configured);
-  url.pathname = `/${database}`;
-  return url.toString();
+  if (!isSafeDatabaseName(database)) throw new RestoreError(`--database: "${database}" is neither a database name nor a postgres:// URL`, 2);
+  return databaseUrl(configured, database);
 }
 
 const describe = (url: string) => {
   const u = new URL(url);
-  return `${u.pathname.slice(1)} on ${u.hostname}:${u.port || 5432}`;
+  return `${databaseName(url)} on ${u.hostname}:${u.port || 5432}`;
 };
 
 async function confirm(backup: BackupRow, target: string): Promise<boolean> {
   if (!process.stdin.isTTY) throw new RestoreError('refusing to restore without confirmation: run it in a terminal or pass --yes', 4);
   const rl = createInterface({ input: process.stdin, output: process.stdout });
-  const name = new URL(target).pathname.slice(1);
+  const name = databaseName(target);
   const answer = await rl.question(
     `This replaces the data in database ${describe(target)} with backup ${backup.id} (${backup.kind}, ${backup.started_at.toISOString()}).\nType the database name (${name}) to continue: `,
   );
@@ -106,25 +104,30 @@ async function main(argv: string[]): Promise<string> {
     try {
       const target = targetUrl(config.databaseUrl, values.database);
       if (!values.yes && !(await confirm(backup, target))) throw new RestoreError('not confirmed; nothing was changed', 4);
-      // Unpacked before the database is touched: an unwritable UPLOADS_DIR stops here.
-      const staged = files ? await stageFiles(files.path, config.backup.uploadsDir).catch((err: unknown) => {
-        throw new RestoreError(`cannot unpack the files into ${config.backup.uploadsDir}: ${err instanceof Error ? err.message : String(err)}; nothing was changed`, 1);
-      }) : undefined;
+      // Checked before the database is touched: an unwritable UPLOADS_DIR stops here.
+      if (files) {
+        await assertWritable(config.backup.uploadsDir).catch((err: unknown) => {
+          throw new RestoreError(`cannot unpack the files into ${config.backup.uploadsDir}: ${err instanceof Error ? err.message : String(err)}; nothing was changed`, 1);
+        });
+      }
       let targetDb: ReturnType<typeof createDb> | undefined;
       try {
         await ensureDatabase(target);
         targetDb = createDb({ url: target, poolMin: 0, poolMax: 2, statementTimeoutMs: 60_000, applicationName: 'uvis-restore' });
         const live = (await databaseIdentity(targetDb)) === (await databaseIdentity(db));
         const manifest = await saveManifest(targetDb);
-        await restoreDump(dump.path, target, config.backup.pgBinDir);
+        await restoreDump(dump.path, target, config.backup.pgBinDir).catch(async (err: unknown) => {
+          await discardManifest(manifest); // nothing was replaced: the copy is not needed
+          throw err;
+        });
+        await rekeyUnpublished(targetDb);
         await putManifestBack(targetDb, manifest).catch((err: unknown) => {
           throw new Error(`restored, but the backup manifest could not be put back (${err instanceof Error ? err.message : String(err)}); its rows are in ${manifest.file}`);
         });
-        await staged?.putInPlace();
+        if (files) await unpackFiles(files.path, config.backup.uploadsDir);
         const jobs = live ? await clearStaleJobs(config) : '';
         return `restored backup ${backup.id} (${backup.kind}, ${backup.started_at.toISOString()}) into ${describe(target)}${files ? ` and its files into ${config.backup.uploadsDir}` : ''}${jobs}`;
       } finally {
-        await staged?.discard();
         await targetDb?.destroy();
       }
     } finally {

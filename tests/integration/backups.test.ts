@@ -112,6 +112,8 @@ describe('backup round trips', () => {
     for (let i = 0; i < 3; i++) await createOrder(uvis.api, admin, { notes: `원본 ${i}` });
     await settled(uvis);
     const before = await business(uvis);
+    // An outbox row still waiting when the backup is taken (a queue no worker of this version serves).
+    const [waiting] = await uvis.running.deps.db('outbox').insert({ queue: 'future', job_name: 'x.y', payload: {} }).returning(['id', 'job_key']);
     const backup = await backupNow(uvis, admin);
     expect(backup).toMatchObject({ kind: 'manual', targets: ['local'], verification_status: null });
     expect(backup.size_bytes).toBeGreaterThan(1000);
@@ -151,6 +153,10 @@ describe('backup round trips', () => {
     expect(await business(after)).toEqual(before);
     // The manifest survives a restore of the database it lives in.
     expect((await after.api.get(`/api/v1/admin/backups/${backup.id}`, await after.api.login())).status).toBe(200);
+    // The waiting row gets a new job key: Redis may still hold a finished job under the old one.
+    const rekeyed = await after.running.deps.db('outbox').where({ id: waiting.id }).first();
+    expect(rekeyed.published_at).toBeNull();
+    expect(rekeyed.job_key).not.toBe(waiting.job_key);
   });
 
   it('S3: the same round trip through a real S3-compatible server on loopback', async () => {
