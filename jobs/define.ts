@@ -52,13 +52,21 @@ export function defineQueue<J extends JobSchemas>(definition: QueueDefinition<J>
 }
 
 /**
- * Exponential backoff capped at 5 minutes (workers/start-workers.ts implements the
- * 'capped' type): 25 attempts ride out about an hour and a half of a dependency being
+ * Exponential backoff capped at 5 minutes (the 'capped' type, cappedBackoff below, which
+ * the workers install as their backoff strategy): 25 attempts ride out about an hour and a half of a dependency being
  * down (1 s, 2 s, 4 s ... 256 s, then every 5 minutes) instead of giving up after two
  * minutes as plain doubling with few attempts would.
  */
 export const CAPPED_BACKOFF = 'capped';
 export const MAX_BACKOFF_MS = 5 * 60_000;
+
+/** delay × 2^(attempt − 1), at most MAX_BACKOFF_MS, with ±10 % jitter so retries of many jobs spread out. */
+export function cappedBackoff(attemptsMade: number, type?: string, _err?: Error, job?: { opts: { backoff?: unknown } }): number {
+  const backoff = job?.opts.backoff as { delay?: number } | undefined;
+  if (type !== CAPPED_BACKOFF) return 0;
+  const base = Math.min((backoff?.delay ?? 1000) * 2 ** Math.max(0, attemptsMade - 1), MAX_BACKOFF_MS);
+  return Math.round(base * (0.9 + Math.random() * 0.2));
+}
 
 /** Retries with capped exponential backoff; completed jobs trimmed by age and count; failed ones kept a week for inspection. */
 export const STANDARD_JOB_OPTIONS: JobsOptions = {

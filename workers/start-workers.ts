@@ -3,7 +3,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import type { QueueName } from '../lib/config.js';
-import { CAPPED_BACKOFF, MAX_BACKOFF_MS, type Processor, type QueueDefinition, type WorkerDeps } from '../jobs/define.js';
+import { cappedBackoff, type Processor, type QueueDefinition, type WorkerDeps } from '../jobs/define.js';
 import { checkCatalogue, queueDefinition } from '../jobs/index.js';
 
 export interface RunningWorkers {
@@ -29,14 +29,6 @@ export interface StartWorkersOptions {
 export const LOCK_DURATION_MS = 15_000;
 export const STALLED_INTERVAL_MS = 10_000;
 export const MAX_STALLED_COUNT = 2;
-
-/** delay × 2^(attempt − 1), at most MAX_BACKOFF_MS, with ±10 % jitter so retries of many jobs spread out. */
-export function cappedBackoff(attemptsMade: number, type?: string, _err?: Error, job?: { opts: { backoff?: unknown } }): number {
-  const backoff = job?.opts.backoff as { delay?: number } | undefined;
-  if (type !== CAPPED_BACKOFF) return 0;
-  const base = Math.min((backoff?.delay ?? 1000) * 2 ** Math.max(0, attemptsMade - 1), MAX_BACKOFF_MS);
-  return Math.round(base * (0.9 + Math.random() * 0.2));
-}
 
 export function startWorkers(deps: WorkerDeps, options: StartWorkersOptions): RunningWorkers {
   const processors = checkCatalogue(deps, options.queues);
