@@ -12,11 +12,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { Redis } from 'ioredis';
 import { ensurePostgres, ensureRedis } from '../lib/local-services.js';
 import { projectPath } from '../lib/paths.js';
-import { deleteKeysWithPrefix } from '../lib/redis.js';
-import { createDrivers, freshDatabase, login, BENCH_PASSWORD } from './bench/fixtures.js';
+import { clearRedisPrefix, createDrivers, freshDatabase, login, BENCH_PASSWORD } from './bench/fixtures.js';
 import { runScenario } from './bench/load.js';
 import { ensureBuilt, spawnNode, uvisEnv, waitForHttp } from './bench/processes.js';
 
@@ -42,19 +40,13 @@ function cpuMicros(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND) * 1e6;
 }
 
-async function clearPrefix(): Promise<void> {
-  const redis = new Redis(REDIS);
-  await deleteKeysWithPrefix(redis, PREFIX);
-  redis.disconnect();
-}
-
 async function main() {
   ensureBuilt();
   await ensurePostgres(BASE_DB);
   await ensureRedis(REDIS);
   const url = await freshDatabase(BASE_DB, 'uvis_bench_cpu');
   const emails = await createDrivers(url, 50);
-  await clearPrefix();
+  await clearRedisPrefix(REDIS, PREFIX);
   const api = spawnNode('dist/main.js', ['api'], { ...uvisEnv(url, REDIS, PREFIX), PORT: String(PORT), RATE_LIMITS: 'off' });
   try {
     const base = `http://127.0.0.1:${PORT}`;
@@ -84,7 +76,7 @@ async function main() {
     console.log(`\nresults: ${file}`);
   } finally {
     await api.stop();
-    await clearPrefix();
+    await clearRedisPrefix(REDIS, PREFIX);
   }
 }
 

@@ -11,13 +11,11 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { ensurePostgres, ensureRedis } from '../lib/local-services.js';
-import { deleteKeysWithPrefix } from '../lib/redis.js';
 import { projectPath } from '../lib/paths.js';
-import { createDrivers, freshDatabase, login, BENCH_PASSWORD } from './bench/fixtures.js';
-import { runScenario, runSteady, type ScenarioResult } from './bench/load.js';
+import { clearRedisPrefix, createDrivers, freshDatabase, login, BENCH_PASSWORD } from './bench/fixtures.js';
+import { runScenario, type ScenarioResult } from './bench/load.js';
 import { ensureBuilt, spawnNode, uvisEnv, waitForHttp } from './bench/processes.js';
 
 const env = process.env;
@@ -35,12 +33,6 @@ const ONE_POINT = JSON.stringify({ latitude: 37.5665, longitude: 126.978 });
 const BATCH = JSON.stringify({
   points: Array.from({ length: 100 }, (_, i) => ({ latitude: 37.5 + i / 1e4, longitude: 127 + i / 1e4, speed: 40 + (i % 20) })),
 });
-
-async function clearPrefix(): Promise<void> {
-  const redis = new Redis(REDIS);
-  await deleteKeysWithPrefix(redis, PREFIX);
-  redis.disconnect();
-}
 
 /** Waits until the worker has emptied the locations queue, so scenarios do not inherit each other's backlog. */
 async function drained(api: string): Promise<void> {
@@ -84,7 +76,7 @@ async function main() {
   console.log(`preparing: fresh database, ${DRIVERS} drivers`);
   const url = await freshDatabase(BASE_DB, 'uvis_bench');
   const emails = await createDrivers(url, DRIVERS);
-  await clearPrefix();
+  await clearRedisPrefix(REDIS, PREFIX);
 
   const common = {
     ...uvisEnv(url, REDIS, PREFIX),
@@ -109,10 +101,9 @@ async function main() {
     const run = async (name: string, target: string, method: 'GET' | 'POST', path: string, body?: string, rate?: number) => {
       const scenario = { name, url: target, method, path, body, tokens: target === apiUrl ? tokens : undefined, connections: CONNECTIONS };
       // A short warm-up (at the scenario's own pace) so the JIT and the pools are ready; not measured.
-      if (rate) await runSteady({ ...scenario, durationSeconds: 2, rate });
-      else await runScenario({ ...scenario, durationSeconds: 2 });
+      await runScenario({ ...scenario, durationSeconds: 2, rate });
       if (target === apiUrl) await drained(apiUrl);
-      const result = rate ? await runSteady({ ...scenario, durationSeconds: DURATION, rate }) : await runScenario({ ...scenario, durationSeconds: DURATION });
+      const result = await runScenario({ ...scenario, durationSeconds: DURATION, rate });
       console.log(`  ${name}: ${result.rps} req/s, p99 ${result.p99} ms, errors ${result.errors}, non-2xx ${result.non2xx}`);
       if (target === apiUrl) await drained(apiUrl);
       return result;

@@ -17,6 +17,7 @@ import pg from 'pg';
 import { ensurePostgres, ensureRedis } from '../lib/local-services.js';
 import { projectPath } from '../lib/paths.js';
 import { freshDatabase } from './bench/fixtures.js';
+import { percentile } from './bench/load.js';
 import { ensureBuilt, spawnNode, uvisEnv, waitForHttp } from './bench/processes.js';
 
 const env = process.env;
@@ -133,7 +134,6 @@ function serverPercentile(before: Map<number, number> | undefined, after: Map<nu
   return null;
 }
 
-const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : 0);
 
 async function storedPoints(url: string, since: Date): Promise<number> {
   const client = new pg.Client({ connectionString: url });

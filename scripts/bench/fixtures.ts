@@ -2,11 +2,13 @@
  * Benchmark data: a fresh database with the demo fleet plus many driver accounts,
  * each with its own token (load comes from many drivers, as in real use).
  */
+import { Redis } from 'ioredis';
 import { createDatabase, databaseUrl, dropDatabase, withAdminConnection } from '../../db/ensure-database.js';
 import { loadDemoData } from '../../db/demo-data.js';
 import { createDb } from '../../db/knex.js';
 import { migrateLatest } from '../../db/migrate.js';
 import { hashPassword } from '../../lib/passwords.js';
+import { deleteKeysWithPrefix } from '../../lib/redis.js';
 
 export const BENCH_PASSWORD = 'bench-driver-password';
 
@@ -57,4 +59,14 @@ export async function login(baseUrl: string, email: string, password: string): P
   });
   if (!res.ok) throw new Error(`login ${email}: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { access_token: string }).access_token;
+}
+
+/** Deletes every Redis key of a benchmark's prefix (its queues, caches and limits). */
+export async function clearRedisPrefix(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl);
+  try {
+    await deleteKeysWithPrefix(redis, prefix);
+  } finally {
+    redis.disconnect();
+  }
 }

@@ -10,7 +10,7 @@ export interface Scenario {
   body?: string;
   /** One token per simulated driver; requests rotate through them. */
   tokens?: string[];
-  /** Fixed offered rate (requests per second) instead of saturation. */
+  /** Fixed offered rate (requests per second, an open model: runSteady) instead of saturation. */
   rate?: number;
   connections: number;
   durationSeconds: number;
@@ -30,12 +30,12 @@ export interface ScenarioResult {
 }
 
 export async function runScenario(s: Scenario): Promise<ScenarioResult> {
+  if (s.rate) return runSteady({ ...s, rate: s.rate });
   let next = 0;
   const result = await autocannon({
     url: s.url,
     connections: s.connections,
     duration: s.durationSeconds,
-    ...(s.rate ? { overallRate: s.rate } : {}),
     requests: [
       {
         method: s.method,
@@ -60,7 +60,6 @@ export async function runScenario(s: Scenario): Promise<ScenarioResult> {
     max: result.latency.max,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
-    ...(s.rate ? { offeredRate: s.rate } : {}),
   };
 }
 
@@ -71,6 +70,9 @@ export async function runScenario(s: Scenario): Promise<ScenarioResult> {
  * `connections` sockets, as autocannon's do; latency is measured from the scheduled
  * time, so a server that falls behind shows it.
  */
+/** The nearest-rank percentile (p in 0..100) of ascending values; 0 for none. Shared by the bench and the load test. */
+export const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]! : 0);
+
 export async function runSteady(s: Scenario & { rate: number }): Promise<ScenarioResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: s.connections });
   const target = new URL(s.url);
@@ -122,7 +124,7 @@ export async function runSteady(s: Scenario & { rate: number }): Promise<Scenari
   agent.destroy();
   const elapsed = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))] ?? 0);
+  const at = (q: number) => Math.round(percentile(latencies, q * 100));
   return {
     scenario: s.name,
     requests: latencies.length + errors,
