@@ -26,9 +26,20 @@ import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimitConfig } from '../../lib/config.js';
 import { AppError, UnavailableError } from '../../lib/errors/index.js';
 
+/** A failure counter and what to say when it is full. */
+interface FailureLimit {
+  limiter: RateLimiterRedis;
+  limit: number;
+  code: string;
+  policy: string;
+  message: string;
+}
+
+const UNCHECKABLE = 'sign-in is unavailable while its brute-force protection cannot be checked; retry shortly';
+
 export class LoginGuard {
-  private readonly byIp: RateLimiterRedis;
-  private readonly byAccount: RateLimiterRedis;
+  private readonly byIp: FailureLimit;
+  private readonly byAccount: FailureLimit;
   /** Finished failures per account, for the slowdown only. */
   private readonly accountFailures: RateLimiterRedis;
 
@@ -38,12 +49,24 @@ export class LoginGuard {
     private readonly config: RateLimitConfig,
   ) {
     const common = { storeClient: redis, duration: config.lockoutSeconds, rejectIfRedisNotReady: true };
-    this.byIp = new RateLimiterRedis({ ...common, keyPrefix: `${prefix}:login-fail:ip`, points: config.loginIpFailures });
-    this.byAccount = new RateLimiterRedis({ ...common, keyPrefix: `${prefix}:login-fail:account`, points: config.loginAccountFailures });
+    this.byIp = {
+      limiter: new RateLimiterRedis({ ...common, keyPrefix: `${prefix}:login-fail:ip`, points: config.loginIpFailures }),
+      limit: config.loginIpFailures,
+      code: 'rate_limited',
+      policy: 'login-ip',
+      message: 'too many failed sign-ins from this address',
+    };
+    this.byAccount = {
+      limiter: new RateLimiterRedis({ ...common, keyPrefix: `${prefix}:login-fail:account`, points: config.loginAccountFailures }),
+      limit: config.loginAccountFailures,
+      code: 'account_locked',
+      policy: 'login-account',
+      message: 'account temporarily locked after repeated failed sign-ins',
+    };
     this.accountFailures = new RateLimiterRedis({ ...common, keyPrefix: `${prefix}:login-failed:account`, points: 1_000_000 });
   }
 
-  private refuse(code: string, policy: string, limit: number, msBeforeNext: number, message: string): AppError {
+  private refuse({ limit, code, policy, message }: FailureLimit, msBeforeNext: number): AppError {
     const seconds = Math.max(1, Math.ceil(msBeforeNext / 1000));
     return new AppError(429, code, `${message}; retry in ${seconds} s`, { retry_after_seconds: seconds }, {
       'Retry-After': String(seconds),
@@ -56,47 +79,33 @@ export class LoginGuard {
     return async (req, res, next) => {
       const account = String(req.body?.username ?? req.body?.email ?? '').trim().toLowerCase();
       const ip = ipKeyGenerator(req.ip ?? 'unknown');
-      let failures: { ip: number; ipMs: number; account: number; accountMs: number; accountFinished: number };
+      let states: (RateLimiterRes | null)[];
       try {
-        const [ipState, accountState, finishedState] = await Promise.all([this.byIp.get(ip), this.byAccount.get(account), this.accountFailures.get(account)]);
-        failures = {
-          ip: ipState?.consumedPoints ?? 0,
-          ipMs: ipState?.msBeforeNext ?? 0,
-          account: accountState?.consumedPoints ?? 0,
-          accountMs: accountState?.msBeforeNext ?? 0,
-          accountFinished: finishedState?.consumedPoints ?? 0,
-        };
+        states = await Promise.all([this.byAccount.limiter.get(account), this.byIp.limiter.get(ip), this.accountFailures.get(account)]);
       } catch {
-        return next(new UnavailableError('redis', 'sign-in is unavailable while its brute-force protection cannot be checked; retry shortly'));
+        return next(new UnavailableError('redis', UNCHECKABLE));
       }
-      if (failures.account >= this.config.loginAccountFailures) {
-        return next(this.refuse('account_locked', 'login-account', this.config.loginAccountFailures, failures.accountMs, 'account temporarily locked after repeated failed sign-ins'));
-      }
-      if (failures.ip >= this.config.loginIpFailures) {
-        return next(this.refuse('rate_limited', 'login-ip', this.config.loginIpFailures, failures.ipMs, 'too many failed sign-ins from this address'));
+      const [accountState, ipState, finishedState] = states;
+      // A locked key is refused before any slowdown.
+      for (const [rule, state] of [[this.byAccount, accountState], [this.byIp, ipState]] as const) {
+        if ((state?.consumedPoints ?? 0) >= rule.limit) return next(this.refuse(rule, state!.msBeforeNext));
       }
       // Each failure past the first few makes the next answer slower.
-      const over = failures.accountFinished - this.config.slowdownAfter + 1;
+      const over = (finishedState?.consumedPoints ?? 0) - this.config.slowdownAfter + 1;
       if (over > 0) await new Promise((r) => setTimeout(r, Math.min(5000, over * this.config.slowdownStepMs)));
       const limiters = [
-        { limiter: this.byAccount, key: account, strict: true },
-        { limiter: this.byIp, key: ip, strict: failures.ip > 0 },
+        { rule: this.byAccount, key: account, strict: true },
+        { rule: this.byIp, key: ip, strict: (ipState?.consumedPoints ?? 0) > 0 },
       ];
       const reserved: typeof limiters = [];
       for (const entry of limiters.filter((l) => l.strict)) {
         try {
-          await entry.limiter.consume(entry.key);
+          await entry.rule.limiter.consume(entry.key);
           reserved.push(entry);
         } catch (rejection) {
-          await Promise.all(reserved.map((r) => r.limiter.reward(r.key))).catch(() => {});
-          if (!(rejection instanceof RateLimiterRes)) {
-            return next(new UnavailableError('redis', 'sign-in is unavailable while its brute-force protection cannot be checked; retry shortly'));
-          }
-          return next(
-            entry.limiter === this.byAccount
-              ? this.refuse('account_locked', 'login-account', this.config.loginAccountFailures, rejection.msBeforeNext, 'account temporarily locked after repeated failed sign-ins')
-              : this.refuse('rate_limited', 'login-ip', this.config.loginIpFailures, rejection.msBeforeNext, 'too many failed sign-ins from this address'),
-          );
+          await Promise.all(reserved.map((r) => r.rule.limiter.reward(r.key))).catch(() => {});
+          if (!(rejection instanceof RateLimiterRes)) return next(new UnavailableError('redis', UNCHECKABLE));
+          return next(this.refuse(entry.rule, rejection.msBeforeNext));
         }
       }
       res.once('close', () => {
@@ -104,9 +113,9 @@ export class LoginGuard {
         // success gives reservations back. An attempt cut off before its answer keeps them.
         const failed = res.statusCode === 401;
         const settle = failed
-          ? [...limiters.filter((l) => !l.strict).map((l) => l.limiter.penalty(l.key)), this.accountFailures.penalty(account)]
+          ? [...limiters.filter((l) => !l.strict).map((l) => l.rule.limiter.penalty(l.key)), this.accountFailures.penalty(account)]
           : res.writableFinished
-            ? reserved.map((r) => r.limiter.reward(r.key))
+            ? reserved.map((r) => r.rule.limiter.reward(r.key))
             : [];
         Promise.all(settle).catch((err: unknown) => req.log.warn({ err }, 'sign-in attempt not settled in the brute-force counts'));
       });
