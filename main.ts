@@ -9,7 +9,8 @@ import { createDb, type Db } from './db/knex.js';
 import { migrateLatest, pendingMigrations } from './db/migrate.js';
 import { ConfigError, loadConfig, ROLES, type Config, type ProcessRole } from './lib/config.js';
 import { MissingServiceError, ensurePostgres, ensureRedis } from './lib/local-services.js';
-import { startUvis } from './lib/services.js';
+import { startUvis } from './app/start.js';
+import { workerQueues } from './jobs/index.js';
 
 const COMMANDS = [...ROLES, 'migrate', 'seed'] as const;
 type Command = (typeof COMMANDS)[number];
@@ -77,6 +78,7 @@ async function run(command: Command, config: Config): Promise<void> {
 let config: Config;
 try {
   config = loadConfig();
+  workerQueues(config.worker.queues);
 } catch (err) {
   if (err instanceof ConfigError) fail(err.message);
   throw err;

@@ -1,6 +1,6 @@
 /** Builds the Express app from its dependencies. It never listens: server.ts does, and tests drive it directly. */
 import cors from 'cors';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import type { AppDeps } from './deps.js';
 import { authenticate, authorize } from './middleware/authenticate.js';
 import { bodyParser } from './middleware/body.js';
@@ -14,9 +14,14 @@ import { validateInput } from './middleware/validate.js';
 import { metricsHandler } from './metrics-endpoint.js';
 import { mountRoutes } from './route.js';
 import { allRoutes } from './routes/index.js';
-import { mountAdmin } from '../dashboard/admin-routes.js';
-import { mountDashboard } from '../dashboard/mount.js';
 import { mountApiDocs } from './docs.js';
+
+/**
+ * Pages served beside the API (the operator sign-in and Bull Board, the dashboard's
+ * build), mounted after /api/v1 and before the 404 handler. The composition root
+ * (app/start.ts) passes them in, so the API never imports the dashboard.
+ */
+export type PageMount = (app: Express, deps: AppDeps, loginGuard: RequestHandler[]) => void;
 
 function trustProxy(value: string): boolean | number | string {
   if (value === 'true') return true;
@@ -25,7 +30,7 @@ function trustProxy(value: string): boolean | number | string {
   return value;
 }
 
-export function buildApp(deps: AppDeps): Express {
+export function buildApp(deps: AppDeps, pages: PageMount[] = []): Express {
   const { config, metrics, log } = deps;
   const app = express();
   app.disable('x-powered-by');
@@ -62,8 +67,7 @@ export function buildApp(deps: AppDeps): Express {
     validate: validateInput,
   });
   app.use('/api/v1', api);
-  mountAdmin(app, deps, loginGuard);
-  mountDashboard(app, deps);
+  for (const mount of pages) mount(app, deps, loginGuard);
   mountApiDocs(app, deps);
 
   app.use(notFound);

@@ -1,12 +1,14 @@
-/** Everything the HTTP app needs, built once per process by lib/services.ts and passed in (tests pass their own). */
+/** Everything the HTTP app needs, built once per process by app/start.ts and passed in (tests pass their own). */
 import type { Redis } from 'ioredis';
 import type { Db } from '../db/knex.js';
+import type { Principal } from '../db/sessions.js';
 import type { OutboxRelay } from '../jobs/outbox-relay.js';
 import type { JobProducer } from '../jobs/producer.js';
 import type { Queues } from '../jobs/queues.js';
 import type { Cache } from '../lib/cache.js';
 import type { Config } from '../lib/config.js';
 import type { LivePublisher } from '../lib/live-events.js';
+import type { LiveHub } from '../lib/live-subscriber.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
 import type { AuthAnnouncer, PrincipalCache } from '../lib/principal-cache.js';
@@ -25,8 +27,10 @@ export interface AppDeps {
   cache: Cache;
   live: LivePublisher;
   tokens: TokenService;
-  principals: PrincipalCache;
-  auth: AuthAnnouncer;
+  principals: PrincipalCache<Principal>;
+  auth: AuthAnnouncer<Principal>;
+  /** This process's live-update hub: dashboard streams fed by one Redis subscription, opened on first use. */
+  liveHub: LiveHub;
   /** Flipped to true on SIGTERM: readiness answers 503 so load balancers stop sending traffic. */
   lifecycle: { draining: boolean };
 }

@@ -10,7 +10,7 @@ import { AppError, ValidationError } from '../lib/errors/index.js';
 import type { Principal } from '../db/sessions.js';
 import type { AppDeps } from './deps.js';
 import type { Reply } from './route.js';
-import { transaction, type Tx } from './transaction.js';
+import { transaction, type Tx } from '../use-cases/transaction.js';
 import type { Request } from 'express';
 
 const KEY_FORMAT = /^[\x21-\x7e]{1,200}$/;

@@ -7,7 +7,6 @@ import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Db } from '../db/knex.js';
-import type { Queues } from '../jobs/queues.js';
 
 /**
  * Names a database by what the server says, not by how a URL spells it (localhost,
@@ -63,24 +62,4 @@ export async function discardManifest(saved: SavedManifest): Promise<void> {
  */
 export async function rekeyUnpublished(db: Db): Promise<number> {
   return db('outbox').whereNull('published_at').update({ job_key: db.raw('gen_random_uuid()') });
-}
-
-/**
- * Queues fed by the outbox carry events of database changes. After a restore those
- * changes are gone, and their jobs would write history for changes that never happened
- * in the restored data (and take event ids the restored outbox hands out again).
- */
-export const TIMELINE_QUEUES = ['orders', 'dispatches'] as const;
-
-/** Removes waiting, delayed and failed jobs of the timeline queues; returns how many there were. */
-export async function clearTimelineJobs(queues: Queues): Promise<number> {
-  let removed = 0;
-  for (const name of TIMELINE_QUEUES) {
-    const queue = queues[name];
-    const counts = await queue.getJobCounts('waiting', 'delayed', 'prioritized', 'failed');
-    removed += Object.values(counts).reduce((a, b) => a + b, 0);
-    await queue.drain(true);
-    while ((await queue.clean(0, 1000, 'failed')).length > 0);
-  }
-  return removed;
 }

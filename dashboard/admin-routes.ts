@@ -4,11 +4,11 @@
  */
 import cookieParser from 'cookie-parser';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
-import { revokeSession, type Principal } from '../db/sessions.js';
+import type { Principal } from '../db/sessions.js';
 import { projectPath } from '../lib/paths.js';
 import { AppError } from '../lib/errors/index.js';
 import type { AppDeps } from '../api/deps.js';
-import { signIn } from '../api/sign-in.js';
+import { signIn, signOut } from '../use-cases/sessions.js';
 import { thirdPartyPageCsp } from '../api/middleware/security-headers.js';
 import { ADMIN_PATH, SESSION_COOKIE, csrfProtection, readBrowserSession, sessionCookieOptions } from './browser-session.js';
 import { BOARD_PATH, createBoards } from './bull-board.js';
@@ -52,7 +52,7 @@ export function mountAdmin(app: Express, deps: AppDeps, loginLimits: RequestHand
         ttlSeconds: config.browserSessionTtlSeconds,
       });
       if (!STAFF_ROLES.has(session.user.role)) {
-        await revokeSession(deps.db, session.sessionId);
+        await signOut(deps, session.sessionId);
         throw new AppError(403, 'forbidden', '운영 화면은 관리자와 배차 담당자만 쓸 수 있습니다 · operator pages are for admins and dispatchers');
       }
       const token = await deps.tokens.sign({ userId: session.user.id, sessionId: session.sessionId }, config.browserSessionTtlSeconds);
@@ -85,8 +85,7 @@ export function mountAdmin(app: Express, deps: AppDeps, loginLimits: RequestHand
   router.post('/logout', doubleCsrfProtection, async (req, res) => {
     const principal = res.locals.principal as Principal | undefined;
     if (principal) {
-      await revokeSession(deps.db, principal.sessionId);
-      await deps.auth.sessionRevoked(principal.sessionId);
+      await signOut(deps, principal.sessionId);
     }
     res.clearCookie(SESSION_COOKIE, { path: ADMIN_PATH });
     res.redirect(303, `${ADMIN_PATH}/login`);

@@ -9,24 +9,17 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import type { Router } from 'express';
-import { ADMIN_ONLY_QUEUES, type Queues } from '../jobs/queues.js';
+import { dispatcherMaySee, isQueueName, queueDefinition } from '../jobs/index.js';
+import type { Queues } from '../jobs/queues.js';
 
 export const BOARD_PATH = '/admin/queues';
-
-const DESCRIPTIONS: Record<string, string> = {
-  orders: '주문 후속 처리 (거리 추정) · order follow-ups',
-  dispatches: '배차 이력 · 알림 · dispatch history and notifications',
-  locations: '차량 위치 저장 · GPS points',
-  backups: '데이터베이스 백업 · database backups',
-  maintenance: '정리 작업 (위치 보존 기간 등) · cleanup (GPS retention, outbox)',
-};
 
 function board(queues: Queue[], readOnlyMode: boolean): Router {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(BOARD_PATH);
   createBullBoard({
     queues: queues.map(
-      (queue) => new BullMQAdapter(queue, { readOnlyMode, allowRetries: !readOnlyMode, description: DESCRIPTIONS[queue.name] ?? '' }),
+      (queue) => new BullMQAdapter(queue, { readOnlyMode, allowRetries: !readOnlyMode, description: isQueueName(queue.name) ? queueDefinition(queue.name).description : '' }),
     ),
     serverAdapter,
     options: {
@@ -45,5 +38,5 @@ function board(queues: Queue[], readOnlyMode: boolean): Router {
 
 export function createBoards(queues: Queues): { admin: Router; viewer: Router } {
   const all = Object.values(queues);
-  return { admin: board(all, false), viewer: board(all.filter((q) => !ADMIN_ONLY_QUEUES.includes(q.name)), true) };
+  return { admin: board(all, false), viewer: board(all.filter((q) => dispatcherMaySee(q.name)), true) };
 }

@@ -7,7 +7,7 @@
 import { hashPassword } from '../lib/passwords.js';
 import type { Db, Trx } from './knex.js';
 import { estimateRoute } from '../domain/geo.js';
-import { districts } from '../lib/districts.js';
+import { districts } from './districts.js';
 
 export const DEMO_ACCOUNTS = [
   { id: 1, email: 'test@example.com', password: 'testpass', role: 'admin', name: '테스트 관리자', driver_id: 1 },

@@ -54,6 +54,11 @@ export async function lockDispatch(trx: Trx, id: number): Promise<DispatchRow | 
   return trx('dispatches').where({ id }).forUpdate().first();
 }
 
+/** The active dispatch of an order, locked. The caller already holds the order's lock (the order-then-dispatch order above). */
+export function lockActiveDispatchOfOrder(trx: Trx, orderId: number): Promise<DispatchRow | undefined> {
+  return trx('dispatches').where('order_id', orderId).whereIn('status', ACTIVE_DISPATCH_STATUSES).forUpdate().first();
+}
+
 export async function setDispatchStatus(trx: Trx, id: number, status: DispatchStatus, finished: boolean): Promise<DispatchRow> {
   const [row] = await trx('dispatches')
     .where({ id })

@@ -56,3 +56,8 @@ export function poolStats(db: Db): { used: number; free: number; pendingAcquires
     pendingCreates: pool.numPendingCreates!(),
   };
 }
+
+/** The readiness probe: one round trip to PostgreSQL. */
+export async function pingDatabase(db: Db): Promise<void> {
+  await db.raw('select 1');
+}

@@ -115,3 +115,18 @@ export async function orderStatusCounts(db: Db): Promise<Record<string, number>>
   const rows: { status: string; count: number }[] = await db('orders').select('status').count<{ status: string; count: number }[]>('* as count').groupBy('status');
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.count)]));
 }
+
+/** An order with its version: PostgreSQL's text of updated_at, microseconds included (a JavaScript Date would drop them). */
+export function getOrderVersion(db: Db, id: number): Promise<(OrderRow & { version: string }) | undefined> {
+  return db('orders').where({ id }).first('*', db.raw('updated_at::text as version'));
+}
+
+/** Writes an order's derived route only if the order is still at the version read; the number of rows written (0 or 1). */
+export function setOrderRouteIfUnchanged(
+  db: Db,
+  id: number,
+  version: string,
+  route: Pick<OrderRow, 'distance_km' | 'pickup_lat' | 'pickup_lng' | 'delivery_lat' | 'delivery_lng'>,
+): Promise<number> {
+  return db('orders').where({ id }).whereRaw('updated_at = ?::timestamptz', [version]).update(route);
+}

@@ -1,6 +1,6 @@
 /** User accounts (never returned with their password hash). */
 import type { UserRole } from '../domain/roles.js';
-import type { Db } from './knex.js';
+import type { Db, Trx } from './knex.js';
 
 export interface UserRow {
   id: number;
@@ -29,4 +29,9 @@ export function toUser(row: Record<string, unknown>) {
 
 export function findUserByEmail(db: Db, email: string): Promise<UserRow | undefined> {
   return db('users').whereRaw('lower(email) = lower(?)', [email]).first();
+}
+
+/** Stores a new hash of the same password (after a sign-in found the old one below today's cost parameters). */
+export async function setPasswordHash(db: Db | Trx, userId: number, passwordHash: string): Promise<void> {
+  await db('users').where({ id: userId }).update({ password_hash: passwordHash });
 }

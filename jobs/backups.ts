@@ -6,7 +6,7 @@ import { applyRetention } from '../backups/retention.js';
 import { runBackup, type BackupContext } from '../backups/run-backup.js';
 import { verifyBackup } from '../backups/verify-backup.js';
 import { lazy } from '../lib/lazy.js';
-import { defineQueue } from './define.js';
+import { SHARED_HASH_TAG, defineQueue } from './define.js';
 
 export const BackupRun = z.object({
   kind: z.enum(['daily', 'weekly', 'manual']),
@@ -17,6 +17,16 @@ const Tick = z.object({ tick: z.string().max(100).optional() });
 
 export const backupsQueue = defineQueue({
   name: 'backups',
+  description: '데이터베이스 백업 · database backups',
+  hashTag: SHARED_HASH_TAG,
+  // Backup jobs carry file locations and operational detail: admins only, as the backups API is.
+  dispatcherVisible: false,
+  schedules: ({ backup }) => [
+    { name: 'daily', cron: backup.cron.daily, jobName: 'backup.run', data: { kind: 'daily' } },
+    { name: 'weekly', cron: backup.cron.weekly, jobName: 'backup.run', data: { kind: 'weekly' } },
+    { name: 'verify', cron: backup.cron.verify, jobName: 'backup.verify', data: {} },
+    { name: 'retention', cron: backup.cron.retention, jobName: 'backup.retention', data: {} },
+  ],
   jobs: { 'backup.run': BackupRun, 'backup.verify': Tick, 'backup.retention': Tick },
   defaultJobOptions: {
     attempts: 3,

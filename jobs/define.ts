@@ -1,7 +1,12 @@
-/** The shape of a queue definition: one per file in jobs/, collected by jobs/index.ts. */
+/**
+ * The shape of a queue definition: one per file in jobs/, collected by jobs/index.ts.
+ * A definition holds every fact about its queue (name, Redis hash tag, payload
+ * schemas, options, concurrency, schedules, who may see its jobs, its description),
+ * so adding a queue is one new file and one line in the catalogue.
+ */
 import type { Job, JobsOptions, WorkerOptions } from 'bullmq';
 import type { z } from 'zod';
-import type { Config, QueueName } from '../lib/config.js';
+import type { Config } from '../lib/config.js';
 import type { Cache } from '../lib/cache.js';
 import type { Db } from '../db/knex.js';
 import type { LivePublisher } from '../lib/live-events.js';
@@ -35,10 +40,37 @@ export interface Processor<J extends JobSchemas> {
   close?: () => Promise<void>;
 }
 
+/** A cron schedule that enqueues one of the queue's jobs; see jobs/schedules.ts. */
+export interface ScheduleSpec {
+  /** Names the tick and the job id: daily-1795765200. */
+  name: string;
+  cron: string;
+  jobName: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * The hash tag most queues share: their keys live under `{REDIS_PREFIX}` (for example
+ * `{uvis}:orders:…`), one Redis Cluster slot. A queue with a tag of its own gets
+ * `{REDIS_PREFIX:tag}`, a slot (and so possibly a master) of its own.
+ */
+export const SHARED_HASH_TAG = '';
+
 export interface QueueDefinition<J extends JobSchemas = JobSchemas> {
-  name: QueueName;
+  /** The queue's name; the catalogue's key for it must be the same. */
+  name: string;
+  /** Shown in Bull Board, Korean first: what the queue's jobs do. */
+  description: string;
+  /** Redis Cluster hash tag of the queue's keys (SHARED_HASH_TAG or a tag of its own). */
+  hashTag: string;
+  /** Its jobs are events of database changes, written through the outbox: queued ones are discarded after a restore. */
+  outboxEvents?: true;
+  /** Whether dispatchers may see its jobs (GET /jobs, the read-only Bull Board); admins always may. */
+  dispatcherVisible: boolean;
   /** Job name -> payload schema. Workers validate again: a stored job may predate the code. */
   jobs: J;
+  /** Cron schedules that enqueue its jobs, run by every worker serving the queue (with SCHEDULES on). */
+  schedules?: (config: Config) => ScheduleSpec[];
   defaultJobOptions: JobsOptions;
   concurrency: (config: Config) => number;
   workerOptions?: Partial<WorkerOptions>;

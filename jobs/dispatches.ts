@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { DISPATCH_STATUSES } from '../domain/dispatch-status.js';
 import { insertHistory } from '../db/dispatches.js';
 import { cacheNames } from '../lib/cache.js';
-import { STANDARD_JOB_OPTIONS, defineQueue } from './define.js';
+import { SHARED_HASH_TAG, STANDARD_JOB_OPTIONS, defineQueue } from './define.js';
 
 export const DispatchStatusChanged = z.object({
   eventId: z.number().int().positive(),
@@ -23,6 +23,10 @@ export type DispatchStatusChanged = z.infer<typeof DispatchStatusChanged>;
 
 export const dispatchesQueue = defineQueue({
   name: 'dispatches',
+  description: '배차 이력 · 알림 · dispatch history and notifications',
+  hashTag: SHARED_HASH_TAG,
+  dispatcherVisible: true,
+  outboxEvents: true,
   jobs: { 'dispatch.status_changed': DispatchStatusChanged },
   defaultJobOptions: { ...STANDARD_JOB_OPTIONS },
   concurrency: (config) => config.worker.concurrency,

@@ -1,8 +1,8 @@
 /** locations queue: GPS points posted by drivers, stored in batches by the LocationWriter. */
 import { z } from 'zod';
 import type { PointRow } from '../db/locations.js';
-import { LocationWriter } from '../workers/location-writer.js';
-import { CAPPED_BACKOFF, defineQueue } from './define.js';
+import { LocationWriter } from './location-writer.js';
+import { CAPPED_BACKOFF, SHARED_HASH_TAG, defineQueue } from './define.js';
 
 export const MAX_POINTS_PER_POST = 500;
 
@@ -51,6 +51,9 @@ export function toPointRows(data: LocationPoints, jobId: string): PointRow[] {
 
 export const locationsQueue = defineQueue({
   name: 'locations',
+  description: '차량 위치 저장 · GPS points',
+  hashTag: SHARED_HASH_TAG,
+  dispatcherVisible: true,
   jobs: { points: LocationPoints },
   defaultJobOptions: {
     attempts: 25,

@@ -9,13 +9,17 @@ import { deleteKeysBefore } from '../db/idempotency.js';
 import { deleteLocationsBefore } from '../db/locations.js';
 import { deletePublishedBefore } from '../db/outbox.js';
 import { deleteSessionsEndedBefore } from '../db/sessions.js';
-import { defineQueue } from './define.js';
+import { SHARED_HASH_TAG, defineQueue } from './define.js';
 
 const Tick = z.object({ tick: z.string().max(100).optional() });
 const DAY = 86_400_000;
 
 export const maintenanceQueue = defineQueue({
   name: 'maintenance',
+  description: '정리 작업 (위치 보존 기간 등) · cleanup (GPS retention, outbox)',
+  hashTag: SHARED_HASH_TAG,
+  dispatcherVisible: false,
+  schedules: ({ maintenance }) => [{ name: 'maintenance', cron: maintenance.cron, jobName: 'maintenance.cleanup', data: {} }],
   jobs: { 'maintenance.cleanup': Tick },
   defaultJobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 60_000 }, removeOnComplete: { age: 30 * 86_400 }, removeOnFail: { age: 30 * 86_400 } },
   concurrency: () => 1,

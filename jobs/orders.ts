@@ -1,9 +1,10 @@
 /** orders queue: derived data for an order after it changes (distance estimate; auto-dispatch later). */
 import { z } from 'zod';
 import { estimateRoute } from '../domain/geo.js';
-import { districts } from '../lib/districts.js';
+import { getOrderVersion, setOrderRouteIfUnchanged } from '../db/orders.js';
+import { districts } from '../db/districts.js';
 import { cacheNames } from '../lib/cache.js';
-import { STANDARD_JOB_OPTIONS, defineQueue } from './define.js';
+import { SHARED_HASH_TAG, STANDARD_JOB_OPTIONS, defineQueue } from './define.js';
 
 export const OrderChanged = z.object({
   eventId: z.number().int().positive(),
@@ -14,6 +15,10 @@ export type OrderChanged = z.infer<typeof OrderChanged>;
 
 export const ordersQueue = defineQueue({
   name: 'orders',
+  description: '주문 후속 처리 (거리 추정) · order follow-ups',
+  hashTag: SHARED_HASH_TAG,
+  dispatcherVisible: true,
+  outboxEvents: true,
   jobs: { 'order.changed': OrderChanged },
   defaultJobOptions: { ...STANDARD_JOB_OPTIONS },
   concurrency: (config) => config.worker.concurrency,
@@ -22,7 +27,7 @@ export const ordersQueue = defineQueue({
       // Reads the order as it is now rather than trusting the event, so events
       // processed late or twice converge on the same result.
       'order.changed': async ({ orderId }, { log }) => {
-        const order = await db('orders').where({ id: orderId }).first('*', db.raw('updated_at::text as version'));
+        const order = await getOrderVersion(db, orderId);
         if (!order) {
           log.warn({ orderId }, 'order no longer exists');
           return { skipped: true };
@@ -35,18 +40,14 @@ export const ordersQueue = defineQueue({
         );
         // Written only if the order is still as read: a change in between (every change
         // moves updated_at and queues its own order.changed) leaves the write to that job,
-        // so a slow job never puts an old route over a newer address. The version is
-        // PostgreSQL's text, microseconds included.
-        const written = await db('orders')
-          .where({ id: orderId })
-          .whereRaw('updated_at = ?::timestamptz', [order.version])
-          .update({
-            distance_km: distanceKm,
-            pickup_lat: pickup?.lat ?? null,
-            pickup_lng: pickup?.lng ?? null,
-            delivery_lat: delivery?.lat ?? null,
-            delivery_lng: delivery?.lng ?? null,
-          });
+        // so a slow job never puts an old route over a newer address.
+        const written = await setOrderRouteIfUnchanged(db, orderId, order.version, {
+          distance_km: distanceKm,
+          pickup_lat: pickup?.lat ?? null,
+          pickup_lng: pickup?.lng ?? null,
+          delivery_lat: delivery?.lat ?? null,
+          delivery_lng: delivery?.lng ?? null,
+        });
         if (written === 0) return { superseded: true };
         await cache.invalidate(cacheNames.orderStatusCounts());
         live.publish({ type: 'order', order_id: orderId, status: order.status, at: new Date().toISOString() });

@@ -8,7 +8,7 @@
  */
 import type { Db } from '../db/knex.js';
 import { claimUnpublished, markPublished, recordRelayFailure, type OutboxRow } from '../db/outbox.js';
-import type { QueueName } from '../lib/config.js';
+import type { QueueName } from './index.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
 import { withTimeout } from '../lib/timeout.js';

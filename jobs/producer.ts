@@ -7,9 +7,8 @@
  */
 import type { JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { QueueName } from '../lib/config.js';
 import { UnavailableError } from '../lib/errors/index.js';
-import type { JobData, JobName } from './index.js';
+import type { JobData, JobName, QueueName } from './index.js';
 import type { Queues } from './queues.js';
 
 export class JobProducer {

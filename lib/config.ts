@@ -6,9 +6,6 @@ import cron from 'node-cron';
 import { z } from 'zod';
 import { projectPath } from './paths.js';
 
-export const QUEUE_NAMES = ['orders', 'dispatches', 'locations', 'backups', 'maintenance'] as const;
-export type QueueName = (typeof QUEUE_NAMES)[number];
-
 export const ROLES = ['api', 'worker', 'all'] as const;
 export type ProcessRole = (typeof ROLES)[number];
 
@@ -67,7 +64,8 @@ const EnvSchema = z.object({
 
   WORKER_CONCURRENCY: int(1, 1000).default(20),
   LOCATIONS_CONCURRENCY: int(1, 5000).default(200),
-  WORKER_QUEUES: list.default([...QUEUE_NAMES]),
+  // Checked against the job catalogue (jobs/index.ts workerQueues): config knows no queue names.
+  WORKER_QUEUES: list.optional(),
   LOCATION_BATCH_MAX_POINTS: int(1, 10_000).default(1000),
   LOCATION_BATCH_MAX_WAIT_MS: int(0, 1000).default(20),
   LOCATION_RETENTION_DAYS: int(1, 3650).default(180),
@@ -173,8 +171,6 @@ export interface Config {
   db: { poolMin: number; poolMax: number; statementTimeoutMs: number };
   redisUrl: string;
   redisPrefix: string;
-  /** BullMQ prefix; the braces are a Redis Cluster hash tag so every queue key lands in one slot. */
-  queuePrefix: string;
   redisCommandTimeoutMs: number;
   jwtSecret: string;
   accessTokenTtlSeconds: number;
@@ -185,7 +181,8 @@ export interface Config {
   worker: {
     concurrency: number;
     locationsConcurrency: number;
-    queues: QueueName[];
+    /** WORKER_QUEUES as given; undefined means every queue of the catalogue. */
+    queues: string[] | undefined;
     locationBatchMaxPoints: number;
     locationBatchMaxWaitMs: number;
   };
@@ -242,10 +239,6 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     if (e.DEMO_DATA) problems.push('DEMO_DATA: demo data (with its known password) is refused in production');
     if (e.RATE_LIMITS === 'off') problems.push('RATE_LIMITS: cannot be off in production');
   }
-  const unknownQueues = e.WORKER_QUEUES.filter((q) => !(QUEUE_NAMES as readonly string[]).includes(q));
-  if (unknownQueues.length > 0) {
-    problems.push(`WORKER_QUEUES: unknown queue(s) ${unknownQueues.join(', ')}; known: ${QUEUE_NAMES.join(', ')}`);
-  }
   if (e.DB_POOL_MIN > e.DB_POOL_MAX) problems.push('DB_POOL_MIN: must not exceed DB_POOL_MAX');
   const unknownTargets = e.BACKUP_TARGETS.filter((t) => !(BACKUP_TARGETS as readonly string[]).includes(t));
   if (unknownTargets.length > 0) problems.push(`BACKUP_TARGETS: unknown target(s) ${unknownTargets.join(', ')}; known: ${BACKUP_TARGETS.join(', ')}`);
@@ -275,7 +268,6 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     db: { poolMin: e.DB_POOL_MIN, poolMax: e.DB_POOL_MAX, statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS },
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
-    queuePrefix: `{${e.REDIS_PREFIX}}`,
     redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
     jwtSecret: e.JWT_SECRET ?? DEV_JWT_SECRET,
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
@@ -285,7 +277,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
       locationsConcurrency: e.LOCATIONS_CONCURRENCY,
-      queues: e.WORKER_QUEUES as QueueName[],
+      queues: e.WORKER_QUEUES,
       locationBatchMaxPoints: e.LOCATION_BATCH_MAX_POINTS,
       locationBatchMaxWaitMs: e.LOCATION_BATCH_MAX_WAIT_MS,
     },

@@ -243,20 +243,3 @@ export class LiveHub {
     }
   }
 }
-
-// One hub per API process (per set of dependencies: tests run several in one process).
-const hubs = new WeakMap<object, LiveHub>();
-
-export function liveHubFor(owner: object, create: () => LiveHub): LiveHub {
-  let hub = hubs.get(owner);
-  if (!hub) {
-    hub = create();
-    hubs.set(owner, hub);
-  }
-  return hub;
-}
-
-/** Ends the streams of a process's hub, if it has one: a shutdown step that runs before the HTTP server closes. */
-export function closeLiveHub(owner: object): void {
-  hubs.get(owner)?.closeAll('draining');
-}

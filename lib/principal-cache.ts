@@ -10,45 +10,46 @@
  * drops it as the shared load so later requests read afresh.
  */
 import type { Redis } from 'ioredis';
-import { loadPrincipal, type Principal } from '../db/sessions.js';
-import type { Db } from '../db/knex.js';
 import type { Logger } from './logger.js';
 
-interface Entry {
+interface Entry<P> {
   /** Kept even when the session is invalid, so evicting a user also drops its negative entries. */
   userId: number;
-  principal: Principal | undefined;
+  principal: P | undefined;
   expiresAt: number;
 }
 
-interface Loading {
+interface Loading<P> {
   userId: number;
-  promise: Promise<Principal | undefined>;
+  promise: Promise<P | undefined>;
 }
 
-export class PrincipalCache {
-  private readonly entries = new Map<string, Entry>();
-  private readonly loading = new Map<string, Loading>();
+/** Reads who is behind a session from the source of truth (db/sessions.ts loadPrincipal); undefined when it is no longer valid. */
+export type PrincipalLoader<P> = (sessionId: string) => Promise<P | undefined>;
+
+export class PrincipalCache<P> {
+  private readonly entries = new Map<string, Entry<P>>();
+  private readonly loading = new Map<string, Loading<P>>();
   /** Moves on with every eviction; a load started under an older one is not cached. */
   private generation = 0;
 
   constructor(
-    private readonly db: Db,
+    private readonly load: PrincipalLoader<P>,
     private readonly ttlMs = 30_000,
     private readonly maxEntries = 100_000,
     /** How long a known session keeps working while PostgreSQL cannot be asked (GPS posts need only Redis). */
     private readonly staleIfErrorMs = 10 * 60_000,
   ) {}
 
-  async get({ sessionId, userId }: { sessionId: string; userId: number }): Promise<Principal | undefined> {
+  async get({ sessionId, userId }: { sessionId: string; userId: number }): Promise<P | undefined> {
     const entry = this.entries.get(sessionId);
     if (entry && entry.expiresAt > Date.now()) return entry.principal;
     // Concurrent requests of one session share one query.
     let pending = this.loading.get(sessionId);
     if (!pending) {
-      const load: Loading = {
+      const load: Loading<P> = {
         userId,
-        promise: loadPrincipal(this.db, sessionId).finally(() => {
+        promise: this.load(sessionId).finally(() => {
           if (this.loading.get(sessionId) === load) this.loading.delete(sessionId);
         }),
       };
@@ -56,7 +57,7 @@ export class PrincipalCache {
       pending = load;
     }
     const startedIn = this.generation;
-    let principal: Principal | undefined;
+    let principal: P | undefined;
     try {
       principal = await pending.promise;
     } catch (err) {
@@ -91,13 +92,13 @@ export class PrincipalCache {
 }
 
 /** Announces and applies evictions across API replicas over Redis pub/sub. */
-export class AuthAnnouncer {
+export class AuthAnnouncer<P> {
   private subscriber: Redis | undefined;
 
   constructor(
     private readonly publisher: Redis,
     private readonly channel: string,
-    private readonly cache: PrincipalCache,
+    private readonly cache: PrincipalCache<P>,
     private readonly log: Logger,
   ) {}
 

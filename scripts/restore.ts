@@ -19,7 +19,8 @@ import { ConfigError, loadConfig, type Config } from '../lib/config.js';
 import { closeRedis, createRedis, waitForRedis } from '../lib/redis.js';
 import { closeQueues, createQueues } from '../jobs/queues.js';
 import { assertWritable, unpackFiles } from '../backups/restore-files.js';
-import { clearTimelineJobs, databaseIdentity, discardManifest, putManifestBack, rekeyUnpublished, saveManifest, TIMELINE_QUEUES } from '../backups/restore-target.js';
+import { databaseIdentity, discardManifest, putManifestBack, rekeyUnpublished, saveManifest } from '../backups/restore-target.js';
+import { clearTimelineJobs, TIMELINE_QUEUES } from '../jobs/timeline-jobs.js';
 
 const USAGE = 'usage: npm run restore -- <backup id | latest> [--yes] [--database <name or postgres:// URL>] [--files]';
 
@@ -59,7 +60,7 @@ async function confirm(backup: BackupRow, target: string): Promise<boolean> {
 /** After restoring the live database: its queued order and dispatch events belong to the discarded timeline. */
 async function clearStaleJobs(config: Config): Promise<string> {
   const redis = createRedis(config.redisUrl, 'client', { commandTimeoutMs: 5000, name: 'uvis-restore' });
-  const queues = createQueues(redis, config.queuePrefix);
+  const queues = createQueues(redis, config.redisPrefix);
   try {
     if (!(await waitForRedis(redis, 5000))) throw new Error(`Redis at ${config.redisUrl} does not answer`);
     const removed = await clearTimelineJobs(queues);

@@ -1,8 +1,5 @@
 /** Sign-in, token refresh (rotating, with reuse detection) and sign-out. */
-import { lockRefreshToken, revokeSession, rotateRefreshToken } from '../../db/sessions.js';
-import { UnauthorizedError } from '../../lib/errors/index.js';
-import { signIn } from '../sign-in.js';
-import { hashToken, newRefreshToken } from '../../lib/tokens.js';
+import { refreshSession, signIn, signOut } from '../../use-cases/sessions.js';
 import type { AppDeps } from '../deps.js';
 import { defineRoute, reply, type RouteSpec } from '../route.js';
 import { ErrorResponse } from '../schemas/common.js';
@@ -11,8 +8,7 @@ import { LoginBody, LogoutBody, RefreshBody, TokenResponse } from '../schemas/au
 const NO_STORE = { 'Cache-Control': 'no-store' };
 
 export function authRoutes(deps: AppDeps, loginLimits: RouteSpec['before']): RouteSpec[] {
-  const { db, tokens, config } = deps;
-  const refreshExpiry = () => new Date(Date.now() + config.refreshTokenTtlSeconds * 1000);
+  const { tokens, config } = deps;
 
   async function issueTokens(userId: number, sessionId: string, refreshToken: string) {
     return {
@@ -64,27 +60,8 @@ export function authRoutes(deps: AppDeps, loginLimits: RouteSpec['before']): Rou
         401: { description: 'Unknown, expired, revoked or reused refresh token', schema: ErrorResponse },
       },
       handler: async ({ body }) => {
-        const oldHash = hashToken(body.refresh_token);
-        const next = newRefreshToken();
-        const outcome = await db.transaction(async (trx) => {
-          const state = await lockRefreshToken(trx, oldHash);
-          if (!state) return { error: 'unknown' as const };
-          if (state.used) {
-            await revokeSession(trx, state.sessionId);
-            return { error: 'reused' as const, sessionId: state.sessionId };
-          }
-          if (state.expired || state.revoked || !state.userActive) return { error: 'invalid' as const };
-          await rotateRefreshToken(trx, oldHash, { hash: hashToken(next), sessionId: state.sessionId, expiresAt: refreshExpiry() });
-          return { sessionId: state.sessionId, userId: state.userId };
-        });
-        if ('error' in outcome) {
-          if (outcome.error === 'reused') {
-            await deps.auth.sessionRevoked(outcome.sessionId);
-            throw new UnauthorizedError('refresh token was already used; the session is revoked, sign in again', 'refresh_token_reused');
-          }
-          throw new UnauthorizedError('refresh token is not valid; sign in again', 'invalid_refresh_token');
-        }
-        return reply(200, await issueTokens(outcome.userId, outcome.sessionId, next), NO_STORE);
+        const next = await refreshSession(deps, body.refresh_token, config.refreshTokenTtlSeconds);
+        return reply(200, await issueTokens(next.userId, next.sessionId, next.refreshToken), NO_STORE);
       },
     }),
     defineRoute({
@@ -96,8 +73,7 @@ export function authRoutes(deps: AppDeps, loginLimits: RouteSpec['before']): Rou
       body: LogoutBody,
       responses: { 204: { description: 'Signed out' }, 401: { description: 'Not signed in', schema: ErrorResponse } },
       handler: async ({ principal }) => {
-        await revokeSession(db, principal.sessionId);
-        await deps.auth.sessionRevoked(principal.sessionId);
+        await signOut(deps, principal.sessionId);
         return reply(204);
       },
     }),

@@ -11,10 +11,9 @@
  */
 import { decodeJwt } from 'jose';
 import { STAFF } from '../../domain/roles.js';
-import { activeDispatches, queueCounts, vehiclePositions } from '../../dashboard/queries.js';
-import { liveChannel } from '../../lib/live-events.js';
-import { LiveHub, MAX_STREAMS_PER_USER, liveHubFor } from '../../lib/live-subscriber.js';
-import { createRedis } from '../../lib/redis.js';
+import { activeDispatches, vehiclePositions } from '../../db/dashboard.js';
+import { queueCounts } from '../../jobs/queue-counts.js';
+import { MAX_STREAMS_PER_USER } from '../../lib/live-subscriber.js';
 import type { AppDeps } from '../deps.js';
 import { defineRoute, reply, type RouteSpec } from '../route.js';
 import { ErrorResponse } from '../schemas/common.js';
@@ -39,23 +38,6 @@ function tokenExpiry(authorization: string | undefined): number {
     // Unreachable after authenticate; fall through to a short life.
   }
   return Date.now() + 60_000;
-}
-
-/** The process's hub, created on first use so building routes (e.g. for the OpenAPI document) opens nothing. */
-export function dashboardLiveHub(deps: AppDeps): LiveHub {
-  const { config, log, queues, lifecycle } = deps;
-  return liveHubFor(
-    deps,
-    () =>
-      new LiveHub({
-        channel: liveChannel(config.redisPrefix),
-        connect: () => createRedis(config.redisUrl, 'worker', { commandTimeoutMs: config.redisCommandTimeoutMs, name: 'uvis-live-sub' }),
-        log: log.child({ component: 'live-subscriber' }),
-        readQueueCounts: async () => ({ queues: await queueCounts(queues, config.redisCommandTimeoutMs) }),
-        isDraining: () => lifecycle.draining,
-        subscribeTimeoutMs: config.redisCommandTimeoutMs,
-      }),
-  );
 }
 
 export function dashboardRoutes(deps: AppDeps): RouteSpec[] {
@@ -126,7 +108,7 @@ export function dashboardRoutes(deps: AppDeps): RouteSpec[] {
         ...errors,
       },
       handler: async ({ req, res, principal }) => {
-        await dashboardLiveHub(deps).open(res, {
+        await deps.liveHub.open(res, {
           userId: principal.userId,
           expiresAt: tokenExpiry(req.headers.authorization),
           stillAllowed: async () => {

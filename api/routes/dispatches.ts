@@ -1,18 +1,14 @@
 /** Dispatches: assigning an order to a vehicle and driver, watching it, cancelling it. */
-import { assignmentRefusals } from '../../domain/assignment.js';
-import { checkTransition, orderStatusFor } from '../../domain/dispatch-status.js';
 import { STAFF } from '../../domain/roles.js';
-import { activeDispatchId, dispatchHistory, getDispatch, lockDispatch, insertDispatch, listDispatches, setDispatchStatus, toDispatch } from '../../db/dispatches.js';
-import { getOrder, updateOrder } from '../../db/orders.js';
-import { ConflictError, NotFoundError } from '../../lib/errors/index.js';
+import { dispatchHistory, getDispatch, listDispatches, toDispatch } from '../../db/dispatches.js';
+import { NotFoundError } from '../../lib/errors/index.js';
+import { assignDispatch, changeDispatchStatus } from '../../use-cases/dispatches.js';
+import { transaction } from '../../use-cases/transaction.js';
 import type { AppDeps } from '../deps.js';
 import { idempotentTransaction } from '../idempotency.js';
 import { defineRoute, reply, type RouteSpec } from '../route.js';
 import { ErrorResponse, IdParams } from '../schemas/common.js';
 import { Dispatch, DispatchCancel, DispatchCreate, DispatchListQuery, DispatchPage, DispatchWithHistory } from '../schemas/dispatches.js';
-import { transaction } from '../transaction.js';
-import { announceDispatchChange } from './dispatch-events.js';
-import { announceOrderChange } from './orders.js';
 
 const errors = {
   400: { description: 'Invalid input', schema: ErrorResponse },
@@ -42,33 +38,13 @@ export function dispatchRoutes(deps: AppDeps): RouteSpec[] {
       },
       handler: async ({ body, req, principal }) =>
         idempotentTransaction(deps, req, principal, body, async (tx) => {
-          const { trx } = tx;
-          // Lock order, vehicle and driver: concurrent assignments of any of them queue up here.
-          const order = await getOrder(trx, body.order_id, { forUpdate: true });
-          if (!order) throw new NotFoundError(`order ${body.order_id}`);
-          const vehicle = await trx('vehicles').where({ id: body.vehicle_id }).forUpdate().first();
-          if (!vehicle) throw new NotFoundError(`vehicle ${body.vehicle_id}`);
-          const driver = await trx('drivers').where({ id: body.driver_id }).forUpdate().first();
-          if (!driver) throw new NotFoundError(`driver ${body.driver_id}`);
-          const refusals = assignmentRefusals({
-            order: { id: order.id, status: order.status, cargoType: order.cargo_type, weightKg: order.weight_kg },
-            vehicle: { id: vehicle.id, active: vehicle.active, capacityKg: vehicle.capacity_kg, cargoClasses: vehicle.cargo_classes },
-            driver: { id: driver.id, active: driver.active },
-            vehicleBusyWith: await activeDispatchId(trx, 'vehicle_id', vehicle.id),
-            driverBusyWith: await activeDispatchId(trx, 'driver_id', driver.id),
+          const dispatch = await assignDispatch(tx, deps, {
+            orderId: body.order_id,
+            vehicleId: body.vehicle_id,
+            driverId: body.driver_id,
+            notes: body.notes,
+            by: principal.userId,
           });
-          if (refusals.length > 0) throw new ConflictError(`assignment refused: ${refusals[0]!.message}`, 'dispatch_refused', refusals);
-          const dispatch = await insertDispatch(trx, {
-            order_id: order.id,
-            vehicle_id: vehicle.id,
-            driver_id: driver.id,
-            status: 'ASSIGNED',
-            assigned_by: principal.userId,
-            notes: body.notes ?? null,
-          });
-          await updateOrder(trx, order.id, { status: orderStatusFor('ASSIGNED') });
-          await announceDispatchChange(tx, deps, dispatch, null, principal.userId);
-          await announceOrderChange(tx, deps, order.id, 'status');
           return reply(201, toDispatch(dispatch));
         }),
     }),
@@ -127,18 +103,14 @@ export function dispatchRoutes(deps: AppDeps): RouteSpec[] {
       },
       handler: async ({ params, body, principal }) =>
         transaction(deps, async (tx) => {
-          const current = await lockDispatch(tx.trx, params.id);
-          if (!current) throw new NotFoundError('dispatch');
-          const check = checkTransition(current.status, 'CANCELLED');
-          if (check.kind !== 'change') {
-            const reason = check.kind === 'refused' ? check.reason : `dispatch ${params.id} is already CANCELLED`;
-            throw new ConflictError(reason, 'invalid_transition', { from: current.status, to: 'CANCELLED' });
-          }
-          const row = await setDispatchStatus(tx.trx, params.id, 'CANCELLED', true);
-          await updateOrder(tx.trx, row.order_id, { status: orderStatusFor('CANCELLED') });
-          await announceDispatchChange(tx, deps, row, current.status, principal.userId, body?.reason);
-          await announceOrderChange(tx, deps, row.order_id, 'status');
-          return reply(200, toDispatch(row));
+          const { dispatch } = await changeDispatchStatus(tx, deps, {
+            dispatchId: params.id,
+            to: 'CANCELLED',
+            by: principal.userId,
+            note: body?.reason,
+            same: 'conflict',
+          });
+          return reply(200, toDispatch(dispatch));
         }),
     }),
   ];

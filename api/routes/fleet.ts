@@ -2,13 +2,13 @@
 import { DEFAULT_CARGO_CLASSES, impossibleCargoClasses, type CargoClass, type VehicleType } from '../../domain/cargo.js';
 import { ADMIN } from '../../domain/roles.js';
 import { toUser } from '../../db/users.js';
-import { revokeUserSessions } from '../../db/sessions.js';
 import { ValidationError } from '../../lib/errors/index.js';
 import { hashPassword } from '../../lib/passwords.js';
 import type { AppDeps } from '../deps.js';
 import type { RouteSpec } from '../route.js';
 import * as s from '../schemas/fleet.js';
-import { recordRoutes } from './records.js';
+import { recordRoutes } from '../record-routes.js';
+import { accountChanged } from '../../use-cases/sessions.js';
 
 const pick = (row: Record<string, unknown>, keys: string[]) => Object.fromEntries(keys.map((k) => [k, row[k] ?? null]));
 const STAMPS = ['active', 'created_at', 'updated_at'];
@@ -70,15 +70,10 @@ export function fleetRoutes(deps: AppDeps): RouteSpec[] {
       page: s.UserPage,
       toColumns: async ({ password, ...rest }) => ({ ...rest, ...(password ? { password_hash: await hashPassword(String(password)) } : {}) }),
       toApi: toUser,
-      afterChange: async (row, change) => {
-        // Deactivation and a new password end every session (a reactivated account must
-        // sign in again: a stolen refresh token does not come back to life).
-        if (change.kind === 'deactivate' || (change.kind === 'update' && change.input.password !== undefined)) {
-          await revokeUserSessions(deps.db, row.id as number);
-        }
-        // Role, driver link and active flag are read through the session cache: evict it everywhere.
-        await deps.auth.userChanged(row.id as number);
-      },
+      afterChange: (row, change) =>
+        accountChanged(deps, row.id as number, {
+          endsSessions: change.kind === 'deactivate' || (change.kind === 'update' && change.input.password !== undefined),
+        }),
     }),
   ];
 }

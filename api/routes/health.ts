@@ -1,5 +1,6 @@
 /** Liveness (the container health check) and readiness (PostgreSQL and Redis answer; 503 while draining). */
 import { z } from 'zod';
+import { pingDatabase } from '../../db/knex.js';
 import { withTimeout } from '../../lib/timeout.js';
 import type { AppDeps } from '../deps.js';
 import { defineRoute, reply, type RouteSpec } from '../route.js';
@@ -40,7 +41,7 @@ export function healthRoutes({ db, redis, lifecycle }: AppDeps): RouteSpec[] {
         503: { description: 'A dependency is down, or the process is shutting down', schema: Readiness },
       },
       handler: async () => {
-        const [database, queue] = await Promise.all([check(() => db.raw('select 1')), check(() => redis.ping())]);
+        const [database, queue] = await Promise.all([check(() => pingDatabase(db)), check(() => redis.ping())]);
         const checks = { database, redis: queue };
         if (lifecycle.draining) return reply(503, { status: 'draining', checks });
         const ok = database === 'ok' && queue === 'ok';

@@ -1,10 +1,9 @@
 /** Job status for dispatchers: what happened to the work a request queued. */
 import { z } from 'zod';
-import { QUEUE_NAMES } from '../../lib/config.js';
 import { STAFF } from '../../domain/roles.js';
 import { ForbiddenError, NotFoundError, UnavailableError } from '../../lib/errors/index.js';
 import { jobWithState } from '../../jobs/job-status.js';
-import { ADMIN_ONLY_QUEUES } from '../../jobs/queues.js';
+import { QUEUE_NAMES, dispatcherMaySee } from '../../jobs/index.js';
 import { withTimeout } from '../../lib/timeout.js';
 import type { AppDeps } from '../deps.js';
 import { defineRoute, reply, type RouteSpec } from '../route.js';
@@ -50,7 +49,7 @@ export function jobRoutes({ queues, config }: AppDeps): RouteSpec[] {
         503: { description: 'Redis unavailable', schema: ErrorResponse },
       },
       handler: async ({ params, principal }) => {
-        if (ADMIN_ONLY_QUEUES.includes(params.queue) && principal.role !== 'admin') throw new ForbiddenError(`jobs of the ${params.queue} queue are for admins`);
+        if (!dispatcherMaySee(params.queue) && principal.role !== 'admin') throw new ForbiddenError(`jobs of the ${params.queue} queue are for admins`);
         const queue = queues[params.queue];
         const found = await withTimeout(jobWithState(queue, params.id), config.redisCommandTimeoutMs, () => new UnavailableError('redis'));
         if (!found) throw new NotFoundError(`job ${params.id} in queue ${params.queue}`);

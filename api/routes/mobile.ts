@@ -1,21 +1,17 @@
 /** The driver's app: own dispatches, status updates, today's summary, GPS posts. */
 import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
-import { checkTransition, orderStatusFor, TERMINAL_DISPATCH_STATUSES } from '../../domain/dispatch-status.js';
 import { seoulDay } from '../../domain/seoul-day.js';
-import { driverActiveDispatches, driverDaySummary, lockDispatch, setDispatchStatus, toDispatch } from '../../db/dispatches.js';
-import { getOrder, updateOrder } from '../../db/orders.js';
+import { driverActiveDispatches, driverDaySummary, toDispatch } from '../../db/dispatches.js';
 import type { LocationPoints } from '../../jobs/locations.js';
 import { cacheNames } from '../../lib/cache.js';
-import { ConflictError, NotFoundError } from '../../lib/errors/index.js';
+import { changeDispatchStatus } from '../../use-cases/dispatches.js';
 import type { AppDeps } from '../deps.js';
 import { idempotencyKey, idempotentTransaction } from '../idempotency.js';
 import { claimLocationKey } from '../location-idempotency.js';
 import { defineRoute, reply, type RouteSpec } from '../route.js';
 import { ErrorResponse, IdParams } from '../schemas/common.js';
 import { DispatchWithOrderStatus, DriverSummary, LocationAccepted, LocationBatch, LocationPost, MobileDispatch, StatusUpdate } from '../schemas/mobile.js';
-import { announceDispatchChange } from './dispatch-events.js';
-import { announceOrderChange } from './orders.js';
 import { z } from 'zod';
 
 const errors = {
@@ -98,20 +94,15 @@ export function mobileRoutes(deps: AppDeps): RouteSpec[] {
       },
       handler: async ({ params, body, req, principal }) =>
         idempotentTransaction(deps, req, principal, body, async (tx) => {
-          const current = await lockDispatch(tx.trx, params.id);
-          // Another driver's dispatch looks exactly like a missing one: no probing for ids.
-          if (!current || current.driver_id !== principal.driverId) throw new NotFoundError('dispatch');
-          const check = checkTransition(current.status, body.status);
-          if (check.kind === 'refused') throw new ConflictError(check.reason, 'invalid_transition', { from: current.status, to: body.status });
-          if (check.kind === 'same') {
-            const order = await getOrder(tx.trx, current.order_id);
-            return reply(200, { ...toDispatch(current), order_status: order!.status });
-          }
-          const row = await setDispatchStatus(tx.trx, current.id, body.status, TERMINAL_DISPATCH_STATUSES.includes(body.status));
-          const order = await updateOrder(tx.trx, row.order_id, { status: orderStatusFor(body.status) });
-          await announceDispatchChange(tx, deps, row, current.status, principal.userId, body.note);
-          await announceOrderChange(tx, deps, row.order_id, 'status');
-          return reply(200, { ...toDispatch(row), order_status: order.status });
+          const { dispatch, order } = await changeDispatchStatus(tx, deps, {
+            dispatchId: params.id,
+            to: body.status,
+            by: principal.userId,
+            note: body.note,
+            ownDriverId: principal.driverId!,
+            same: 'no-op',
+          });
+          return reply(200, { ...toDispatch(dispatch), order_status: order.status });
         }),
     }),
     defineRoute({

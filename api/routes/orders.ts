@@ -1,30 +1,21 @@
 /** Orders: dispatchers and admins create, search, change and cancel them. */
-import { ACTIVE_DISPATCH_STATUSES } from '../../domain/dispatch-status.js';
 import { STAFF } from '../../domain/roles.js';
-import { getOrder, insertOrder, listOrders, orderStatusCounts, toOrder, updateOrder, type OrderRow } from '../../db/orders.js';
-import { setDispatchStatus } from '../../db/dispatches.js';
-import { writeOutbox } from '../../db/outbox.js';
-import { findRecord } from '../../db/records.js';
+import { getOrder, listOrders, orderStatusCounts, toOrder } from '../../db/orders.js';
 import { cacheNames } from '../../lib/cache.js';
-import { ConflictError, NotFoundError, ValidationError } from '../../lib/errors/index.js';
+import { NotFoundError } from '../../lib/errors/index.js';
+import { cancelOrder, changeOrder, createOrder } from '../../use-cases/orders.js';
+import { transaction } from '../../use-cases/transaction.js';
 import type { AppDeps } from '../deps.js';
 import { idempotentTransaction } from '../idempotency.js';
 import { defineRoute, reply, type RouteSpec } from '../route.js';
 import { ErrorResponse, IdParams } from '../schemas/common.js';
 import { Order, OrderCancel, OrderCreate, OrderListQuery, OrderPage, OrderPatch, OrderStatusCounts } from '../schemas/orders.js';
-import { transaction, type Tx } from '../transaction.js';
-import { announceDispatchChange } from './dispatch-events.js';
 
 const errors = {
   400: { description: 'Invalid input', schema: ErrorResponse },
   401: { description: 'Not signed in', schema: ErrorResponse },
   403: { description: 'Not a dispatcher or admin', schema: ErrorResponse },
 };
-
-export function announceOrderChange(tx: Tx, deps: AppDeps, orderId: number, change: 'created' | 'updated' | 'cancelled' | 'status') {
-  tx.afterCommit(() => deps.cache.invalidate(cacheNames.orderStatusCounts()));
-  return writeOutbox(tx.trx, 'orders', 'order.changed', { orderId, change });
-}
 
 export function orderRoutes(deps: AppDeps): RouteSpec[] {
   const { db, cache } = deps;
@@ -44,13 +35,8 @@ export function orderRoutes(deps: AppDeps): RouteSpec[] {
       },
       handler: async ({ body, req, principal }) =>
         idempotentTransaction(deps, req, principal, body, async (tx) => {
-          const client = await findRecord(tx.trx, 'clients', body.client_id);
-          if (!client) throw new ValidationError('unknown client', [{ field: 'body.client_id', message: `no client ${body.client_id}` }]);
-          if (!client.active) throw new ConflictError(`client ${body.client_id} is inactive`, 'client_inactive');
           const { weight, ...rest } = body;
-          const row = await insertOrder(tx.trx, { ...rest, weight_kg: weight, status: 'PENDING', created_by: principal.userId });
-          await announceOrderChange(tx, deps, row.id, 'created');
-          return reply(201, toOrder(row));
+          return reply(201, toOrder(await createOrder(tx, deps, { ...rest, weight_kg: weight }, principal.userId)));
         }),
     }),
     defineRoute({
@@ -116,19 +102,8 @@ export function orderRoutes(deps: AppDeps): RouteSpec[] {
       },
       handler: async ({ params, body }) =>
         transaction(deps, async (tx) => {
-          const current = await getOrder(tx.trx, params.id, { forUpdate: true });
-          if (!current) throw new NotFoundError('order');
-          if (current.status !== 'PENDING') {
-            throw new ConflictError(`order ${params.id} is ${current.status}; only PENDING orders can be changed`, 'order_not_pending');
-          }
           const { weight, ...rest } = body;
-          const patch: Partial<OrderRow> = { ...rest, ...(weight !== undefined ? { weight_kg: weight } : {}) };
-          // New addresses without coordinates: let the worker locate them again.
-          if (body.pickup_address && body.pickup_lat === undefined) Object.assign(patch, { pickup_lat: null, pickup_lng: null });
-          if (body.delivery_address && body.delivery_lat === undefined) Object.assign(patch, { delivery_lat: null, delivery_lng: null });
-          const row = await updateOrder(tx.trx, params.id, patch);
-          await announceOrderChange(tx, deps, row.id, 'updated');
-          return reply(200, toOrder(row));
+          return reply(200, toOrder(await changeOrder(tx, deps, params.id, { ...rest, ...(weight !== undefined ? { weight_kg: weight } : {}) })));
         }),
     }),
     defineRoute({
@@ -146,21 +121,7 @@ export function orderRoutes(deps: AppDeps): RouteSpec[] {
         ...errors,
       },
       handler: async ({ params, body, principal }) =>
-        transaction(deps, async (tx) => {
-          const current = await getOrder(tx.trx, params.id, { forUpdate: true });
-          if (!current) throw new NotFoundError('order');
-          if (current.status !== 'PENDING' && current.status !== 'ASSIGNED') {
-            throw new ConflictError(`order ${params.id} is ${current.status} and can no longer be cancelled`, 'order_not_cancellable');
-          }
-          const active = await tx.trx('dispatches').where('order_id', params.id).whereIn('status', ACTIVE_DISPATCH_STATUSES).forUpdate().first();
-          if (active) {
-            const cancelled = await setDispatchStatus(tx.trx, active.id, 'CANCELLED', true);
-            await announceDispatchChange(tx, deps, cancelled, active.status, principal.userId, body?.reason ?? 'order cancelled');
-          }
-          const row = await updateOrder(tx.trx, params.id, { status: 'CANCELLED' });
-          await announceOrderChange(tx, deps, row.id, 'cancelled');
-          return reply(200, toOrder(row));
-        }),
+        transaction(deps, async (tx) => reply(200, toOrder(await cancelOrder(tx, deps, params.id, principal.userId, body?.reason ?? null)))),
     }),
   ];
 }

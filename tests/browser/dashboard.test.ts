@@ -7,7 +7,6 @@
 import { mkdirSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { dashboardLiveHub } from '../../api/routes/dashboard.js';
 import { projectPath } from '../../lib/paths.js';
 import { DEMO_ADMIN, DEMO_DISPATCHER, DEMO_DRIVER2 } from '../helpers/api-client.js';
 import { assign, createOrder } from '../helpers/fixtures.js';
@@ -194,7 +193,7 @@ describe('dispatcher dashboard', () => {
     const watched = await signedIn(DEMO_DISPATCHER);
     const { page } = watched;
     // The server side goes away (a replica restarts, a proxy cuts the stream).
-    dashboardLiveHub(uvis.running.deps).closeAll('test');
+    uvis.running.deps.liveHub.closeAll('test');
     await page.waitForSelector('#live-state[data-state="live"]');
     // The browser loses the network, then gets it back.
     await browser.context.setOffline(true);
@@ -209,7 +208,7 @@ describe('dispatcher dashboard', () => {
     // A vehicle added while the page was away is offered for assignment after the next reconnect.
     const added = await uvis.api.post('/api/v1/vehicles', { license_plate: `재연결${Date.now() % 10000}`, vehicle_type: 'FREEZER', capacity_kg: 3000 }, admin);
     expect(added.status, added.text).toBe(201);
-    dashboardLiveHub(uvis.running.deps).closeAll('test');
+    uvis.running.deps.liveHub.closeAll('test');
     await page.waitForSelector(`#assign select[name="vehicle_id"] option[value="${added.body.id}"]`, { state: 'attached' });
     noProblems(watched);
   });
@@ -263,7 +262,7 @@ describe('dispatcher dashboard', () => {
     const second = await signedIn(account);
     const driver = await uvis.api.post('/api/v1/drivers', { name: '강등 기사' }, admin);
     expect((await uvis.api.request('PATCH', `/api/v1/users/${created.body.id}`, { token: admin, json: { role: 'driver', driver_id: driver.body.id } })).status).toBe(200);
-    dashboardLiveHub(uvis.running.deps).closeAll('test'); // the next reconnect meets the new role
+    uvis.running.deps.liveHub.closeAll('test'); // the next reconnect meets the new role
     await second.page.waitForSelector('#signin-message.error');
     await useLanguage(second.page, 'ko');
     expect(await second.page.textContent('#signin-message')).toContain('관리자와 배차 담당자만');

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { loadConfig, type Config, type ProcessRole } from '../../lib/config.js';
-import { startUvis, type RunningUvis } from '../../lib/services.js';
+import { startUvis, type RunningUvis } from '../../app/start.js';
 import { deleteKeysWithPrefix } from '../../lib/redis.js';
 import { createTestDatabase, baseUrls, type TestDatabase } from './databases.js';
 import { ApiClient } from './api-client.js';

@@ -129,7 +129,7 @@ describe('backup round trips', () => {
     await uvis.running.shutdown.run('restore');
     // Events of changes the restore throws away, still queued (a retry pending, a failure kept for Bull Board).
     const redis = new Redis(uvis.config.redisUrl);
-    const queues = createQueues(redis, uvis.config.queuePrefix);
+    const queues = createQueues(redis, uvis.config.redisPrefix);
     cleanups.push(async () => {
       await closeQueues(queues);
       redis.disconnect();

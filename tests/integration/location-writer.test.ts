@@ -6,7 +6,7 @@ import { createDb, type Db } from '../../db/knex.js';
 import type { PointRow } from '../../db/locations.js';
 import { createLogger } from '../../lib/logger.js';
 import { createMetrics } from '../../lib/metrics.js';
-import { LocationWriter, newestPerDriver } from '../../workers/location-writer.js';
+import { LocationWriter, newestPerDriver } from '../../jobs/location-writer.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 
 let database: TestDatabase;

@@ -3,7 +3,7 @@
  * down at that moment, and a rolled-back change never gets one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { transaction } from '../../api/transaction.js';
+import { transaction } from '../../use-cases/transaction.js';
 import { writeOutbox } from '../../db/outbox.js';
 import { outboxJobId } from '../../jobs/outbox-relay.js';
 import { DEMO_DISPATCHER, waitFor } from '../helpers/api-client.js';

@@ -1,6 +1,7 @@
 /** The session cache: fresh entries expire, and a known session survives a database outage for a while. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../../db/knex.js';
+import { loadPrincipal } from '../../db/sessions.js';
 import { PrincipalCache } from '../../lib/principal-cache.js';
 import { waitFor } from '../helpers/api-client.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
@@ -24,7 +25,7 @@ describe('principal cache', () => {
     const db = createDb({ url: database.url, poolMin: 0, poolMax: 2, statementTimeoutMs: 5000 });
     const known = await sessionFor(db, 1);
     const unknown = await sessionFor(db, 2);
-    const cache = new PrincipalCache(db, 1);
+    const cache = new PrincipalCache((sessionId) => loadPrincipal(db, sessionId), 1);
     expect(await cache.get({ sessionId: known, userId: 1 })).toMatchObject({ userId: 1, role: 'admin' });
     await new Promise((r) => setTimeout(r, 5));
     // The pool is gone: every query now fails, as when the database is down.
@@ -40,7 +41,7 @@ describe('principal cache', () => {
     const db = createDb({ url: database.url, poolMin: 0, poolMax: 2, statementTimeoutMs: 5000 });
     try {
       const id = await sessionFor(db, 2);
-      const cache = new PrincipalCache(db, 20);
+      const cache = new PrincipalCache((sessionId) => loadPrincipal(db, sessionId), 20);
       expect(await cache.get({ sessionId: id, userId: 2 })).toBeTruthy();
       await db('sessions').where({ id }).update({ revoked_at: db.fn.now() });
       expect(await cache.get({ sessionId: id, userId: 2 })).toBeTruthy();
@@ -55,7 +56,7 @@ describe('principal cache', () => {
     const db = createDb({ url: database.url, poolMin: 0, poolMax: 3, statementTimeoutMs: 5000 });
     try {
       const id = await sessionFor(db, 2);
-      const cache = new PrincipalCache(db, 60_000);
+      const cache = new PrincipalCache((sessionId) => loadPrincipal(db, sessionId), 60_000);
       // Hold the sessions table so the load waits in PostgreSQL ...
       const blocker = await db.transaction();
       await blocker.raw('lock table sessions in access exclusive mode');

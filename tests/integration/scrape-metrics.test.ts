@@ -1,7 +1,7 @@
 /** Scrape-time gauges read PostgreSQL once per scrape, however many gauges one query fills. */
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../lib/metrics.js';
-import { registerBackupGauges, registerDatabaseGauges } from '../../lib/scrape-metrics.js';
+import { registerBackupGauges, registerDatabaseGauges } from '../../app/scrape-metrics.js';
 import { useTestDb } from '../helpers/databases.js';
 
 const testDb = useTestDb();

@@ -4,7 +4,7 @@ import { parseCargoClass } from '../../domain/cargo.js';
 import { DISPATCH_FLOW, checkTransition, orderStatusFor } from '../../domain/dispatch-status.js';
 import { estimateRoute, haversineKm, locateAddress, sidoAliases } from '../../domain/geo.js';
 import { seoulDay } from '../../domain/seoul-day.js';
-import { districts } from '../../lib/districts.js';
+import { districts } from '../../db/districts.js';
 
 describe('cargo classes', () => {
   it('accepts Korean labels and codes', () => {

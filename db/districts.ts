@@ -1,7 +1,7 @@
 /** Loads data/kr-districts.csv once: approximate centre points of Korean cities and districts. */
 import { readFileSync } from 'node:fs';
 import type { District } from '../domain/geo.js';
-import { projectPath } from './paths.js';
+import { projectPath } from '../lib/paths.js';
 
 let cached: District[] | undefined;
 

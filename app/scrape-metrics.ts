@@ -4,8 +4,8 @@ import { poolStats } from '../db/knex.js';
 import { pendingOutbox } from '../db/outbox.js';
 import { lastSuccessTimes } from '../backups/manifest.js';
 import type { Queues } from '../jobs/queues.js';
-import { scrapeGauge, type Metrics } from './metrics.js';
-import { withTimeout } from './timeout.js';
+import { scrapeGauge, type Metrics } from '../lib/metrics.js';
+import { withTimeout } from '../lib/timeout.js';
 
 /**
  * Gauges filled from one query share it: prom-client collects every metric of a

@@ -3,13 +3,13 @@
  * deactivate and reactivate them; dispatchers (and admins) read them.
  */
 import type { z } from 'zod';
-import { ADMIN, STAFF, type UserRole } from '../../domain/roles.js';
-import { findRecord, insertRecord, listRecords, updateRecord, type RecordTable } from '../../db/records.js';
-import { NotFoundError } from '../../lib/errors/index.js';
-import type { AppDeps } from '../deps.js';
-import { defineRoute, reply, type RouteSpec } from '../route.js';
-import { ErrorResponse, IdParams } from '../schemas/common.js';
-import { ListQuery } from '../schemas/fleet.js';
+import { ADMIN, STAFF, type UserRole } from '../domain/roles.js';
+import { findRecord, insertRecord, listRecords, updateRecord, type RecordTable } from '../db/records.js';
+import { NotFoundError } from '../lib/errors/index.js';
+import type { AppDeps } from './deps.js';
+import { defineRoute, reply, type RouteSpec } from './route.js';
+import { ErrorResponse, IdParams } from './schemas/common.js';
+import { ListQuery } from './schemas/fleet.js';
 
 /** What a change did: an update (with the input it applied), a deactivation or a reactivation. */
 export type RecordChange = { kind: 'update'; input: Record<string, unknown> } | { kind: 'deactivate' } | { kind: 'activate' };

@@ -2,9 +2,8 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
-import type { QueueName } from '../lib/config.js';
-import { cappedBackoff, type Processor, type QueueDefinition, type WorkerDeps } from '../jobs/define.js';
-import { checkCatalogue, queueDefinition } from '../jobs/index.js';
+import { cappedBackoff, type Processor, type QueueDefinition, type WorkerDeps } from './define.js';
+import { checkCatalogue, queueDefinition, queuePrefix, type QueueName } from './index.js';
 
 export interface RunningWorkers {
   workers: Worker[];
@@ -14,7 +13,8 @@ export interface RunningWorkers {
 
 export interface StartWorkersOptions {
   queues: readonly QueueName[];
-  prefix: string;
+  /** REDIS_PREFIX: each queue's key prefix (its hash tag) comes from the catalogue. */
+  redisPrefix: string;
   /** A fresh connection per Worker: BullMQ blocks on it while waiting for jobs. */
   connection: () => Redis;
 }
@@ -37,7 +37,7 @@ export function startWorkers(deps: WorkerDeps, options: StartWorkersOptions): Ru
     const processor = processors.get(name)!;
     const worker = new Worker(name, (job) => runJob(deps, name, definition, processor, job), {
       connection: options.connection(),
-      prefix: options.prefix,
+      prefix: queuePrefix(options.redisPrefix, name),
       concurrency: definition.concurrency(deps.config),
       lockDuration: LOCK_DURATION_MS,
       stalledInterval: STALLED_INTERVAL_MS,

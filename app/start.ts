@@ -1,32 +1,37 @@
 /**
- * Wiring: builds every long-lived object of a process from its Config, starts what
- * its role runs (API, workers, or both), and registers the shutdown steps in the
- * order the design asks for. main.ts and the tests both start UVIS through here.
+ * The composition root: builds every long-lived object of a process from its Config,
+ * starts what its role runs (API, workers, or both), and registers the shutdown steps
+ * in the order the design asks for. main.ts and the tests both start UVIS through here;
+ * it is the only module that knows every layer.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
 import { buildApp } from '../api/app.js';
 import type { AppDeps } from '../api/deps.js';
+import { startMetricsServer } from '../api/metrics-server.js';
+import { mountAdmin } from '../dashboard/admin-routes.js';
+import { mountDashboard } from '../dashboard/mount.js';
 import { createDb } from '../db/knex.js';
+import { loadPrincipal, type Principal } from '../db/sessions.js';
+import { queueSchedules, workerQueues } from '../jobs/index.js';
 import { OutboxRelay } from '../jobs/outbox-relay.js';
 import { JobProducer } from '../jobs/producer.js';
+import { queueCounts } from '../jobs/queue-counts.js';
 import { closeQueues, createQueues } from '../jobs/queues.js';
-import { startWorkers, type RunningWorkers } from '../workers/start-workers.js';
-import { startMetricsServer } from '../workers/metrics-server.js';
-import { closeLiveHub } from './live-subscriber.js';
-import { backupSchedules } from '../backups/schedule.js';
-import { startSchedules, type SchedulePlan } from '../workers/schedules.js';
-import { Cache } from './cache.js';
-import type { Config, ProcessRole } from './config.js';
-import { LivePublisher } from './live-events.js';
-import { createLogger } from './logger.js';
-import { createMetrics } from './metrics.js';
-import { AuthAnnouncer, PrincipalCache } from './principal-cache.js';
-import { closeRedis, createRedis, waitForRedis } from './redis.js';
+import { startWorkers, type RunningWorkers } from '../jobs/run-workers.js';
+import { startSchedules } from '../jobs/schedules.js';
+import { Cache } from '../lib/cache.js';
+import type { Config, ProcessRole } from '../lib/config.js';
+import { LivePublisher, liveChannel } from '../lib/live-events.js';
+import { LiveHub } from '../lib/live-subscriber.js';
+import { createLogger } from '../lib/logger.js';
+import { createMetrics } from '../lib/metrics.js';
+import { AuthAnnouncer, PrincipalCache } from '../lib/principal-cache.js';
+import { closeRedis, createRedis, waitForRedis } from '../lib/redis.js';
+import { Shutdown } from '../lib/shutdown.js';
+import { TokenService } from '../lib/tokens.js';
 import { registerBackupGauges, registerDatabaseGauges, registerQueueGauges } from './scrape-metrics.js';
-import { Shutdown } from './shutdown.js';
-import { TokenService } from './tokens.js';
 
 export interface StartOptions {
   role: ProcessRole;
@@ -50,12 +55,13 @@ export function createDeps(config: Config, options: StartOptions): AppDeps {
   const metrics = createMetrics(options.role);
   const db = createDb({ url: config.databaseUrl, ...config.db, applicationName: `uvis-${options.role}`, log });
   const redis = createRedis(config.redisUrl, 'client', { commandTimeoutMs: config.redisCommandTimeoutMs, name: `uvis-${options.role}` });
-  const queues = createQueues(redis, config.queuePrefix);
+  const queues = createQueues(redis, config.redisPrefix);
   const relay = new OutboxRelay(db, queues, metrics, log.child({ component: 'outbox-relay' }), {
     pollMs: config.outboxPollMs,
     addTimeoutMs: config.redisCommandTimeoutMs,
   });
-  const principals = new PrincipalCache(db);
+  const principals = new PrincipalCache<Principal>((sessionId) => loadPrincipal(db, sessionId));
+  const lifecycle = { draining: false };
   registerQueueGauges(metrics, queues, config.redisCommandTimeoutMs);
   registerDatabaseGauges(metrics, db);
   registerBackupGauges(metrics, db);
@@ -73,7 +79,16 @@ export function createDeps(config: Config, options: StartOptions): AppDeps {
     tokens: new TokenService(config.jwtSecret, config.accessTokenTtlSeconds),
     principals,
     auth: new AuthAnnouncer(redis, `${config.redisPrefix}:auth`, principals, log),
-    lifecycle: { draining: false },
+    // Opens nothing until the first dashboard stream: a process nobody watches holds no subscription.
+    liveHub: new LiveHub({
+      channel: liveChannel(config.redisPrefix),
+      connect: () => createRedis(config.redisUrl, 'worker', { commandTimeoutMs: config.redisCommandTimeoutMs, name: 'uvis-live-sub' }),
+      log: log.child({ component: 'live-subscriber' }),
+      readQueueCounts: async () => ({ queues: await queueCounts(queues, config.redisCommandTimeoutMs) }),
+      isDraining: () => lifecycle.draining,
+      subscribeTimeoutMs: config.redisCommandTimeoutMs,
+    }),
+    lifecycle,
   };
 }
 
@@ -119,7 +134,7 @@ export async function startUvis(config: Config, options: StartOptions): Promise<
     const subscriber = createRedis(config.redisUrl, 'worker', { commandTimeoutMs: config.redisCommandTimeoutMs, name: 'uvis-auth-sub' });
     connectionsToClose.push(subscriber);
     await deps.auth.start(subscriber);
-    running.server = createServer(buildApp(deps));
+    running.server = createServer(buildApp(deps, [mountAdmin, mountDashboard]));
     // Longer than a typical load balancer's idle timeout, so the balancer closes first and never reuses a dead socket.
     running.server.keepAliveTimeout = 65_000;
     running.server.headersTimeout = 66_000;
@@ -127,9 +142,10 @@ export async function startUvis(config: Config, options: StartOptions): Promise<
     log.info({ port: running.port }, 'api listening');
   }
   if (runsWorkers) {
+    const served = workerQueues(config.worker.queues);
     running.workers = startWorkers(deps, {
-      queues: config.worker.queues,
-      prefix: config.queuePrefix,
+      queues: served,
+      redisPrefix: config.redisPrefix,
       connection: () => {
         const connection = createRedis(config.redisUrl, 'worker', { commandTimeoutMs: config.redisCommandTimeoutMs, name: 'uvis-worker' });
         connectionsToClose.push(connection);
@@ -137,11 +153,7 @@ export async function startUvis(config: Config, options: StartOptions): Promise<
       },
     });
     if (config.schedules) {
-      const plans: SchedulePlan[] = [];
-      if (config.worker.queues.includes('backups')) plans.push(...backupSchedules(config.backup, queues.backups));
-      if (config.worker.queues.includes('maintenance')) {
-        plans.push({ name: 'maintenance', cron: config.maintenance.cron, queue: queues.maintenance, jobName: 'maintenance.cleanup', data: {} });
-      }
+      const plans = queueSchedules(config, served).map((spec) => ({ ...spec, queue: queues[spec.queue] }));
       const schedules = startSchedules(plans, config.backup.timezone, log.child({ component: 'schedules' }));
       shutdown.add('schedules', () => schedules.stop());
     }
@@ -160,7 +172,7 @@ export async function startUvis(config: Config, options: StartOptions): Promise<
     })
     .add('drain delay', () => (servesApi ? new Promise<void>((resolve) => setTimeout(resolve, config.shutdownDrainDelayMs)) : undefined))
     // Live dashboard streams never end by themselves: end them so the server can close.
-    .add('live streams', () => closeLiveHub(deps))
+    .add('live streams', () => deps.liveHub.closeAll('draining'))
     .add('http server', () => (running.server ? closeServer(running.server) : undefined))
     .add('workers', () => running.workers?.close())
     .add('outbox relay', () => relay.stop())

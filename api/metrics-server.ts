@@ -2,8 +2,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import type { AppDeps } from '../api/deps.js';
-import { metricsHandler } from '../api/metrics-endpoint.js';
+import type { AppDeps } from './deps.js';
+import { metricsHandler } from './metrics-endpoint.js';
 
 export async function startMetricsServer(deps: AppDeps, port: number, host: string): Promise<{ port: number; close: () => Promise<void> }> {
   const app = express();

@@ -4,14 +4,14 @@
  * Hooks never run for a transaction that rolled back.
  */
 import type { Trx } from '../db/knex.js';
-import type { AppDeps } from './deps.js';
+import type { UseCaseDeps } from './deps.js';
 
 export interface Tx {
   trx: Trx;
   afterCommit(hook: () => Promise<void> | void): void;
 }
 
-export async function transaction<T>(deps: Pick<AppDeps, 'db' | 'relay' | 'log'>, work: (tx: Tx) => Promise<T>): Promise<T> {
+export async function transaction<T>(deps: Pick<UseCaseDeps, 'db' | 'relay' | 'log'>, work: (tx: Tx) => Promise<T>): Promise<T> {
   const hooks: (() => Promise<void> | void)[] = [];
   const result = await deps.db.transaction((trx) => work({ trx, afterCommit: (hook) => hooks.push(hook) }));
   deps.relay.kick();

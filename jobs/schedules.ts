@@ -7,14 +7,11 @@
 import type { Queue } from 'bullmq';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from '../lib/logger.js';
+import type { ScheduleSpec } from './define.js';
 
-export interface SchedulePlan {
-  /** Names the tick and the job id: daily-1795765200. */
-  name: string;
-  cron: string;
+/** A queue's schedule (from its catalogue entry) with the Queue it enqueues on. */
+export interface SchedulePlan extends ScheduleSpec {
   queue: Queue;
-  jobName: string;
-  data: Record<string, unknown>;
 }
 
 /** The tick a schedule fired for, to the second: the same on every replica. */

@@ -3,10 +3,7 @@
  * endpoints would take one request per row (a dispatch's history, a vehicle's position).
  */
 import { ACTIVE_DISPATCH_STATUSES } from '../domain/dispatch-status.js';
-import type { Db } from '../db/knex.js';
-import type { Queues } from '../jobs/queues.js';
-import { UnavailableError } from '../lib/errors/index.js';
-import { withTimeout } from '../lib/timeout.js';
+import type { Db } from './knex.js';
 
 const iso = (value: unknown): string | null => (value instanceof Date ? value.toISOString() : value == null ? null : String(value));
 
@@ -127,30 +124,4 @@ export async function activeDispatches(db: Db, limit: number) {
       note: (h.note as string | null) ?? null,
     })),
   }));
-}
-
-export interface QueueCountRow {
-  name: string;
-  waiting: number;
-  active: number;
-  failed: number;
-  delayed: number;
-  completed: number;
-  paused: boolean;
-}
-
-/** Waiting, active, failed (and more) per queue, read from Redis; a Redis that does not answer in time is a 503. */
-export async function queueCounts(queues: Queues, timeoutMs: number): Promise<QueueCountRow[]> {
-  const read = Promise.all(
-    Object.entries(queues).map(async ([name, queue]) => {
-      const [counts, paused] = await Promise.all([
-        queue.getJobCounts('waiting', 'prioritized', 'active', 'failed', 'delayed', 'completed'),
-        queue.isPaused(),
-      ]);
-      const n = (state: string) => counts[state] ?? 0;
-      // Prioritized jobs are waiting too, just in a different list.
-      return { name, waiting: n('waiting') + n('prioritized'), active: n('active'), failed: n('failed'), delayed: n('delayed'), completed: n('completed'), paused };
-    }),
-  );
-  return withTimeout(read, timeoutMs, () => new UnavailableError('redis'));
 }

@@ -1,0 +1,57 @@
+/** The job catalogue owns every fact about a queue: the rest of UVIS reads them from there. */
+import { describe, expect, it } from 'vitest';
+import { SHARED_HASH_TAG } from '../../jobs/define.js';
+import { QUEUE_NAMES, catalogue, dispatcherMaySee, keyPrefix, queueDefinition, queuePrefix, queueSchedules, workerQueues } from '../../jobs/index.js';
+import { TIMELINE_QUEUES } from '../../jobs/timeline-jobs.js';
+import { ConfigError, loadConfig } from '../../lib/config.js';
+
+describe('job catalogue', () => {
+  it('lists every queue once, each under its own name, with a description in Korean and English', () => {
+    expect(QUEUE_NAMES).toEqual(['orders', 'dispatches', 'locations', 'backups', 'maintenance']);
+    for (const [key, definition] of Object.entries(catalogue)) {
+      expect(definition.name).toBe(key);
+      expect(definition.description).toMatch(/[가-힣].* · [A-Za-z]/);
+    }
+  });
+
+  it('serves every queue when WORKER_QUEUES is unset, and the listed ones when set', () => {
+    expect(workerQueues(undefined)).toEqual(QUEUE_NAMES);
+    expect(workerQueues(['locations'])).toEqual(['locations']);
+  });
+
+  it('refuses unknown WORKER_QUEUES with a configuration error naming them and the known ones', () => {
+    expect(() => workerQueues(['orders', 'emails'])).toThrow(ConfigError);
+    expect(() => workerQueues(['orders', 'emails'])).toThrow(/WORKER_QUEUES: unknown queue\(s\) emails; known: orders, dispatches/);
+  });
+
+  it('derives each queue key prefix from its hash tag: shared queues sit in one slot, a tagged one in its own', () => {
+    for (const name of QUEUE_NAMES) expect(queueDefinition(name).hashTag).toBe(SHARED_HASH_TAG);
+    expect(queuePrefix('uvis', 'orders')).toBe('{uvis}');
+    expect(keyPrefix('uvis', SHARED_HASH_TAG)).toBe('{uvis}');
+    expect(keyPrefix('uvis', 'telemetry')).toBe('{uvis:telemetry}');
+  });
+
+  it('keeps backups and maintenance jobs from dispatchers and shows them the rest', () => {
+    expect(QUEUE_NAMES.filter(dispatcherMaySee)).toEqual(['orders', 'dispatches', 'locations']);
+    expect(dispatcherMaySee('no-such-queue')).toBe(false);
+  });
+
+  it("takes the schedules from the queues served, with each queue's cron settings", () => {
+    const config = loadConfig({ BACKUP_DAILY_CRON: '0 3 * * *', MAINTENANCE_CRON: '30 4 * * *' });
+    const all = queueSchedules(config, QUEUE_NAMES);
+    expect(all.map((s) => `${s.queue}:${s.name}:${s.jobName}`)).toEqual([
+      'backups:daily:backup.run',
+      'backups:weekly:backup.run',
+      'backups:verify:backup.verify',
+      'backups:retention:backup.retention',
+      'maintenance:maintenance:maintenance.cleanup',
+    ]);
+    expect(all.find((s) => s.name === 'daily')!.cron).toBe('0 3 * * *');
+    expect(all.find((s) => s.name === 'maintenance')!.cron).toBe('30 4 * * *');
+    expect(queueSchedules(config, ['orders', 'locations'])).toEqual([]);
+  });
+
+  it('discards queued jobs after a restore only on the queues that carry outbox events', () => {
+    expect(TIMELINE_QUEUES).toEqual(['orders', 'dispatches']);
+  });
+});

@@ -1,0 +1,119 @@
+/**
+ * Dispatch writes: assigning an order to a vehicle and driver, and every status change
+ * (a driver's report, a dispatcher's cancellation, an order's cancellation). The
+ * sequence of a change (lock, check the transition, set the status, make the order
+ * follow, announce) is written once, here; routes, the dashboard and jobs call it.
+ *
+ * Each function runs inside the caller's unit of work (use-cases/transaction.ts), so a
+ * route can store its Idempotency-Key answer in the same transaction.
+ */
+import { assignmentRefusals } from '../domain/assignment.js';
+import { checkTransition, orderStatusFor, TERMINAL_DISPATCH_STATUSES, type DispatchStatus, type OrderStatus } from '../domain/dispatch-status.js';
+import { activeDispatchId, insertDispatch, lockActiveDispatchOfOrder, lockDispatch, setDispatchStatus, type DispatchRow } from '../db/dispatches.js';
+import { getOrder, updateOrder, type OrderRow } from '../db/orders.js';
+import { lockRecord } from '../db/records.js';
+import { ConflictError, NotFoundError } from '../lib/errors/index.js';
+import { announceDispatchChange, announceOrderChange } from './announce.js';
+import type { UseCaseDeps } from './deps.js';
+import type { Tx } from './transaction.js';
+
+type Deps = Pick<UseCaseDeps, 'cache'>;
+
+export interface AssignInput {
+  orderId: number;
+  vehicleId: number;
+  driverId: number;
+  notes?: string | null;
+  /** The user assigning. */
+  by: number;
+}
+
+/** Assigns a PENDING order; 404 for an unknown order, vehicle or driver, 409 with every refusal reason. */
+export async function assignDispatch(tx: Tx, deps: Deps, input: AssignInput): Promise<DispatchRow> {
+  const { trx } = tx;
+  // Lock order, vehicle and driver, in that order: concurrent assignments of any of them queue up here.
+  const order = await getOrder(trx, input.orderId, { forUpdate: true });
+  if (!order) throw new NotFoundError(`order ${input.orderId}`);
+  const vehicle = await lockRecord(trx, 'vehicles', input.vehicleId);
+  if (!vehicle) throw new NotFoundError(`vehicle ${input.vehicleId}`);
+  const driver = await lockRecord(trx, 'drivers', input.driverId);
+  if (!driver) throw new NotFoundError(`driver ${input.driverId}`);
+  const refusals = assignmentRefusals({
+    order: { id: order.id, status: order.status, cargoType: order.cargo_type, weightKg: order.weight_kg },
+    vehicle: { id: input.vehicleId, active: vehicle.active as boolean, capacityKg: vehicle.capacity_kg as number, cargoClasses: vehicle.cargo_classes as never },
+    driver: { id: input.driverId, active: driver.active as boolean },
+    vehicleBusyWith: await activeDispatchId(trx, 'vehicle_id', input.vehicleId),
+    driverBusyWith: await activeDispatchId(trx, 'driver_id', input.driverId),
+  });
+  if (refusals.length > 0) throw new ConflictError(`assignment refused: ${refusals[0]!.message}`, 'dispatch_refused', refusals);
+  const dispatch = await insertDispatch(trx, {
+    order_id: order.id,
+    vehicle_id: input.vehicleId,
+    driver_id: input.driverId,
+    status: 'ASSIGNED',
+    assigned_by: input.by,
+    notes: input.notes ?? null,
+  });
+  await updateOrder(trx, order.id, { status: orderStatusFor('ASSIGNED') });
+  await announceDispatchChange(tx, deps, dispatch, null, input.by);
+  await announceOrderChange(tx, deps, order.id, 'status');
+  return dispatch;
+}
+
+export interface StatusChangeInput {
+  dispatchId: number;
+  to: DispatchStatus;
+  /** The user making the change. */
+  by: number;
+  note?: string | null;
+  /** A driver may change only their own dispatches: another's looks exactly like a missing one (no probing for ids). */
+  ownDriverId?: number;
+  /** Asking for the status a dispatch already has: a no-op (a driver's repeated tap) or a 409 (cancelling twice). */
+  same: 'no-op' | 'conflict';
+}
+
+export interface StatusChangeResult {
+  dispatch: DispatchRow;
+  order: OrderRow;
+  changed: boolean;
+}
+
+/** Sets a dispatch's status; the order follows (domain/dispatch-status.ts orderStatusFor). 404 unknown, 409 not a forward move. */
+export async function changeDispatchStatus(tx: Tx, deps: Deps, input: StatusChangeInput): Promise<StatusChangeResult> {
+  const current = await lockDispatch(tx.trx, input.dispatchId);
+  if (!current || (input.ownDriverId !== undefined && current.driver_id !== input.ownDriverId)) throw new NotFoundError('dispatch');
+  const check = checkTransition(current.status, input.to);
+  if (check.kind === 'refused' || (check.kind === 'same' && input.same === 'conflict')) {
+    const reason = check.kind === 'refused' ? check.reason : `dispatch ${current.id} is already ${current.status}`;
+    throw new ConflictError(reason, 'invalid_transition', { from: current.status, to: input.to });
+  }
+  if (check.kind === 'same') return { dispatch: current, order: (await getOrder(tx.trx, current.order_id))!, changed: false };
+  return { ...(await moveDispatch(tx, deps, current, input.to, input.by, input.note)), changed: true };
+}
+
+/** Cancels an order that is PENDING or ASSIGNED (domain/orders.ts); its active dispatch is cancelled with it. */
+export async function cancelOrderAndDispatch(tx: Tx, deps: Deps, order: OrderRow, by: number, reason: string | null): Promise<OrderRow> {
+  // The caller holds the order's lock; the dispatch is locked after it, as every writer does.
+  const active = await lockActiveDispatchOfOrder(tx.trx, order.id);
+  if (active) return (await moveDispatch(tx, deps, active, 'CANCELLED', by, reason ?? 'order cancelled', 'CANCELLED')).order;
+  const row = await updateOrder(tx.trx, order.id, { status: 'CANCELLED' });
+  await announceOrderChange(tx, deps, row.id, 'cancelled');
+  return row;
+}
+
+/** The one place a dispatch's status is written: the status, the order that follows it, and both announcements. */
+async function moveDispatch(
+  tx: Tx,
+  deps: Deps,
+  current: DispatchRow,
+  to: DispatchStatus,
+  by: number,
+  note: string | null | undefined,
+  orderStatus: OrderStatus = orderStatusFor(to),
+): Promise<{ dispatch: DispatchRow; order: OrderRow }> {
+  const dispatch = await setDispatchStatus(tx.trx, current.id, to, TERMINAL_DISPATCH_STATUSES.includes(to));
+  const order = await updateOrder(tx.trx, dispatch.order_id, { status: orderStatus });
+  await announceDispatchChange(tx, deps, dispatch, current.status, by, note);
+  await announceOrderChange(tx, deps, dispatch.order_id, orderStatus === 'CANCELLED' ? 'cancelled' : 'status');
+  return { dispatch, order };
+}

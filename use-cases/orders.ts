@@ -1,0 +1,47 @@
+/** Order writes: create, change while PENDING, cancel (with its dispatch). The rules are in domain/orders.ts. */
+import { orderCancelRefusal, orderChangeRefusal } from '../domain/orders.js';
+import { getOrder, insertOrder, updateOrder, type OrderRow } from '../db/orders.js';
+import { findRecord } from '../db/records.js';
+import { ConflictError, NotFoundError, ValidationError } from '../lib/errors/index.js';
+import { announceOrderChange } from './announce.js';
+import type { UseCaseDeps } from './deps.js';
+import { cancelOrderAndDispatch } from './dispatches.js';
+import type { Tx } from './transaction.js';
+
+type Deps = Pick<UseCaseDeps, 'cache'>;
+
+/** An order's own fields, named as stored. */
+export type OrderFields = Partial<Omit<OrderRow, 'id' | 'status' | 'created_by' | 'created_at' | 'updated_at' | 'distance_km'>>;
+
+/** Creates a PENDING order for an active client; an unknown client is a 422, an inactive one a 409. */
+export async function createOrder(tx: Tx, deps: Deps, fields: OrderFields & { client_id: number }, by: number): Promise<OrderRow> {
+  const client = await findRecord(tx.trx, 'clients', fields.client_id);
+  if (!client) throw new ValidationError('unknown client', [{ field: 'body.client_id', message: `no client ${fields.client_id}` }]);
+  if (!client.active) throw new ConflictError(`client ${fields.client_id} is inactive`, 'client_inactive');
+  const row = await insertOrder(tx.trx, { ...fields, status: 'PENDING', created_by: by });
+  await announceOrderChange(tx, deps, row.id, 'created');
+  return row;
+}
+
+/** Changes a PENDING order. New addresses without coordinates drop the old ones, so the orders worker locates them again. */
+export async function changeOrder(tx: Tx, deps: Deps, id: number, fields: OrderFields): Promise<OrderRow> {
+  const current = await getOrder(tx.trx, id, { forUpdate: true });
+  if (!current) throw new NotFoundError('order');
+  const refusal = orderChangeRefusal(id, current.status);
+  if (refusal) throw new ConflictError(refusal.message, refusal.code);
+  const patch: OrderFields = { ...fields };
+  if (fields.pickup_address && fields.pickup_lat === undefined) Object.assign(patch, { pickup_lat: null, pickup_lng: null });
+  if (fields.delivery_address && fields.delivery_lat === undefined) Object.assign(patch, { delivery_lat: null, delivery_lng: null });
+  const row = await updateOrder(tx.trx, id, patch);
+  await announceOrderChange(tx, deps, row.id, 'updated');
+  return row;
+}
+
+/** Cancels a PENDING or ASSIGNED order and its dispatch; 409 once it is on the road, done or cancelled. */
+export async function cancelOrder(tx: Tx, deps: Deps, id: number, by: number, reason: string | null): Promise<OrderRow> {
+  const current = await getOrder(tx.trx, id, { forUpdate: true });
+  if (!current) throw new NotFoundError('order');
+  const refusal = orderCancelRefusal(id, current.status);
+  if (refusal) throw new ConflictError(refusal.message, refusal.code);
+  return cancelOrderAndDispatch(tx, deps, current, by, reason);
+}
