@@ -29,17 +29,17 @@ export interface ArchitectureReport {
   sqlOutsideDataLayer: { file: string; line: number; text: string }[];
 }
 
-function sourceFiles(): string[] {
-  const found: string[] = [...SOURCE_FILES];
+function sourceFiles(root: string): string[] {
+  const found: string[] = SOURCE_FILES.filter((file) => existsSync(join(root, file)));
   const walk = (dir: string) => {
-    for (const name of readdirSync(join(ROOT, dir))) {
+    for (const name of readdirSync(join(root, dir))) {
       const path = join(dir, name);
-      if (statSync(join(ROOT, path)).isDirectory()) {
+      if (statSync(join(root, path)).isDirectory()) {
         if (!SKIPPED_DIRS.has(name)) walk(path);
       } else if (/\.ts$/.test(name) && !name.endsWith('.d.ts')) found.push(path);
     }
   };
-  for (const folder of SOURCE_FOLDERS) if (existsSync(join(ROOT, folder))) walk(folder);
+  for (const folder of SOURCE_FOLDERS) if (existsSync(join(root, folder))) walk(folder);
   return found.sort();
 }
 
@@ -116,14 +116,15 @@ function sqlLines(file: string, source: string): ArchitectureReport['sqlOutsideD
   return hits;
 }
 
-export function checkArchitecture(): ArchitectureReport {
-  const files = sourceFiles();
+/** The report for a project tree (this one by default). */
+export function checkArchitecture(root = ROOT): ArchitectureReport {
+  const files = sourceFiles(root);
   const fileGraph = new Map<string, Set<string>>();
   const folderGraph = new Map<string, Set<string>>();
   const sql: ArchitectureReport['sqlOutsideDataLayer'] = [];
   for (const file of files) {
-    const source = readFileSync(join(ROOT, file), 'utf8');
-    const targets = importsOf(file, source).filter((t) => !relative(ROOT, join(ROOT, t)).startsWith('..'));
+    const source = readFileSync(join(root, file), 'utf8');
+    const targets = importsOf(file, source).filter((t) => !relative(root, join(root, t)).startsWith('..'));
     fileGraph.set(file, new Set(targets));
     const from = folderOf(file);
     const folders = folderGraph.get(from) ?? new Set<string>();
