@@ -98,6 +98,7 @@ def main():
                 fn(user)
             except Exception as err:
                 record_error(fn.__name__, err)
+            # Deliberately timed: a Locust user's think time between tasks (wait_time).
             time.sleep(user.wait_time() * scale)
         with lock:
             finished[0] += 1
