@@ -43,8 +43,8 @@ async function assignedDispatch() {
 async function settled() {
   const { db, queues } = uvis.running.deps;
   await waitFor(async () => {
-    const [{ n }] = await db('outbox').whereNull('published_at').count<{ n: string }[]>('* as n');
-    if (Number(n) > 0) return undefined;
+    const [row] = await db('outbox').whereNull('published_at').count<{ n: string }[]>('* as n');
+    if (Number(row?.n) > 0) return undefined;
     for (const name of QUEUE_NAMES) {
       const counts = await queues[name].getJobCounts('waiting', 'active', 'delayed', 'prioritized');
       if (Object.values(counts).some((c) => c > 0)) return undefined;
