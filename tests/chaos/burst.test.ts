@@ -63,6 +63,8 @@ describe('burst of GPS posts', () => {
       const inFlight: Promise<void>[] = [];
       for (let i = 0; i < BURST_SECONDS * perSecond; i++) {
         inFlight.push(post(token, i));
+        // Deliberately timed: this is a fixed-rate load generator (the burst is defined by
+        // its rate), pacing what it sends, not waiting for a result.
         const wait = started + (i + 1) * interval - Date.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       }

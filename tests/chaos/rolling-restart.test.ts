@@ -54,21 +54,27 @@ describe('rolling restart', () => {
       }
     });
 
-    await new Promise((r) => setTimeout(r, 1500));
+    // Each restart happens under load that has demonstrably run: so many more posts
+    // accepted, counted rather than timed (a slow machine just takes longer).
+    const underLoad = (posts: number, what: string) => {
+      const mark = accepted;
+      return waitFor(async () => accepted >= mark + posts, { timeoutMs: 30_000, intervalMs: 20, what: `${posts} more accepted posts ${what}` });
+    };
+    await underLoad(100, 'before the first restart');
     const restarts: string[] = [];
     for (let i = 0; i < apis.length; i++) {
       const code = await apis[i]!.stop();
       expect(code, apis[i]!.output()).toBe(0);
       apis[i] = await startUvisProcess('api', env, apiPorts[i]);
       restarts.push(`api${i + 1}`);
-      await new Promise((r) => setTimeout(r, 1500));
+      await underLoad(100, `after restarting api${i + 1}`);
     }
     for (let i = 0; i < workers.length; i++) {
       const workerCode = await workers[i]!.stop();
       expect(workerCode, workers[i]!.output()).toBe(0);
       workers[i] = await startUvisProcess('worker', env);
       restarts.push(`worker${i + 1}`);
-      await new Promise((r) => setTimeout(r, 1000));
+      await underLoad(100, `after restarting worker${i + 1}`);
     }
     running = false;
     await Promise.all(loops);

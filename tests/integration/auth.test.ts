@@ -1,6 +1,7 @@
 /** Sign-in (form and JSON), refresh rotation with reuse detection, logout, deactivation. */
+import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_DISPATCHER } from '../helpers/api-client.js';
+import { DEMO_DISPATCHER, waitFor } from '../helpers/api-client.js';
 import { createDriverAccount } from '../helpers/fixtures.js';
 import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
 
@@ -88,5 +89,57 @@ describe('authentication', () => {
     expect(users.status).toBe(200);
     expect(users.text).not.toContain('argon2');
     expect(users.text).not.toContain('password');
+  });
+});
+
+describe('sign-out and deactivation seen by another API replica', () => {
+  // Far below the principal cache's time to live (30 s): a refusal within this deadline
+  // comes from the eviction announced over Redis, not from the cache entry expiring.
+  const PROMPTLY = { timeoutMs: 5000, intervalMs: 50 };
+  let replica: TestUvis;
+  beforeAll(async () => {
+    // A second API process of the same deployment: same database, same Redis prefix.
+    replica = await startTestUvis({ role: 'api', database: uvis.database, prefix: uvis.config.redisPrefix });
+  });
+  afterAll(async () => {
+    await replica?.stop({ keepData: true });
+  });
+
+  const signIn = async (account: { email: string; password: string }) =>
+    (await uvis.api.post('/api/v1/auth/login', { username: account.email, password: account.password })).body as { access_token: string; refresh_token: string };
+
+  it('the replica keeps a session in its cache: a revocation nobody announces is not seen at once (the control)', async () => {
+    const login = await signIn(DEMO_DISPATCHER);
+    expect((await replica.api.get('/api/v1/orders?limit=1', login.access_token)).status).toBe(200);
+    // Revoked behind the API's back: no announcement, so the replica still trusts its cache.
+    const { sid } = decodeJwt(login.access_token) as { sid: string };
+    const revoked = await uvis.running.deps.db('sessions').where({ id: sid }).update({ revoked_at: uvis.running.deps.db.fn.now() });
+    expect(revoked).toBe(1);
+    expect((await replica.api.get('/api/v1/orders?limit=1', login.access_token)).status).toBe(200);
+  });
+
+  it('a sign-out on one replica is refused by the other promptly', async () => {
+    const login = await signIn(DEMO_DISPATCHER);
+    // The replica has validated (and cached) the session.
+    expect((await replica.api.get('/api/v1/orders?limit=1', login.access_token)).status).toBe(200);
+    expect((await uvis.api.post('/api/v1/auth/logout', undefined, login.access_token)).status).toBe(204);
+    const refused = await waitFor(async () => {
+      const res = await replica.api.get('/api/v1/orders?limit=1', login.access_token);
+      return res.status === 401 ? res : undefined;
+    }, { ...PROMPTLY, what: 'the replica to refuse the signed-out token' });
+    expect(refused.body.error.code).toBe('session_revoked');
+    // And it stays refused; the refresh token is dead on the replica too.
+    expect((await replica.api.get('/api/v1/orders?limit=1', login.access_token)).status).toBe(401);
+    expect((await replica.api.post('/api/v1/auth/refresh', { refresh_token: login.refresh_token })).status).toBe(401);
+  });
+
+  it('a deactivation on one replica is refused by the other promptly, for every session of the user', async () => {
+    const driver = await createDriverAccount(uvis.api, admin);
+    const second = await signIn(driver);
+    for (const token of [driver.token, second.access_token]) expect((await replica.api.get('/api/v1/mobile/summary', token)).status).toBe(200);
+    expect((await uvis.api.post(`/api/v1/users/${driver.userId}/deactivate`, undefined, admin)).status).toBe(200);
+    for (const token of [driver.token, second.access_token]) {
+      await waitFor(async () => (await replica.api.get('/api/v1/mobile/summary', token)).status === 401, { ...PROMPTLY, what: 'the replica to refuse a deactivated user' });
+    }
   });
 });

@@ -244,6 +244,7 @@ describe('live hub rules', () => {
   let draining = false;
   let expiresAt = Date.now() + 60_000;
   let waitingOrders = 0;
+  let queueReads = 0;
   const prefix = newPrefix();
   const publisher = createRedis(baseUrls().redisUrl, 'worker', { commandTimeoutMs: 2000 });
 
@@ -252,7 +253,10 @@ describe('live hub rules', () => {
       channel: liveChannel(prefix),
       connect: () => createRedis(baseUrls().redisUrl, 'worker', { commandTimeoutMs: 2000 }),
       log: createLogger({ level: 'silent' }),
-      readQueueCounts: async () => ({ queues: [{ name: 'orders', waiting: waitingOrders }] }),
+      readQueueCounts: async () => {
+        queueReads += 1;
+        return { queues: [{ name: 'orders', waiting: waitingOrders }] };
+      },
       isDraining: () => draining,
       subscribeTimeoutMs: 2000,
       heartbeatMs: 100,
@@ -284,8 +288,10 @@ describe('live hub rules', () => {
     await stream.next('order', (d) => d.order_id === 7);
     expect(stream.events.map((e) => e.event)).not.toContain('backup');
     await stream.next('queues');
-    // Counts are read every 100 ms here but sent only when they change.
-    await new Promise((r) => setTimeout(r, 500));
+    // Counts are read every 100 ms here but sent only when they change: let several more
+    // reads of the same counts happen (counted, not timed), and still only one was sent.
+    const reads = queueReads;
+    await waitFor(async () => queueReads >= reads + 4, { what: 'four more queue-count reads' });
     expect(stream.events.filter((e) => e.event === 'queues')).toHaveLength(1);
     waitingOrders = 3;
     expect((await stream.next('queues', (d) => d.queues[0].waiting === 3)).data.at).toEqual(expect.any(String));

@@ -1,7 +1,10 @@
 /** Real PostgreSQL failures map to the status a client can act on. */
-import { describe, expect, it } from 'vitest';
-import { AppError, classifyError } from '../../lib/errors/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../../db/knex.js';
+import { AppError, ConflictError, classifyError } from '../../lib/errors/index.js';
+import type { ApiResponse } from '../helpers/api-client.js';
 import { useTestDb } from '../helpers/databases.js';
+import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
 
 const testDb = useTestDb();
 
@@ -39,9 +42,91 @@ describe('classifyError on real PostgreSQL errors', () => {
     expect(classified.details).toEqual({ constraint: 'vehicles_capacity_kg_check' });
   });
 
+  it('a duplicate natural key is a 409 duplicate naming the unique index', async () => {
+    const { db } = testDb;
+    const plate = `DUP-${Date.now()}`;
+    await db('vehicles').insert({ license_plate: plate, vehicle_type: 'REFRIGERATED', cargo_classes: ['CHILLED'], capacity_kg: 1000 });
+    const err = await caught(db('vehicles').insert({ license_plate: plate, vehicle_type: 'DRY', cargo_classes: ['AMBIENT'], capacity_kg: 500 }));
+    expect((err as { code?: string }).code).toBe('23505');
+    const classified = classifyError(err) as AppError;
+    expect(classified).toBeInstanceOf(ConflictError);
+    expect(classified.status).toBe(409);
+    expect(classified.code).toBe('duplicate');
+    expect(classified.details).toEqual({ constraint: 'vehicles_license_plate_key' });
+  });
+
+  it('a reference to a row that does not exist is a 422 invalid_reference naming the foreign key', async () => {
+    const { db } = testDb;
+    const err = await caught(
+      db('orders').insert({ client_id: 999_999, pickup_address: '서울시 중구 1', delivery_address: '인천시 남동구 1', cargo_type: 'CHILLED', weight_kg: 10, status: 'PENDING' }),
+    );
+    expect((err as { code?: string }).code).toBe('23503');
+    const classified = classifyError(err) as AppError;
+    expect(classified.status).toBe(422);
+    expect(classified.code).toBe('invalid_reference');
+    expect(classified.details).toEqual({ constraint: 'orders_client_id_fkey' });
+  });
+
+  it.each([
+    ['a number too large for its column', '22003', (db: Db) => db('orders').where({ id: 1 }).update({ distance_km: 1e12 })],
+    ['text that is not a timestamp', '22007', (db: Db) => db('orders').where('created_at', '<', 'not a time')],
+    ['text that is not a number', '22P02', (db: Db) => db('orders').where('id', 'abc')],
+  ])('a data exception (%s) is a 400 invalid_value carrying the SQLSTATE', async (_label, sqlstate, run) => {
+    const err = await caught(run(testDb.db));
+    expect((err as { code?: string }).code).toBe(sqlstate);
+    const classified = classifyError(err) as AppError;
+    expect(classified.status).toBe(400);
+    expect(classified.code).toBe('invalid_value');
+    expect(classified.details).toEqual({ sqlstate });
+    // The client learns the class of problem, not PostgreSQL's wording.
+    expect(classified.message).not.toContain((err as Error).message);
+  });
+
   it('leaves programming errors alone (they stay 500s)', async () => {
     const { db } = testDb;
     const err = await caught(db.raw('select no_such_column from clients'));
     expect(classifyError(err)).toBe(err);
+  });
+});
+
+describe('the same errors over HTTP, through the one error handler', () => {
+  let uvis: TestUvis;
+  let admin: string;
+  beforeAll(async () => {
+    uvis = await startTestUvis({ role: 'api' });
+    admin = await uvis.api.login();
+  });
+  afterAll(async () => {
+    await uvis?.stop();
+  });
+
+  const expectError = (res: ApiResponse, status: number, error: object) => {
+    expect(res.status, res.text).toBe(status);
+    expect(res.body).toEqual({ error: { message: expect.any(String), ...error } });
+    // PostgreSQL's own wording (and so table and column internals) never reaches the client.
+    expect(res.text).not.toMatch(/violates|duplicate key|foreign key|constraint "|relation "/);
+  };
+
+  it('a vehicle with a licence plate already taken: 409 duplicate, and no second row', async () => {
+    const vehicle = { license_plate: '12가3456-dup', vehicle_type: 'REFRIGERATED', capacity_kg: 1000 };
+    expect((await uvis.api.post('/api/v1/vehicles', vehicle, admin)).status).toBe(201);
+    expectError(await uvis.api.post('/api/v1/vehicles', { ...vehicle, vehicle_type: 'DRY' }, admin), 409, { code: 'duplicate', details: { constraint: 'vehicles_license_plate_key' } });
+    expect(await uvis.running.deps.db('vehicles').where({ license_plate: vehicle.license_plate })).toHaveLength(1);
+  });
+
+  it('a user whose e-mail differs from an existing one only in case: 409 duplicate', async () => {
+    expectError(await uvis.api.post('/api/v1/users', { email: 'TEST@Example.com', password: 'a-long-enough-password', role: 'dispatcher' }, admin), 409, {
+      code: 'duplicate',
+      details: { constraint: 'users_email_key' },
+    });
+  });
+
+  it('a driver assigned to a vehicle that does not exist: 422 invalid_reference, and no row', async () => {
+    const before = await uvis.running.deps.db('drivers').count<{ n: string }[]>('* as n');
+    expectError(await uvis.api.post('/api/v1/drivers', { name: '없는 차량 기사', vehicle_id: 999_999 }, admin), 422, {
+      code: 'invalid_reference',
+      details: { constraint: 'drivers_vehicle_id_fkey' },
+    });
+    expect(await uvis.running.deps.db('drivers').count<{ n: string }[]>('* as n')).toEqual(before);
   });
 });

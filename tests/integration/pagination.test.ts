@@ -14,7 +14,16 @@ const testDb = useTestDb();
 let db: Db;
 const BASE = '2026-11-01 09:00:00.123';
 // Twelve rows inside one millisecond, four of them on the very same microsecond.
-const STAMPS = ['456', '456', '456', '456', '001', '002', '999', '500', '501', '777', '778', '000'].map((us) => `${BASE}${us}+09`);
+const MICROS = ['456', '456', '456', '456', '001', '002', '999', '500', '501', '777', '778', '000'];
+const STAMPS = MICROS.map((us) => `${BASE}${us}+09`);
+// Inserted out of time order, so id order is not time order: ids of each table with their row's microsecond.
+const inserted = { orders: [] as { id: number; us: string }[], dispatches: [] as { id: number; us: string }[], points: [] as { id: number; us: string }[] };
+
+/** The expected order, worked out here rather than by the query under test: time, then id. */
+function timeOrder(rows: { id: number; us: string }[], direction: 'asc' | 'desc' = 'asc'): number[] {
+  const sorted = [...rows].sort((a, b) => a.us.localeCompare(b.us) || a.id - b.id).map((r) => r.id);
+  return direction === 'asc' ? sorted : sorted.reverse();
+}
 
 beforeAll(async () => {
   db = testDb.db;
@@ -24,11 +33,15 @@ beforeAll(async () => {
   const [client] = await db('clients').select('id').limit(1);
   const [driver] = await db('drivers').whereNotNull('vehicle_id').select('id', 'vehicle_id').limit(1);
   for (const [i, at] of STAMPS.entries()) {
+    const us = MICROS[i]!;
     const [order] = await db('orders')
       .insert({ client_id: client.id, pickup_address: `서울 ${i}`, delivery_address: `부산 ${i}`, cargo_type: 'CHILLED', weight_kg: 10, status: 'COMPLETED', created_at: db.raw('?::timestamptz', [at]) })
       .returning('id');
-    await db('dispatches').insert({ order_id: order.id, vehicle_id: driver.vehicle_id, driver_id: driver.id, status: 'COMPLETED', created_at: db.raw('?::timestamptz', [at]) });
-    await db('vehicle_locations').insert({ driver_id: driver.id, latitude: 37, longitude: 127, recorded_at: db.raw('?::timestamptz', [at]), received_at: db.fn.now(), point_key: `page-${i}` });
+    const [dispatch] = await db('dispatches').insert({ order_id: order.id, vehicle_id: driver.vehicle_id, driver_id: driver.id, status: 'COMPLETED', created_at: db.raw('?::timestamptz', [at]) }).returning('id');
+    const [point] = await db('vehicle_locations').insert({ driver_id: driver.id, latitude: 37, longitude: 127, recorded_at: db.raw('?::timestamptz', [at]), received_at: db.fn.now(), point_key: `page-${i}` }).returning('id');
+    inserted.orders.push({ id: order.id, us });
+    inserted.dispatches.push({ id: dispatch.id, us });
+    inserted.points.push({ id: Number(point.id), us });
   }
 });
 
@@ -45,18 +58,20 @@ async function walk(fetchPage: (cursor?: string) => Promise<{ items: { id: numbe
 }
 
 describe('keyset pagination', () => {
+  it('the rows were inserted out of time order (so id order would not pass for time order)', () => {
+    expect(timeOrder(inserted.orders)).not.toEqual([...inserted.orders.map((r) => r.id)].sort((a, b) => a - b));
+  });
+
   it('orders: every row exactly once, oldest first and newest first', async () => {
-    const all = (await db('orders').pluck('id')).sort((a, b) => a - b);
-    for (const sort of ['created_at', '-created_at'] as const) {
-      const seen = await walk((cursor) => listOrders(db, { sort, limit: 3, cursor }));
-      expect(seen).toHaveLength(STAMPS.length);
-      expect([...seen].sort((a, b) => a - b)).toEqual(all);
-    }
+    const oldestFirst = await walk((cursor) => listOrders(db, { sort: 'created_at', limit: 3, cursor }));
+    expect(oldestFirst).toEqual(timeOrder(inserted.orders, 'asc'));
+    const newestFirst = await walk((cursor) => listOrders(db, { sort: '-created_at', limit: 3, cursor }));
+    expect(newestFirst).toEqual(timeOrder(inserted.orders, 'desc'));
   });
 
   it('dispatches: every row exactly once, newest first', async () => {
     const seen = await walk((cursor) => listDispatches(db, { limit: 5, cursor }));
-    expect([...seen].sort((a, b) => a - b)).toEqual((await db('dispatches').pluck('id')).sort((a, b) => a - b));
+    expect(seen).toEqual(timeOrder(inserted.dispatches, 'desc'));
   });
 
   it('a driver route: every point exactly once, in time order', async () => {
@@ -64,7 +79,7 @@ describe('keyset pagination', () => {
     const from = new Date('2026-11-01T00:00:00Z');
     const to = new Date('2026-11-02T00:00:00Z');
     const seen = await walk((cursor) => listDriverLocations(db, { driverId: driver.driver_id, from, to, limit: 2, cursor }));
-    expect([...seen].sort((a, b) => a - b)).toEqual((await db('vehicle_locations').pluck('id')).sort((a, b) => a - b));
+    expect(seen.map(Number)).toEqual(timeOrder(inserted.points, 'asc'));
   });
 
   it('refuses a cursor whose timestamp is not one', async () => {

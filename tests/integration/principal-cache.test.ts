@@ -1,5 +1,5 @@
 /** The session cache: fresh entries expire, and a known session survives a database outage for a while. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDb, type Db } from '../../db/knex.js';
 import { loadPrincipal } from '../../db/sessions.js';
 import { PrincipalCache } from '../../lib/principal-cache.js';
@@ -20,14 +20,24 @@ async function sessionFor(db: Db, userId: number): Promise<string> {
   return id;
 }
 
+// The cache reads Date.now() for its time to live. Only Date is faked, and the clock
+// stands still unless a test moves it: database round trips take whatever time they
+// take without moving the cache's clock, so no test depends on a window of milliseconds.
+const advanceClock = (ms: number) => vi.setSystemTime(Date.now() + ms);
+afterEach(() => {
+  vi.useRealTimers();
+});
+
 describe('principal cache', () => {
   it('serves a known session from memory while PostgreSQL is unreachable, but never an unknown one', async () => {
     const db = createDb({ url: database.url, poolMin: 0, poolMax: 2, statementTimeoutMs: 5000 });
     const known = await sessionFor(db, 1);
     const unknown = await sessionFor(db, 2);
-    const cache = new PrincipalCache((sessionId) => loadPrincipal(db, sessionId), 1);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const cache = new PrincipalCache((sessionId) => loadPrincipal(db, sessionId), 1000);
     expect(await cache.get({ sessionId: known, userId: 1 })).toMatchObject({ userId: 1, role: 'admin' });
-    await new Promise((r) => setTimeout(r, 5));
+    // Past the time to live: the next read asks PostgreSQL again.
+    advanceClock(1001);
     // The pool is gone: every query now fails, as when the database is down.
     await db.destroy();
     expect(await cache.get({ sessionId: known, userId: 1 })).toMatchObject({ userId: 1 });
@@ -41,11 +51,15 @@ describe('principal cache', () => {
     const db = createDb({ url: database.url, poolMin: 0, poolMax: 2, statementTimeoutMs: 5000 });
     try {
       const id = await sessionFor(db, 2);
-      const cache = new PrincipalCache((sessionId) => loadPrincipal(db, sessionId), 20);
+      vi.useFakeTimers({ toFake: ['Date'] });
+      const cache = new PrincipalCache((sessionId) => loadPrincipal(db, sessionId), 20_000);
       expect(await cache.get({ sessionId: id, userId: 2 })).toBeTruthy();
       await db('sessions').where({ id }).update({ revoked_at: db.fn.now() });
+      // Within the time to live the cached answer stands, however long the update took ...
+      advanceClock(19_999);
       expect(await cache.get({ sessionId: id, userId: 2 })).toBeTruthy();
-      await new Promise((r) => setTimeout(r, 30));
+      // ... and once it has passed, the session is read again and found revoked.
+      advanceClock(2);
       expect(await cache.get({ sessionId: id, userId: 2 })).toBeUndefined();
     } finally {
       await db.destroy();

@@ -1,34 +1,53 @@
 /** Rate limits in Redis: per user, a separate higher one for GPS posts, and failed-sign-in lockout. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_DISPATCHER, DEMO_DRIVER2, DEMO_DRIVER3 } from '../helpers/api-client.js';
 import { CookieBrowser } from '../helpers/browser.js';
 import { createDriverAccount } from '../helpers/fixtures.js';
 import { databaseFingerprint } from '../helpers/snapshot.js';
-import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
+import { deleteRedisPrefix, newPrefix, startTestUvis, type TestUvis } from '../helpers/uvis.js';
 
+// Each test gets its own pair of API replicas on its own Redis prefix (one database for
+// the file): no test sees counters another left behind, so any one runs alone (-t).
+const ENV = {
+  RATE_LIMIT_GENERAL: '5',
+  RATE_LIMIT_LOCATION: '8',
+  RATE_LIMIT_LOGIN_ACCOUNT_FAILURES: '3',
+  RATE_LIMIT_LOGIN_IP_FAILURES: '6',
+  LOGIN_SLOWDOWN_AFTER: '1',
+  LOGIN_SLOWDOWN_STEP_MS: '150',
+};
+let database: TestDatabase;
 let uvis: TestUvis;
 let replica: TestUvis;
+/** What the current test started, stopped after it. */
+let started: TestUvis[] = [];
+
+async function startReplicas(env: Record<string, string> = {}) {
+  const prefix = newPrefix();
+  uvis = await startTestUvis({ role: 'api', database, prefix, env: { ...ENV, ...env } });
+  started.push(uvis);
+  // A second API replica of the same deployment: limits must hold across both.
+  replica = await startTestUvis({ role: 'api', database, prefix, env: { ...ENV, ...env } });
+  started.push(replica);
+}
 
 beforeAll(async () => {
-  const env = {
-    RATE_LIMIT_GENERAL: '5',
-    RATE_LIMIT_LOCATION: '8',
-    RATE_LIMIT_LOGIN_ACCOUNT_FAILURES: '3',
-    RATE_LIMIT_LOGIN_IP_FAILURES: '6',
-    LOGIN_SLOWDOWN_AFTER: '1',
-    LOGIN_SLOWDOWN_STEP_MS: '150',
-  };
-  uvis = await startTestUvis({ role: 'api', env });
-  // A second API replica of the same deployment: limits must hold across both.
-  replica = await startTestUvis({ role: 'api', database: uvis.database, prefix: uvis.config.redisPrefix, env });
+  database = await createTestDatabase();
+});
+afterEach(async () => {
+  const stopping = started.reverse();
+  started = [];
+  for (const instance of stopping) await instance.stop({ keepData: true });
+  for (const prefix of new Set(stopping.map((i) => i.config.redisPrefix))) await deleteRedisPrefix(prefix);
 });
 afterAll(async () => {
-  await replica?.stop({ keepData: true });
-  await uvis?.stop();
+  await database?.drop();
 });
 
 describe('rate limits', () => {
   it('limits each user across replicas, answering 429 with Retry-After and RateLimit headers', async () => {
+    await startReplicas();
     const token = await uvis.api.login(DEMO_DISPATCHER);
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) statuses.push((await (i % 2 ? replica : uvis).api.get('/api/v1/orders?limit=1', token)).status);
@@ -45,29 +64,35 @@ describe('rate limits', () => {
   });
 
   it('has a separate, higher limit for GPS posts', async () => {
+    await startReplicas();
     const token = await uvis.api.login(DEMO_DRIVER2);
     const statuses: number[] = [];
-    for (let i = 0; i < 9; i++) statuses.push((await uvis.api.post('/api/v1/mobile/location', { latitude: 37, longitude: 127 }, token)).status);
-    expect(statuses.slice(0, 8).every((s) => s === 202)).toBe(true);
-    expect(statuses[8]).toBe(429);
+    for (let i = 0; i < 9; i++) statuses.push((await (i % 2 ? replica : uvis).api.post('/api/v1/mobile/location', { latitude: 37, longitude: 127 }, token)).status);
+    expect(statuses).toEqual([202, 202, 202, 202, 202, 202, 202, 202, 429]);
     // The general limit of the same user is counted apart.
     expect((await uvis.api.get('/api/v1/mobile/summary', token)).status).toBe(200);
   });
 
   it('slows failed sign-ins down, then locks the account while other users still sign in from the same address', async () => {
+    // A step long enough that an unslowed answer (one password check) never takes it:
+    // the slowdown is a wait of at least that long, so the lower bounds below are exact.
+    const step = 1000;
+    await startReplicas({ LOGIN_SLOWDOWN_STEP_MS: String(step) });
     const attempt = (password: string) => uvis.api.post('/api/v1/auth/login', { username: DEMO_DRIVER3.email, password });
     const before = await databaseFingerprint(uvis.running.deps.db);
-    const first = Date.now();
     expect((await attempt('wrong-1')).status).toBe(401);
-    const firstMs = Date.now() - first;
     const second = Date.now();
     expect((await attempt('wrong-2')).status).toBe(401);
-    expect(Date.now() - second).toBeGreaterThanOrEqual(firstMs + 100);
+    expect(Date.now() - second).toBeGreaterThanOrEqual(step);
+    const third = Date.now();
     expect((await attempt('wrong-3')).status).toBe(401);
+    expect(Date.now() - third).toBeGreaterThanOrEqual(2 * step);
     const locked = await attempt(DEMO_DRIVER3.password);
     expect(locked.status).toBe(429);
     expect(locked.body.error.code).toBe('account_locked');
     expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(60);
+    // The lock holds on the other replica too.
+    expect((await replica.api.post('/api/v1/auth/login', { username: DEMO_DRIVER3.email, password: DEMO_DRIVER3.password })).body.error.code).toBe('account_locked');
     // The operator sign-in form says so on its own page (Korean first), not as an API error body.
     const form = await new CookieBrowser(uvis.baseUrl).signIn(DEMO_DRIVER3.email, DEMO_DRIVER3.password);
     expect(form.status).toBe(429);
@@ -80,13 +105,17 @@ describe('rate limits', () => {
   });
 
   it('stops a brute force from one address across many accounts', async () => {
+    await startReplicas();
+    // Six failures from this address, each on another account (no account lock involved) ...
     const statuses: number[] = [];
-    for (let i = 0; i < 5; i++) statuses.push((await uvis.api.post('/api/v1/auth/login', { username: `nobody${i}@example.com`, password: 'guess' })).status);
-    // 3 failures were already counted for this address by the previous test; the limit is 6.
-    expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
-    const blocked = await uvis.api.post('/api/v1/auth/login', { username: 'nobody9@example.com', password: 'guess' });
-    expect(blocked.status).toBe(429);
-    expect(blocked.body.error.code).toBe('rate_limited');
+    for (let i = 0; i < 6; i++) statuses.push((await uvis.api.post('/api/v1/auth/login', { username: `nobody${i}@example.com`, password: 'guess' })).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 401]);
+    // ... and the address is blocked, on both replicas, even for a correct password.
+    for (const [api, username, password] of [[uvis.api, 'nobody9@example.com', 'guess'], [replica.api, DEMO_DRIVER2.email, DEMO_DRIVER2.password]] as const) {
+      const blocked = await api.post('/api/v1/auth/login', { username, password });
+      expect(blocked.status).toBe(429);
+      expect(blocked.body.error.code).toBe('rate_limited');
+    }
   });
 });
 

@@ -43,7 +43,13 @@ describe('graceful shutdown', () => {
     expect(posted.status).toBe(202);
     await waitFor(async () => (await uvis.running.deps.queues.locations.getJobState(posted.body.job_id)) === 'active', { what: 'job active' });
     const stopped = uvis.running.shutdown.run('SIGTERM');
-    setTimeout(() => void trx.commit(), 300);
+    // Shutdown has reached the workers (their close has begun) while the job is still held:
+    // only now let it go, so its commit can only land inside the workers' close.
+    const worker = uvis.running.workers!.workers.find((w) => w.name === 'locations')!;
+    await waitFor(async () => worker.closing !== undefined, { what: 'the workers to start closing' });
+    expect(await uvis.running.deps.queues.locations.getJobState(posted.body.job_id)).toBe('active');
+    expect(await other('vehicle_locations').where({ driver_id: 1, latitude: 33.5 })).toHaveLength(0);
+    await trx.commit();
     expect(await stopped).toEqual([]);
     const stored = await other('vehicle_locations').where({ driver_id: 1, latitude: 33.5 });
     expect(stored).toHaveLength(1);
