@@ -1,7 +1,7 @@
 /** backups queue: database backups (daily, weekly full, on demand), their verification and retention. */
 import { UnrecoverableError } from 'bullmq';
 import { z } from 'zod';
-import { createStorages } from '../backups/storage.js';
+import { createStorages } from '../backups/storage-targets.js';
 import { applyRetention } from '../backups/retention.js';
 import { runBackup, type BackupContext } from '../backups/run-backup.js';
 import { verifyBackup } from '../backups/verify-backup.js';

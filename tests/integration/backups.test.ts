@@ -22,7 +22,7 @@ import { createDb } from '../../db/knex.js';
 import { closeQueues, createQueues } from '../../jobs/queues.js';
 import { latestGoodBackup } from '../../backups/manifest.js';
 import { runBackup } from '../../backups/run-backup.js';
-import { createStorages } from '../../backups/storage.js';
+import { createStorages } from '../../backups/storage-targets.js';
 import { createLogger } from '../../lib/logger.js';
 
 const execFileAsync = promisify(execFile);
