@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createDatabase, databaseUrl, dropDatabase, withAdminConnection } from '../db/ensure-database.js';
+import { scratchDatabaseName } from './leftovers.js';
 import { newestSucceededBackup, type BackupRow } from './manifest.js';
 import { countRows, pgRestore } from './pg-tools.js';
 import { fetchVerified } from './restore.js';
@@ -20,7 +21,8 @@ export interface VerificationResult {
 export async function verifyBackup(ctx: BackupContext, backup?: BackupRow): Promise<VerificationResult | { skipped: string }> {
   const target = backup ?? (await newestSucceededBackup(ctx.db));
   if (!target) return { skipped: 'no successful backup to verify' };
-  const scratch = `uvis_verify_${randomBytes(4).toString('hex')}`;
+  // Its creation time in the name: a scratch database a crash left behind is swept once old (leftovers.ts).
+  const scratch = scratchDatabaseName(randomBytes(4).toString('hex'));
   const scratchUrl = databaseUrl(ctx.databaseUrl, scratch);
   let mismatches: string[] = [];
   let failure: string | undefined;

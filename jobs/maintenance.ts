@@ -2,13 +2,15 @@
  * maintenance queue: keeps the tables that grow without bound in shape. GPS points
  * older than LOCATION_RETENTION_DAYS are deleted in small batches (the BRIN index on
  * recorded_at finds them cheaply); relayed outbox rows, expired idempotency keys and
- * finished sessions are removed.
+ * finished sessions are removed. Backup leftovers (runs left running by a dead process,
+ * orphaned .partial files, scratch databases of crashed verifications) are swept too.
  */
 import { z } from 'zod';
 import { deleteKeysBefore } from '../db/idempotency.js';
 import { deleteLocationsBefore } from '../db/locations.js';
 import { deletePublishedBefore } from '../db/outbox.js';
 import { deleteSessionsEndedBefore } from '../db/sessions.js';
+import { sweepBackupLeftovers } from '../backups/leftovers.js';
 import { defineQueue } from './define.js';
 
 const Tick = z.object({ tick: z.string().max(100).optional() });
@@ -28,6 +30,7 @@ export const maintenanceQueue = defineQueue({
           outbox: await deletePublishedBefore(db, new Date(now - config.maintenance.outboxRetentionDays * DAY)),
           idempotencyKeys: await deleteKeysBefore(db, new Date(now - config.maintenance.idempotencyKeyTtlHours * 3_600_000)),
           sessions: await deleteSessionsEndedBefore(db, new Date(now - 30 * DAY)),
+          backupLeftovers: await sweepBackupLeftovers({ db, config, log }).then((r) => ({ backups: r.backups.length, partialFiles: r.partialFiles.length, scratchDatabases: r.scratchDatabases.length })),
         };
         log.info(result, 'maintenance cleanup done');
         return result;

@@ -1,0 +1,189 @@
+/**
+ * What a backup, restore or verification leaves behind when its process dies half-way
+ * (SIGKILL, OOM, a lost machine), swept at start-up of every worker serving the
+ * backups queue and by the daily maintenance job:
+ *
+ * - Manifest rows left `running`. A row is marked failed only when it cannot still be
+ *   running: it started more than STALE_RUN_GRACE_MS ago AND its BullMQ job is not
+ *   active. An attempt in progress keeps its job active on whichever replica runs it
+ *   (the lock is renewed while that process lives; when it dies, BullMQ's stalled check
+ *   moves the job back within about 25 s, see workers/start-workers.ts), so replicas
+ *   sweeping at the same time never fail each other's runs. When Redis cannot be asked,
+ *   no row is touched. The update is a compare-and-set on (status, started_at): a retry
+ *   that took the row over in the meantime (claimBackup resets started_at) keeps it.
+ *   Even in the worst case (a hung process whose lock lapsed, then resumed), the run's
+ *   own finishBackup writes its real outcome over the `failed` mark.
+ * - `<key>.partial` files in the local backup folder (LocalStorage writes there and
+ *   renames on success): deleted when untouched for ORPHAN_MIN_AGE_MS and not of a
+ *   backup whose row is still `running`. A live write touches its file continuously.
+ * - Scratch databases of verifications (`uvis_verify_…`, see verify-backup.ts): dropped
+ *   when older than ORPHAN_MIN_AGE_MS (the creation time is in the name; for names of
+ *   earlier versions, the server's PG_VERSION file of the database, when the role may
+ *   read it) and not in use: the drop is not forced, so a database with a session
+ *   (a verification restoring into it) refuses and stays.
+ */
+import { readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import pg from 'pg';
+import { isSafeDatabaseName, withAdminConnection } from '../db/ensure-database.js';
+import type { Db } from '../db/knex.js';
+import type { Config } from '../lib/config.js';
+import type { Logger } from '../lib/logger.js';
+import { closeRedis, createRedis, waitForRedis } from '../lib/redis.js';
+
+/** A `running` row younger than this is never touched, whatever Redis says. */
+export const STALE_RUN_GRACE_MS = 15 * 60_000;
+/** `.partial` files and scratch databases younger than this are never removed. */
+export const ORPHAN_MIN_AGE_MS = 60 * 60_000;
+
+export const SCRATCH_PREFIX = 'uvis_verify_';
+
+/** A scratch database name that carries its creation time: uvis_verify_<ms base 36>_<random>. */
+export function scratchDatabaseName(random: string, now = new Date()): string {
+  return `${SCRATCH_PREFIX}${now.getTime().toString(36)}_${random}`;
+}
+
+/** The creation time in a scratch database's name; undefined for names of earlier versions (uvis_verify_<hex>). */
+export function scratchCreatedAt(name: string): Date | undefined {
+  const match = new RegExp(`^${SCRATCH_PREFIX}([0-9a-z]{8,9})_[0-9a-f]+$`).exec(name);
+  if (!match) return undefined;
+  const ms = parseInt(match[1]!, 36);
+  return Number.isSafeInteger(ms) ? new Date(ms) : undefined;
+}
+
+/** 'active', another BullMQ state, 'unknown' (no such job) — or a thrown error when Redis cannot be asked. */
+export type JobStateOf = (jobId: string) => Promise<string>;
+
+export interface SweepContext {
+  db: Db;
+  /** Any database on the server: scratch databases are server-wide. */
+  databaseUrl: string;
+  backupDir: string;
+  jobState: JobStateOf;
+  log: Logger;
+  now?: Date;
+  staleRunGraceMs?: number;
+  orphanMinAgeMs?: number;
+}
+
+export interface SweepResult {
+  /** Rows marked failed. */
+  backups: string[];
+  /** Paths of deleted .partial files, relative to the backup folder. */
+  partialFiles: string[];
+  scratchDatabases: string[];
+  /** What could not be checked this time (Redis down, a folder unreadable ...). */
+  problems: string[];
+}
+
+export async function sweepLeftovers(ctx: SweepContext): Promise<SweepResult> {
+  const result: SweepResult = { backups: [], partialFiles: [], scratchDatabases: [], problems: [] };
+  const note = (what: string) => (err: unknown) => {
+    result.problems.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
+  };
+  await staleRuns(ctx, result).catch(note('stale running backups'));
+  await partialFiles(ctx, result).catch(note('.partial files'));
+  await scratchDatabases(ctx, result).catch(note('scratch databases'));
+  const counts = { backups: result.backups.length, partialFiles: result.partialFiles.length, scratchDatabases: result.scratchDatabases.length };
+  if (counts.backups + counts.partialFiles + counts.scratchDatabases > 0) ctx.log.warn({ swept: counts, ...result }, 'backup leftovers swept');
+  else ctx.log.info({ swept: counts, problems: result.problems }, 'no backup leftovers to sweep');
+  if (result.problems.length) ctx.log.warn({ problems: result.problems }, 'backup leftovers sweep incomplete');
+  return result;
+}
+
+async function staleRuns(ctx: SweepContext, result: SweepResult): Promise<void> {
+  const now = ctx.now ?? new Date();
+  const before = new Date(now.getTime() - (ctx.staleRunGraceMs ?? STALE_RUN_GRACE_MS));
+  const rows: { id: string; job_id: string | null; started_at: Date }[] = await ctx.db('backups').where({ status: 'running' }).where('started_at', '<', before).select('id', 'job_id', 'started_at');
+  for (const row of rows) {
+    // No job id: nothing can prove it alive, and it is past the grace period.
+    const state = row.job_id ? await ctx.jobState(row.job_id) : 'unknown';
+    if (state === 'active') continue;
+    const updated = await ctx.db('backups')
+      .where({ id: row.id, status: 'running', started_at: row.started_at })
+      .update({ status: 'failed', finished_at: ctx.db.fn.now(), error: `interrupted: still marked running since ${row.started_at.toISOString()} while its job is ${state === 'unknown' ? 'gone' : state}` });
+    if (updated) result.backups.push(row.id);
+  }
+}
+
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
+
+async function partialFiles(ctx: SweepContext, result: SweepResult): Promise<void> {
+  const now = (ctx.now ?? new Date()).getTime();
+  const minAge = ctx.orphanMinAgeMs ?? ORPHAN_MIN_AGE_MS;
+  let entries: string[];
+  try {
+    entries = (await readdir(ctx.backupDir, { recursive: true })).map(String);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // no backup made here yet
+    throw err;
+  }
+  const partials = entries.filter((e) => e.endsWith('.partial'));
+  if (partials.length === 0) return;
+  const running = new Set<string>(await ctx.db('backups').where({ status: 'running' }).pluck('id'));
+  for (const entry of partials) {
+    const path = join(ctx.backupDir, entry);
+    const info = await stat(path).catch(() => undefined);
+    if (!info?.isFile() || now - info.mtimeMs < minAge) continue;
+    const id = UUID.exec(entry)?.[0]?.toLowerCase();
+    if (id && running.has(id)) continue;
+    await rm(path, { force: true });
+    result.partialFiles.push(entry);
+  }
+}
+
+async function scratchDatabases(ctx: SweepContext, result: SweepResult): Promise<void> {
+  const now = (ctx.now ?? new Date()).getTime();
+  const minAge = ctx.orphanMinAgeMs ?? ORPHAN_MIN_AGE_MS;
+  await withAdminConnection(ctx.databaseUrl, async (client) => {
+    // Sessions are checked first (a drop of a database in use waits 5 s before it refuses).
+    const { rows } = await client.query<{ datname: string; oid: number }>(
+      `select datname, oid from pg_database d where datname like $1 and not exists (select 1 from pg_stat_activity a where a.datid = d.oid)`,
+      [`${SCRATCH_PREFIX.replace(/_/g, '\\_')}%`],
+    );
+    for (const { datname, oid } of rows) {
+      if (!isSafeDatabaseName(datname)) continue;
+      const created = scratchCreatedAt(datname) ?? (await createdFromFiles(client, oid));
+      if (!created || now - created.getTime() < minAge) continue;
+      try {
+        // Not forced: a database someone is connected to (a running verification) refuses.
+        await client.query(`drop database if exists "${datname}"`);
+        result.scratchDatabases.push(datname);
+      } catch (err) {
+        if ((err as { code?: string }).code !== '55006') throw err; // object_in_use: left alone
+      }
+    }
+  });
+}
+
+/** When a database was made, from its directory's PG_VERSION file; undefined when the role may not read server files. */
+async function createdFromFiles(client: pg.Client, oid: number): Promise<Date | undefined> {
+  try {
+    const { rows } = await client.query<{ modification: Date | null }>(`select (pg_stat_file('base/' || $1::text || '/PG_VERSION', true)).modification`, [oid]);
+    return rows[0]?.modification ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The sweep with what a worker has: its configuration, database and logger. Job states
+ * come from the backups queue over a connection of its own, closed afterwards.
+ */
+export async function sweepBackupLeftovers(deps: { db: Db; config: Config; log: Logger }): Promise<SweepResult> {
+  const { config } = deps;
+  const redis = createRedis(config.redisUrl, 'client', { commandTimeoutMs: config.redisCommandTimeoutMs, name: 'uvis-backup-sweep' });
+  const queue = new Queue('backups', { connection: redis, prefix: config.queuePrefix });
+  queue.on('error', () => {});
+  try {
+    const jobState: JobStateOf = async (jobId) => {
+      if (!(await waitForRedis(redis, 5000))) throw new Error('Redis does not answer: job states unknown');
+      return queue.getJobState(jobId);
+    };
+    return await sweepLeftovers({ db: deps.db, databaseUrl: config.databaseUrl, backupDir: config.backup.dir, jobState, log: deps.log.child({ component: 'backup-sweep' }) });
+  } finally {
+    await queue.close().catch(() => {});
+    await closeRedis(redis);
+  }
+}
