@@ -210,6 +210,43 @@ describe('backup round trips', () => {
   });
 });
 
+describe('a damaged first copy', () => {
+  it('verification and restore use the second target, and say so', async () => {
+    const s3 = await startS3();
+    cleanups.push(() => s3.stop());
+    const uvis = await startWithBackups({ BACKUP_TARGETS: 'local,s3', ...s3.env });
+    const admin = await uvis.api.login();
+    await createOrder(uvis.api, admin, { notes: '두 번째 사본' });
+    await settled(uvis);
+    const before = await business(uvis);
+    const backup = await backupNow(uvis, admin);
+    expect(backup.targets).toEqual(['local', 's3']);
+    // The local copy rots on disk; the S3 copy is good.
+    const file = join(uvis.config.backup.dir, backup.location);
+    const bytes = readFileSync(file);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+    writeFileSync(file, bytes);
+
+    const queue = uvis.running.deps.queues.backups;
+    const job = await queue.add('backup.verify', {});
+    await waitFor(async () => (await queue.getJobState(job.id!)) === 'completed', { timeoutMs: 30_000, what: 'verification' });
+    const damagedLocal = new RegExp(`^local: backup ${backup.id} on local is damaged: SHA-256 [0-9a-f]{64} does not match the manifest's ${backup.sha256}$`);
+    expect((await queue.getJob(job.id!))!.returnvalue).toMatchObject({ backupId: backup.id, passed: true, source: 's3', passedOver: [expect.stringMatching(damagedLocal)] });
+    const warning = uvis.logs.find((l) => l.msg === 'backup copies passed over; verified the copy on s3');
+    expect(warning).toMatchObject({ level: 'warn', backupId: backup.id, source: 's3' });
+
+    await uvis.running.deps.db('orders').delete();
+    await uvis.running.shutdown.run('restore');
+    const restored = await restore(uvis, [backup.id, '--yes']);
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(restored.stderr).toMatch(new RegExp(`^restore: warning: passed over local: backup ${backup.id} on local is damaged: .*; using the copy on s3$`, 'm'));
+    expect(restored.stdout).toMatch(new RegExp(`^restored backup ${backup.id} \\(manual, [^)]+\\) from s3 into `));
+    const after = (await startTestUvis({ role: 'api', database: uvis.database, prefix: uvis.config.redisPrefix })).running;
+    cleanups.push(() => after.shutdown.run('done'));
+    expect(await after.deps.db('orders').orderBy('id').select('*')).toEqual(before.orders);
+  });
+});
+
 describe('restore refuses', () => {
   let uvis: TestUvis;
   let backup: { id: string; location: string };
