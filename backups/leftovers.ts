@@ -95,13 +95,19 @@ export async function sweepLeftovers(ctx: SweepContext): Promise<SweepResult> {
 async function staleRuns(ctx: SweepContext, result: SweepResult): Promise<void> {
   const now = ctx.now ?? new Date();
   const before = new Date(now.getTime() - (ctx.staleRunGraceMs ?? STALE_RUN_GRACE_MS));
-  const rows: { id: string; job_id: string | null; started_at: Date }[] = await ctx.db('backups').where({ status: 'running' }).where('started_at', '<', before).select('id', 'job_id', 'started_at');
+  // started_at in microseconds as well: a JavaScript Date keeps only milliseconds, and
+  // would never equal the stored now() in the compare-and-set below.
+  const rows: { id: string; job_id: string | null; started_at: Date; started_us: string }[] = await ctx.db('backups')
+    .where({ status: 'running' })
+    .where('started_at', '<', before)
+    .select('id', 'job_id', 'started_at', ctx.db.raw(`(extract(epoch from started_at) * 1000000)::bigint::text as started_us`));
   for (const row of rows) {
     // No job id: nothing can prove it alive, and it is past the grace period.
     const state = row.job_id ? await ctx.jobState(row.job_id) : 'unknown';
     if (state === 'active') continue;
     const updated = await ctx.db('backups')
-      .where({ id: row.id, status: 'running', started_at: row.started_at })
+      .where({ id: row.id, status: 'running' })
+      .whereRaw(`(extract(epoch from started_at) * 1000000)::bigint = ?::bigint`, [row.started_us])
       .update({ status: 'failed', finished_at: ctx.db.fn.now(), error: `interrupted: still marked running since ${row.started_at.toISOString()} while its job is ${state === 'unknown' ? 'gone' : state}` });
     if (updated) result.backups.push(row.id);
   }

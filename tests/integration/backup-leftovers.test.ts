@@ -57,7 +57,8 @@ async function databaseExists(name: string): Promise<boolean> {
 
 async function runningRow(db: Db, jobId: string | null, ageMs: number, status = 'running'): Promise<string> {
   const id = randomUUID();
-  await db('backups').insert({ id, kind: 'manual', job_id: jobId, status, started_at: new Date(Date.now() - ageMs) });
+  // now() minus an interval: microseconds, as claimBackup stores them.
+  await db('backups').insert({ id, kind: 'manual', job_id: jobId, status, started_at: db.raw(`now() - ?::interval`, [`${ageMs} milliseconds`]) });
   return id;
 }
 
