@@ -21,8 +21,13 @@
  *   earlier versions, the server's PG_VERSION file of the database, when the role may
  *   read it) and not in use: the drop is not forced, so a database with a session
  *   (a verification restoring into it) refuses and stays.
+ * - Temporary copies fetched for a verification or a restore (`uvis-restore-*` in the
+ *   temp folder, a whole dump each): removed when nothing in them changed for
+ *   TEMP_COPY_MIN_AGE_MS. The manifest copies a restore keeps there
+ *   (`uvis-manifest-*.json`) are never touched: they may be all that is left of it.
  */
 import { readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import pg from 'pg';
@@ -36,6 +41,10 @@ import { closeRedis, createRedis, waitForRedis } from '../lib/redis.js';
 export const STALE_RUN_GRACE_MS = 15 * 60_000;
 /** `.partial` files and scratch databases younger than this are never removed. */
 export const ORPHAN_MIN_AGE_MS = 60 * 60_000;
+/** Temporary copies of a dump are kept a day: a restore reads its copy for as long as pg_restore runs. */
+export const TEMP_COPY_MIN_AGE_MS = 24 * 60 * 60_000;
+/** The prefix of fetchVerified's temporary folders (restore.ts). */
+export const TEMP_COPY_PREFIX = 'uvis-restore-';
 
 export const SCRATCH_PREFIX = 'uvis_verify_';
 
@@ -60,6 +69,8 @@ export interface SweepContext {
   /** Any database on the server: scratch databases are server-wide. */
   databaseUrl: string;
   backupDir: string;
+  /** Where fetchVerified puts its temporary copies; the system's temp folder by default. */
+  tempDir?: string;
   jobState: JobStateOf;
   log: Logger;
   now?: Date;
@@ -73,23 +84,31 @@ export interface SweepResult {
   /** Paths of deleted .partial files, relative to the backup folder. */
   partialFiles: string[];
   scratchDatabases: string[];
+  /** Temporary copies (folder names) removed. */
+  tempCopies: string[];
   /** What could not be checked this time (Redis down, a folder unreadable ...). */
   problems: string[];
 }
 
 export async function sweepLeftovers(ctx: SweepContext): Promise<SweepResult> {
-  const result: SweepResult = { backups: [], partialFiles: [], scratchDatabases: [], problems: [] };
+  const result: SweepResult = { backups: [], partialFiles: [], scratchDatabases: [], tempCopies: [], problems: [] };
   const note = (what: string) => (err: unknown) => {
     result.problems.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
   };
   await staleRuns(ctx, result).catch(note('stale running backups'));
   await partialFiles(ctx, result).catch(note('.partial files'));
   await scratchDatabases(ctx, result).catch(note('scratch databases'));
-  const counts = { backups: result.backups.length, partialFiles: result.partialFiles.length, scratchDatabases: result.scratchDatabases.length };
-  if (counts.backups + counts.partialFiles + counts.scratchDatabases > 0) ctx.log.warn({ swept: counts, ...result }, 'backup leftovers swept');
+  await tempCopies(ctx, result).catch(note('temporary copies'));
+  const counts = sweptCounts(result);
+  if (Object.values(counts).some((n) => n > 0)) ctx.log.warn({ swept: counts, ...result }, 'backup leftovers swept');
   else ctx.log.info({ swept: counts, problems: result.problems }, 'no backup leftovers to sweep');
   if (result.problems.length) ctx.log.warn({ problems: result.problems }, 'backup leftovers sweep incomplete');
   return result;
+}
+
+/** How many of each kind of leftover a sweep removed. */
+export function sweptCounts(result: SweepResult): { backups: number; partialFiles: number; scratchDatabases: number; tempCopies: number } {
+  return { backups: result.backups.length, partialFiles: result.partialFiles.length, scratchDatabases: result.scratchDatabases.length, tempCopies: result.tempCopies.length };
 }
 
 async function staleRuns(ctx: SweepContext, result: SweepResult): Promise<void> {
@@ -161,6 +180,21 @@ async function scratchDatabases(ctx: SweepContext, result: SweepResult): Promise
       }
     }
   });
+}
+
+async function tempCopies(ctx: SweepContext, result: SweepResult): Promise<void> {
+  const now = (ctx.now ?? new Date()).getTime();
+  const root = ctx.tempDir ?? tmpdir();
+  const dirs = (await readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory() && e.name.startsWith(TEMP_COPY_PREFIX));
+  for (const dir of dirs) {
+    const path = join(root, dir.name);
+    // The newest change of the folder or of anything in it (fetchVerified writes one file).
+    const inside = await readdir(path).catch(() => []);
+    const times = await Promise.all([path, ...inside.map((f) => join(path, f))].map((p) => stat(p).then((i) => i.mtimeMs).catch(() => Infinity)));
+    if (now - Math.max(...times) < TEMP_COPY_MIN_AGE_MS) continue;
+    await rm(path, { recursive: true, force: true });
+    result.tempCopies.push(dir.name);
+  }
 }
 
 /** When a database was made, from its directory's PG_VERSION file; undefined when the role may not read server files. */

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { hashing } from './checksum.js';
+import { TEMP_COPY_PREFIX } from './leftovers.js';
 import type { BackupTarget } from '../lib/config.js';
 import type { BackupRow } from './manifest.js';
 import { pgRestore } from './pg-tools.js';
@@ -41,7 +42,8 @@ export async function fetchVerified(storages: BackupStorage[], backup: BackupRow
   if (!key || !expected) throw new BackupNotFoundError(`backup ${backup.id} has no ${artifact} artifact`);
   const available = storages.filter((s) => backup.targets.includes(s.name));
   if (available.length === 0) throw new BackupNotFoundError(`backup ${backup.id} is on none of the configured targets (${backup.targets.join(', ') || 'none'})`);
-  const dir = await mkdtemp(join(tmpdir(), 'uvis-restore-'));
+  // Swept by leftovers.ts when a crash leaves it behind.
+  const dir = await mkdtemp(join(tmpdir(), TEMP_COPY_PREFIX));
   const path = join(dir, artifact === 'database' ? 'backup.dump' : 'files.tar.gz');
   const cleanup = () => rm(dir, { recursive: true, force: true });
   const failures: { target: BackupTarget; error: unknown }[] = [];

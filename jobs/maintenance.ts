@@ -10,7 +10,7 @@ import { deleteKeysBefore } from '../db/idempotency.js';
 import { deleteLocationsBefore } from '../db/locations.js';
 import { deletePublishedBefore } from '../db/outbox.js';
 import { deleteSessionsEndedBefore } from '../db/sessions.js';
-import { sweepBackupLeftovers } from '../backups/leftovers.js';
+import { sweepBackupLeftovers, sweptCounts } from '../backups/leftovers.js';
 import { defineQueue } from './define.js';
 
 const Tick = z.object({ tick: z.string().max(100).optional() });
@@ -30,7 +30,7 @@ export const maintenanceQueue = defineQueue({
           outbox: await deletePublishedBefore(db, new Date(now - config.maintenance.outboxRetentionDays * DAY)),
           idempotencyKeys: await deleteKeysBefore(db, new Date(now - config.maintenance.idempotencyKeyTtlHours * 3_600_000)),
           sessions: await deleteSessionsEndedBefore(db, new Date(now - 30 * DAY)),
-          backupLeftovers: await sweepBackupLeftovers({ db, config, log }).then((r) => ({ backups: r.backups.length, partialFiles: r.partialFiles.length, scratchDatabases: r.scratchDatabases.length })),
+          backupLeftovers: sweptCounts(await sweepBackupLeftovers({ db, config, log })),
         };
         log.info(result, 'maintenance cleanup done');
         return result;

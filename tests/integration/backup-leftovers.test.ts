@@ -7,7 +7,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -43,6 +43,17 @@ function partialFile(dir: string, backupId: string, ageMs: number, suffix = '.pa
   return key;
 }
 
+/** A temporary copy as fetchVerified makes it, last changed `ageMs` ago. */
+function tempCopy(ageMs: number): string {
+  const dir = mkdtempSync(join(tmpdir(), 'uvis-restore-'));
+  cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'backup.dump'), 'PGDMP a fetched copy');
+  const then = new Date(Date.now() - ageMs);
+  utimesSync(join(dir, 'backup.dump'), then, then);
+  utimesSync(dir, then, then);
+  return dir;
+}
+
 /** A scratch database as a verification names it, created `ageMs` ago by its name. */
 async function scratchDatabase(ageMs: number): Promise<string> {
   const name = scratchDatabaseName(randomBytes(4).toString('hex'), new Date(Date.now() - ageMs));
@@ -74,6 +85,7 @@ describe('backup leftovers', () => {
   const rows: Record<string, string> = {};
   const files: Record<string, string> = {};
   const scratch: Record<string, string> = {};
+  const copies: Record<string, string> = {};
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -108,6 +120,8 @@ describe('backup leftovers', () => {
     files.fresh = partialFile(backupDir, randomUUID(), 60_000);
     files.complete = partialFile(backupDir, rows.done, 2 * HOUR, '');
 
+    copies.old = tempCopy(25 * HOUR);
+    copies.recent = tempCopy(2 * HOUR); // a restore may still be reading it
     scratch.old = await scratchDatabase(2 * HOUR);
     scratch.fresh = await scratchDatabase(60_000);
     scratch.inUse = await scratchDatabase(2 * HOUR);
@@ -141,6 +155,10 @@ describe('backup leftovers', () => {
     expect(await databaseExists(scratch.old!)).toBe(false);
     expect(await databaseExists(scratch.fresh!)).toBe(true);
     expect(await databaseExists(scratch.inUse!)).toBe(true);
+
+    expect(existsSync(copies.old!)).toBe(false);
+    expect(existsSync(copies.recent!)).toBe(true);
+    expect(line.tempCopies).toContain(basename(copies.old!));
   });
 
   it('the maintenance job sweeps too, and counts what it swept', async () => {
@@ -151,7 +169,7 @@ describe('backup leftovers', () => {
     const job = await queues.maintenance.add('maintenance.cleanup', {});
     await waitFor(async () => (await queues.maintenance.getJobState(job.id!)) === 'completed', { timeoutMs: 20_000, what: 'cleanup' });
     const result = (await queues.maintenance.getJob(job.id!))!.returnvalue;
-    expect(result.backupLeftovers).toMatchObject({ backups: 1, partialFiles: 1 });
+    expect(result.backupLeftovers).toMatchObject({ backups: 1, partialFiles: 1, tempCopies: expect.any(Number) });
     expect(result.backupLeftovers.scratchDatabases).toBeGreaterThanOrEqual(1);
     expect(await statusOf(db, dead)).toBe('failed');
     expect(existsSync(join(backupDir, file))).toBe(false);
