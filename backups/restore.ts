@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { hashing } from './checksum.js';
+import { TEMP_COPY_PREFIX } from './leftovers.js';
+import type { BackupTarget } from '../lib/config.js';
 import type { BackupRow } from './manifest.js';
 import { pgRestore } from './pg-tools.js';
 import { BackupNotFoundError, type BackupStorage } from './storage.js';
@@ -17,20 +19,34 @@ export class DamagedBackupError extends Error {}
 
 export interface FetchedArtifact {
   path: string;
+  /** The target the good copy came from. */
+  source: BackupTarget;
+  /** Why each target tried before it was passed over (damaged, missing, unreachable): empty when the first served. */
+  passedOver: string[];
   /** Deletes the temporary copy. */
   cleanup: () => Promise<void>;
 }
 
-/** Downloads the database dump (or the files archive) from the first target that has it, verifying its checksum. */
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * Downloads the database dump (or the files archive) from the first target whose copy
+ * matches the manifest's SHA-256; a damaged, missing or unreachable copy is passed over
+ * for the next target, and the result says which copies were and why. When no copy
+ * serves, the error is a DamagedBackupError if any copy was damaged (the manifest's
+ * checksum is the authority), a BackupNotFoundError if every copy is missing.
+ */
 export async function fetchVerified(storages: BackupStorage[], backup: BackupRow, artifact: 'database' | 'files' = 'database'): Promise<FetchedArtifact> {
   const key = artifact === 'database' ? backup.location : backup.files_location;
   const expected = artifact === 'database' ? backup.sha256 : backup.files_sha256;
   if (!key || !expected) throw new BackupNotFoundError(`backup ${backup.id} has no ${artifact} artifact`);
-  const dir = await mkdtemp(join(tmpdir(), 'uvis-restore-'));
+  const available = storages.filter((s) => backup.targets.includes(s.name));
+  if (available.length === 0) throw new BackupNotFoundError(`backup ${backup.id} is on none of the configured targets (${backup.targets.join(', ') || 'none'})`);
+  // Swept by leftovers.ts when a crash leaves it behind.
+  const dir = await mkdtemp(join(tmpdir(), TEMP_COPY_PREFIX));
   const path = join(dir, artifact === 'database' ? 'backup.dump' : 'files.tar.gz');
   const cleanup = () => rm(dir, { recursive: true, force: true });
-  const available = storages.filter((s) => backup.targets.includes(s.name));
-  let lastError: unknown = new BackupNotFoundError(`backup ${backup.id} is on none of the configured targets (${backup.targets.join(', ') || 'none'})`);
+  const failures: { target: BackupTarget; error: unknown }[] = [];
   for (const storage of available) {
     try {
       const { stream, digest } = hashing(await storage.get(key));
@@ -39,13 +55,18 @@ export async function fetchVerified(storages: BackupStorage[], backup: BackupRow
       if (actual !== expected) {
         throw new DamagedBackupError(`backup ${backup.id} on ${storage.name} is damaged: SHA-256 ${actual} does not match the manifest's ${expected}`);
       }
-      return { path, cleanup };
+      const passedOver = failures.map((f) => `${f.target}: ${messageOf(f.error)}`);
+      return { path, source: storage.name, passedOver, cleanup };
     } catch (err) {
-      lastError = err;
+      failures.push({ target: storage.name, error: err });
     }
   }
   await cleanup();
-  throw lastError;
+  if (failures.length === 1) throw failures[0]!.error;
+  const summary = `no copy of backup ${backup.id} is usable: ${failures.map((f) => `${f.target}: ${messageOf(f.error)}`).join('; ')}`;
+  if (failures.some((f) => f.error instanceof DamagedBackupError)) throw new DamagedBackupError(summary);
+  if (failures.every((f) => f.error instanceof BackupNotFoundError)) throw new BackupNotFoundError(summary);
+  throw new Error(summary);
 }
 
 /** Restores a verified dump file into the database at url, replacing the objects it contains. */

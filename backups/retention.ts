@@ -12,7 +12,8 @@ export const ALWAYS_KEEP_SUCCEEDED = 3;
 
 export async function applyRetention(ctx: BackupContext, now = new Date()): Promise<{ expired: string[] }> {
   const cutoff = new Date(now.getTime() - ctx.config.retentionDays * 86_400_000);
-  // Running backups are left alone whatever their age; their job decides their fate.
+  // Running backups are left alone whatever their age; their job, or the leftovers sweep
+  // once the job is no longer active (leftovers.ts), decides their fate.
   const newest = (query: ReturnType<typeof restorable>, n: number) => query.orderBy('started_at', 'desc').limit(n).pluck('id');
   const kept = new Set<string>([
     ...(await newest(restorable(ctx.db), ALWAYS_KEEP_SUCCEEDED)),

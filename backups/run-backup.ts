@@ -71,7 +71,8 @@ export async function runBackup(ctx: BackupContext, request: BackupRequest): Pro
   // The artifacts are complete. From here on they are never deleted: if marking the row
   // fails, the update may still have committed (a connection lost after COMMIT), and a
   // succeeded row must never point at a deleted file. A row left 'running' is taken over
-  // by the job's retry, which writes a fresh set.
+  // by the job's retry, which writes a fresh set, or marked failed by the leftovers sweep
+  // once its job is no longer active (leftovers.ts).
   await finishBackup(ctx.db, claimed.id, {
     status: 'succeeded',
     location: dump.key,

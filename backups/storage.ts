@@ -1,11 +1,11 @@
 /**
  * Where backups live. Every target offers the same small interface; a write either
  * completes (the object appears under its final key) or leaves nothing that looks
- * like a good backup.
+ * like a good backup. Only the interface and what every target shares live here: the
+ * targets import it, and storage-targets.ts picks them (so nothing imports in a circle).
  */
 import type { Readable } from 'node:stream';
-import type { BackupConfig, BackupTarget } from '../lib/config.js';
-import { LocalStorage } from './local-storage.js';
+import type { BackupTarget } from '../lib/config.js';
 
 export interface BackupStorage {
   readonly name: BackupTarget;
@@ -18,17 +18,6 @@ export interface BackupStorage {
 }
 
 export class BackupNotFoundError extends Error {}
-
-/** The configured targets, in order. The AWS SDK is loaded only when S3 is one of them (it is large). */
-export async function createStorages(config: BackupConfig): Promise<BackupStorage[]> {
-  return Promise.all(
-    config.targets.map(async (target) => {
-      if (target === 'local') return new LocalStorage(config.dir);
-      const { S3Storage } = await import('./s3-storage.js');
-      return new S3Storage(config.s3);
-    }),
-  );
-}
 
 /**
  * A key for a new artifact: by kind and day, so listings and lifecycle rules stay simple.

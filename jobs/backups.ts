@@ -1,12 +1,14 @@
 /** backups queue: database backups (daily, weekly full, on demand), their verification and retention. */
-import { UnrecoverableError } from 'bullmq';
+import { Queue, UnrecoverableError } from 'bullmq';
 import { z } from 'zod';
-import { createStorages } from '../backups/storage.js';
+import { createStorages } from '../backups/storage-targets.js';
+import { sweepLeftovers, type JobStateOf, type SweepResult } from '../backups/leftovers.js';
 import { applyRetention } from '../backups/retention.js';
 import { runBackup, type BackupContext } from '../backups/run-backup.js';
 import { verifyBackup } from '../backups/verify-backup.js';
 import { lazy } from '../lib/lazy.js';
-import { SHARED_HASH_TAG, defineQueue } from './define.js';
+import { closeRedis, createRedis, waitForRedis } from '../lib/redis.js';
+import { SHARED_HASH_TAG, defineQueue, keyPrefix, type WorkerDeps } from './define.js';
 
 export const BackupRun = z.object({
   kind: z.enum(['daily', 'weekly', 'manual']),
@@ -39,6 +41,8 @@ export const backupsQueue = defineQueue({
   // One heavy job at a time per worker; more replicas do not make dumps faster.
   concurrency: () => 1,
   createProcessor: ({ db, config, log }) => {
+    // At start-up, in the background: leftovers of runs that died with an earlier process.
+    sweepBackupLeftovers({ db, config, log }).catch((err: unknown) => log.warn({ err }, 'backup leftovers sweep failed'));
     // Made on first use: most processes never run a backup job.
     const ctx = lazy(
       async (): Promise<BackupContext> => ({
@@ -69,3 +73,24 @@ export const backupsQueue = defineQueue({
     };
   },
 });
+
+/**
+ * The leftovers sweep (backups/leftovers.ts) with what a worker has: its configuration,
+ * database and logger. Job states come from this queue over a connection of its own, closed afterwards.
+ */
+export async function sweepBackupLeftovers(deps: Pick<WorkerDeps, 'db' | 'config' | 'log'>): Promise<SweepResult> {
+  const { config } = deps;
+  const redis = createRedis(config.redisUrl, 'client', { commandTimeoutMs: config.redisCommandTimeoutMs, name: 'uvis-backup-sweep' });
+  const queue = new Queue(backupsQueue.name, { connection: redis, prefix: keyPrefix(config.redisPrefix, backupsQueue.hashTag) });
+  queue.on('error', () => {});
+  try {
+    const jobState: JobStateOf = async (jobId) => {
+      if (!(await waitForRedis(redis, 5000))) throw new Error('Redis does not answer: job states unknown');
+      return queue.getJobState(jobId);
+    };
+    return await sweepLeftovers({ db: deps.db, databaseUrl: config.databaseUrl, backupDir: config.backup.dir, jobState, log: deps.log.child({ component: 'backup-sweep' }) });
+  } finally {
+    await queue.close().catch(() => {});
+    await closeRedis(redis);
+  }
+}

@@ -56,6 +56,11 @@ export interface ScheduleSpec {
  */
 export const SHARED_HASH_TAG = '';
 
+/** A BullMQ key prefix: a Redis Cluster hash tag, shared or a queue's own (see SHARED_HASH_TAG). */
+export function keyPrefix(redisPrefix: string, hashTag: string): string {
+  return hashTag === SHARED_HASH_TAG ? `{${redisPrefix}}` : `{${redisPrefix}:${hashTag}}`;
+}
+
 export interface QueueDefinition<J extends JobSchemas = JobSchemas> {
   /** The queue's name; the catalogue's key for it must be the same. */
   name: string;

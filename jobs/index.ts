@@ -6,7 +6,7 @@
  */
 import type { z } from 'zod';
 import { ConfigError, type Config } from '../lib/config.js';
-import { SHARED_HASH_TAG, type Processor, type QueueDefinition, type ScheduleSpec, type WorkerDeps } from './define.js';
+import { keyPrefix, type Processor, type QueueDefinition, type ScheduleSpec, type WorkerDeps } from './define.js';
 import { backupsQueue } from './backups.js';
 import { maintenanceQueue } from './maintenance.js';
 import { dispatchesQueue } from './dispatches.js';
@@ -34,11 +34,6 @@ export function queueDefinition(name: QueueName): QueueDefinition {
 
 export function isQueueName(name: string): name is QueueName {
   return Object.hasOwn(catalogue, name);
-}
-
-/** A BullMQ key prefix: a Redis Cluster hash tag, shared or a queue's own (see SHARED_HASH_TAG). */
-export function keyPrefix(redisPrefix: string, hashTag: string): string {
-  return hashTag === SHARED_HASH_TAG ? `{${redisPrefix}}` : `{${redisPrefix}:${hashTag}}`;
 }
 
 /** The BullMQ key prefix of a queue, from its hash tag. */

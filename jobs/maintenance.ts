@@ -2,13 +2,16 @@
  * maintenance queue: keeps the tables that grow without bound in shape. GPS points
  * older than LOCATION_RETENTION_DAYS are deleted in small batches (the BRIN index on
  * recorded_at finds them cheaply); relayed outbox rows, expired idempotency keys and
- * finished sessions are removed.
+ * finished sessions are removed. Backup leftovers (runs left running by a dead process,
+ * orphaned .partial files, scratch databases of crashed verifications) are swept too.
  */
 import { z } from 'zod';
 import { deleteKeysBefore } from '../db/idempotency.js';
 import { deleteLocationsBefore } from '../db/locations.js';
 import { deletePublishedBefore } from '../db/outbox.js';
 import { deleteSessionsEndedBefore } from '../db/sessions.js';
+import { sweptCounts } from '../backups/leftovers.js';
+import { sweepBackupLeftovers } from './backups.js';
 import { SHARED_HASH_TAG, defineQueue } from './define.js';
 
 const Tick = z.object({ tick: z.string().max(100).optional() });
@@ -16,7 +19,7 @@ const DAY = 86_400_000;
 
 export const maintenanceQueue = defineQueue({
   name: 'maintenance',
-  description: '정리 작업 (위치 보존 기간 등) · cleanup (GPS retention, outbox)',
+  description: '정리 작업 (위치 보존 기간, 중단된 백업 등) · cleanup (GPS retention, outbox, interrupted backups)',
   hashTag: SHARED_HASH_TAG,
   dispatcherVisible: false,
   schedules: ({ maintenance }) => [{ name: 'maintenance', cron: maintenance.cron, jobName: 'maintenance.cleanup', data: {} }],
@@ -32,6 +35,7 @@ export const maintenanceQueue = defineQueue({
           outbox: await deletePublishedBefore(db, new Date(now - config.maintenance.outboxRetentionDays * DAY)),
           idempotencyKeys: await deleteKeysBefore(db, new Date(now - config.maintenance.idempotencyKeyTtlHours * 3_600_000)),
           sessions: await deleteSessionsEndedBefore(db, new Date(now - 30 * DAY)),
+          backupLeftovers: sweptCounts(await sweepBackupLeftovers({ db, config, log })),
         };
         log.info(result, 'maintenance cleanup done');
         return result;

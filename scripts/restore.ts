@@ -12,8 +12,9 @@ import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { getBackup, latestGoodBackup, type BackupRow } from '../backups/manifest.js';
 import { DamagedBackupError, fetchVerified, restoreDump } from '../backups/restore.js';
-import { BackupNotFoundError, createStorages } from '../backups/storage.js';
-import { databaseName, databaseUrl, ensureDatabase, isSafeDatabaseName } from '../db/ensure-database.js';
+import { BackupNotFoundError } from '../backups/storage.js';
+import { createStorages } from '../backups/storage-targets.js';
+import { databaseName, databaseUrl, dropDatabase, ensureDatabase, isSafeDatabaseName, withAdminConnection } from '../db/ensure-database.js';
 import { createDb } from '../db/knex.js';
 import { ConfigError, loadConfig, type Config } from '../lib/config.js';
 import { closeRedis, createRedis, waitForRedis } from '../lib/redis.js';
@@ -84,6 +85,8 @@ async function main(argv: string[]): Promise<string> {
   if (which !== 'latest' && !/^[0-9a-f-]{36}$/i.test(which)) throw new RestoreError(`"${which}" is not a backup id (a UUID) or "latest"\n${USAGE}`, 2);
 
   const config = loadConfig();
+  // Checked with the other arguments, before anything is read or fetched.
+  const target = targetUrl(config.databaseUrl, values.database);
   const db = createDb({ url: config.databaseUrl, poolMin: 0, poolMax: 2, statementTimeoutMs: 60_000, applicationName: 'uvis-restore' });
   try {
     const backup = which === 'latest' ? await latestGoodBackup(db) : await getBackup(db, which);
@@ -102,8 +105,11 @@ async function main(argv: string[]): Promise<string> {
       await dump.cleanup();
       throw err instanceof DamagedBackupError ? new RestoreError(`${err.message}; nothing was changed`, 3) : err;
     }) : undefined;
+    // Said before anything else happens: a copy that was passed over needs the operator's attention.
+    for (const fetched of [dump, files]) {
+      if (fetched?.passedOver.length) process.stderr.write(`restore: warning: passed over ${fetched.passedOver.join('; ')}; using the copy on ${fetched.source}\n`);
+    }
     try {
-      const target = targetUrl(config.databaseUrl, values.database);
       if (!values.yes && !(await confirm(backup, target))) throw new RestoreError('not confirmed; nothing was changed', 4);
       // Checked before the database is touched: an unwritable UPLOADS_DIR stops here.
       if (files) {
@@ -113,13 +119,19 @@ async function main(argv: string[]): Promise<string> {
       }
       let targetDb: ReturnType<typeof createDb> | undefined;
       try {
-        await ensureDatabase(target);
+        const created = await ensureDatabase(target);
         targetDb = createDb({ url: target, poolMin: 0, poolMax: 2, statementTimeoutMs: 60_000, applicationName: 'uvis-restore' });
         const live = (await databaseIdentity(targetDb)) === (await databaseIdentity(db));
         const manifest = await saveManifest(targetDb);
         await restoreDump(dump.path, target, config.backup.pgBinDir).catch(async (err: unknown) => {
           await discardManifest(manifest); // nothing was replaced: the copy is not needed
-          throw err;
+          // pg_restore ran in one transaction, rolled back; a database made for it goes again.
+          if (created) {
+            await targetDb?.destroy();
+            targetDb = undefined;
+            await withAdminConnection(target, (c) => dropDatabase(c, databaseName(target)));
+          }
+          throw new RestoreError(`${err instanceof Error ? err.message : String(err)}; nothing was changed (the restore ran in one transaction, rolled back${created ? `, and database ${databaseName(target)} made for it was dropped again` : ''})`, 1);
         });
         await rekeyUnpublished(targetDb);
         await putManifestBack(targetDb, manifest).catch((err: unknown) => {
@@ -127,7 +139,7 @@ async function main(argv: string[]): Promise<string> {
         });
         if (files) await unpackFiles(files.path, config.backup.uploadsDir);
         const jobs = live ? await clearStaleJobs(config) : '';
-        return `restored backup ${backup.id} (${backup.kind}, ${backup.started_at.toISOString()}) into ${describe(target)}${files ? ` and its files into ${config.backup.uploadsDir}` : ''}${jobs}`;
+        return `restored backup ${backup.id} (${backup.kind}, ${backup.started_at.toISOString()}) from ${dump.source} into ${describe(target)}${files ? ` and its files into ${config.backup.uploadsDir}` : ''}${jobs}`;
       } finally {
         await targetDb?.destroy();
       }

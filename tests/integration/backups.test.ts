@@ -4,6 +4,7 @@
  * two workers, retention, verification, the admin API and its boundaries.
  */
 import { execFile } from 'node:child_process';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +23,7 @@ import { createDb } from '../../db/knex.js';
 import { closeQueues, createQueues } from '../../jobs/queues.js';
 import { latestGoodBackup } from '../../backups/manifest.js';
 import { runBackup } from '../../backups/run-backup.js';
-import { createStorages } from '../../backups/storage.js';
+import { createStorages } from '../../backups/storage-targets.js';
 import { createLogger } from '../../lib/logger.js';
 
 const execFileAsync = promisify(execFile);
@@ -209,6 +210,43 @@ describe('backup round trips', () => {
   });
 });
 
+describe('a damaged first copy', () => {
+  it('verification and restore use the second target, and say so', async () => {
+    const s3 = await startS3();
+    cleanups.push(() => s3.stop());
+    const uvis = await startWithBackups({ BACKUP_TARGETS: 'local,s3', ...s3.env });
+    const admin = await uvis.api.login();
+    await createOrder(uvis.api, admin, { notes: '두 번째 사본' });
+    await settled(uvis);
+    const before = await business(uvis);
+    const backup = await backupNow(uvis, admin);
+    expect(backup.targets).toEqual(['local', 's3']);
+    // The local copy rots on disk; the S3 copy is good.
+    const file = join(uvis.config.backup.dir, backup.location);
+    const bytes = readFileSync(file);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+    writeFileSync(file, bytes);
+
+    const queue = uvis.running.deps.queues.backups;
+    const job = await queue.add('backup.verify', {});
+    await waitFor(async () => (await queue.getJobState(job.id!)) === 'completed', { timeoutMs: 30_000, what: 'verification' });
+    const damagedLocal = new RegExp(`^local: backup ${backup.id} on local is damaged: SHA-256 [0-9a-f]{64} does not match the manifest's ${backup.sha256}$`);
+    expect((await queue.getJob(job.id!))!.returnvalue).toMatchObject({ backupId: backup.id, passed: true, source: 's3', passedOver: [expect.stringMatching(damagedLocal)] });
+    const warning = uvis.logs.find((l) => l.msg === 'backup copies passed over; verified the copy on s3');
+    expect(warning).toMatchObject({ level: 'warn', backupId: backup.id, source: 's3' });
+
+    await uvis.running.deps.db('orders').delete();
+    await uvis.running.shutdown.run('restore');
+    const restored = await restore(uvis, [backup.id, '--yes']);
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(restored.stderr).toMatch(new RegExp(`^restore: warning: passed over local: backup ${backup.id} on local is damaged: .*; using the copy on s3$`, 'm'));
+    expect(restored.stdout).toMatch(new RegExp(`^restored backup ${backup.id} \\(manual, [^)]+\\) from s3 into `));
+    const after = (await startTestUvis({ role: 'api', database: uvis.database, prefix: uvis.config.redisPrefix })).running;
+    cleanups.push(() => after.shutdown.run('done'));
+    expect(await after.deps.db('orders').orderBy('id').select('*')).toEqual(before.orders);
+  });
+});
+
 describe('restore refuses', () => {
   let uvis: TestUvis;
   let backup: { id: string; location: string };
@@ -247,6 +285,82 @@ describe('restore refuses', () => {
     expect(missing.stderr).toContain('usage: npm run restore');
   });
 
+  /** What a restore could change: the data and the backup manifest. */
+  const state = async () => ({
+    data: await databaseFingerprint(uvis.running.deps.db),
+    manifest: await uvis.running.deps.db('backups').orderBy('id').select('id', 'status', 'location', 'sha256', 'verification_status'),
+  });
+  const databaseExists = async (name: string) => ((await withAdminClient((c) => c.query('select 1 from pg_database where datname = $1', [name]))).rowCount ?? 0) > 0;
+  /** A manifest row like `backup`'s, with changes. */
+  const forged = async (changes: Record<string, unknown>) => {
+    const row = await uvis.running.deps.db('backups').where({ id: backup.id }).first();
+    const id = randomUUID();
+    await uvis.running.deps.db('backups').insert({ ...row, table_counts: JSON.stringify(row.table_counts), id, job_id: null, tick_key: null, ...changes });
+    return id;
+  };
+
+  it('unsafe backup names, on the command line or in a tampered manifest, with nothing changed', async () => {
+    const secret = join(tempDir('outside'), 'not-a-backup.dump');
+    writeFileSync(secret, 'PGDMP not a backup');
+    const outside = await forged({ location: `../../../../../../..${secret}` });
+    const before = await state();
+    for (const name of ['../../etc/passwd', `${backup.id}/../../x`, 'latest; rm -rf /', '-', '']) {
+      const result = await restore(uvis, [name, '--yes']);
+      expect(result.code, name).toBe(2);
+      expect(result.stderr, name).toMatch(/is not a backup id|usage: npm run restore/);
+    }
+    const escaping = await restore(uvis, [outside, '--yes']);
+    expect(escaping.code).toBe(2);
+    expect(escaping.stderr).toMatch(/refusing a key outside the backup folder: .*; nothing was changed/);
+    // An unsafe target database name is refused with the arguments, before the backup is even fetched.
+    const badTarget = await restore(uvis, [backup.id, '--yes', '--database', 'x"; drop database postgres; --']);
+    expect(badTarget.code).toBe(2);
+    expect(badTarget.stderr).toContain('--database: "x"; drop database postgres; --" is neither a database name nor a postgres:// URL');
+    expect(await state()).toEqual(before);
+  });
+
+  it('an unfinished backup (running, failed), with nothing changed', async () => {
+    const running = await forged({ status: 'running', finished_at: null });
+    const failed = await forged({ status: 'failed', error: 'pg_dump exited with 1: connection lost' });
+    const before = await state();
+    const stillRunning = await restore(uvis, [running, '--yes']);
+    expect(stillRunning.code).toBe(2);
+    expect(stillRunning.stderr).toContain(`backup ${running} is running; only a succeeded backup can be restored`);
+    const broken = await restore(uvis, [failed, '--yes']);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toContain(`backup ${failed} is failed (pg_dump exited with 1: connection lost); only a succeeded backup can be restored`);
+    expect(await state()).toEqual(before);
+  });
+
+  it('--files on a daily backup, which has no files, with nothing changed', async () => {
+    const daily = await forged({ kind: 'daily' });
+    const before = await state();
+    const result = await restore(uvis, [daily, '--yes', '--files']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`backup ${daily} has no uploaded files (only weekly backups do)`);
+    expect(await state()).toEqual(before);
+  });
+
+  it('a dump pg_restore cannot read (its checksum made to match), with nothing changed, not even a database made for it', async () => {
+    const good = await backupNow(uvis, await uvis.api.login());
+    // Cut off half-way, and the manifest's checksum and size made to match: only pg_restore can tell.
+    const file = join(uvis.config.backup.dir, good.location);
+    const bytes = readFileSync(file).subarray(0, Math.floor(good.size_bytes * 0.6));
+    writeFileSync(file, bytes);
+    await uvis.running.deps.db('backups').where({ id: good.id }).update({ sha256: createHash('sha256').update(bytes).digest('hex'), size_bytes: bytes.length });
+    await uvis.running.deps.db('vehicles').where({ id: 1 }).update({ capacity_kg: 4321 }); // a change a restore would undo
+    const before = await state();
+    const live = await restore(uvis, [good.id, '--yes']);
+    expect(live.code, live.stderr).toBe(1);
+    expect(live.stderr).toMatch(/^restore: pg_restore exited with 1: .+; nothing was changed \(the restore ran in one transaction, rolled back\)\n$/s);
+    const fresh = `uvis_t_${randomBytes(4).toString('hex')}`;
+    cleanups.push(() => withAdminClient((c) => c.query(`drop database if exists "${fresh}" with (force)`)));
+    const elsewhere = await restore(uvis, [good.id, '--yes', '--database', fresh]);
+    expect(elsewhere.code, elsewhere.stderr).toBe(1);
+    expect(elsewhere.stderr).toContain(`nothing was changed (the restore ran in one transaction, rolled back, and database ${fresh} made for it was dropped again)`);
+    expect(await databaseExists(fresh)).toBe(false);
+    expect(await state()).toEqual(before);
+  });
 });
 
 describe('backup jobs', () => {

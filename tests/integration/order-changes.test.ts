@@ -4,7 +4,7 @@
  * vehicle and driver it held), and the 409s that change nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QUEUE_NAMES } from '../../lib/config.js';
+import { QUEUE_NAMES } from '../../jobs/index.js';
 import { DEMO_DISPATCHER, waitFor } from '../helpers/api-client.js';
 import { assign, createDriverAccount, createOrder, createVehicle } from '../helpers/fixtures.js';
 import { databaseFingerprint } from '../helpers/snapshot.js';

@@ -1,7 +1,7 @@
 /** The job catalogue owns every fact about a queue: the rest of UVIS reads them from there. */
 import { describe, expect, it } from 'vitest';
-import { SHARED_HASH_TAG } from '../../jobs/define.js';
-import { QUEUE_NAMES, catalogue, dispatcherMaySee, keyPrefix, queueDefinition, queuePrefix, queueSchedules, workerQueues } from '../../jobs/index.js';
+import { SHARED_HASH_TAG, keyPrefix } from '../../jobs/define.js';
+import { QUEUE_NAMES, catalogue, dispatcherMaySee, queueDefinition, queuePrefix, queueSchedules, workerQueues } from '../../jobs/index.js';
 import { TIMELINE_QUEUES } from '../../jobs/timeline-jobs.js';
 import { ConfigError, loadConfig } from '../../lib/config.js';
 
