@@ -6,8 +6,9 @@
 # pg_restore for the backup jobs (PostgreSQL 15 client: keep it at or above the
 # server's major version, see docs/deploy.md).
 
-# Node 22 (LTS): Node 20 left support in April 2026. The test suite runs on 20.19+ too.
-ARG NODE_IMAGE=node:22.21-bookworm-slim
+# Node 24 (LTS), the exact version in .node-version: the one the tests run on (.ci/run and
+# scripts/with-node.sh fetch that version). tests/deploy/dockerfile.test.ts keeps the two equal.
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app

@@ -64,10 +64,19 @@ describe('Dockerfile', () => {
     expect(stages.at(-1)!.args).toMatch(/ AS runtime$/i);
   });
 
-  it('runs on a slim Node 20 Debian image pinned to a version', () => {
+  it('runs on a slim Node 24 Debian image pinned to the exact version in .node-version (the one the tests run on)', () => {
+    const pinned = readFileSync(projectPath('.node-version'), 'utf8').trim();
+    expect(pinned).toMatch(/^24\.\d+\.\d+$/);
     const arg = dockerfile.find((i) => i.keyword === 'ARG' && i.args.startsWith('NODE_IMAGE='))!.args;
-    expect(arg).toMatch(/^NODE_IMAGE=node:22(\.\d+){1,2}-(bookworm|trixie)-slim$/);
+    expect(arg).toMatch(/^NODE_IMAGE=node:24\.\d+\.\d+-(bookworm|trixie)-slim$/);
+    expect(arg).toBe(`NODE_IMAGE=node:${pinned}-bookworm-slim`);
     for (const from of stages) expect(from.args).toMatch(/^\$\{NODE_IMAGE\} AS \w+$/);
+  });
+
+  it('package.json asks for Node 24 or later, with matching type definitions', () => {
+    const pkg = JSON.parse(readFileSync(projectPath('package.json'), 'utf8'));
+    expect(pkg.engines.node).toMatch(/^>=24(\.|$)/);
+    expect(pkg.devDependencies['@types/node']).toMatch(/^\^24\./);
   });
 
   it('installs production dependencies only in the runtime stage, and copies what lib/paths.ts looks for', () => {

@@ -42,7 +42,7 @@ describe('GitHub Actions workflows', () => {
     const test = ci.jobs.test as Yaml;
     expect(Object.keys(test.services).sort()).toEqual(['postgres', 'redis']);
     const steps = runSteps(ci).filter((s) => s.job === 'test');
-    const order = ['npm ci', 'npm run lint', 'npm run typecheck', 'npm test', 'npm run test:chaos', 'npm run audit'];
+    const order = ['npm ci', 'npm run format:check', 'npm run lint', 'npm run typecheck', 'npm test', 'npm run test:chaos', 'npm run audit'];
     const positions = order.map((cmd) => steps.findIndex((s) => s.run.includes(cmd)));
     expect(positions.every((p) => p >= 0), JSON.stringify(positions)).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
@@ -52,6 +52,38 @@ describe('GitHub Actions workflows', () => {
     for (const pkg of ['prometheus', 'prometheus-alertmanager', 'nginx']) expect(apt).toMatch(new RegExp(`\\s${pkg}(\\s|$)`));
     expect(steps.some((s) => s.run.includes('chromium'))).toBe(true);
   });
+
+  it('CI sets up Node 24 from .node-version, the exact version the Dockerfile and .ci/run use', () => {
+    const pinned = readFileSync(projectPath('.node-version'), 'utf8').trim();
+    expect(pinned).toMatch(/^24\.\d+\.\d+$/);
+    const setups = Object.values(workflows).flatMap((w) =>
+      Object.values(w.jobs as Record<string, Yaml>).flatMap((job) => (job.steps as Yaml[]).filter((s) => String(s.uses ?? '').startsWith('actions/setup-node'))),
+    );
+    expect(setups.length).toBeGreaterThan(0);
+    for (const setup of setups) {
+      expect(setup.with['node-version-file']).toBe('.node-version');
+      expect(setup.with['node-version']).toBeUndefined();
+    }
+  });
+
+  it('.ci/run puts that Node first on PATH (scripts/with-node.sh) before npm ci, and checks formatting before lint', () => {
+    const ci = readFileSync(projectPath('.ci', 'run'), 'utf8');
+    const at = (needle: string) => ci.indexOf(needle);
+    expect(at('scripts/with-node.sh')).toBeGreaterThan(0);
+    expect(at('scripts/with-node.sh')).toBeLessThan(at('npm ci'));
+    expect(at('npm ci')).toBeLessThan(at('npm run format:check'));
+    expect(at('npm run format:check')).toBeLessThan(at('npm run lint'));
+    expect(npmScripts(ci).filter((name) => !(name in scripts))).toEqual([]);
+  });
+
+  it('scripts/with-node.sh is valid bash and runs a command on the pinned Node', async () => {
+    expect((await run('bash', ['-n', projectPath('scripts', 'with-node.sh')])).code).toBe(0);
+    const pinned = readFileSync(projectPath('.node-version'), 'utf8').trim();
+    // Fetches the binary into .cache/node once if the node on PATH is another version (as .ci/run does).
+    const { code, output } = await run('bash', [projectPath('scripts', 'with-node.sh'), 'node', '-p', 'process.version'], { timeoutMs: 180_000 });
+    expect(code, output).toBe(0);
+    expect(output.trim().split('\n').at(-1)).toBe(`v${pinned}`);
+  }, 200_000);
 
   it('CI builds the production image and scans it with Trivy', () => {
     const image = workflows['ci.yml']!.jobs.image as Yaml;
