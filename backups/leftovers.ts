@@ -7,7 +7,7 @@
  *   running: it started more than STALE_RUN_GRACE_MS ago AND its BullMQ job is not
  *   active. An attempt in progress keeps its job active on whichever replica runs it
  *   (the lock is renewed while that process lives; when it dies, BullMQ's stalled check
- *   moves the job back within about 25 s, see workers/start-workers.ts), so replicas
+ *   moves the job back within about 25 s, see jobs/run-workers.ts), so replicas
  *   sweeping at the same time never fail each other's runs. When Redis cannot be asked,
  *   no row is touched. The update is a compare-and-set on (status, started_at): a retry
  *   that took the row over in the meantime (claimBackup resets started_at) keeps it.
