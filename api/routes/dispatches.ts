@@ -2,7 +2,7 @@
 import { assignmentRefusals } from '../../domain/assignment.js';
 import { checkTransition, orderStatusFor } from '../../domain/dispatch-status.js';
 import { STAFF } from '../../domain/roles.js';
-import { activeDispatchId, dispatchHistory, getDispatch, lockDispatch, insertDispatch, listDispatches, setDispatchStatus, toDispatch } from '../../db/dispatches.js';
+import { activeDispatchId, dispatchHistory, getDispatch, lockDispatch, lockVehicleAndDriver, insertDispatch, listDispatches, setDispatchStatus, toDispatch } from '../../db/dispatches.js';
 import { getOrder, updateOrder } from '../../db/orders.js';
 import { ConflictError, NotFoundError } from '../../lib/errors/index.js';
 import type { AppDeps } from '../deps.js';
@@ -43,12 +43,13 @@ export function dispatchRoutes(deps: AppDeps): RouteSpec[] {
       handler: async ({ body, req, principal }) =>
         idempotentTransaction(deps, req, principal, body, async (tx) => {
           const { trx } = tx;
-          // Lock order, vehicle and driver: concurrent assignments of any of them queue up here.
+          // Lock order, vehicle and driver, in that order: concurrent assignments of any of them
+          // queue up here. Vehicle and driver FOR NO KEY UPDATE, so GPS batches never deadlock
+          // with this (db/dispatches.ts).
           const order = await getOrder(trx, body.order_id, { forUpdate: true });
           if (!order) throw new NotFoundError(`order ${body.order_id}`);
-          const vehicle = await trx('vehicles').where({ id: body.vehicle_id }).forUpdate().first();
+          const { vehicle, driver } = await lockVehicleAndDriver(trx, body.vehicle_id, body.driver_id);
           if (!vehicle) throw new NotFoundError(`vehicle ${body.vehicle_id}`);
-          const driver = await trx('drivers').where({ id: body.driver_id }).forUpdate().first();
           if (!driver) throw new NotFoundError(`driver ${body.driver_id}`);
           const refusals = assignmentRefusals({
             order: { id: order.id, status: order.status, cargoType: order.cargo_type, weightKg: order.weight_kg },

@@ -152,7 +152,8 @@ export function orderRoutes(deps: AppDeps): RouteSpec[] {
           if (current.status !== 'PENDING' && current.status !== 'ASSIGNED') {
             throw new ConflictError(`order ${params.id} is ${current.status} and can no longer be cancelled`, 'order_not_cancellable');
           }
-          const active = await tx.trx('dispatches').where('order_id', params.id).whereIn('status', ACTIVE_DISPATCH_STATUSES).forUpdate().first();
+          // FOR NO KEY UPDATE, as lockDispatch (db/dispatches.ts): the history insert's FK check need not wait.
+          const active = await tx.trx('dispatches').where('order_id', params.id).whereIn('status', ACTIVE_DISPATCH_STATUSES).forNoKeyUpdate().first();
           if (active) {
             const cancelled = await setDispatchStatus(tx.trx, active.id, 'CANCELLED', true);
             await announceDispatchChange(tx, deps, cancelled, active.status, principal.userId, body?.reason ?? 'order cancelled');
