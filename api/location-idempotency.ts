@@ -23,7 +23,10 @@ export interface LocationKeyClaim {
   jobId: string;
   /** True when this key was seen before with the same request. */
   replay: boolean;
-  /** Forgets a first claim whose job could not be queued, so the retry is a first post again. */
+  /**
+   * Forgets a first claim whose enqueue failed or timed out, so the retry is a first post again.
+   * A timed-out add may have run all the same: the retry then adds the same job id, which BullMQ ignores.
+   */
   release: () => Promise<void>;
 }
 

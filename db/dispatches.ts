@@ -42,21 +42,46 @@ export function getDispatch(db: Db | Trx, id: number): Promise<DispatchRow | und
   return db('dispatches').where({ id }).first();
 }
 
+/*
+ * Row locks and deadlocks. Every dispatch writer locks in one order: the order, then the
+ * vehicle and the driver (creation) or the dispatch (status change, cancellation).
+ *
+ * Rows that other transactions reference by foreign key while we hold them are locked
+ * FOR NO KEY UPDATE, never FOR UPDATE: the GPS writer's inserts into vehicle_locations and
+ * driver_positions take FOR KEY SHARE on their driver and vehicle rows (the FK checks),
+ * and the dispatches worker's history insert takes it on the dispatch. FOR UPDATE conflicts
+ * with FOR KEY SHARE; FOR NO KEY UPDATE does not, and it is all we need: it still
+ * serializes every writer of the row (it conflicts with itself and with FOR UPDATE, and
+ * an UPDATE of the row takes it), and no UVIS write ever changes an id. With FOR UPDATE a
+ * GPS batch holding KEY SHARE on driver D (D's points) and waiting for vehicle V (a later
+ * point's vehicle), against a dispatch creation holding V and waiting for D, deadlocked
+ * (the creation's victim answered 503). One lock order cannot prevent that: one batch locks
+ * many drivers and vehicles interleaved (driver, then its vehicle, row by row).
+ */
+
+/** Locks a vehicle and a driver for an assignment: concurrent assignments of either queue up here. */
+export async function lockVehicleAndDriver(trx: Trx, vehicleId: number, driverId: number) {
+  const vehicle = await trx('vehicles').where({ id: vehicleId }).forNoKeyUpdate().first();
+  const driver = vehicle ? await trx('drivers').where({ id: driverId }).forNoKeyUpdate().first() : undefined;
+  return { vehicle, driver };
+}
+
 /**
  * Locks a dispatch for a change, its order first: every writer takes the order, then
  * its dispatch (order cancellation does the same), so two changes to one delivery wait
  * for each other instead of deadlocking. A dispatch never moves to another order.
+ * The dispatch FOR NO KEY UPDATE: see above (the history insert's FK check on it need not wait).
  */
 export async function lockDispatch(trx: Trx, id: number): Promise<DispatchRow | undefined> {
   const found = await trx('dispatches').where({ id }).first('order_id');
   if (!found) return undefined;
   await trx('orders').where({ id: found.order_id }).forUpdate().first('id');
-  return trx('dispatches').where({ id }).forUpdate().first();
+  return trx('dispatches').where({ id }).forNoKeyUpdate().first();
 }
 
 /** The active dispatch of an order, locked. The caller already holds the order's lock (the order-then-dispatch order above). */
 export function lockActiveDispatchOfOrder(trx: Trx, orderId: number): Promise<DispatchRow | undefined> {
-  return trx('dispatches').where('order_id', orderId).whereIn('status', ACTIVE_DISPATCH_STATUSES).forUpdate().first();
+  return trx('dispatches').where('order_id', orderId).whereIn('status', ACTIVE_DISPATCH_STATUSES).forNoKeyUpdate().first();
 }
 
 export async function setDispatchStatus(trx: Trx, id: number, status: DispatchStatus, finished: boolean): Promise<DispatchRow> {

@@ -37,7 +37,9 @@ export async function insertPoints(trx: Trx, points: PointRow[]): Promise<number
             p.recorded_at, p.received_at, p.point_key
        from p left join v using (driver_id)
       -- One lock order for every writer: two workers writing the same drivers wait
-      -- for each other instead of deadlocking.
+      -- for each other instead of deadlocking. The FK checks take FOR KEY SHARE on each
+      -- row's driver, then its vehicle, held to commit; dispatch writers lock those rows
+      -- FOR NO KEY UPDATE, which does not conflict with it (db/dispatches.ts).
       order by p.driver_id, p.point_key
      on conflict (driver_id, point_key) do nothing`,
     [

@@ -20,11 +20,6 @@ export function findRecord(db: Db | Trx, table: RecordTable, id: number): Promis
   return db(table).where({ id }).first();
 }
 
-/** The row, locked until the transaction ends: concurrent writers of the same row queue up. */
-export function lockRecord(trx: Trx, table: RecordTable, id: number): Promise<Record<string, unknown> | undefined> {
-  return trx(table).where({ id }).forUpdate().first();
-}
-
 /** Updates and returns the row, or undefined when there is none with that id. */
 export async function updateRecord(
   db: Db | Trx,

@@ -3,7 +3,9 @@
  * hung request. A connection that is not ready refuses at once (BullMQ would
  * otherwise wait for the first connection); a Redis that stops answering is cut off
  * by the connection's command timeout (REDIS_COMMAND_TIMEOUT_MS). No timer per
- * request: this is the GPS hot path.
+ * request: this is the GPS hot path. A command cut off by the timeout may still have
+ * run in Redis, so that 503 means "maybe queued": callers retry with a job id that
+ * makes the retry the same job (the Idempotency-Key of GPS posts, the outbox row).
  */
 import type { JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';

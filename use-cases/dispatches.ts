@@ -9,9 +9,8 @@
  */
 import { assignmentRefusals } from '../domain/assignment.js';
 import { checkTransition, orderStatusFor, TERMINAL_DISPATCH_STATUSES, type DispatchStatus, type OrderStatus } from '../domain/dispatch-status.js';
-import { activeDispatchId, insertDispatch, lockActiveDispatchOfOrder, lockDispatch, setDispatchStatus, type DispatchRow } from '../db/dispatches.js';
+import { activeDispatchId, insertDispatch, lockActiveDispatchOfOrder, lockDispatch, lockVehicleAndDriver, setDispatchStatus, type DispatchRow } from '../db/dispatches.js';
 import { getOrder, updateOrder, type OrderRow } from '../db/orders.js';
-import { lockRecord } from '../db/records.js';
 import { ConflictError, NotFoundError } from '../lib/errors/index.js';
 import { announceDispatchChange, announceOrderChange } from './announce.js';
 import type { UseCaseDeps } from './deps.js';
@@ -31,12 +30,12 @@ export interface AssignInput {
 /** Assigns a PENDING order; 404 for an unknown order, vehicle or driver, 409 with every refusal reason. */
 export async function assignDispatch(tx: Tx, deps: Deps, input: AssignInput): Promise<DispatchRow> {
   const { trx } = tx;
-  // Lock order, vehicle and driver, in that order: concurrent assignments of any of them queue up here.
+  // Lock order, vehicle and driver, in that order (db/dispatches.ts explains the lock modes):
+  // concurrent assignments of any of them queue up here.
   const order = await getOrder(trx, input.orderId, { forUpdate: true });
   if (!order) throw new NotFoundError(`order ${input.orderId}`);
-  const vehicle = await lockRecord(trx, 'vehicles', input.vehicleId);
+  const { vehicle, driver } = await lockVehicleAndDriver(trx, input.vehicleId, input.driverId);
   if (!vehicle) throw new NotFoundError(`vehicle ${input.vehicleId}`);
-  const driver = await lockRecord(trx, 'drivers', input.driverId);
   if (!driver) throw new NotFoundError(`driver ${input.driverId}`);
   const refusals = assignmentRefusals({
     order: { id: order.id, status: order.status, cargoType: order.cargo_type, weightKg: order.weight_kg },

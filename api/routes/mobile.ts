@@ -62,7 +62,10 @@ export function mobileRoutes(deps: AppDeps): RouteSpec[] {
     202: { description: 'Queued; stored by a worker within moments', schema: LocationAccepted },
     422: { description: 'The Idempotency-Key was used for a different request', schema: ErrorResponse },
     429: { description: 'Over the location rate limit', schema: ErrorResponse },
-    503: { description: 'The queue (Redis) is unavailable; retry', schema: ErrorResponse },
+    503: {
+      description: 'Redis unavailable or too slow: the points may have been queued all the same. Keep them and retry with the same Idempotency-Key and body (safe: the same job, no point stored twice)',
+      schema: ErrorResponse,
+    },
     ...errors,
   };
 
