@@ -27,12 +27,18 @@ export interface RefreshTokenState {
   userActive: boolean;
 }
 
+/**
+ * The token row is locked, so two refreshes with one token queue up and the second sees it
+ * used. Only the token (FOR UPDATE OF t): locking the joined user row too would make every
+ * insert that references the user (idempotency keys, dispatches' assigned_by, history's
+ * changed_by: their foreign-key checks) wait behind a refresh.
+ */
 export async function lockRefreshToken(trx: Trx, hash: string): Promise<RefreshTokenState | undefined> {
   const row = await trx('refresh_tokens as t')
     .join('sessions as s', 's.id', 't.session_id')
     .join('users as u', 'u.id', 's.user_id')
     .where('t.token_hash', hash)
-    .forUpdate()
+    .forUpdate('t')
     .first(
       's.id as session_id',
       's.user_id',
