@@ -14,6 +14,7 @@ import { mountAdmin } from '../dashboard/admin-routes.js';
 import { mountDashboard } from '../dashboard/mount.js';
 import { createDb } from '../db/knex.js';
 import { loadPrincipal, type Principal } from '../db/sessions.js';
+import { sweepBackupLeftovers } from '../jobs/backups.js';
 import { queueSchedules, workerQueues } from '../jobs/index.js';
 import { OutboxRelay } from '../jobs/outbox-relay.js';
 import { JobProducer } from '../jobs/producer.js';
@@ -120,6 +121,8 @@ function closeServer(server: Server): Promise<void> {
 }
 
 export async function startUvis(config: Config, options: StartOptions): Promise<RunningUvis> {
+  // Checked before anything opens: a bad WORKER_QUEUES leaves no server or connection behind.
+  const served = options.role === 'api' ? [] : workerQueues(config.worker.queues);
   const deps = createDeps(config, options);
   const { log, db, redis, queues, relay } = deps;
   const shutdown = new Shutdown(log, config.shutdownTimeoutMs);
@@ -141,8 +144,8 @@ export async function startUvis(config: Config, options: StartOptions): Promise<
     running.port = await listen(running.server, config.port, config.host);
     log.info({ port: running.port }, 'api listening');
   }
+  let sweeping: Promise<void> | undefined;
   if (runsWorkers) {
-    const served = workerQueues(config.worker.queues);
     running.workers = startWorkers(deps, {
       queues: served,
       redisPrefix: config.redisPrefix,
@@ -152,6 +155,14 @@ export async function startUvis(config: Config, options: StartOptions): Promise<
         return connection;
       },
     });
+    if (served.includes('backups')) {
+      // Leftovers of backup runs that died with an earlier process, in the background;
+      // shutdown waits for it before closing what it uses.
+      sweeping = sweepBackupLeftovers(deps).then(
+        () => undefined,
+        (err: unknown) => log.warn({ err }, 'backup leftovers sweep failed'),
+      );
+    }
     if (config.schedules) {
       const plans = queueSchedules(config, served).map((spec) => ({ ...spec, queue: queues[spec.queue] }));
       const schedules = startSchedules(plans, config.backup.timezone, log.child({ component: 'schedules' }));
@@ -176,6 +187,7 @@ export async function startUvis(config: Config, options: StartOptions): Promise<
     .add('http server', () => (running.server ? closeServer(running.server) : undefined))
     .add('workers', () => running.workers?.close())
     .add('outbox relay', () => relay.stop())
+    .add('backup leftovers sweep', () => sweeping)
     .add('queues', () => closeQueues(queues))
     .add('redis', async () => {
       await Promise.allSettled(connectionsToClose.map(closeRedis));

@@ -1,7 +1,9 @@
 /**
  * What a backup, restore or verification leaves behind when its process dies half-way
  * (SIGKILL, OOM, a lost machine), swept at start-up of every worker serving the
- * backups queue and by the daily maintenance job:
+ * backups queue (app/start.ts) and by the daily maintenance job. Scratch databases and
+ * temporary copies carry their owner (ownerTag: the deployment's database), and a sweep
+ * touches only its own, so deployments sharing a server never remove each other's:
  *
  * - Manifest rows left `running`. A row is marked failed only when it cannot still be
  *   running: it started more than STALE_RUN_GRACE_MS ago AND its BullMQ job is not
@@ -16,16 +18,17 @@
  * - `<key>.partial` files in the local backup folder (LocalStorage writes there and
  *   renames on success): deleted when untouched for ORPHAN_MIN_AGE_MS and not of a
  *   backup whose row is still `running`. A live write touches its file continuously.
- * - Scratch databases of verifications (`uvis_verify_…`, see verify-backup.ts): dropped
- *   when older than ORPHAN_MIN_AGE_MS (the creation time is in the name; for names of
- *   earlier versions, the server's PG_VERSION file of the database, when the role may
- *   read it) and not in use: the drop is not forced, so a database with a session
- *   (a verification restoring into it) refuses and stays.
- * - Temporary copies fetched for a verification or a restore (`uvis-restore-*` in the
- *   temp folder, a whole dump each): removed when nothing in them changed for
+ * - Scratch databases of verifications (`uvis_verify_<owner>_…`, see verify-backup.ts):
+ *   dropped when older than ORPHAN_MIN_AGE_MS (the creation time is in the name; for
+ *   names of earlier versions, without an owner, the server's PG_VERSION file of the
+ *   database, when the role may read it) and not in use: the drop is not forced, so a
+ *   database with a session (a verification restoring into it) refuses and stays.
+ * - Temporary copies fetched for a verification or a restore (`uvis-restore-<owner>-*` in
+ *   the temp folder, a whole dump each): removed when nothing in them changed for
  *   TEMP_COPY_MIN_AGE_MS. The manifest copies a restore keeps there
  *   (`uvis-manifest-*.json`) are never touched: they may be all that is left of it.
  */
+import { createHash } from 'node:crypto';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,18 +47,35 @@ export const TEMP_COPY_MIN_AGE_MS = 24 * 60 * 60_000;
 export const TEMP_COPY_PREFIX = 'uvis-restore-';
 
 export const SCRATCH_PREFIX = 'uvis_verify_';
+/** Scratch databases of versions before owner tags: uvis_verify_<hex>. */
+const LEGACY_SCRATCH = new RegExp(`^${SCRATCH_PREFIX}[0-9a-f]+$`);
 
-/** A scratch database name that carries its creation time: uvis_verify_<ms base 36>_<random>. */
-export function scratchDatabaseName(random: string, now = new Date()): string {
-  return `${SCRATCH_PREFIX}${now.getTime().toString(36)}_${random}`;
+/**
+ * Which deployment made a scratch database or a temporary copy: a short hash of its
+ * database's name. Several deployments (or test runs) may share one PostgreSQL server and
+ * one temp folder; each sweep removes only its own leftovers.
+ */
+export function ownerTag(databaseUrl: string): string {
+  const name = decodeURIComponent(new URL(databaseUrl).pathname.slice(1)) || 'postgres';
+  return createHash('sha256').update(name).digest('hex').slice(0, 8);
 }
 
-/** The creation time in a scratch database's name; undefined for names of earlier versions (uvis_verify_<hex>). */
-export function scratchCreatedAt(name: string): Date | undefined {
-  const match = new RegExp(`^${SCRATCH_PREFIX}([0-9a-z]{8,9})_[0-9a-f]+$`).exec(name);
+/** A scratch database name that carries its owner and creation time: uvis_verify_<owner>_<ms base 36>_<random>. */
+export function scratchDatabaseName(owner: string, random: string, now = new Date()): string {
+  return `${SCRATCH_PREFIX}${owner}_${now.getTime().toString(36)}_${random}`;
+}
+
+/** The creation time in a scratch database's name when the owner made it; undefined for another owner's or an earlier version's. */
+export function scratchCreatedAt(name: string, owner: string): Date | undefined {
+  const match = new RegExp(`^${SCRATCH_PREFIX}${owner}_([0-9a-z]{8,9})_[0-9a-f]+$`).exec(name);
   if (!match) return undefined;
   const ms = parseInt(match[1]!, 36);
   return Number.isSafeInteger(ms) ? new Date(ms) : undefined;
+}
+
+/** The folder-name prefix of an owner's temporary copies (fetchVerified adds random characters). */
+export function tempCopyPrefix(owner: string): string {
+  return `${TEMP_COPY_PREFIX}${owner}-`;
 }
 
 /** 'active', another BullMQ state, 'unknown' (no such job) — or a thrown error when Redis cannot be asked. */
@@ -158,6 +178,7 @@ async function partialFiles(ctx: SweepContext, result: SweepResult): Promise<voi
 async function scratchDatabases(ctx: SweepContext, result: SweepResult): Promise<void> {
   const now = (ctx.now ?? new Date()).getTime();
   const minAge = ctx.orphanMinAgeMs ?? ORPHAN_MIN_AGE_MS;
+  const owner = ownerTag(ctx.databaseUrl);
   await withAdminConnection(ctx.databaseUrl, async (client) => {
     // Sessions are checked first (a drop of a database in use waits 5 s before it refuses).
     const { rows } = await client.query<{ datname: string; oid: number }>(
@@ -166,7 +187,8 @@ async function scratchDatabases(ctx: SweepContext, result: SweepResult): Promise
     );
     for (const { datname, oid } of rows) {
       if (!isSafeDatabaseName(datname)) continue;
-      const created = scratchCreatedAt(datname) ?? (await createdFromFiles(client, oid));
+      // Our own, dated by name; or one of a version before owner tags, dated by its files; never another deployment's.
+      const created = scratchCreatedAt(datname, owner) ?? (LEGACY_SCRATCH.test(datname) ? await createdFromFiles(client, oid) : undefined);
       if (!created || now - created.getTime() < minAge) continue;
       try {
         // Not forced: a database someone is connected to (a running verification) refuses.
@@ -182,7 +204,8 @@ async function scratchDatabases(ctx: SweepContext, result: SweepResult): Promise
 async function tempCopies(ctx: SweepContext, result: SweepResult): Promise<void> {
   const now = (ctx.now ?? new Date()).getTime();
   const root = ctx.tempDir ?? tmpdir();
-  const dirs = (await readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory() && e.name.startsWith(TEMP_COPY_PREFIX));
+  const prefix = tempCopyPrefix(ownerTag(ctx.databaseUrl));
+  const dirs = (await readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory() && e.name.startsWith(prefix));
   for (const dir of dirs) {
     const path = join(root, dir.name);
     // The newest change of the folder or of anything in it (fetchVerified writes one file).

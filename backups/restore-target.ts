@@ -7,6 +7,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Db } from '../db/knex.js';
+import { existingUserIds } from '../db/users.js';
 
 /**
  * Names a database by what the server says, not by how a URL spells it (localhost,
@@ -36,7 +37,7 @@ export async function saveManifest(db: Db): Promise<SavedManifest> {
 export async function putManifestBack(db: Db, saved: SavedManifest): Promise<void> {
   if (saved.rows.length === 0) return;
   // Who asked for a backup may not exist in the restored data: keep the row, drop that link.
-  const users = new Set<number>(await db('users').pluck('id'));
+  const users = await existingUserIds(db, [...new Set(saved.rows.map((row) => row.requested_by as number).filter((id) => id != null))]);
   await db('backups')
     .insert(
       saved.rows.map((row) => ({
@@ -52,14 +53,4 @@ export async function putManifestBack(db: Db, saved: SavedManifest): Promise<voi
 
 export async function discardManifest(saved: SavedManifest): Promise<void> {
   if (saved.file) await rm(saved.file, { force: true });
-}
-
-/**
- * Outbox rows that were waiting when the backup was taken come back with their old
- * job_key, and Redis may still hold a finished job of that id (it was relayed after
- * the backup): BullMQ would silently ignore the new add, and the change would never
- * be processed in the restored data. New keys make them new jobs.
- */
-export async function rekeyUnpublished(db: Db): Promise<number> {
-  return db('outbox').whereNull('published_at').update({ job_key: db.raw('gen_random_uuid()') });
 }

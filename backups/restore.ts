@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { hashing } from './checksum.js';
-import { TEMP_COPY_PREFIX } from './leftovers.js';
+import { tempCopyPrefix } from './leftovers.js';
 import type { BackupTarget } from '../lib/config.js';
 import type { BackupRow } from './manifest.js';
 import { pgRestore } from './pg-tools.js';
@@ -36,14 +36,19 @@ const messageOf = (err: unknown) => (err instanceof Error ? err.message : String
  * serves, the error is a DamagedBackupError if any copy was damaged (the manifest's
  * checksum is the authority), a BackupNotFoundError if every copy is missing.
  */
-export async function fetchVerified(storages: BackupStorage[], backup: BackupRow, artifact: 'database' | 'files' = 'database'): Promise<FetchedArtifact> {
+export async function fetchVerified(
+  storages: BackupStorage[],
+  backup: BackupRow,
+  options: { artifact?: 'database' | 'files'; /** ownerTag() of the deployment's database: names the temporary copy. */ owner: string },
+): Promise<FetchedArtifact> {
+  const artifact = options.artifact ?? 'database';
   const key = artifact === 'database' ? backup.location : backup.files_location;
   const expected = artifact === 'database' ? backup.sha256 : backup.files_sha256;
   if (!key || !expected) throw new BackupNotFoundError(`backup ${backup.id} has no ${artifact} artifact`);
   const available = storages.filter((s) => backup.targets.includes(s.name));
   if (available.length === 0) throw new BackupNotFoundError(`backup ${backup.id} is on none of the configured targets (${backup.targets.join(', ') || 'none'})`);
   // Swept by leftovers.ts when a crash leaves it behind.
-  const dir = await mkdtemp(join(tmpdir(), TEMP_COPY_PREFIX));
+  const dir = await mkdtemp(join(tmpdir(), tempCopyPrefix(options.owner)));
   const path = join(dir, artifact === 'database' ? 'backup.dump' : 'files.tar.gz');
   const cleanup = () => rm(dir, { recursive: true, force: true });
   const failures: { target: BackupTarget; error: unknown }[] = [];

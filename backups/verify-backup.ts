@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createDatabase, databaseUrl, dropDatabase, withAdminConnection } from '../db/ensure-database.js';
-import { scratchDatabaseName } from './leftovers.js';
+import { ownerTag, scratchDatabaseName } from './leftovers.js';
 import { newestSucceededBackup, type BackupRow } from './manifest.js';
 import { countRows, pgRestore } from './pg-tools.js';
 import { fetchVerified } from './restore.js';
@@ -25,11 +25,12 @@ export async function verifyBackup(ctx: BackupContext, backup?: BackupRow): Prom
   const target = backup ?? (await newestSucceededBackup(ctx.db));
   if (!target) return { skipped: 'no successful backup to verify' };
   // Its creation time in the name: a scratch database a crash left behind is swept once old (leftovers.ts).
-  const scratch = scratchDatabaseName(randomBytes(4).toString('hex'));
+  const owner = ownerTag(ctx.databaseUrl);
+  const scratch = scratchDatabaseName(owner, randomBytes(4).toString('hex'));
   const scratchUrl = databaseUrl(ctx.databaseUrl, scratch);
   let mismatches: string[] = [];
   let failure: string | undefined;
-  const fetched = await fetchVerified(ctx.storages, target).catch((err: Error) => {
+  const fetched = await fetchVerified(ctx.storages, target, { owner }).catch((err: Error) => {
     failure = err.message;
     return undefined;
   });

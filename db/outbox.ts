@@ -1,4 +1,6 @@
 /** The transactional outbox: rows written with the change they announce, relayed to BullMQ afterwards. */
+import type { z } from 'zod';
+import type { OutboxEvent } from '../domain/events.js';
 import type { Db, Trx } from './knex.js';
 
 export interface OutboxRow {
@@ -8,6 +10,15 @@ export interface OutboxRow {
   queue: string;
   job_name: string;
   payload: Record<string, unknown>;
+}
+
+/**
+ * Writes one of the events of domain/events.ts, its payload checked against the event's
+ * schema first (a malformed payload fails the write, not the job an hour later). Must be
+ * called inside the transaction that makes the change; returns the event id.
+ */
+export function writeEvent<P extends z.ZodObject>(trx: Trx, event: OutboxEvent<P>, payload: z.input<P>): Promise<number> {
+  return writeOutbox(trx, event.queue, event.job, event.payload.parse(payload) as Record<string, unknown>);
 }
 
 /** Must be called inside the transaction that makes the change; returns the event id. */
@@ -52,4 +63,14 @@ export async function pendingOutbox(db: Db): Promise<{ count: number; oldestAgeS
 /** Published rows are kept a while for inspection, then removed. */
 export async function deletePublishedBefore(db: Db, before: Date): Promise<number> {
   return db('outbox').whereNotNull('published_at').where('published_at', '<', before).delete();
+}
+
+/**
+ * Outbox rows that were waiting when the backup was taken come back with their old
+ * job_key, and Redis may still hold a finished job of that id (it was relayed after
+ * the backup): BullMQ would silently ignore the new add, and the change would never
+ * be processed in the restored data. New keys make them new jobs.
+ */
+export async function rekeyUnpublished(db: Db): Promise<number> {
+  return db('outbox').whereNull('published_at').update({ job_key: db.raw('gen_random_uuid()') });
 }

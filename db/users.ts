@@ -35,3 +35,8 @@ export function findUserByEmail(db: Db, email: string): Promise<UserRow | undefi
 export async function setPasswordHash(db: Db | Trx, userId: number, passwordHash: string): Promise<void> {
   await db('users').where({ id: userId }).update({ password_hash: passwordHash });
 }
+
+/** Which of these user ids exist (a restore keeps links only to users the restored data has). */
+export async function existingUserIds(db: Db | Trx, ids: number[]): Promise<Set<number>> {
+  return new Set<number>(ids.length ? await db('users').whereIn('id', ids).pluck('id') : []);
+}

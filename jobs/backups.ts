@@ -41,8 +41,6 @@ export const backupsQueue = defineQueue({
   // One heavy job at a time per worker; more replicas do not make dumps faster.
   concurrency: () => 1,
   createProcessor: ({ db, config, log }) => {
-    // At start-up, in the background: leftovers of runs that died with an earlier process.
-    sweepBackupLeftovers({ db, config, log }).catch((err: unknown) => log.warn({ err }, 'backup leftovers sweep failed'));
     // Made on first use: most processes never run a backup job.
     const ctx = lazy(
       async (): Promise<BackupContext> => ({

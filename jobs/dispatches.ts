@@ -1,33 +1,21 @@
 /** dispatches queue: status history, cache invalidation and live notifications after a dispatch changes. */
-import { z } from 'zod';
-import { DISPATCH_STATUSES } from '../domain/dispatch-status.js';
+import type { z } from 'zod';
+import { DISPATCH_STATUS_CHANGED, RelayedFields } from '../domain/events.js';
 import { insertHistory } from '../db/dispatches.js';
 import { cacheNames } from '../lib/cache.js';
 import { SHARED_HASH_TAG, STANDARD_JOB_OPTIONS, defineQueue } from './define.js';
 
-export const DispatchStatusChanged = z.object({
-  eventId: z.number().int().positive(),
-  /** The outbox row's job_key: never reused, even after a restore. Absent on jobs queued before migration 0005. */
-  eventKey: z.uuid().optional(),
-  dispatchId: z.number().int().positive(),
-  orderId: z.number().int().positive(),
-  driverId: z.number().int().positive(),
-  vehicleId: z.number().int().positive(),
-  from: z.enum(DISPATCH_STATUSES).nullable(),
-  to: z.enum(DISPATCH_STATUSES),
-  changedBy: z.number().int().positive().nullable(),
-  changedAt: z.iso.datetime({ offset: true }),
-  note: z.string().max(500).nullable(),
-});
+/** What the processor gets: the event as written, and what the relay added. */
+export const DispatchStatusChanged = DISPATCH_STATUS_CHANGED.payload.extend(RelayedFields.shape);
 export type DispatchStatusChanged = z.infer<typeof DispatchStatusChanged>;
 
 export const dispatchesQueue = defineQueue({
-  name: 'dispatches',
+  name: DISPATCH_STATUS_CHANGED.queue,
   description: '배차 이력 · 알림 · dispatch history and notifications',
   hashTag: SHARED_HASH_TAG,
   dispatcherVisible: true,
   outboxEvents: true,
-  jobs: { 'dispatch.status_changed': DispatchStatusChanged },
+  jobs: { [DISPATCH_STATUS_CHANGED.job]: DispatchStatusChanged },
   defaultJobOptions: { ...STANDARD_JOB_OPTIONS },
   concurrency: (config) => config.worker.concurrency,
   createProcessor: ({ db, cache, live }) => ({

@@ -1,25 +1,23 @@
 /** orders queue: derived data for an order after it changes (distance estimate; auto-dispatch later). */
-import { z } from 'zod';
+import type { z } from 'zod';
+import { ORDER_CHANGED, RelayedFields } from '../domain/events.js';
 import { estimateRoute } from '../domain/geo.js';
 import { getOrderVersion, setOrderRouteIfUnchanged } from '../db/orders.js';
 import { districts } from '../db/districts.js';
 import { cacheNames } from '../lib/cache.js';
 import { SHARED_HASH_TAG, STANDARD_JOB_OPTIONS, defineQueue } from './define.js';
 
-export const OrderChanged = z.object({
-  eventId: z.number().int().positive(),
-  orderId: z.number().int().positive(),
-  change: z.enum(['created', 'updated', 'cancelled', 'status']),
-});
+/** What the processor gets: the event as written, and what the relay added. */
+export const OrderChanged = ORDER_CHANGED.payload.extend(RelayedFields.shape);
 export type OrderChanged = z.infer<typeof OrderChanged>;
 
 export const ordersQueue = defineQueue({
-  name: 'orders',
+  name: ORDER_CHANGED.queue,
   description: '주문 후속 처리 (거리 추정) · order follow-ups',
   hashTag: SHARED_HASH_TAG,
   dispatcherVisible: true,
   outboxEvents: true,
-  jobs: { 'order.changed': OrderChanged },
+  jobs: { [ORDER_CHANGED.job]: OrderChanged },
   defaultJobOptions: { ...STANDARD_JOB_OPTIONS },
   concurrency: (config) => config.worker.concurrency,
   createProcessor: ({ db, cache, live }) => ({

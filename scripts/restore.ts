@@ -11,6 +11,7 @@
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { getBackup, latestGoodBackup, type BackupRow } from '../backups/manifest.js';
+import { ownerTag } from '../backups/leftovers.js';
 import { DamagedBackupError, fetchVerified, restoreDump } from '../backups/restore.js';
 import { BackupNotFoundError } from '../backups/storage.js';
 import { createStorages } from '../backups/storage-targets.js';
@@ -20,7 +21,8 @@ import { ConfigError, loadConfig, type Config } from '../lib/config.js';
 import { closeRedis, createRedis, waitForRedis } from '../lib/redis.js';
 import { closeQueues, createQueues } from '../jobs/queues.js';
 import { assertWritable, unpackFiles } from '../backups/restore-files.js';
-import { databaseIdentity, discardManifest, putManifestBack, rekeyUnpublished, saveManifest } from '../backups/restore-target.js';
+import { databaseIdentity, discardManifest, putManifestBack, saveManifest } from '../backups/restore-target.js';
+import { rekeyUnpublished } from '../db/outbox.js';
 import { clearTimelineJobs, TIMELINE_QUEUES } from '../jobs/timeline-jobs.js';
 
 const USAGE = 'usage: npm run restore -- <backup id | latest> [--yes] [--database <name or postgres:// URL>] [--files]';
@@ -96,12 +98,12 @@ async function main(argv: string[]): Promise<string> {
 
     const storages = await createStorages(config.backup);
     // Checksums first: a damaged backup is refused before anything is touched.
-    const dump = await fetchVerified(storages, backup).catch((err: unknown) => {
+    const dump = await fetchVerified(storages, backup, { owner: ownerTag(config.databaseUrl) }).catch((err: unknown) => {
       if (err instanceof DamagedBackupError) throw new RestoreError(`${err.message}; nothing was changed`, 3);
       if (err instanceof BackupNotFoundError) throw new RestoreError(`${err.message}; nothing was changed`, 2);
       throw err;
     });
-    const files = values.files ? await fetchVerified(storages, backup, 'files').catch(async (err: unknown) => {
+    const files = values.files ? await fetchVerified(storages, backup, { artifact: 'files', owner: ownerTag(config.databaseUrl) }).catch(async (err: unknown) => {
       await dump.cleanup();
       throw err instanceof DamagedBackupError ? new RestoreError(`${err.message}; nothing was changed`, 3) : err;
     }) : undefined;
@@ -126,12 +128,17 @@ async function main(argv: string[]): Promise<string> {
         await restoreDump(dump.path, target, config.backup.pgBinDir).catch(async (err: unknown) => {
           await discardManifest(manifest); // nothing was replaced: the copy is not needed
           // pg_restore ran in one transaction, rolled back; a database made for it goes again.
+          // A failure to drop it is told after pg_restore's own error, never instead of it.
+          let dropped = '';
           if (created) {
             await targetDb?.destroy();
             targetDb = undefined;
-            await withAdminConnection(target, (c) => dropDatabase(c, databaseName(target)));
+            dropped = await withAdminConnection(target, (c) => dropDatabase(c, databaseName(target))).then(
+              () => `, and database ${databaseName(target)} made for it was dropped again`,
+              (dropErr: unknown) => `; database ${databaseName(target)} made for it is empty and could not be dropped (${dropErr instanceof Error ? dropErr.message : String(dropErr)})`,
+            );
           }
-          throw new RestoreError(`${err instanceof Error ? err.message : String(err)}; nothing was changed (the restore ran in one transaction, rolled back${created ? `, and database ${databaseName(target)} made for it was dropped again` : ''})`, 1);
+          throw new RestoreError(`${err instanceof Error ? err.message : String(err)}; nothing was changed (the restore ran in one transaction, rolled back${dropped})`, 1);
         });
         await rekeyUnpublished(targetDb);
         await putManifestBack(targetDb, manifest).catch((err: unknown) => {

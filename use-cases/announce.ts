@@ -3,13 +3,15 @@
  * outbox row for the worker (history, notifications, derived data) and, after the
  * commit, cache invalidation for the caller's next read.
  */
+import type { z } from 'zod';
 import type { DispatchRow } from '../db/dispatches.js';
-import { writeOutbox } from '../db/outbox.js';
+import { DISPATCH_STATUS_CHANGED, ORDER_CHANGED } from '../domain/events.js';
+import { writeEvent } from '../db/outbox.js';
 import { cacheNames } from '../lib/cache.js';
 import type { UseCaseDeps } from './deps.js';
 import type { Tx } from './transaction.js';
 
-export type OrderChange = 'created' | 'updated' | 'cancelled' | 'status';
+export type OrderChange = z.input<typeof ORDER_CHANGED.payload>['change'];
 
 export async function announceDispatchChange(
   tx: Tx,
@@ -21,7 +23,7 @@ export async function announceDispatchChange(
 ): Promise<number> {
   // Invalidate at once for the caller's next read; the worker invalidates again when it processes the event.
   tx.afterCommit(() => deps.cache.invalidate(cacheNames.driverSummary(dispatch.driver_id), cacheNames.orderStatusCounts()));
-  return writeOutbox(tx.trx, 'dispatches', 'dispatch.status_changed', {
+  return writeEvent(tx.trx, DISPATCH_STATUS_CHANGED, {
     dispatchId: dispatch.id,
     orderId: dispatch.order_id,
     driverId: dispatch.driver_id,
@@ -36,5 +38,5 @@ export async function announceDispatchChange(
 
 export function announceOrderChange(tx: Tx, deps: Pick<UseCaseDeps, 'cache'>, orderId: number, change: OrderChange): Promise<number> {
   tx.afterCommit(() => deps.cache.invalidate(cacheNames.orderStatusCounts()));
-  return writeOutbox(tx.trx, 'orders', 'order.changed', { orderId, change });
+  return writeEvent(tx.trx, ORDER_CHANGED, { orderId, change });
 }

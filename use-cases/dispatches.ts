@@ -1,6 +1,6 @@
 /**
  * Dispatch writes: assigning an order to a vehicle and driver, and every status change
- * (a driver's report, a dispatcher's cancellation, an order's cancellation). The
+ * (a driver's report, a dispatcher's cancellation, an order's cancellation with its dispatch). The
  * sequence of a change (lock, check the transition, set the status, make the order
  * follow, announce) is written once, here; routes, the dashboard and jobs call it.
  *
@@ -8,6 +8,7 @@
  * route can store its Idempotency-Key answer in the same transaction.
  */
 import { assignmentRefusals } from '../domain/assignment.js';
+import { orderCancelRefusal } from '../domain/orders.js';
 import { checkTransition, orderStatusFor, TERMINAL_DISPATCH_STATUSES, type DispatchStatus, type OrderStatus } from '../domain/dispatch-status.js';
 import { activeDispatchId, insertDispatch, lockActiveDispatchOfOrder, lockDispatch, lockVehicleAndDriver, setDispatchStatus, type DispatchRow } from '../db/dispatches.js';
 import { getOrder, updateOrder, type OrderRow } from '../db/orders.js';
@@ -59,14 +60,17 @@ export async function assignDispatch(tx: Tx, deps: Deps, input: AssignInput): Pr
   return dispatch;
 }
 
+/**
+ * Who makes a change. A driver may change only their own dispatches: another's looks
+ * exactly like a missing one (no probing for ids). Staff (dispatchers, admins) any.
+ */
+export type Actor = { kind: 'driver'; userId: number; driverId: number } | { kind: 'staff'; userId: number };
+
 export interface StatusChangeInput {
   dispatchId: number;
   to: DispatchStatus;
-  /** The user making the change. */
-  by: number;
+  actor: Actor;
   note?: string | null;
-  /** A driver may change only their own dispatches: another's looks exactly like a missing one (no probing for ids). */
-  ownDriverId?: number;
   /** Asking for the status a dispatch already has: a no-op (a driver's repeated tap) or a 409 (cancelling twice). */
   same: 'no-op' | 'conflict';
 }
@@ -79,20 +83,25 @@ export interface StatusChangeResult {
 
 /** Sets a dispatch's status; the order follows (domain/dispatch-status.ts orderStatusFor). 404 unknown, 409 not a forward move. */
 export async function changeDispatchStatus(tx: Tx, deps: Deps, input: StatusChangeInput): Promise<StatusChangeResult> {
+  const { actor } = input;
   const current = await lockDispatch(tx.trx, input.dispatchId);
-  if (!current || (input.ownDriverId !== undefined && current.driver_id !== input.ownDriverId)) throw new NotFoundError('dispatch');
+  if (!current || (actor.kind === 'driver' && current.driver_id !== actor.driverId)) throw new NotFoundError('dispatch');
   const check = checkTransition(current.status, input.to);
   if (check.kind === 'refused' || (check.kind === 'same' && input.same === 'conflict')) {
     const reason = check.kind === 'refused' ? check.reason : `dispatch ${current.id} is already ${current.status}`;
     throw new ConflictError(reason, 'invalid_transition', { from: current.status, to: input.to });
   }
   if (check.kind === 'same') return { dispatch: current, order: (await getOrder(tx.trx, current.order_id))!, changed: false };
-  return { ...(await moveDispatch(tx, deps, current, input.to, input.by, input.note)), changed: true };
+  return { ...(await moveDispatch(tx, deps, current, input.to, actor.userId, input.note)), changed: true };
 }
 
-/** Cancels an order that is PENDING or ASSIGNED (domain/orders.ts); its active dispatch is cancelled with it. */
-export async function cancelOrderAndDispatch(tx: Tx, deps: Deps, order: OrderRow, by: number, reason: string | null): Promise<OrderRow> {
-  // The caller holds the order's lock; the dispatch is locked after it, as every writer does.
+/** Cancels an order that is PENDING or ASSIGNED (domain/orders.ts) and its active dispatch; 409 once it is on the road, done or cancelled. */
+export async function cancelOrder(tx: Tx, deps: Deps, orderId: number, by: number, reason: string | null): Promise<OrderRow> {
+  // The order first, then its dispatch: the lock order of every writer (db/dispatches.ts).
+  const order = await getOrder(tx.trx, orderId, { forUpdate: true });
+  if (!order) throw new NotFoundError('order');
+  const refusal = orderCancelRefusal(orderId, order.status);
+  if (refusal) throw new ConflictError(refusal.message, refusal.code);
   const active = await lockActiveDispatchOfOrder(tx.trx, order.id);
   if (active) return (await moveDispatch(tx, deps, active, 'CANCELLED', by, reason ?? 'order cancelled', 'CANCELLED')).order;
   const row = await updateOrder(tx.trx, order.id, { status: 'CANCELLED' });

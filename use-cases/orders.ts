@@ -1,11 +1,10 @@
-/** Order writes: create, change while PENDING, cancel (with its dispatch). The rules are in domain/orders.ts. */
-import { orderCancelRefusal, orderChangeRefusal } from '../domain/orders.js';
+/** Order writes: create, and change while PENDING (cancelling, which involves its dispatch, is in dispatches.ts). The rules are in domain/orders.ts. */
+import { orderChangeRefusal } from '../domain/orders.js';
 import { getOrder, insertOrder, updateOrder, type OrderRow } from '../db/orders.js';
 import { findRecord } from '../db/records.js';
 import { ConflictError, NotFoundError, ValidationError } from '../lib/errors/index.js';
 import { announceOrderChange } from './announce.js';
 import type { UseCaseDeps } from './deps.js';
-import { cancelOrderAndDispatch } from './dispatches.js';
 import type { Tx } from './transaction.js';
 
 type Deps = Pick<UseCaseDeps, 'cache'>;
@@ -35,13 +34,4 @@ export async function changeOrder(tx: Tx, deps: Deps, id: number, fields: OrderF
   const row = await updateOrder(tx.trx, id, patch);
   await announceOrderChange(tx, deps, row.id, 'updated');
   return row;
-}
-
-/** Cancels a PENDING or ASSIGNED order and its dispatch; 409 once it is on the road, done or cancelled. */
-export async function cancelOrder(tx: Tx, deps: Deps, id: number, by: number, reason: string | null): Promise<OrderRow> {
-  const current = await getOrder(tx.trx, id, { forUpdate: true });
-  if (!current) throw new NotFoundError('order');
-  const refusal = orderCancelRefusal(id, current.status);
-  if (refusal) throw new ConflictError(refusal.message, refusal.code);
-  return cancelOrderAndDispatch(tx, deps, current, by, reason);
 }

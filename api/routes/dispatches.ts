@@ -106,7 +106,7 @@ export function dispatchRoutes(deps: AppDeps): RouteSpec[] {
           const { dispatch } = await changeDispatchStatus(tx, deps, {
             dispatchId: params.id,
             to: 'CANCELLED',
-            by: principal.userId,
+            actor: { kind: 'staff', userId: principal.userId },
             note: body?.reason,
             same: 'conflict',
           });

@@ -100,9 +100,8 @@ export function mobileRoutes(deps: AppDeps): RouteSpec[] {
           const { dispatch, order } = await changeDispatchStatus(tx, deps, {
             dispatchId: params.id,
             to: body.status,
-            by: principal.userId,
+            actor: { kind: 'driver', userId: principal.userId, driverId: principal.driverId! },
             note: body.note,
-            ownDriverId: principal.driverId!,
             same: 'no-op',
           });
           return reply(200, { ...toDispatch(dispatch), order_status: order.status });

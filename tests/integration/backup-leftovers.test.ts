@@ -12,7 +12,7 @@ import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scratchDatabaseName, sweepLeftovers } from '../../backups/leftovers.js';
+import { ownerTag, scratchDatabaseName, sweepLeftovers, tempCopyPrefix } from '../../backups/leftovers.js';
 import { artifactKey } from '../../backups/storage.js';
 import { createDatabase, databaseUrl } from '../../db/ensure-database.js';
 import { createDb, type Db } from '../../db/knex.js';
@@ -45,8 +45,8 @@ function partialFile(dir: string, backupId: string, ageMs: number, suffix = '.pa
 }
 
 /** A temporary copy as fetchVerified makes it, last changed `ageMs` ago. */
-function tempCopy(ageMs: number): string {
-  const dir = mkdtempSync(join(tmpdir(), 'uvis-restore-'));
+function tempCopy(ageMs: number, owner: string): string {
+  const dir = mkdtempSync(join(tmpdir(), tempCopyPrefix(owner)));
   cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'backup.dump'), 'PGDMP a fetched copy');
   const then = new Date(Date.now() - ageMs);
@@ -56,8 +56,8 @@ function tempCopy(ageMs: number): string {
 }
 
 /** A scratch database as a verification names it, created `ageMs` ago by its name. */
-async function scratchDatabase(ageMs: number): Promise<string> {
-  const name = scratchDatabaseName(randomBytes(4).toString('hex'), new Date(Date.now() - ageMs));
+async function scratchDatabase(ageMs: number, owner: string): Promise<string> {
+  const name = scratchDatabaseName(owner, randomBytes(4).toString('hex'), new Date(Date.now() - ageMs));
   await withAdminClient((c) => createDatabase(c, name));
   cleanups.push(() => withAdminClient((c) => c.query(`drop database if exists "${name}" with (force)`)));
   return name;
@@ -121,11 +121,16 @@ describe('backup leftovers', () => {
     files.fresh = partialFile(backupDir, randomUUID(), 60_000);
     files.complete = partialFile(backupDir, rows.done, 2 * HOUR, '');
 
-    copies.old = tempCopy(25 * HOUR);
-    copies.recent = tempCopy(2 * HOUR); // a restore may still be reading it
-    scratch.old = await scratchDatabase(2 * HOUR);
-    scratch.fresh = await scratchDatabase(60_000);
-    scratch.inUse = await scratchDatabase(2 * HOUR);
+    const own = ownerTag(database.url);
+    // Another deployment on the same server and temp folder (another test file, say): never ours to sweep.
+    const foreign = ownerTag('postgres://localhost/another_deployment');
+    copies.old = tempCopy(25 * HOUR, own);
+    copies.recent = tempCopy(2 * HOUR, own); // a restore may still be reading it
+    copies.foreign = tempCopy(25 * HOUR, foreign);
+    scratch.old = await scratchDatabase(2 * HOUR, own);
+    scratch.fresh = await scratchDatabase(60_000, own);
+    scratch.inUse = await scratchDatabase(2 * HOUR, own);
+    scratch.foreign = await scratchDatabase(2 * HOUR, foreign);
     // A verification still restoring into it.
     const session = new pg.Client({ connectionString: databaseUrl(baseUrls().databaseUrl, scratch.inUse) });
     await session.connect();
@@ -156,16 +161,18 @@ describe('backup leftovers', () => {
     expect(await databaseExists(scratch.old!)).toBe(false);
     expect(await databaseExists(scratch.fresh!)).toBe(true);
     expect(await databaseExists(scratch.inUse!)).toBe(true);
+    expect(await databaseExists(scratch.foreign!)).toBe(true);
 
     expect(existsSync(copies.old!)).toBe(false);
     expect(existsSync(copies.recent!)).toBe(true);
+    expect(existsSync(copies.foreign!)).toBe(true);
     expect(line.tempCopies).toContain(basename(copies.old!));
   });
 
   it('the maintenance job sweeps too, and counts what it swept', async () => {
     const dead = await runningRow(db, 'another-dead-job', 3 * HOUR);
     const file = partialFile(backupDir, dead, 3 * HOUR);
-    const old = await scratchDatabase(5 * HOUR);
+    const old = await scratchDatabase(5 * HOUR, ownerTag(database.url));
     const { queues } = uvis.running.deps;
     const job = await queues.maintenance.add('maintenance.cleanup', {});
     await waitFor(async () => (await queues.maintenance.getJobState(job.id!)) === 'completed', { timeoutMs: 20_000, what: 'cleanup' });

@@ -3,6 +3,7 @@
  * S3 targets, damaged and unknown backups refused, one backup per schedule tick with
  * two workers, retention, verification, the admin API and its boundaries.
  */
+import { ownerTag } from '../../backups/leftovers.js';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
@@ -529,7 +530,8 @@ describe('backup jobs', () => {
     const failed = (await uvis.api.get(`/api/v1/admin/backups/${backup.id}`, admin)).body;
     expect(failed.verification_status).toBe('failed');
     expect(failed.verification_error).toMatch(/orders: manifest 999, restored \d+/);
-    const scratch = await withAdminClient((c) => c.query(`select datname from pg_database where datname like 'uvis_verify_%'`));
+    // Its own scratch databases (other test files verify backups in parallel on this server).
+    const scratch = await withAdminClient((c) => c.query(`select datname from pg_database where starts_with(datname, $1)`, [`uvis_verify_${ownerTag(uvis.config.databaseUrl)}_`]));
     expect(scratch.rows).toEqual([]);
   });
 });

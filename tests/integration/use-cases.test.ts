@@ -1,15 +1,15 @@
 /**
  * The use-cases, called directly as a job or the dashboard would (no HTTP): each write
- * and its outbox rows commit together, a refusal changes nothing, and follow-ups run
- * only after the commit.
+ * and its outbox rows commit together, a refusal changes nothing, and follow-ups (the
+ * relay's kick, cache invalidation) run only after the commit.
  */
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Cache } from '../../lib/cache.js';
+import { Cache, cacheNames } from '../../lib/cache.js';
 import { ConflictError, NotFoundError } from '../../lib/errors/index.js';
-import { assignDispatch, changeDispatchStatus } from '../../use-cases/dispatches.js';
-import { cancelOrder, changeOrder, createOrder } from '../../use-cases/orders.js';
+import { assignDispatch, cancelOrder, changeDispatchStatus, type Actor } from '../../use-cases/dispatches.js';
+import { changeOrder, createOrder } from '../../use-cases/orders.js';
 import { transaction } from '../../use-cases/transaction.js';
 import { baseUrls, useTestDb } from '../helpers/databases.js';
 import { deleteRedisPrefix, newPrefix } from '../helpers/uvis.js';
@@ -35,6 +35,7 @@ afterAll(async () => {
 });
 
 const ADMIN_ID = 1;
+const STAFF: Actor = { kind: 'staff', userId: ADMIN_ID };
 const order = { client_id: 1, pickup_address: '서울특별시 강남구 테헤란로 1', delivery_address: '부산광역시 해운대구 우동 1', cargo_type: 'CHILLED' as const, weight_kg: 100 };
 
 /** The outbox rows written for one order and its dispatches, oldest first. */
@@ -74,14 +75,14 @@ describe('use-cases', () => {
     const created = await transaction(d, (tx) => createOrder(tx, d, order, ADMIN_ID));
     const { vehicleId, driverId } = await freeVehicleAndDriver();
     const dispatch = await transaction(d, (tx) => assignDispatch(tx, d, { orderId: created.id, vehicleId, driverId, by: ADMIN_ID }));
-    await transaction(d, (tx) => changeDispatchStatus(tx, d, { dispatchId: dispatch.id, to: 'PICKED_UP', by: ADMIN_ID, same: 'no-op' }));
+    await transaction(d, (tx) => changeDispatchStatus(tx, d, { dispatchId: dispatch.id, to: 'PICKED_UP', actor: STAFF, same: 'no-op' }));
     const outboxBefore = await outboxOf(created.id);
     const orderBefore = await test.db('orders').where({ id: created.id }).first();
     const kicksBefore = kicks;
 
     await expect(transaction(d, (tx) => cancelOrder(tx, d, created.id, ADMIN_ID, null))).rejects.toMatchObject({ status: 409, code: 'order_not_cancellable' });
     await expect(transaction(d, (tx) => changeOrder(tx, d, created.id, { weight_kg: 5 }))).rejects.toMatchObject({ status: 409, code: 'order_not_pending' });
-    await expect(transaction(d, (tx) => changeDispatchStatus(tx, d, { dispatchId: dispatch.id, to: 'ACCEPTED', by: ADMIN_ID, same: 'no-op' }))).rejects.toBeInstanceOf(ConflictError);
+    await expect(transaction(d, (tx) => changeDispatchStatus(tx, d, { dispatchId: dispatch.id, to: 'ACCEPTED', actor: STAFF, same: 'no-op' }))).rejects.toBeInstanceOf(ConflictError);
 
     expect(await outboxOf(created.id)).toEqual(outboxBefore);
     expect(await test.db('orders').where({ id: created.id }).first()).toEqual(orderBefore);
@@ -95,15 +96,29 @@ describe('use-cases', () => {
     const dispatch = await transaction(d, (tx) => assignDispatch(tx, d, { orderId: created.id, vehicleId, driverId, by: ADMIN_ID }));
 
     await expect(
-      transaction(d, (tx) => changeDispatchStatus(tx, d, { dispatchId: dispatch.id, to: 'ACCEPTED', by: ADMIN_ID, ownDriverId: driverId + 1000, same: 'no-op' })),
+      transaction(d, (tx) => changeDispatchStatus(tx, d, { dispatchId: dispatch.id, to: 'ACCEPTED', actor: { kind: 'driver', userId: ADMIN_ID, driverId: driverId + 1000 }, same: 'no-op' })),
     ).rejects.toBeInstanceOf(NotFoundError);
-    const same = await transaction(d, (tx) => changeDispatchStatus(tx, d, { dispatchId: dispatch.id, to: 'ASSIGNED', by: ADMIN_ID, ownDriverId: driverId, same: 'no-op' }));
+    const same = await transaction(d, (tx) => changeDispatchStatus(tx, d, { dispatchId: dispatch.id, to: 'ASSIGNED', actor: { kind: 'driver', userId: ADMIN_ID, driverId }, same: 'no-op' }));
     expect(same.changed).toBe(false);
     expect(same.order.status).toBe('ASSIGNED');
-    await expect(transaction(d, (tx) => changeDispatchStatus(tx, d, { dispatchId: dispatch.id, to: 'ASSIGNED', by: ADMIN_ID, same: 'conflict' }))).rejects.toMatchObject({
+    await expect(transaction(d, (tx) => changeDispatchStatus(tx, d, { dispatchId: dispatch.id, to: 'ASSIGNED', actor: STAFF, same: 'conflict' }))).rejects.toMatchObject({
       status: 409,
       code: 'invalid_transition',
     });
     expect(await outboxOf(created.id)).toEqual(['order:created', 'dispatch:->ASSIGNED', 'order:status']);
+  });
+
+  it('invalidates the cached counts only after the change has committed', async () => {
+    const d = deps();
+    const generation = async () => Number((await redis.get(`${prefix}:cache:gen:${cacheNames.orderStatusCounts()}`)) ?? 0);
+    const before = await generation();
+    let inside: number | undefined;
+    await transaction(d, async (tx) => {
+      const row = await createOrder(tx, d, order, ADMIN_ID);
+      inside = await generation();
+      return row;
+    });
+    expect(inside).toBe(before);
+    expect(await generation()).toBe(before + 1);
   });
 });

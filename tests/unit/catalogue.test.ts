@@ -1,7 +1,10 @@
 /** The job catalogue owns every fact about a queue: the rest of UVIS reads them from there. */
 import { describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { OUTBOX_EVENTS } from '../../domain/events.js';
+import { closeQueues, createQueues } from '../../jobs/queues.js';
 import { SHARED_HASH_TAG, keyPrefix } from '../../jobs/define.js';
-import { QUEUE_NAMES, catalogue, dispatcherMaySee, queueDefinition, queuePrefix, queueSchedules, workerQueues } from '../../jobs/index.js';
+import { QUEUE_NAMES, catalogue, dispatcherMaySee, isQueueName, queueDefinition, queuePrefix, queueSchedules, workerQueues } from '../../jobs/index.js';
 import { TIMELINE_QUEUES } from '../../jobs/timeline-jobs.js';
 import { ConfigError, loadConfig } from '../../lib/config.js';
 
@@ -31,6 +34,21 @@ describe('job catalogue', () => {
     expect(keyPrefix('uvis', 'telemetry')).toBe('{uvis:telemetry}');
   });
 
+  it('creates every queue with the key prefix its catalogue entry gives', async () => {
+    const redis = new Redis({ lazyConnect: true });
+    const queues = createQueues(redis, 'uvis');
+    try {
+      expect(Object.keys(queues)).toEqual(QUEUE_NAMES);
+      for (const name of QUEUE_NAMES) {
+        expect(queues[name].opts.prefix).toBe(queuePrefix('uvis', name));
+        expect(queues[name].opts.defaultJobOptions).toEqual(queueDefinition(name).defaultJobOptions);
+      }
+    } finally {
+      await closeQueues(queues);
+      redis.disconnect();
+    }
+  });
+
   it('keeps backups and maintenance jobs from dispatchers and shows them the rest', () => {
     expect(QUEUE_NAMES.filter(dispatcherMaySee)).toEqual(['orders', 'dispatches', 'locations']);
     expect(dispatcherMaySee('no-such-queue')).toBe(false);
@@ -53,5 +71,14 @@ describe('job catalogue', () => {
 
   it('discards queued jobs after a restore only on the queues that carry outbox events', () => {
     expect(TIMELINE_QUEUES).toEqual(['orders', 'dispatches']);
+  });
+
+  it('has a queue and a job for every outbox event, whose schema is the event plus what the relay adds', () => {
+    for (const event of OUTBOX_EVENTS) {
+      expect(isQueueName(event.queue), event.queue).toBe(true);
+      const schema = queueDefinition(event.queue as (typeof QUEUE_NAMES)[number]).jobs[event.job];
+      expect(schema, `${event.queue}/${event.job}`).toBeDefined();
+      expect(Object.keys((schema as unknown as typeof event.payload).shape).sort()).toEqual([...Object.keys(event.payload.shape), 'eventId', 'eventKey'].sort());
+    }
   });
 });

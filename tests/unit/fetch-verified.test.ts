@@ -33,7 +33,7 @@ const backup = { id: 'b1', location: KEY, sha256: createHash('sha256').update(GO
 
 describe('fetchVerified over several targets', () => {
   it('passes over a damaged first copy, names it, and serves the second', async () => {
-    const fetched = await fetchVerified([target('local', 'damaged'), target('s3', 'good')], backup);
+    const fetched = await fetchVerified([target('local', 'damaged'), target('s3', 'good')], backup, { owner: 'test0000' });
     try {
       expect(readFileSync(fetched.path)).toEqual(GOOD);
       expect(fetched.source).toBe('s3');
@@ -44,19 +44,19 @@ describe('fetchVerified over several targets', () => {
   });
 
   it('a missing first copy is passed over too; a good first copy passes nothing over', async () => {
-    const second = await fetchVerified([target('local', 'missing'), target('s3', 'good')], backup);
+    const second = await fetchVerified([target('local', 'missing'), target('s3', 'good')], backup, { owner: 'test0000' });
     expect(second.passedOver).toEqual([`local: no backup file ${KEY}`]);
     await second.cleanup();
-    const first = await fetchVerified([target('local', 'good'), target('s3', 'damaged')], backup);
+    const first = await fetchVerified([target('local', 'good'), target('s3', 'damaged')], backup, { owner: 'test0000' });
     expect(first).toMatchObject({ source: 'local', passedOver: [] });
     await first.cleanup();
   });
 
   it('when no copy serves, every reason is given; a damaged copy makes it "damaged", all missing "not found"', async () => {
-    const damaged = fetchVerified([target('local', 'missing'), target('s3', 'damaged')], backup);
+    const damaged = fetchVerified([target('local', 'missing'), target('s3', 'damaged')], backup, { owner: 'test0000' });
     await expect(damaged).rejects.toThrow(DamagedBackupError);
     await expect(damaged).rejects.toThrow(/^no copy of backup b1 is usable: local: no backup file .*; s3: backup b1 on s3 is damaged: /);
-    const missing = fetchVerified([target('local', 'missing'), target('s3', 'missing')], backup);
+    const missing = fetchVerified([target('local', 'missing'), target('s3', 'missing')], backup, { owner: 'test0000' });
     await expect(missing).rejects.toThrow(BackupNotFoundError);
     await expect(missing).rejects.toThrow(/^no copy of backup b1 is usable: local: no backup file .*; s3: no backup file /);
   });

@@ -1,0 +1,52 @@
+/**
+ * The events a write announces through the transactional outbox, each defined once:
+ * the queue and job that process it and the payload's shape. Use-cases write them
+ * (db/outbox.ts writeEvent checks the payload), the queue's definition (jobs/<queue>.ts)
+ * reads them, so the writer and the processor cannot drift apart.
+ */
+import { z } from 'zod';
+import { DISPATCH_STATUSES } from './dispatch-status.js';
+
+export interface OutboxEvent<P extends z.ZodObject = z.ZodObject> {
+  queue: string;
+  job: string;
+  payload: P;
+}
+
+function outboxEvent<const Q extends string, const J extends string, P extends z.ZodObject>(queue: Q, job: J, payload: P) {
+  return { queue, job, payload };
+}
+
+/** What the outbox relay adds to every payload: the row's id and its never-reused key. */
+export const RelayedFields = z.object({
+  eventId: z.number().int().positive(),
+  /** The outbox row's job_key: never reused, even after a restore. Absent on jobs queued before migration 0005. */
+  eventKey: z.uuid().optional(),
+});
+
+export const ORDER_CHANGED = outboxEvent(
+  'orders',
+  'order.changed',
+  z.object({
+    orderId: z.number().int().positive(),
+    change: z.enum(['created', 'updated', 'cancelled', 'status']),
+  }),
+);
+
+export const DISPATCH_STATUS_CHANGED = outboxEvent(
+  'dispatches',
+  'dispatch.status_changed',
+  z.object({
+    dispatchId: z.number().int().positive(),
+    orderId: z.number().int().positive(),
+    driverId: z.number().int().positive(),
+    vehicleId: z.number().int().positive(),
+    from: z.enum(DISPATCH_STATUSES).nullable(),
+    to: z.enum(DISPATCH_STATUSES),
+    changedBy: z.number().int().positive().nullable(),
+    changedAt: z.iso.datetime({ offset: true }),
+    note: z.string().max(500).nullable(),
+  }),
+);
+
+export const OUTBOX_EVENTS: readonly OutboxEvent[] = [ORDER_CHANGED, DISPATCH_STATUS_CHANGED];
