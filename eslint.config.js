@@ -10,16 +10,7 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
  * lib is a leaf; domain holds the rules; db, migrations and backups the data (backups owns its
  * manifest table); use-cases the writes; jobs the queues; api and dashboard the transport; app composes them all.
  */
-const LAYERS = [
-  ['lib'],
-  ['domain'],
-  ['db', 'migrations', 'backups'],
-  ['use-cases'],
-  ['jobs'],
-  ['api'],
-  ['dashboard'],
-  ['app'],
-];
+const LAYERS = [['lib'], ['domain'], ['db', 'migrations', 'backups'], ['use-cases'], ['jobs'], ['api'], ['dashboard'], ['app']];
 const layerZones = LAYERS.flatMap((folders, level) => {
   const higher = LAYERS.slice(level + 1).flat();
   return higher.length === 0

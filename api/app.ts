@@ -56,7 +56,13 @@ export function buildApp(deps: AppDeps, pages: PageMount[] = []): Express {
   // configured (the default) there is nothing for CORS to answer, so it is not mounted.
   // Exposed headers: without them a page on another origin cannot read when to retry or which request failed.
   if (config.corsOrigins.length > 0) {
-    api.use(cors({ origin: config.corsOrigins, maxAge: 600, exposedHeaders: ['Retry-After', 'RateLimit', 'RateLimit-Policy', 'Idempotent-Replayed', 'X-Request-Id'] }));
+    api.use(
+      cors({
+        origin: config.corsOrigins,
+        maxAge: 600,
+        exposedHeaders: ['Retry-After', 'RateLimit', 'RateLimit-Policy', 'Idempotent-Replayed', 'X-Request-Id'],
+      }),
+    );
   }
   const loginGuard = config.rateLimits.enabled ? [limits.loginAttempts, new LoginGuard(deps.redis, config.redisPrefix, config.rateLimits).middleware()] : [];
   mountRoutes(api, allRoutes(deps, loginGuard), deps, {

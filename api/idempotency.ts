@@ -20,15 +20,15 @@ export function idempotencyKey(req: Request): string | undefined {
   const key = req.get('Idempotency-Key');
   if (key === undefined) return undefined;
   if (!KEY_FORMAT.test(key)) {
-    throw new ValidationError('invalid Idempotency-Key', [
-      { field: 'headers.idempotency-key', message: '1 to 200 visible ASCII characters' },
-    ]);
+    throw new ValidationError('invalid Idempotency-Key', [{ field: 'headers.idempotency-key', message: '1 to 200 visible ASCII characters' }]);
   }
   return key;
 }
 
 export function requestFingerprint(req: Request, body: unknown): string {
-  return createHash('sha256').update(`${req.method} ${req.baseUrl}${req.path}\n${JSON.stringify(body ?? null)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${req.method} ${req.baseUrl}${req.path}\n${JSON.stringify(body ?? null)}`)
+    .digest('hex');
 }
 
 export async function idempotentTransaction(

@@ -235,16 +235,21 @@ function browserAndToolPaths(): RouteConfig[] {
       summary: 'Bull Board (browser): queues and jobs; admins retry, promote, clean and pause, dispatchers look',
       description:
         'Its own JSON calls live under /admin/queues/api and need the session cookie plus the `X-XSRF-TOKEN` header ' +
-        '(the board sends it); they are the board\'s, not a public API.',
+        "(the board sends it); they are the board's, not a public API.",
       tags: ['operator pages'],
       security: cookie,
-      responses: { 200: html('The board'), 303: redirect('Not signed in; to /admin/login'), 403: { description: 'Not an admin or dispatcher', content: errorContent } },
+      responses: {
+        200: html('The board'),
+        303: redirect('Not signed in; to /admin/login'),
+        403: { description: 'Not an admin or dispatcher', content: errorContent },
+      },
     },
     {
       method: 'get',
       path: '/dashboard',
       operationId: 'get_dashboard',
-      summary: 'Dispatcher dashboard (browser single-page app): public static files; it signs in with POST /auth/login and reads /dashboard/* with a bearer token',
+      summary:
+        'Dispatcher dashboard (browser single-page app): public static files; it signs in with POST /auth/login and reads /dashboard/* with a bearer token',
       tags: ['operator pages'],
       security: [],
       responses: {
@@ -284,7 +289,7 @@ export function buildOpenApiDocument(routes: RouteSpec[], options: OpenApiOption
       title: 'UVIS API',
       version: options.version,
       description: [
-        'Dispatch backend of a cold-chain carrier: orders, dispatches, fleet, drivers\' mobile app, job status.',
+        "Dispatch backend of a cold-chain carrier: orders, dispatches, fleet, drivers' mobile app, job status.",
         '',
         '**Authentication:** `POST /api/v1/auth/login` (form or JSON) returns a bearer `access_token`; send it as `Authorization: Bearer <token>`.',
         '**Errors:** always `{"error": {"code", "message", "details"}}` (schema `Error`).',

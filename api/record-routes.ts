@@ -112,7 +112,10 @@ export function recordRoutes({ db }: AppDeps, r: RecordResource): RouteSpec[] {
       handler: async ({ params, body }) => {
         const existing = await findRecord(db, r.table, params.id);
         if (!existing) throw new NotFoundError(r.singular);
-        return changed(await updateRecord(db, r.table, params.id, await toColumns(body as Record<string, unknown>, existing)), { kind: 'update', input: body as Record<string, unknown> });
+        return changed(await updateRecord(db, r.table, params.id, await toColumns(body as Record<string, unknown>, existing)), {
+          kind: 'update',
+          input: body as Record<string, unknown>,
+        });
       },
     }),
     setActive(false),

@@ -52,13 +52,9 @@ export function registerDatabaseGauges(metrics: Metrics, db: Db): void {
   scrapeGauge(metrics.registry, { name: 'uvis_outbox_pending', help: 'Outbox rows not yet relayed to their queue' }, async (gauge) => {
     gauge.set((await outbox()).count);
   });
-  scrapeGauge(
-    metrics.registry,
-    { name: 'uvis_outbox_oldest_pending_seconds', help: 'Age of the oldest outbox row not yet relayed' },
-    async (gauge) => {
-      gauge.set((await outbox()).oldestAgeSeconds);
-    },
-  );
+  scrapeGauge(metrics.registry, { name: 'uvis_outbox_oldest_pending_seconds', help: 'Age of the oldest outbox row not yet relayed' }, async (gauge) => {
+    gauge.set((await outbox()).oldestAgeSeconds);
+  });
 }
 
 /** For the backup alerts: 0 until the first success (an unlabelled gauge always has a value), which the alerts read as long ago. */

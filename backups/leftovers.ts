@@ -125,7 +125,12 @@ export async function sweepLeftovers(ctx: SweepContext): Promise<SweepResult> {
 
 /** How many of each kind of leftover a sweep removed. */
 export function sweptCounts(result: SweepResult): { backups: number; partialFiles: number; scratchDatabases: number; tempCopies: number } {
-  return { backups: result.backups.length, partialFiles: result.partialFiles.length, scratchDatabases: result.scratchDatabases.length, tempCopies: result.tempCopies.length };
+  return {
+    backups: result.backups.length,
+    partialFiles: result.partialFiles.length,
+    scratchDatabases: result.scratchDatabases.length,
+    tempCopies: result.tempCopies.length,
+  };
 }
 
 async function staleRuns(ctx: SweepContext, result: SweepResult): Promise<void> {
@@ -133,7 +138,8 @@ async function staleRuns(ctx: SweepContext, result: SweepResult): Promise<void> 
   const before = new Date(now.getTime() - (ctx.staleRunGraceMs ?? STALE_RUN_GRACE_MS));
   // started_at in microseconds as well: a JavaScript Date keeps only milliseconds, and
   // would never equal the stored now() in the compare-and-set below.
-  const rows: { id: string; job_id: string | null; started_at: Date; started_us: string }[] = await ctx.db('backups')
+  const rows: { id: string; job_id: string | null; started_at: Date; started_us: string }[] = await ctx
+    .db('backups')
     .where({ status: 'running' })
     .where('started_at', '<', before)
     .select('id', 'job_id', 'started_at', ctx.db.raw(`(extract(epoch from started_at) * 1000000)::bigint::text as started_us`));
@@ -141,10 +147,15 @@ async function staleRuns(ctx: SweepContext, result: SweepResult): Promise<void> 
     // No job id: nothing can prove it alive, and it is past the grace period.
     const state = row.job_id ? await ctx.jobState(row.job_id) : 'unknown';
     if (state === 'active') continue;
-    const updated = await ctx.db('backups')
+    const updated = await ctx
+      .db('backups')
       .where({ id: row.id, status: 'running' })
       .whereRaw(`(extract(epoch from started_at) * 1000000)::bigint = ?::bigint`, [row.started_us])
-      .update({ status: 'failed', finished_at: ctx.db.fn.now(), error: `interrupted: still marked running since ${row.started_at.toISOString()} while its job is ${state === 'unknown' ? 'gone' : state}` });
+      .update({
+        status: 'failed',
+        finished_at: ctx.db.fn.now(),
+        error: `interrupted: still marked running since ${row.started_at.toISOString()} while its job is ${state === 'unknown' ? 'gone' : state}`,
+      });
     if (updated) result.backups.push(row.id);
   }
 }
@@ -210,7 +221,13 @@ async function tempCopies(ctx: SweepContext, result: SweepResult): Promise<void>
     const path = join(root, dir.name);
     // The newest change of the folder or of anything in it (fetchVerified writes one file).
     const inside = await readdir(path).catch(() => []);
-    const times = await Promise.all([path, ...inside.map((f) => join(path, f))].map((p) => stat(p).then((i) => i.mtimeMs).catch(() => Infinity)));
+    const times = await Promise.all(
+      [path, ...inside.map((f) => join(path, f))].map((p) =>
+        stat(p)
+          .then((i) => i.mtimeMs)
+          .catch(() => Infinity),
+      ),
+    );
     if (now - Math.max(...times) < TEMP_COPY_MIN_AGE_MS) continue;
     await rm(path, { recursive: true, force: true });
     result.tempCopies.push(dir.name);

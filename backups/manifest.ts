@@ -31,21 +31,28 @@ export interface BackupRow {
  * Claims a backup run. For a scheduled tick, the first claimant wins and the others
  * get undefined; a retry of the same job may take its own failed or interrupted run over.
  */
-export async function claimBackup(db: Db, run: { id: string; kind: BackupKind; tickKey?: string; jobId: string; requestedBy?: number }): Promise<BackupRow | undefined> {
-  const rows: BackupRow[] = await db.raw(
-    `insert into backups (id, kind, tick_key, job_id, status, requested_by)
+export async function claimBackup(
+  db: Db,
+  run: { id: string; kind: BackupKind; tickKey?: string; jobId: string; requestedBy?: number },
+): Promise<BackupRow | undefined> {
+  const rows: BackupRow[] = await db
+    .raw(
+      `insert into backups (id, kind, tick_key, job_id, status, requested_by)
      values (?, ?, ?, ?, 'running', ?)
      on conflict (tick_key) do update
        set status = 'running', started_at = now(), error = null, finished_at = null
        where backups.job_id = excluded.job_id and backups.status <> 'succeeded'
      returning *`,
-    [run.id, run.kind, run.tickKey ?? null, run.jobId, run.requestedBy ?? null],
-  ).then((r) => r.rows);
+      [run.id, run.kind, run.tickKey ?? null, run.jobId, run.requestedBy ?? null],
+    )
+    .then((r) => r.rows);
   return rows[0];
 }
 
 export async function finishBackup(db: Db, id: string, result: Partial<BackupRow>): Promise<void> {
-  await db('backups').where({ id }).update({ ...result, finished_at: db.fn.now() });
+  await db('backups')
+    .where({ id })
+    .update({ ...result, finished_at: db.fn.now() });
 }
 
 export function getBackup(db: Db, id: string): Promise<BackupRow | undefined> {
@@ -54,7 +61,9 @@ export function getBackup(db: Db, id: string): Promise<BackupRow | undefined> {
 
 /** Succeeded and not proven broken: verified, or not verified yet. */
 export function restorable(db: Db) {
-  return db('backups').where({ status: 'succeeded' }).where((q) => q.whereNull('verification_status').orWhereNot('verification_status', 'failed'));
+  return db('backups')
+    .where({ status: 'succeeded' })
+    .where((q) => q.whereNull('verification_status').orWhereNot('verification_status', 'failed'));
 }
 
 /** The newest backup that can be restored (`restore latest`): one that failed verification is skipped. */

@@ -46,7 +46,8 @@ export async function fetchVerified(
   const expected = artifact === 'database' ? backup.sha256 : backup.files_sha256;
   if (!key || !expected) throw new BackupNotFoundError(`backup ${backup.id} has no ${artifact} artifact`);
   const available = storages.filter((s) => backup.targets.includes(s.name));
-  if (available.length === 0) throw new BackupNotFoundError(`backup ${backup.id} is on none of the configured targets (${backup.targets.join(', ') || 'none'})`);
+  if (available.length === 0)
+    throw new BackupNotFoundError(`backup ${backup.id} is on none of the configured targets (${backup.targets.join(', ') || 'none'})`);
   // Swept by leftovers.ts when a crash leaves it behind.
   const dir = await mkdtemp(join(tmpdir(), tempCopyPrefix(options.owner)));
   const path = join(dir, artifact === 'database' ? 'backup.dump' : 'files.tar.gz');

@@ -20,7 +20,11 @@ export async function applyRetention(ctx: BackupContext, now = new Date()): Prom
     ...(await newest(restorable(ctx.db).where({ verification_status: 'passed' }), 1)),
     ...(await newest(restorable(ctx.db).whereNotNull('files_location'), 1)),
   ]);
-  const old: BackupRow[] = await ctx.db('backups').whereIn('status', ['succeeded', 'failed']).where('started_at', '<', cutoff).whereNotIn('id', [...kept]);
+  const old: BackupRow[] = await ctx
+    .db('backups')
+    .whereIn('status', ['succeeded', 'failed'])
+    .where('started_at', '<', cutoff)
+    .whereNotIn('id', [...kept]);
   const expired: string[] = [];
   for (const backup of old) {
     const keys = [backup.location, backup.files_location].filter((k): k is string => !!k);

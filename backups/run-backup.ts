@@ -37,7 +37,12 @@ interface Artifact {
   sha256: string;
 }
 
-async function store(storages: BackupStorage[], key: string, makeStream: () => Readable, written: { storage: BackupStorage; key: string }[]): Promise<Artifact> {
+async function store(
+  storages: BackupStorage[],
+  key: string,
+  makeStream: () => Readable,
+  written: { storage: BackupStorage; key: string }[],
+): Promise<Artifact> {
   const [primary, ...copies] = storages;
   const { stream, digest } = hashing(makeStream());
   written.push({ storage: primary!, key });
@@ -96,24 +101,37 @@ async function makeArtifacts(ctx: BackupContext, kind: BackupKind, claimed: Back
   const connection = pgConnection(ctx.databaseUrl);
   let dump: Artifact;
   try {
-    dump = await store(ctx.storages, artifactKey(kind, claimed.id, claimed.started_at, 'dump', config.timezone), () =>
-      commandStream(pgBinary('pg_dump', config.pgBinDir), [
-        '--format=custom',
-        `--snapshot=${snapshot.snapshot}`,
-        '--no-owner',
-        '--no-privileges',
-        // The manifest describes backups; restoring it from a backup would rewrite history.
-        '--exclude-table-data=backups',
-        connection.dbnameArg,
-      ], connection.env),
-    written);
+    dump = await store(
+      ctx.storages,
+      artifactKey(kind, claimed.id, claimed.started_at, 'dump', config.timezone),
+      () =>
+        commandStream(
+          pgBinary('pg_dump', config.pgBinDir),
+          [
+            '--format=custom',
+            `--snapshot=${snapshot.snapshot}`,
+            '--no-owner',
+            '--no-privileges',
+            // The manifest describes backups; restoring it from a backup would rewrite history.
+            '--exclude-table-data=backups',
+            connection.dbnameArg,
+          ],
+          connection.env,
+        ),
+      written,
+    );
   } finally {
     await snapshot.close();
   }
   let files: Artifact | undefined;
   if (kind === 'weekly') {
     await mkdir(config.uploadsDir, { recursive: true });
-    files = await store(ctx.storages, artifactKey(kind, claimed.id, claimed.started_at, 'tar.gz', config.timezone), () => commandStream('tar', ['-czf', '-', '-C', config.uploadsDir, '.']), written);
+    files = await store(
+      ctx.storages,
+      artifactKey(kind, claimed.id, claimed.started_at, 'tar.gz', config.timezone),
+      () => commandStream('tar', ['-czf', '-', '-C', config.uploadsDir, '.']),
+      written,
+    );
   }
   return { dump, files, counts: snapshot.counts };
 }

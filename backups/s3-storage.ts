@@ -33,7 +33,12 @@ export class S3Storage implements BackupStorage {
   async put(key: string, body: Readable): Promise<number> {
     let bytes = 0;
     body.on('data', (chunk: Buffer) => (bytes += chunk.length));
-    const upload = new Upload({ client: this.client, params: { Bucket: this.bucket, Key: this.objectKey(key), Body: body }, partSize: 8 * 1024 * 1024, queueSize: 2 });
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: this.objectKey(key), Body: body },
+      partSize: 8 * 1024 * 1024,
+      queueSize: 2,
+    });
     await upload.done();
     return bytes;
   }
@@ -57,7 +62,8 @@ export class S3Storage implements BackupStorage {
       await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
       return true;
     } catch (err) {
-      if ((err as { name?: string }).name === 'NotFound' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+      if ((err as { name?: string }).name === 'NotFound' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404)
+        return false;
       throw err;
     }
   }

@@ -53,7 +53,8 @@ export async function verifyBackup(ctx: BackupContext, backup?: BackupRow): Prom
     await withAdminConnection(ctx.databaseUrl, (c) => dropDatabase(c, scratch)).catch(() => {});
   }
   const passed = !failure && mismatches.length === 0;
-  await ctx.db('backups')
+  await ctx
+    .db('backups')
     .where({ id: target.id })
     .update({
       verified_at: ctx.db.fn.now(),

@@ -61,7 +61,10 @@ export function mountAdmin(app: Express, deps: AppDeps, loginLimits: RequestHand
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) return next(err);
       const message = err.status === 401 ? '이메일 또는 비밀번호가 틀렸습니다 · wrong email or password' : err.message;
-      res.status(err.status).type('html').send(loginPage({ csrfToken: generateCsrfToken(req, res), next: target, error: message }));
+      res
+        .status(err.status)
+        .type('html')
+        .send(loginPage({ csrfToken: generateCsrfToken(req, res), next: target, error: message }));
     }
   });
 
@@ -74,7 +77,10 @@ export function mountAdmin(app: Express, deps: AppDeps, loginLimits: RequestHand
     const known = FORM_REFUSALS[code] ?? (status === 503 ? FORM_REFUSALS.service_unavailable : undefined);
     const message = code === 'csrf_invalid' ? known! : `${known ?? ''}${err.message}`;
     if (err instanceof AppError && err.headers) res.set(err.headers);
-    res.status(status).type('html').send(loginPage({ csrfToken: generateCsrfToken(req, res), next: safeNext(req.body?.next), error: message }));
+    res
+      .status(status)
+      .type('html')
+      .send(loginPage({ csrfToken: generateCsrfToken(req, res), next: safeNext(req.body?.next), error: message }));
   };
   router.use('/login', loginFormError);
 

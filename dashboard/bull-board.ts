@@ -19,7 +19,12 @@ function board(queues: Queue[], readOnlyMode: boolean): Router {
   serverAdapter.setBasePath(BOARD_PATH);
   createBullBoard({
     queues: queues.map(
-      (queue) => new BullMQAdapter(queue, { readOnlyMode, allowRetries: !readOnlyMode, description: isQueueName(queue.name) ? queueDefinition(queue.name).description : '' }),
+      (queue) =>
+        new BullMQAdapter(queue, {
+          readOnlyMode,
+          allowRetries: !readOnlyMode,
+          description: isQueueName(queue.name) ? queueDefinition(queue.name).description : '',
+        }),
     ),
     serverAdapter,
     options: {
@@ -38,5 +43,11 @@ function board(queues: Queue[], readOnlyMode: boolean): Router {
 
 export function createBoards(queues: Queues): { admin: Router; viewer: Router } {
   const all = Object.values(queues);
-  return { admin: board(all, false), viewer: board(all.filter((q) => dispatcherMaySee(q.name)), true) };
+  return {
+    admin: board(all, false),
+    viewer: board(
+      all.filter((q) => dispatcherMaySee(q.name)),
+      true,
+    ),
+  };
 }

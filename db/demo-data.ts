@@ -43,9 +43,30 @@ const DRIVERS = [
 
 // Waiting orders so the dashboard has something to assign; none uses vehicle 1 or driver 1.
 const ORDERS = [
-  { id: 1, client_id: 2, pickup_address: '부산광역시 해운대구 센텀중앙로 79', delivery_address: '서울특별시 송파구 올림픽로 300', cargo_type: 'FROZEN', weight_kg: 1200 },
-  { id: 2, client_id: 3, pickup_address: '경기도 이천시 부발읍 경충대로 2091', delivery_address: '대전광역시 유성구 대학로 99', cargo_type: 'CHILLED', weight_kg: 800 },
-  { id: 3, client_id: 4, pickup_address: '제주특별자치도 제주시 연삼로 473', delivery_address: '광주광역시 서구 상무중앙로 61', cargo_type: 'AMBIENT', weight_kg: 2000 },
+  {
+    id: 1,
+    client_id: 2,
+    pickup_address: '부산광역시 해운대구 센텀중앙로 79',
+    delivery_address: '서울특별시 송파구 올림픽로 300',
+    cargo_type: 'FROZEN',
+    weight_kg: 1200,
+  },
+  {
+    id: 2,
+    client_id: 3,
+    pickup_address: '경기도 이천시 부발읍 경충대로 2091',
+    delivery_address: '대전광역시 유성구 대학로 99',
+    cargo_type: 'CHILLED',
+    weight_kg: 800,
+  },
+  {
+    id: 3,
+    client_id: 4,
+    pickup_address: '제주특별자치도 제주시 연삼로 473',
+    delivery_address: '광주광역시 서구 상무중앙로 61',
+    cargo_type: 'AMBIENT',
+    weight_kg: 2000,
+  },
 ];
 
 // Last known positions of drivers 2 to 5 (district centres), so the map is not empty.
@@ -85,9 +106,7 @@ export async function loadDemoData(db: Db): Promise<{ inserted: number }> {
     .whereRaw('lower(email) = any(?)', [DEMO_ACCOUNTS.map((a) => a.email)])
     .pluck('email');
   const missing = DEMO_ACCOUNTS.filter((a) => !existing.includes(a.email));
-  const users = await Promise.all(
-    missing.map(async ({ password, ...account }) => ({ ...account, password_hash: await hashPassword(password) })),
-  );
+  const users = await Promise.all(missing.map(async ({ password, ...account }) => ({ ...account, password_hash: await hashPassword(password) })));
   return db.transaction(async (trx) => {
     let inserted = 0;
     inserted += await insertMissing(trx, 'clients', CLIENTS);

@@ -135,14 +135,7 @@ export async function driverActiveDispatches(db: Db, driverId: number) {
     .where('d.driver_id', driverId)
     .whereIn('d.status', ACTIVE_DISPATCH_STATUSES)
     .orderBy('d.created_at')
-    .select(
-      'd.*',
-      'o.pickup_address',
-      'o.delivery_address',
-      'o.cargo_type',
-      'o.weight_kg',
-      'o.status as order_status',
-    );
+    .select('d.*', 'o.pickup_address', 'o.delivery_address', 'o.cargo_type', 'o.weight_kg', 'o.status as order_status');
   return rows.map((row: DispatchRow & Record<string, unknown>) => ({
     ...toDispatch(row),
     order: {
@@ -179,7 +172,16 @@ export async function driverDaySummary(db: Db, driverId: number, dayStart: Date,
 
 export async function insertHistory(
   db: Db | Trx,
-  entry: { event_id: number; event_key: string | null; dispatch_id: number; from_status: string | null; to_status: string; changed_by: number | null; changed_at: Date; note: string | null },
+  entry: {
+    event_id: number;
+    event_key: string | null;
+    dispatch_id: number;
+    from_status: string | null;
+    to_status: string;
+    changed_by: number | null;
+    changed_at: Date;
+    note: string | null;
+  },
 ): Promise<boolean> {
   // Deduplicated on event_key, or on event_id for jobs queued before keys existed (migration 0005).
   const inserted = await db('dispatch_status_history').insert(entry).onConflict().ignore().returning('id');

@@ -26,9 +26,7 @@ export async function claimKey(
     .ignore()
     .returning('key');
   if (inserted.length > 0) return undefined;
-  const row = await trx('idempotency_keys')
-    .where({ user_id: claim.userId, key: claim.key })
-    .first('request_hash', 'status_code', 'response', 'method', 'path');
+  const row = await trx('idempotency_keys').where({ user_id: claim.userId, key: claim.key }).first('request_hash', 'status_code', 'response', 'method', 'path');
   return { requestHash: row.request_hash, statusCode: row.status_code, body: row.response };
 }
 

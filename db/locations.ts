@@ -112,7 +112,19 @@ export async function listDriverLocations(db: Db, q: { driverId: number; from: D
     .where('recorded_at', '<', q.to)
     .orderBy([{ column: 'recorded_at' }, { column: 'id' }])
     .limit(q.limit + 1)
-    .select('id', 'driver_id', 'vehicle_id', 'latitude', 'longitude', 'speed_kmh', 'heading_deg', 'accuracy_m', 'recorded_at', 'received_at', db.raw(timeCursorColumn('recorded_at')));
+    .select(
+      'id',
+      'driver_id',
+      'vehicle_id',
+      'latitude',
+      'longitude',
+      'speed_kmh',
+      'heading_deg',
+      'accuracy_m',
+      'recorded_at',
+      'received_at',
+      db.raw(timeCursorColumn('recorded_at')),
+    );
   if (q.cursor) {
     const [recordedAt, id] = decodeTimeCursor(q.cursor);
     query.whereRaw('(recorded_at, id) > (?::timestamptz, ?)', [recordedAt, id]);

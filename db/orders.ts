@@ -112,7 +112,10 @@ export async function listOrders(db: Db, f: OrderFilters) {
 }
 
 export async function orderStatusCounts(db: Db): Promise<Record<string, number>> {
-  const rows: { status: string; count: number }[] = await db('orders').select('status').count<{ status: string; count: number }[]>('* as count').groupBy('status');
+  const rows: { status: string; count: number }[] = await db('orders')
+    .select('status')
+    .count<{ status: string; count: number }[]>('* as count')
+    .groupBy('status');
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.count)]));
 }
 

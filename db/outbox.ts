@@ -72,5 +72,7 @@ export async function deletePublishedBefore(db: Db, before: Date): Promise<numbe
  * be processed in the restored data. New keys make them new jobs.
  */
 export async function rekeyUnpublished(db: Db): Promise<number> {
-  return db('outbox').whereNull('published_at').update({ job_key: db.raw('gen_random_uuid()') });
+  return db('outbox')
+    .whereNull('published_at')
+    .update({ job_key: db.raw('gen_random_uuid()') });
 }

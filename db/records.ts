@@ -21,12 +21,7 @@ export function findRecord(db: Db | Trx, table: RecordTable, id: number): Promis
 }
 
 /** Updates and returns the row, or undefined when there is none with that id. */
-export async function updateRecord(
-  db: Db | Trx,
-  table: RecordTable,
-  id: number,
-  patch: Record<string, unknown>,
-): Promise<Record<string, unknown> | undefined> {
+export async function updateRecord(db: Db | Trx, table: RecordTable, id: number, patch: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
   const [row] = await db(table)
     .where({ id })
     .update({ ...patch, updated_at: db.fn.now() })
@@ -36,7 +31,9 @@ export async function updateRecord(
 
 /** Pages by id; every table has its primary key index for this. */
 export async function listRecords(db: Db, table: RecordTable, options: ListOptions) {
-  const query = db(table).orderBy('id').limit(options.limit + 1);
+  const query = db(table)
+    .orderBy('id')
+    .limit(options.limit + 1);
   if (options.active !== undefined) query.where('active', options.active);
   if (options.where) query.where(options.where);
   if (options.cursor) query.where('id', '>', decodeCursor(options.cursor, ['number'])[0]!);

@@ -39,14 +39,7 @@ export async function lockRefreshToken(trx: Trx, hash: string): Promise<RefreshT
     .join('users as u', 'u.id', 's.user_id')
     .where('t.token_hash', hash)
     .forUpdate('t')
-    .first(
-      's.id as session_id',
-      's.user_id',
-      't.used_at',
-      's.revoked_at',
-      'u.active',
-      trx.raw('t.expires_at < now() as expired'),
-    );
+    .first('s.id as session_id', 's.user_id', 't.used_at', 's.revoked_at', 'u.active', trx.raw('t.expires_at < now() as expired'));
   if (!row) return undefined;
   return {
     sessionId: row.session_id,

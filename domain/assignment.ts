@@ -4,13 +4,7 @@ import { CARGO_INFO } from './cargo.js';
 import type { OrderStatus } from './dispatch-status.js';
 
 export type RefusalCode =
-  | 'order_not_pending'
-  | 'vehicle_inactive'
-  | 'driver_inactive'
-  | 'vehicle_busy'
-  | 'driver_busy'
-  | 'capacity_exceeded'
-  | 'cargo_class_unsupported';
+  'order_not_pending' | 'vehicle_inactive' | 'driver_inactive' | 'vehicle_busy' | 'driver_busy' | 'capacity_exceeded' | 'cargo_class_unsupported';
 
 export interface Refusal {
   code: RefusalCode;

@@ -18,10 +18,7 @@ export function isActiveDispatch(status: DispatchStatus): boolean {
   return ACTIVE_DISPATCH_STATUSES.includes(status);
 }
 
-export type TransitionCheck =
-  | { kind: 'change' }
-  | { kind: 'same' }
-  | { kind: 'refused'; reason: string };
+export type TransitionCheck = { kind: 'change' } | { kind: 'same' } | { kind: 'refused'; reason: string };
 
 export function checkTransition(from: DispatchStatus, to: DispatchStatus): TransitionCheck {
   if (from === to) return { kind: 'same' };

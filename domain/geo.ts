@@ -56,11 +56,7 @@ export interface RouteEstimate {
 }
 
 /** Places both ends (given coordinates win over address lookup) and measures the straight line between them. */
-export function estimateRoute(
-  pickup: { address: string; at?: Point },
-  delivery: { address: string; at?: Point },
-  known: readonly District[],
-): RouteEstimate {
+export function estimateRoute(pickup: { address: string; at?: Point }, delivery: { address: string; at?: Point }, known: readonly District[]): RouteEstimate {
   const from = pickup.at ?? locateAddress(pickup.address, known);
   const to = delivery.at ?? locateAddress(delivery.address, known);
   return { pickup: from, delivery: to, distanceKm: from && to ? Math.round(haversineKm(from, to) * 10) / 10 : null };

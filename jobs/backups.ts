@@ -42,15 +42,13 @@ export const backupsQueue = defineQueue({
   concurrency: () => 1,
   createProcessor: ({ db, config, log }) => {
     // Made on first use: most processes never run a backup job.
-    const ctx = lazy(
-      async (): Promise<BackupContext> => ({
-        db,
-        databaseUrl: config.databaseUrl,
-        config: config.backup,
-        storages: await createStorages(config.backup),
-        log: log.child({ component: 'backups' }),
-      }),
-    );
+    const ctx = lazy(async (): Promise<BackupContext> => ({
+      db,
+      databaseUrl: config.databaseUrl,
+      config: config.backup,
+      storages: await createStorages(config.backup),
+      log: log.child({ component: 'backups' }),
+    }));
     return {
       handlers: {
         'backup.run': async ({ kind, tick, requestedBy }, { job }) => {
@@ -86,7 +84,13 @@ export async function sweepBackupLeftovers(deps: Pick<WorkerDeps, 'db' | 'config
       if (!(await waitForRedis(redis, 5000))) throw new Error('Redis does not answer: job states unknown');
       return queue.getJobState(jobId);
     };
-    return await sweepLeftovers({ db: deps.db, databaseUrl: config.databaseUrl, backupDir: config.backup.dir, jobState, log: deps.log.child({ component: 'backup-sweep' }) });
+    return await sweepLeftovers({
+      db: deps.db,
+      databaseUrl: config.databaseUrl,
+      backupDir: config.backup.dir,
+      jobState,
+      log: deps.log.child({ component: 'backup-sweep' }),
+    });
   } finally {
     await queue.close().catch(() => {});
     await closeRedis(redis);

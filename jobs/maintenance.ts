@@ -24,7 +24,12 @@ export const maintenanceQueue = defineQueue({
   dispatcherVisible: false,
   schedules: ({ maintenance }) => [{ name: 'maintenance', cron: maintenance.cron, jobName: 'maintenance.cleanup', data: {} }],
   jobs: { 'maintenance.cleanup': Tick },
-  defaultJobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 60_000 }, removeOnComplete: { age: 30 * 86_400 }, removeOnFail: { age: 30 * 86_400 } },
+  defaultJobOptions: {
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 60_000 },
+    removeOnComplete: { age: 30 * 86_400 },
+    removeOnFail: { age: 30 * 86_400 },
+  },
   concurrency: () => 1,
   createProcessor: ({ db, config, log }) => ({
     handlers: {

@@ -115,7 +115,9 @@ export class OutboxRelay {
         for (const [queue, rows] of byQueue) {
           const target = this.queues[queue as QueueName]!;
           await withTimeout(
-            target.addBulk(rows.map((r) => ({ name: r.job_name, data: { ...r.payload, eventId: r.id, eventKey: r.job_key }, opts: { jobId: outboxJobId(r.job_key) } }))),
+            target.addBulk(
+              rows.map((r) => ({ name: r.job_name, data: { ...r.payload, eventId: r.id, eventKey: r.job_key }, opts: { jobId: outboxJobId(r.job_key) } })),
+            ),
             this.options.addTimeoutMs,
             () => new Error('queue add timed out'),
           );

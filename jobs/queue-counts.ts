@@ -17,13 +17,18 @@ export interface QueueCountRow {
 export async function queueCounts(queues: Queues, timeoutMs: number): Promise<QueueCountRow[]> {
   const read = Promise.all(
     Object.entries(queues).map(async ([name, queue]) => {
-      const [counts, paused] = await Promise.all([
-        queue.getJobCounts('waiting', 'prioritized', 'active', 'failed', 'delayed', 'completed'),
-        queue.isPaused(),
-      ]);
+      const [counts, paused] = await Promise.all([queue.getJobCounts('waiting', 'prioritized', 'active', 'failed', 'delayed', 'completed'), queue.isPaused()]);
       const n = (state: string) => counts[state] ?? 0;
       // Prioritized jobs are waiting too, just in a different list.
-      return { name, waiting: n('waiting') + n('prioritized'), active: n('active'), failed: n('failed'), delayed: n('delayed'), completed: n('completed'), paused };
+      return {
+        name,
+        waiting: n('waiting') + n('prioritized'),
+        active: n('active'),
+        failed: n('failed'),
+        delayed: n('delayed'),
+        completed: n('completed'),
+        paused,
+      };
     }),
   );
   return withTimeout(read, timeoutMs, () => new UnavailableError('redis'));

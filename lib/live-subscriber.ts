@@ -102,7 +102,13 @@ export class LiveHub {
     if (this.clients.size >= this.maxStreams) throw new UnavailableError('server', 'too many live connections on this replica');
     const held = this.perUser.get(owner.userId) ?? 0;
     if (held >= this.maxStreamsPerUser) {
-      throw new AppError(429, 'too_many_streams', `this account already has ${held} live streams open; close a tab or retry later`, { limit: this.maxStreamsPerUser }, { 'Retry-After': '15' });
+      throw new AppError(
+        429,
+        'too_many_streams',
+        `this account already has ${held} live streams open; close a tab or retry later`,
+        { limit: this.maxStreamsPerUser },
+        { 'Retry-After': '15' },
+      );
     }
     this.perUser.set(owner.userId, held + 1);
     let counted = true;

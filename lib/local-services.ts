@@ -110,15 +110,32 @@ export async function ensureRedis(redisUrl: string, dataRoot = projectPath('.uvi
   if (!LOCAL_HOSTS.has(url.hostname)) throw new MissingServiceError(`Redis at ${url.hostname}:${port} does not answer`);
   const redisServer = findBinary('redis-server');
   if (!redisServer) {
-    throw new MissingServiceError(`Redis does not answer on ${url.hostname}:${port} and redis-server is not installed: install Redis 7 (apt-get install redis-server) or set REDIS_URL`);
+    throw new MissingServiceError(
+      `Redis does not answer on ${url.hostname}:${port} and redis-server is not installed: install Redis 7 (apt-get install redis-server) or set REDIS_URL`,
+    );
   }
   const dataDir = join(dataRoot, `redis-${port}`);
   mkdirSync(dataDir, { recursive: true });
   // The persistence the design asks for: append-only, fsync every second, never evict queue data.
   run(redisServer, [
-    '--port', String(port), '--bind', '127.0.0.1', '--daemonize', 'yes', '--dir', dataDir,
-    '--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction',
-    '--logfile', join(dataDir, 'redis.log'), '--pidfile', join(dataDir, 'redis.pid'),
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--daemonize',
+    'yes',
+    '--dir',
+    dataDir,
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    'everysec',
+    '--maxmemory-policy',
+    'noeviction',
+    '--logfile',
+    join(dataDir, 'redis.log'),
+    '--pidfile',
+    join(dataDir, 'redis.pid'),
   ]);
   if (!(await waitForPort(url.hostname, port, 10_000))) throw new MissingServiceError(`started Redis in ${dataDir} but it does not answer`);
   return 'started';

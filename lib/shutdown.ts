@@ -13,7 +13,10 @@ export class Shutdown {
   private readonly steps: ShutdownStep[] = [];
   private running: Promise<Error[]> | undefined;
 
-  constructor(private readonly log: Logger, private readonly timeoutMs: number) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly timeoutMs: number,
+  ) {}
 
   /** Steps run in the order they were added. */
   add(name: string, run: ShutdownStep['run']): this {

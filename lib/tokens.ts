@@ -19,7 +19,10 @@ export class TokenService {
   private readonly key: KeyObject;
   private readonly verified = new Map<string, { claims: AccessClaims; expiresAtMs: number }>();
 
-  constructor(secret: string, private readonly ttlSeconds: number) {
+  constructor(
+    secret: string,
+    private readonly ttlSeconds: number,
+  ) {
     this.key = createSecretKey(Buffer.from(secret, 'utf8'));
   }
 

@@ -26,10 +26,12 @@ if (report.metadata?.vulnerabilities) {
   process.exit(0);
 }
 
-const reason = report.statusCode ? `HTTP ${report.statusCode} from ${report.uri}` : report.message ?? 'unknown error';
+const reason = report.statusCode ? `HTTP ${report.statusCode} from ${report.uri}` : (report.message ?? 'unknown error');
 if (process.env.AUDIT_REQUIRED === '1') {
   console.error(`npm audit could not run: ${reason}`);
   process.exit(1);
 }
-console.warn(`npm audit could not run here (${reason}); the advisory database is unreachable from this machine. ` +
-  'The GitHub Actions workflow runs it with AUDIT_REQUIRED=1.');
+console.warn(
+  `npm audit could not run here (${reason}); the advisory database is unreachable from this machine. ` +
+    'The GitHub Actions workflow runs it with AUDIT_REQUIRED=1.',
+);

@@ -55,7 +55,15 @@ async function main() {
     const pid = api.process.pid!;
     const rows = [];
     for (const route of ROUTES) {
-      const scenario = { name: route.name, url: base, method: route.method, path: route.path, body: 'body' in route ? route.body : undefined, tokens, connections: CONNECTIONS };
+      const scenario = {
+        name: route.name,
+        url: base,
+        method: route.method,
+        path: route.path,
+        body: 'body' in route ? route.body : undefined,
+        tokens,
+        connections: CONNECTIONS,
+      };
       await runScenario({ ...scenario, durationSeconds: 2 }); // warm-up: JIT, pools, caches
       const runs: number[] = [];
       for (let i = 0; i < 3; i++) {

@@ -38,7 +38,10 @@ const BATCH = JSON.stringify({
 async function drained(api: string): Promise<void> {
   for (;;) {
     const text = await (await fetch(`${api}/metrics`)).text();
-    const pending = [...text.matchAll(/^uvis_queue_jobs\{queue="locations",state="(waiting|active|delayed|prioritized)"[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[2]), 0);
+    const pending = [...text.matchAll(/^uvis_queue_jobs\{queue="locations",state="(waiting|active|delayed|prioritized)"[^}]*\} (\d+)/gm)].reduce(
+      (n, m) => n + Number(m[2]),
+      0,
+    );
     if (pending === 0) return;
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -58,12 +61,26 @@ async function storageFigures(url: string, since: Date) {
   );
   await client.end();
   const r = rows[0];
-  return { points: r.points, pointsPerSecond: Math.round(r.points / r.span_s), lagP50Ms: Math.round(r.p50_ms), lagP99Ms: Math.round(r.p99_ms), lagMaxMs: Math.round(r.max_ms) };
+  return {
+    points: r.points,
+    pointsPerSecond: Math.round(r.points / r.span_s),
+    lagP50Ms: Math.round(r.p50_ms),
+    lagP99Ms: Math.round(r.p99_ms),
+    lagMaxMs: Math.round(r.max_ms),
+  };
 }
 
 function table(rows: (ScenarioResult & { ratio?: number })[]): string {
   const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'vs baseline'];
-  const lines = rows.map((r) => [r.scenario, String(r.rps), String(r.p50), String(r.p99), String(r.errors), String(r.non2xx), r.ratio === undefined ? '' : r.ratio.toFixed(2)]);
+  const lines = rows.map((r) => [
+    r.scenario,
+    String(r.rps),
+    String(r.p50),
+    String(r.p99),
+    String(r.errors),
+    String(r.non2xx),
+    r.ratio === undefined ? '' : r.ratio.toFixed(2),
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(fmt)].join('\n');
@@ -93,7 +110,11 @@ async function main() {
   try {
     const apiUrl = `http://127.0.0.1:${PORTS.api}`;
     const baseUrl = `http://127.0.0.1:${PORTS.baseline}`;
-    await Promise.all([waitForHttp(`${baseUrl}/list`, 60_000, baseline), waitForHttp(`${apiUrl}/api/v1/health`, 60_000, api), waitForHttp(`http://127.0.0.1:${PORTS.worker}/health`, 60_000, worker)]);
+    await Promise.all([
+      waitForHttp(`${baseUrl}/list`, 60_000, baseline),
+      waitForHttp(`${apiUrl}/api/v1/health`, 60_000, api),
+      waitForHttp(`http://127.0.0.1:${PORTS.worker}/health`, 60_000, worker),
+    ]);
     const tokens: string[] = [];
     for (let i = 0; i < emails.length; i += 10) tokens.push(...(await Promise.all(emails.slice(i, i + 10).map((e) => login(apiUrl, e, BENCH_PASSWORD)))));
     console.log(`signed in ${tokens.length} drivers; ${DURATION} s per scenario, ${CONNECTIONS} connections`);
@@ -143,7 +164,11 @@ async function main() {
       endToEnd: { saturated: { ...saturated, batchRequestsPerSecond: batch.rps }, steady: { ...steady, offeredPointsPerSecond: 10_000 } },
       apiPeakRssMb: Math.round(peakApiRss),
       targets: {
-        singlePostRatio: { target: 0.6, measured: Number((single.rps / baselinePost.rps).toFixed(2)), met: single.rps / baselinePost.rps >= 0.6 && single.errors + single.non2xx === 0 },
+        singlePostRatio: {
+          target: 0.6,
+          measured: Number((single.rps / baselinePost.rps).toFixed(2)),
+          met: single.rps / baselinePost.rps >= 0.6 && single.errors + single.non2xx === 0,
+        },
         p99AtFixedRateMs: { target: 50, measured: fixedSingle.p99, met: fixedSingle.p99 < 50 && fixedSingle.errors + fixedSingle.non2xx === 0 },
         pointsPerSecond: { target: 10_000, measured: saturated.pointsPerSecond, met: saturated.pointsPerSecond >= 10_000 },
         lagP99MsAt10kPointsPerSecond: { target: 1000, measured: steady.lagP99Ms, met: steady.lagP99Ms < 1000 && steady.pointsPerSecond >= 9_000 },
@@ -153,8 +178,12 @@ async function main() {
     console.log(table(saturation));
     console.log(`\nfixed offered rate:`);
     console.log(table([fixedBaseline, fixedSingle, fixedSustainable, steadyBatch]));
-    console.log(`\nend to end, batch posts at saturation: ${saturated.points} points stored, ${saturated.pointsPerSecond} points/s (lag p99 ${saturated.lagP99Ms} ms: a backlog by design)`);
-    console.log(`end to end, 10,000 points/s offered: ${steady.points} points stored, ${steady.pointsPerSecond} points/s; lag acceptance -> commit p50 ${steady.lagP50Ms} ms, p99 ${steady.lagP99Ms} ms, max ${steady.lagMaxMs} ms`);
+    console.log(
+      `\nend to end, batch posts at saturation: ${saturated.points} points stored, ${saturated.pointsPerSecond} points/s (lag p99 ${saturated.lagP99Ms} ms: a backlog by design)`,
+    );
+    console.log(
+      `end to end, 10,000 points/s offered: ${steady.points} points stored, ${steady.pointsPerSecond} points/s; lag acceptance -> commit p50 ${steady.lagP50Ms} ms, p99 ${steady.lagP99Ms} ms, max ${steady.lagMaxMs} ms`,
+    );
     console.log(`API peak resident memory: ${results.apiPeakRssMb} MB`);
     console.log('\ntargets:');
     for (const [name, t] of Object.entries(results.targets)) console.log(`  ${t.met ? 'met   ' : 'MISSED'} ${name}: ${t.measured} (target ${t.target})`);

@@ -134,7 +134,6 @@ function serverPercentile(before: Map<number, number> | undefined, after: Map<nu
   return null;
 }
 
-
 async function storedPoints(url: string, since: Date): Promise<number> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -146,7 +145,10 @@ async function storedPoints(url: string, since: Date): Promise<number> {
 async function waitForDrain(api: string): Promise<void> {
   for (let i = 0; i < 600; i++) {
     const text = await (await fetch(`${api}/metrics`)).text();
-    const pending = [...text.matchAll(/^uvis_queue_jobs\{queue="locations",state="(waiting|active|delayed|prioritized)"[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[2]), 0);
+    const pending = [...text.matchAll(/^uvis_queue_jobs\{queue="locations",state="(waiting|active|delayed|prioritized)"[^}]*\} (\d+)/gm)].reduce(
+      (n, m) => n + Number(m[2]),
+      0,
+    );
     if (pending === 0) return;
     await sleep(500);
   }
@@ -208,7 +210,12 @@ async function main() {
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version },
       settings: { users: USERS, durationSeconds: DURATION_S, spawnRate: SPAWN_RATE },
       endpoints: rows,
-      totals: { requests: allRequests, errors: allErrors, errorRate: allRequests ? allErrors / allRequests : 0, requestsPerSecond: Math.round(allRequests / ((Date.now() - started.getTime()) / 1000)) },
+      totals: {
+        requests: allRequests,
+        errors: allErrors,
+        errorRate: allRequests ? allErrors / allRequests : 0,
+        requestsPerSecond: Math.round(allRequests / ((Date.now() - started.getTime()) / 1000)),
+      },
       locations: { accepted: acceptedPoints, stored, allStored: stored === acceptedPoints },
       apiPeakRssMb: Math.round(peakRss),
       targets: {
@@ -222,9 +229,13 @@ async function main() {
     console.log('endpoint                          requests   avg ms   p95 ms   p99 ms   p95 ms   p99 ms   errors');
     for (const r of rows) {
       const server = (v: number | null) => (v === null ? '-' : String(v)).padStart(8);
-      console.log(`${r.endpoint.padEnd(32)} ${String(r.requests).padStart(9)} ${String(r.averageMs).padStart(8)} ${String(r.p95Ms).padStart(8)} ${String(r.p99Ms).padStart(8)} ${server(r.serverP95Ms)} ${server(r.serverP99Ms)} ${String(r.errors).padStart(8)}`);
+      console.log(
+        `${r.endpoint.padEnd(32)} ${String(r.requests).padStart(9)} ${String(r.averageMs).padStart(8)} ${String(r.p95Ms).padStart(8)} ${String(r.p99Ms).padStart(8)} ${server(r.serverP95Ms)} ${server(r.serverP99Ms)} ${String(r.errors).padStart(8)}`,
+      );
     }
-    console.log(`\nall but sign-in: ${allRequests} requests, ${results.totals.requestsPerSecond} req/s overall, error rate ${(results.totals.errorRate * 100).toFixed(3)} %`);
+    console.log(
+      `\nall but sign-in: ${allRequests} requests, ${results.totals.requestsPerSecond} req/s overall, error rate ${(results.totals.errorRate * 100).toFixed(3)} %`,
+    );
     console.log(`locations: ${acceptedPoints} accepted (202), ${stored} stored${stored === acceptedPoints ? ' (all)' : ' (MISSING SOME)'}`);
     console.log(`API peak resident memory: ${results.apiPeakRssMb} MB`);
     console.log('targets:', JSON.stringify(results.targets));

@@ -93,7 +93,8 @@ async function main(argv: string[]): Promise<string> {
   try {
     const backup = which === 'latest' ? await latestGoodBackup(db) : await getBackup(db, which);
     if (!backup) throw new RestoreError(which === 'latest' ? 'there is no successful backup to restore' : `no backup with id ${which}`, 2);
-    if (backup.status !== 'succeeded') throw new RestoreError(`backup ${backup.id} is ${backup.status}${backup.error ? ` (${backup.error})` : ''}; only a succeeded backup can be restored`, 2);
+    if (backup.status !== 'succeeded')
+      throw new RestoreError(`backup ${backup.id} is ${backup.status}${backup.error ? ` (${backup.error})` : ''}; only a succeeded backup can be restored`, 2);
     if (values.files && !backup.files_location) throw new RestoreError(`backup ${backup.id} has no uploaded files (only weekly backups do)`, 2);
 
     const storages = await createStorages(config.backup);
@@ -103,20 +104,26 @@ async function main(argv: string[]): Promise<string> {
       if (err instanceof BackupNotFoundError) throw new RestoreError(`${err.message}; nothing was changed`, 2);
       throw err;
     });
-    const files = values.files ? await fetchVerified(storages, backup, { artifact: 'files', owner: ownerTag(config.databaseUrl) }).catch(async (err: unknown) => {
-      await dump.cleanup();
-      throw err instanceof DamagedBackupError ? new RestoreError(`${err.message}; nothing was changed`, 3) : err;
-    }) : undefined;
+    const files = values.files
+      ? await fetchVerified(storages, backup, { artifact: 'files', owner: ownerTag(config.databaseUrl) }).catch(async (err: unknown) => {
+          await dump.cleanup();
+          throw err instanceof DamagedBackupError ? new RestoreError(`${err.message}; nothing was changed`, 3) : err;
+        })
+      : undefined;
     // Said before anything else happens: a copy that was passed over needs the operator's attention.
     for (const fetched of [dump, files]) {
-      if (fetched?.passedOver.length) process.stderr.write(`restore: warning: passed over ${fetched.passedOver.join('; ')}; using the copy on ${fetched.source}\n`);
+      if (fetched?.passedOver.length)
+        process.stderr.write(`restore: warning: passed over ${fetched.passedOver.join('; ')}; using the copy on ${fetched.source}\n`);
     }
     try {
       if (!values.yes && !(await confirm(backup, target))) throw new RestoreError('not confirmed; nothing was changed', 4);
       // Checked before the database is touched: an unwritable UPLOADS_DIR stops here.
       if (files) {
         await assertWritable(config.backup.uploadsDir).catch((err: unknown) => {
-          throw new RestoreError(`cannot unpack the files into ${config.backup.uploadsDir}: ${err instanceof Error ? err.message : String(err)}; nothing was changed`, 1);
+          throw new RestoreError(
+            `cannot unpack the files into ${config.backup.uploadsDir}: ${err instanceof Error ? err.message : String(err)}; nothing was changed`,
+            1,
+          );
         });
       }
       let targetDb: ReturnType<typeof createDb> | undefined;
@@ -135,14 +142,20 @@ async function main(argv: string[]): Promise<string> {
             targetDb = undefined;
             dropped = await withAdminConnection(target, (c) => dropDatabase(c, databaseName(target))).then(
               () => `, and database ${databaseName(target)} made for it was dropped again`,
-              (dropErr: unknown) => `; database ${databaseName(target)} made for it is empty and could not be dropped (${dropErr instanceof Error ? dropErr.message : String(dropErr)})`,
+              (dropErr: unknown) =>
+                `; database ${databaseName(target)} made for it is empty and could not be dropped (${dropErr instanceof Error ? dropErr.message : String(dropErr)})`,
             );
           }
-          throw new RestoreError(`${err instanceof Error ? err.message : String(err)}; nothing was changed (the restore ran in one transaction, rolled back${dropped})`, 1);
+          throw new RestoreError(
+            `${err instanceof Error ? err.message : String(err)}; nothing was changed (the restore ran in one transaction, rolled back${dropped})`,
+            1,
+          );
         });
         await rekeyUnpublished(targetDb);
         await putManifestBack(targetDb, manifest).catch((err: unknown) => {
-          throw new Error(`restored, but the backup manifest could not be put back (${err instanceof Error ? err.message : String(err)}); its rows are in ${manifest.file}`);
+          throw new Error(
+            `restored, but the backup manifest could not be put back (${err instanceof Error ? err.message : String(err)}); its rows are in ${manifest.file}`,
+          );
         });
         if (files) await unpackFiles(files.path, config.backup.uploadsDir);
         const jobs = live ? await clearStaleJobs(config) : '';

@@ -10,7 +10,15 @@
 import { assignmentRefusals } from '../domain/assignment.js';
 import { orderCancelRefusal } from '../domain/orders.js';
 import { checkTransition, orderStatusFor, TERMINAL_DISPATCH_STATUSES, type DispatchStatus, type OrderStatus } from '../domain/dispatch-status.js';
-import { activeDispatchId, insertDispatch, lockActiveDispatchOfOrder, lockDispatch, lockVehicleAndDriver, setDispatchStatus, type DispatchRow } from '../db/dispatches.js';
+import {
+  activeDispatchId,
+  insertDispatch,
+  lockActiveDispatchOfOrder,
+  lockDispatch,
+  lockVehicleAndDriver,
+  setDispatchStatus,
+  type DispatchRow,
+} from '../db/dispatches.js';
 import { getOrder, updateOrder, type OrderRow } from '../db/orders.js';
 import { ConflictError, NotFoundError } from '../lib/errors/index.js';
 import { announceDispatchChange, announceOrderChange } from './announce.js';
@@ -40,7 +48,12 @@ export async function assignDispatch(tx: Tx, deps: Deps, input: AssignInput): Pr
   if (!driver) throw new NotFoundError(`driver ${input.driverId}`);
   const refusals = assignmentRefusals({
     order: { id: order.id, status: order.status, cargoType: order.cargo_type, weightKg: order.weight_kg },
-    vehicle: { id: input.vehicleId, active: vehicle.active as boolean, capacityKg: vehicle.capacity_kg as number, cargoClasses: vehicle.cargo_classes as never },
+    vehicle: {
+      id: input.vehicleId,
+      active: vehicle.active as boolean,
+      capacityKg: vehicle.capacity_kg as number,
+      cargoClasses: vehicle.cargo_classes as never,
+    },
     driver: { id: input.driverId, active: driver.active as boolean },
     vehicleBusyWith: await activeDispatchId(trx, 'vehicle_id', input.vehicleId),
     driverBusyWith: await activeDispatchId(trx, 'driver_id', input.driverId),

@@ -23,7 +23,7 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     ? new AppError(bodyError.status, bodyError.code, bodyError.message)
     : libraryClientError
       ? new AppError(err.status, typeof err.code === 'string' ? err.code : 'bad_request', String(err.message))
-      : classifyError(err instanceof AppError ? err : (err?.cause instanceof AppError ? err.cause : err));
+      : classifyError(err instanceof AppError ? err : err?.cause instanceof AppError ? err.cause : err);
   if (!(error instanceof AppError)) {
     // Unexpected: log everything, tell the client nothing about internals.
     req.log?.error({ err }, 'unhandled error');

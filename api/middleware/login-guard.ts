@@ -68,16 +68,24 @@ export class LoginGuard {
 
   private refuse({ limit, code, policy, message }: FailureLimit, msBeforeNext: number): AppError {
     const seconds = Math.max(1, Math.ceil(msBeforeNext / 1000));
-    return new AppError(429, code, `${message}; retry in ${seconds} s`, { retry_after_seconds: seconds }, {
-      'Retry-After': String(seconds),
-      RateLimit: `"${policy}"; r=0; t=${seconds}`,
-      'RateLimit-Policy': `"${policy}"; q=${limit}; w=${this.config.lockoutSeconds}`,
-    });
+    return new AppError(
+      429,
+      code,
+      `${message}; retry in ${seconds} s`,
+      { retry_after_seconds: seconds },
+      {
+        'Retry-After': String(seconds),
+        RateLimit: `"${policy}"; r=0; t=${seconds}`,
+        'RateLimit-Policy': `"${policy}"; q=${limit}; w=${this.config.lockoutSeconds}`,
+      },
+    );
   }
 
   middleware(): RequestHandler {
     return async (req, res, next) => {
-      const account = String(req.body?.username ?? req.body?.email ?? '').trim().toLowerCase();
+      const account = String(req.body?.username ?? req.body?.email ?? '')
+        .trim()
+        .toLowerCase();
       const ip = ipKeyGenerator(req.ip ?? 'unknown');
       let states: (RateLimiterRes | null)[];
       try {
@@ -87,7 +95,10 @@ export class LoginGuard {
       }
       const [accountState, ipState, finishedState] = states;
       // A locked key is refused before any slowdown.
-      for (const [rule, state] of [[this.byAccount, accountState], [this.byIp, ipState]] as const) {
+      for (const [rule, state] of [
+        [this.byAccount, accountState],
+        [this.byIp, ipState],
+      ] as const) {
         if ((state?.consumedPoints ?? 0) >= rule.limit) return next(this.refuse(rule, state!.msBeforeNext));
       }
       // Each failure past the first few makes the next answer slower.

@@ -77,33 +77,45 @@ export class RateLimits {
     } as const;
     const byUser = (req: Parameters<NonNullable<Options['keyGenerator']>>[0]) => String(req.res?.locals.principal?.userId ?? 'anonymous');
     const windowMs = config.windowSeconds * 1000;
-    this.general = failOpen(rateLimit({
-      ...common,
-      windowMs,
-      limit: config.general,
-      identifier: 'general',
-      keyGenerator: byUser,
-      store: store(redis, `${prefix}:rl:general:`),
-      handler: limitReached('rate_limited', (s) => `too many requests; retry in ${s} s`),
-    }), log, 'general');
-    this.location = failOpen(rateLimit({
-      ...common,
-      windowMs,
-      limit: config.location,
-      identifier: 'location',
-      keyGenerator: byUser,
-      store: store(redis, `${prefix}:rl:location:`),
-      handler: limitReached('rate_limited', (s) => `too many location posts; retry in ${s} s`),
-    }), log, 'location');
+    this.general = failOpen(
+      rateLimit({
+        ...common,
+        windowMs,
+        limit: config.general,
+        identifier: 'general',
+        keyGenerator: byUser,
+        store: store(redis, `${prefix}:rl:general:`),
+        handler: limitReached('rate_limited', (s) => `too many requests; retry in ${s} s`),
+      }),
+      log,
+      'general',
+    );
+    this.location = failOpen(
+      rateLimit({
+        ...common,
+        windowMs,
+        limit: config.location,
+        identifier: 'location',
+        keyGenerator: byUser,
+        store: store(redis, `${prefix}:rl:location:`),
+        handler: limitReached('rate_limited', (s) => `too many location posts; retry in ${s} s`),
+      }),
+      log,
+      'location',
+    );
     // Fails open like the others: without Redis the sign-in guard answers 503 anyway.
-    this.loginAttempts = failOpen(rateLimit({
-      ...common,
-      windowMs: LOGIN_ATTEMPT_WINDOW_SECONDS * 1000,
-      limit: config.loginIpAttempts,
-      identifier: 'login-attempts',
-      keyGenerator: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
-      store: store(redis, `${prefix}:rl:login-ip:`),
-      handler: limitReached('rate_limited', (s) => `too many sign-in attempts from this address; retry in ${s} s`),
-    }), log, 'login-attempts');
+    this.loginAttempts = failOpen(
+      rateLimit({
+        ...common,
+        windowMs: LOGIN_ATTEMPT_WINDOW_SECONDS * 1000,
+        limit: config.loginIpAttempts,
+        identifier: 'login-attempts',
+        keyGenerator: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
+        store: store(redis, `${prefix}:rl:login-ip:`),
+        handler: limitReached('rate_limited', (s) => `too many sign-in attempts from this address; retry in ${s} s`),
+      }),
+      log,
+      'login-attempts',
+    );
   }
 }

@@ -33,7 +33,9 @@ export function fleetRoutes(deps: AppDeps): RouteSpec[] {
         const classes = [...new Set(input.cargo_classes as CargoClass[])];
         const impossible = impossibleCargoClasses(type, classes);
         if (impossible.length > 0) {
-          throw new ValidationError('request is invalid', [{ field: 'body.cargo_classes', message: `a ${type} vehicle cannot carry ${impossible.join(', ')}` }]);
+          throw new ValidationError('request is invalid', [
+            { field: 'body.cargo_classes', message: `a ${type} vehicle cannot carry ${impossible.join(', ')}` },
+          ]);
         }
         return { ...input, cargo_classes: classes };
       },

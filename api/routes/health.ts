@@ -6,9 +6,7 @@ import type { AppDeps } from '../deps.js';
 import { defineRoute, reply, type RouteSpec } from '../route.js';
 
 const Health = z.object({ status: z.string() }).meta({ id: 'Health' });
-const Readiness = z
-  .object({ status: z.enum(['ready', 'unavailable', 'draining']), checks: z.record(z.string(), z.string()) })
-  .meta({ id: 'Readiness' });
+const Readiness = z.object({ status: z.enum(['ready', 'unavailable', 'draining']), checks: z.record(z.string(), z.string()) }).meta({ id: 'Readiness' });
 
 async function check(probe: () => Promise<unknown>): Promise<string> {
   try {

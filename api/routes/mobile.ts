@@ -63,7 +63,8 @@ export function mobileRoutes(deps: AppDeps): RouteSpec[] {
     422: { description: 'The Idempotency-Key was used for a different request', schema: ErrorResponse },
     429: { description: 'Over the location rate limit', schema: ErrorResponse },
     503: {
-      description: 'Redis unavailable or too slow: the points may have been queued all the same. Keep them and retry with the same Idempotency-Key and body (safe: the same job, no point stored twice)',
+      description:
+        'Redis unavailable or too slow: the points may have been queued all the same. Keep them and retry with the same Idempotency-Key and body (safe: the same job, no point stored twice)',
       schema: ErrorResponse,
     },
     ...errors,
@@ -83,7 +84,8 @@ export function mobileRoutes(deps: AppDeps): RouteSpec[] {
       method: 'put',
       path: '/mobile/dispatches/:id/status',
       summary: 'Report a status change of an own dispatch; the order follows at once',
-      description: 'Forward only (skipping ahead is allowed); moving back or changing a finished dispatch is 409. Reporting the current status again changes nothing.',
+      description:
+        'Forward only (skipping ahead is allowed); moving back or changing a finished dispatch is 409. Reporting the current status again changes nothing.',
       tags: ['mobile'],
       auth: 'driver',
       params: IdParams,
@@ -153,4 +155,3 @@ export function mobileRoutes(deps: AppDeps): RouteSpec[] {
     }),
   ];
 }
-

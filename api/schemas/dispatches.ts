@@ -39,7 +39,13 @@ export const Dispatch = z
 
 export const DispatchWithHistory = Dispatch.extend({
   history: z.array(
-    z.object({ from_status: z.string().nullable(), to_status: z.string(), changed_by: z.number().nullable(), changed_at: z.string(), note: z.string().nullable() }),
+    z.object({
+      from_status: z.string().nullable(),
+      to_status: z.string(),
+      changed_by: z.number().nullable(),
+      changed_at: z.string(),
+      note: z.string().nullable(),
+    }),
   ),
 }).meta({ id: 'DispatchWithHistory' });
 

@@ -5,7 +5,10 @@ import { USER_ROLES } from '../../domain/roles.js';
 import { BodyId, BooleanQuery, CargoCode, CargoType, Cursor, Limit, pageOf } from './common.js';
 
 const Name = z.string().trim().min(1).max(100);
-const Phone = z.string().trim().regex(/^[0-9+\-() ]{7,20}$/, 'digits, spaces and + - ( ) only');
+const Phone = z
+  .string()
+  .trim()
+  .regex(/^[0-9+\-() ]{7,20}$/, 'digits, spaces and + - ( ) only');
 
 export const ListQuery = z.strictObject({ active: BooleanQuery.optional(), limit: Limit, cursor: Cursor });
 
@@ -60,7 +63,11 @@ export const Driver = z
 export const ClientCreate = z
   .strictObject({
     name: Name.meta({ example: '한빛식품' }),
-    business_number: z.string().trim().regex(/^\d{3}-\d{2}-\d{5}$/, 'format 123-45-67890').optional(),
+    business_number: z
+      .string()
+      .trim()
+      .regex(/^\d{3}-\d{2}-\d{5}$/, 'format 123-45-67890')
+      .optional(),
     contact_name: Name.optional(),
     phone: Phone.optional(),
     email: z.email().max(200).optional(),

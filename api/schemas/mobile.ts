@@ -49,9 +49,7 @@ export const LocationBatch = z
   .strictObject({ points: z.array(LocationPost).min(1).max(MAX_POINTS_PER_POST) })
   .meta({ id: 'LocationBatch', description: `An offline buffer: up to ${MAX_POINTS_PER_POST} points` });
 
-export const LocationAccepted = z
-  .object({ job_id: z.string(), queue: z.literal('locations'), accepted: z.number() })
-  .meta({ id: 'LocationAccepted' });
+export const LocationAccepted = z.object({ job_id: z.string(), queue: z.literal('locations'), accepted: z.number() }).meta({ id: 'LocationAccepted' });
 
 export const MobileDispatch = Dispatch.extend({
   order: z.object({

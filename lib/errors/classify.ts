@@ -22,10 +22,7 @@ function isDatabaseDown(err: Record<string, unknown>): boolean {
 function isRedisDown(err: Record<string, unknown>): boolean {
   const name = String(err.name ?? '');
   const message = String(err.message ?? '');
-  return (
-    name === 'MaxRetriesPerRequestError' ||
-    /enableOfflineQueue|Connection is closed|Command timed out|Stream isn't writeable|ioredis/i.test(message)
-  );
+  return name === 'MaxRetriesPerRequestError' || /enableOfflineQueue|Connection is closed|Command timed out|Stream isn't writeable|ioredis/i.test(message);
 }
 
 /** Maps infrastructure failures to a 503 the client can act on; everything else stays as is. */

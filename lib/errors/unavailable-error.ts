@@ -5,8 +5,14 @@ export const SERVICE_UNAVAILABLE = 'service_unavailable';
 /** 503: a dependency (PostgreSQL, Redis) does not answer; the client may retry. */
 export class UnavailableError extends AppError {
   constructor(dependency: 'database' | 'queue' | 'redis' | 'server', message?: string, retryAfterSeconds = 5) {
-    super(503, SERVICE_UNAVAILABLE, message ?? `${dependency} unavailable, retry shortly`, { dependency }, {
-      'Retry-After': String(retryAfterSeconds),
-    });
+    super(
+      503,
+      SERVICE_UNAVAILABLE,
+      message ?? `${dependency} unavailable, retry shortly`,
+      { dependency },
+      {
+        'Retry-After': String(retryAfterSeconds),
+      },
+    );
   }
 }

@@ -36,11 +36,24 @@ export async function createDrivers(url: string, count: number): Promise<string[
     const emails: string[] = [];
     await db.transaction(async (trx) => {
       for (let i = 0; i < count; i++) {
-        const [vehicle] = await trx('vehicles').insert({ license_plate: `B${100000 + i}`, vehicle_type: 'REFRIGERATED', cargo_classes: ['CHILLED', 'FROZEN'], capacity_kg: 5000 }).returning('id');
-        const [driver] = await trx('drivers').insert({ name: `벤치 기사 ${i}`, vehicle_id: vehicle.id }).returning('id');
+        const [vehicle] = await trx('vehicles')
+          .insert({ license_plate: `B${100000 + i}`, vehicle_type: 'REFRIGERATED', cargo_classes: ['CHILLED', 'FROZEN'], capacity_kg: 5000 })
+          .returning('id');
+        const [driver] = await trx('drivers')
+          .insert({ name: `벤치 기사 ${i}`, vehicle_id: vehicle.id })
+          .returning('id');
         const email = `bench-driver-${i}@example.com`;
         await trx('users').insert({ email, password_hash: hash, role: 'driver', driver_id: driver.id });
-        const [order] = await trx('orders').insert({ client_id: 1, pickup_address: '서울특별시 강남구 테헤란로 1', delivery_address: '부산광역시 해운대구 1', cargo_type: 'CHILLED', weight_kg: 100, status: 'ASSIGNED' }).returning('id');
+        const [order] = await trx('orders')
+          .insert({
+            client_id: 1,
+            pickup_address: '서울특별시 강남구 테헤란로 1',
+            delivery_address: '부산광역시 해운대구 1',
+            cargo_type: 'CHILLED',
+            weight_kg: 100,
+            status: 'ASSIGNED',
+          })
+          .returning('id');
         await trx('dispatches').insert({ order_id: order.id, vehicle_id: vehicle.id, driver_id: driver.id, status: 'ASSIGNED' });
         emails.push(email);
       }

@@ -71,7 +71,8 @@ export async function runScenario(s: Scenario): Promise<ScenarioResult> {
  * time, so a server that falls behind shows it.
  */
 /** The nearest-rank percentile (p in 0..100) of ascending values; 0 for none. Shared by the bench and the load test. */
-export const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]! : 0);
+export const percentile = (sorted: number[], p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]! : 0;
 
 export async function runSteady(s: Scenario & { rate: number }): Promise<ScenarioResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: s.connections });
@@ -93,7 +94,10 @@ export async function runSteady(s: Scenario & { rate: number }): Promise<Scenari
           method: s.method,
           path: s.path,
           timeout: 10_000,
-          headers: { ...(s.body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(s.body) } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          headers: {
+            ...(s.body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(s.body) } : {}),
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+          },
         },
         (res) => {
           res.resume();

@@ -45,7 +45,16 @@ export function spawnNode(script: string, args: string[], env: Record<string, st
 
 /** The environment every measured UVIS process runs with: development, no demo data, no schedules, logs at info. */
 export function uvisEnv(databaseUrl: string, redisUrl: string, prefix: string): Record<string, string> {
-  return { NODE_ENV: 'development', DEMO_DATA: 'false', DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, REDIS_PREFIX: prefix, HOST: '127.0.0.1', LOG_LEVEL: 'info', SCHEDULES: 'off' };
+  return {
+    NODE_ENV: 'development',
+    DEMO_DATA: 'false',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    REDIS_PREFIX: prefix,
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    SCHEDULES: 'off',
+  };
 }
 
 /** Resolves when url answers 2xx; rejects at once if the process behind it exits. */

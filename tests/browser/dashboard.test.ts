@@ -83,7 +83,12 @@ describe('dispatcher dashboard', () => {
     // Dispatchers get no Bull Board link; admins do (checked below).
     expect(await page.$('#bull-board-link')).toBeNull();
 
-    const orderId = await createOrderInPage(page, { pickup: '서울특별시 강남구 테헤란로 152', delivery: '부산광역시 해운대구 센텀중앙로 79', cargo: 'CHILLED', weight: '300' });
+    const orderId = await createOrderInPage(page, {
+      pickup: '서울특별시 강남구 테헤란로 152',
+      delivery: '부산광역시 해운대구 센텀중앙로 79',
+      cargo: 'CHILLED',
+      weight: '300',
+    });
     await page.waitForSelector(`#orders tr[data-order-id="${orderId}"] [data-status="PENDING"]`);
     // The new order is already chosen in the assignment form.
     expect(await page.inputValue('#assign select[name="order_id"]')).toBe(String(orderId));
@@ -119,7 +124,10 @@ describe('dispatcher dashboard', () => {
 
   it('moves a vehicle’s marker when its driver posts a location, and greys out stale vehicles', async () => {
     // Vehicle 4 last reported an hour ago.
-    await uvis.running.deps.db('driver_positions').where('driver_id', 4).update({ recorded_at: new Date(Date.now() - 3600_000) });
+    await uvis.running.deps
+      .db('driver_positions')
+      .where('driver_id', 4)
+      .update({ recorded_at: new Date(Date.now() - 3600_000) });
     const watched = await signedIn(DEMO_DISPATCHER);
     const { page } = watched;
     const marker = '#map g.marker[data-vehicle-id="2"]';
@@ -136,7 +144,11 @@ describe('dispatcher dashboard', () => {
     const after = await page.getAttribute(marker, 'transform');
     expect(after).not.toBe(before);
     // Seoul is north-west of Busan, where the vehicle was: up and to the left on the plot.
-    const xy = (t: string | null) => t!.match(/translate\(([\d.]+) ([\d.]+)\)/)!.slice(1).map(Number);
+    const xy = (t: string | null) =>
+      t!
+        .match(/translate\(([\d.]+) ([\d.]+)\)/)!
+        .slice(1)
+        .map(Number);
     const [x0, y0] = xy(before);
     const [x1, y1] = xy(after);
     expect(x1).toBeLessThan(x0!);
@@ -148,7 +160,12 @@ describe('dispatcher dashboard', () => {
     const watched = await signedIn(DEMO_DISPATCHER);
     const { page } = watched;
     await useLanguage(page, 'ko');
-    const orderId = await createOrderInPage(page, { pickup: '부산광역시 사하구 다대로 1', delivery: '대구광역시 달서구 성서공단로 11', cargo: 'FROZEN', weight: '500' });
+    const orderId = await createOrderInPage(page, {
+      pickup: '부산광역시 사하구 다대로 1',
+      delivery: '대구광역시 달서구 성서공단로 11',
+      cargo: 'FROZEN',
+      weight: '500',
+    });
     await page.selectOption('#assign select[name="order_id"]', String(orderId));
     await page.selectOption('#assign select[name="vehicle_id"]', '3');
     await page.selectOption('#assign select[name="driver_id"]', '3');
@@ -249,7 +266,11 @@ describe('dispatcher dashboard', () => {
     const refresh = await page.evaluate(() => JSON.parse((globalThis as any).sessionStorage.getItem('uvis.dashboard.tokens')).refresh as string);
     // The access token expired while the tab slept (the refresh token is still good): the
     // server refuses the first sign-out call as it would a stale token.
-    await page.route('**/api/v1/auth/logout', (route) => route.fulfill({ status: 401, contentType: 'application/json', body: '{"error":{"code":"token_expired","message":"expired","details":null}}' }), { times: 1 });
+    await page.route(
+      '**/api/v1/auth/logout',
+      (route) => route.fulfill({ status: 401, contentType: 'application/json', body: '{"error":{"code":"token_expired","message":"expired","details":null}}' }),
+      { times: 1 },
+    );
     await page.click('#sign-out');
     await page.waitForSelector('#email');
     // The session is over on the server: its refresh token no longer works.
@@ -261,7 +282,9 @@ describe('dispatcher dashboard', () => {
     expect(created.status, created.text).toBe(201);
     const second = await signedIn(account);
     const driver = await uvis.api.post('/api/v1/drivers', { name: '강등 기사' }, admin);
-    expect((await uvis.api.request('PATCH', `/api/v1/users/${created.body.id}`, { token: admin, json: { role: 'driver', driver_id: driver.body.id } })).status).toBe(200);
+    expect(
+      (await uvis.api.request('PATCH', `/api/v1/users/${created.body.id}`, { token: admin, json: { role: 'driver', driver_id: driver.body.id } })).status,
+    ).toBe(200);
     uvis.running.deps.liveHub.closeAll('test'); // the next reconnect meets the new role
     await second.page.waitForSelector('#signin-message.error');
     await useLanguage(second.page, 'ko');

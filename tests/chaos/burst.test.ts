@@ -26,12 +26,19 @@ describe('burst of GPS posts', () => {
     const redis = await startPrivateRedis();
     const database = await createTestDatabase();
     const db = createDb({ url: database.url, poolMin: 0, poolMax: 2, statementTimeoutMs: 30_000 });
-    cleanups.push(() => redis.destroy(), () => database.drop(), () => db.destroy());
+    cleanups.push(
+      () => redis.destroy(),
+      () => database.drop(),
+      () => db.destroy(),
+    );
     // A driver posting every second uses 60 a minute; the limit leaves that room and no more.
     const env = { DATABASE_URL: database.url, REDIS_URL: redis.url, REDIS_PREFIX: newPrefix(), RATE_LIMIT_LOCATION: '60', RATE_LIMIT_WINDOW_SECONDS: '60' };
     const api = await startUvisProcess('api', env);
     const worker = await startUvisProcess('worker', env);
-    cleanups.push(() => api.stop(), () => worker.stop());
+    cleanups.push(
+      () => api.stop(),
+      () => worker.stop(),
+    );
     const client = new ApiClient(api.url);
     const drivers = await driverTokens(db, client, 40);
     const [bursting, normal] = [drivers.slice(0, 30), drivers.slice(30)];

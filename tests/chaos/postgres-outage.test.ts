@@ -49,7 +49,10 @@ describe('PostgreSQL outage', () => {
     const env = { DATABASE_URL: url, REDIS_PREFIX: prefix };
     const api = await startUvisProcess('api', env);
     const worker = await startUvisProcess('worker', env);
-    cleanups.push(() => api.stop(), () => worker.stop());
+    cleanups.push(
+      () => api.stop(),
+      () => worker.stop(),
+    );
     const client = new ApiClient(api.url);
     const driver = await client.login();
     const dispatcher = await client.login(DEMO_DISPATCHER);
@@ -62,7 +65,11 @@ describe('PostgreSQL outage', () => {
     // GPS posts need only the (cached) session and Redis: accepted; their jobs cannot be stored yet.
     const jobIds: string[] = [];
     for (let i = 0; i < 10; i++) {
-      const res = await client.post('/api/v1/mobile/locations', { points: Array.from({ length: 10 }, (_, j) => ({ latitude: 33.5, longitude: 126.5 + (i * 10 + j) / 1e4 })) }, driver);
+      const res = await client.post(
+        '/api/v1/mobile/locations',
+        { points: Array.from({ length: 10 }, (_, j) => ({ latitude: 33.5, longitude: 126.5 + (i * 10 + j) / 1e4 })) },
+        driver,
+      );
       expect(res.status).toBe(202);
       jobIds.push(res.body.job_id);
     }
@@ -76,22 +83,35 @@ describe('PostgreSQL outage', () => {
     // The worker's attempts fail and back off (exponential, from 500 ms).
     const queue = new Queue('locations', { connection: new Redis(baseUrls().redisUrl, { maxRetriesPerRequest: null }), prefix: `{${prefix}}` });
     cleanups.push(() => queue.close());
-    const retried = await waitFor(async () => {
-      const jobs = await Promise.all(jobIds.map((id) => queue.getJob(id)));
-      const attempts = jobs.map((j) => j?.attemptsMade ?? 0);
-      return attempts.every((a) => a >= 2) ? attempts : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 250, what: 'retries with backoff' });
+    const retried = await waitFor(
+      async () => {
+        const jobs = await Promise.all(jobIds.map((id) => queue.getJob(id)));
+        const attempts = jobs.map((j) => j?.attemptsMade ?? 0);
+        return attempts.every((a) => a >= 2) ? attempts : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250, what: 'retries with backoff' },
+    );
     const states = await Promise.all(jobIds.map((id) => queue.getJobState(id)));
     expect(states.every((s) => s === 'delayed' || s === 'waiting' || s === 'active')).toBe(true);
 
     await ensurePostgres(url, root);
     await waitFor(async () => (await client.get('/api/v1/orders?limit=1', dispatcher)).status === 200, { timeoutMs: 20_000, what: 'the API to recover' });
-    await waitFor(async () => (await Promise.all(jobIds.map((id) => queue.getJobState(id)))).every((s) => s === 'completed'), { timeoutMs: 60_000, intervalMs: 500, what: 'jobs to complete' });
+    await waitFor(async () => (await Promise.all(jobIds.map((id) => queue.getJobState(id)))).every((s) => s === 'completed'), {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+      what: 'jobs to complete',
+    });
     const check = createDb({ url, poolMin: 0, poolMax: 1, statementTimeoutMs: 10_000 });
     const stored = await storedPoints(check, [1]);
     await check.destroy();
     expect((await client.get('/api/v1/health/ready')).status).toBe(200);
-    report('PostgreSQL outage', { injected: 'pg_ctl stop -m fast, then start', jobsQueuedDuringOutage: jobIds.length, attemptsBeforeRecovery: retried, apiRefusalMs: refusalMs, pointsStored: stored.rows });
+    report('PostgreSQL outage', {
+      injected: 'pg_ctl stop -m fast, then start',
+      jobsQueuedDuringOutage: jobIds.length,
+      attemptsBeforeRecovery: retried,
+      apiRefusalMs: refusalMs,
+      pointsStored: stored.rows,
+    });
     expect(stored).toEqual({ rows: 101, distinct: 101 });
   });
 });

@@ -24,7 +24,11 @@ describe('Redis outage', () => {
     const redis = await startPrivateRedis();
     const database = await createTestDatabase();
     const db = createDb({ url: database.url, poolMin: 0, poolMax: 3, statementTimeoutMs: 30_000 });
-    cleanups.push(() => redis.destroy(), () => database.drop(), () => db.destroy());
+    cleanups.push(
+      () => redis.destroy(),
+      () => database.drop(),
+      () => db.destroy(),
+    );
     const env = { DATABASE_URL: database.url, REDIS_URL: redis.url, REDIS_PREFIX: newPrefix(), REDIS_COMMAND_TIMEOUT_MS: '500', OUTBOX_POLL_MS: '250' };
     const api = await startUvisProcess('api', env);
     cleanups.push(() => api.stop());
@@ -37,7 +41,11 @@ describe('Redis outage', () => {
     let acknowledged = 0;
     for (const { token } of drivers) {
       for (let i = 0; i < 10; i++) {
-        const res = await client.post('/api/v1/mobile/locations', { points: Array.from({ length: 20 }, (_, j) => ({ latitude: 36, longitude: 127 + (i * 20 + j) / 1e4 })) }, token);
+        const res = await client.post(
+          '/api/v1/mobile/locations',
+          { points: Array.from({ length: 20 }, (_, j) => ({ latitude: 36, longitude: 127 + (i * 20 + j) / 1e4 })) },
+          token,
+        );
         expect(res.status).toBe(202);
         acknowledged += 20;
       }
@@ -62,7 +70,11 @@ describe('Redis outage', () => {
     // Orders committed in PostgreSQL while Redis is down.
     const committed: number[] = [];
     for (let i = 0; i < 5; i++) {
-      const res = await client.post('/api/v1/orders', { client_id: 1, pickup_address: '광주광역시 서구 1', delivery_address: '울산광역시 남구 1', cargo_type: '냉동', weight: 5 }, dispatcher);
+      const res = await client.post(
+        '/api/v1/orders',
+        { client_id: 1, pickup_address: '광주광역시 서구 1', delivery_address: '울산광역시 남구 1', cargo_type: '냉동', weight: 5 },
+        dispatcher,
+      );
       expect(res.status).toBe(201);
       committed.push(res.body.id);
     }
@@ -89,13 +101,24 @@ describe('Redis outage', () => {
     // (the 503s of the outage must not have queued anything).
     const queue = new Queue('locations', { connection: { host: '127.0.0.1', port: redis.port }, prefix: `{${env.REDIS_PREFIX}}` });
     cleanups.push(() => queue.close());
-    await waitFor(async () => {
-      const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
-      return Object.values(c).every((n) => n === 0) ? c : undefined;
-    }, { timeoutMs: 30_000, what: 'the locations queue to be idle' });
+    await waitFor(
+      async () => {
+        const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
+        return Object.values(c).every((n) => n === 0) ? c : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the locations queue to be idle' },
+    );
     expect(await queue.getJobCounts('failed')).toEqual({ failed: 0 });
     const stored = await storedPoints(db, ids);
-    report('Redis outage', { injected: 'SIGTERM of Redis (AOF everysec), restart', acknowledged, storedAfter: stored.rows, refusedDuringOutage: outage.refused, slowestRefusalMs: outage.slowest, ordersCommittedDuringOutage: committed.length, outboxPendingAtRestart: pendingOutbox });
+    report('Redis outage', {
+      injected: 'SIGTERM of Redis (AOF everysec), restart',
+      acknowledged,
+      storedAfter: stored.rows,
+      refusedDuringOutage: outage.refused,
+      slowestRefusalMs: outage.slowest,
+      ordersCommittedDuringOutage: committed.length,
+      outboxPendingAtRestart: pendingOutbox,
+    });
     // Exactly what was accepted: nothing lost, nothing extra, nothing twice.
     expect(stored).toEqual({ rows: acknowledged, distinct: acknowledged });
     expect(outage.slowest).toBeLessThan(1500);

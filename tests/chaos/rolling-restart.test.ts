@@ -25,7 +25,11 @@ describe('rolling restart', () => {
     const database = await createTestDatabase();
     const prefix = newPrefix();
     const db = createDb({ url: database.url, poolMin: 0, poolMax: 3, statementTimeoutMs: 30_000 });
-    cleanups.push(() => database.drop(), () => deleteRedisPrefix(prefix), () => db.destroy());
+    cleanups.push(
+      () => database.drop(),
+      () => deleteRedisPrefix(prefix),
+      () => db.destroy(),
+    );
     // Readiness answers 503 for a moment before the listener closes, as behind a real balancer.
     const env = { DATABASE_URL: database.url, REDIS_PREFIX: prefix, SHUTDOWN_DRAIN_DELAY_MS: '1000' };
     const apiPorts = [await freePort(), await freePort()];
@@ -43,7 +47,9 @@ describe('rolling restart', () => {
     const loops = drivers.map(async ({ token }, i) => {
       while (running) {
         try {
-          const post = await client.post('/api/v1/mobile/location', { latitude: 37 + i / 100, longitude: 127 + Math.random() / 100 }, token, { 'Idempotency-Key': randomUUID() });
+          const post = await client.post('/api/v1/mobile/location', { latitude: 37 + i / 100, longitude: 127 + Math.random() / 100 }, token, {
+            'Idempotency-Key': randomUUID(),
+          });
           outcomes[post.status] = (outcomes[post.status] ?? 0) + 1;
           if (post.status === 202) accepted++;
           const list = await client.get('/api/v1/mobile/dispatches', token);
@@ -83,7 +89,13 @@ describe('rolling restart', () => {
     await waitFor(async () => (await storedPoints(db, ids)).rows >= accepted, { timeoutMs: 60_000, intervalMs: 500, what: 'every accepted point' });
     const stored = await storedPoints(db, ids);
     const failures = Object.entries(outcomes).filter(([status]) => status === 'network' || Number(status) >= 500);
-    report('rolling restart', { injected: `SIGTERM, one at a time: ${restarts.join(', ')}`, responses: outcomes, pointsAccepted: accepted, pointsStored: stored.rows, distinct: stored.distinct });
+    report('rolling restart', {
+      injected: `SIGTERM, one at a time: ${restarts.join(', ')}`,
+      responses: outcomes,
+      pointsAccepted: accepted,
+      pointsStored: stored.rows,
+      distinct: stored.distinct,
+    });
     expect(failures).toEqual([]);
     expect(accepted).toBeGreaterThan(100);
     expect(stored).toEqual({ rows: accepted, distinct: accepted });

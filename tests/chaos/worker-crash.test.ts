@@ -21,12 +21,21 @@ describe('worker killed mid-processing', () => {
     const database = await createTestDatabase();
     const prefix = newPrefix();
     const db = createDb({ url: database.url, poolMin: 0, poolMax: 3, statementTimeoutMs: 30_000 });
-    cleanups.push(() => database.drop(), () => deleteRedisPrefix(prefix), () => db.destroy());
+    cleanups.push(
+      () => database.drop(),
+      () => deleteRedisPrefix(prefix),
+      () => db.destroy(),
+    );
     const env = { DATABASE_URL: database.url, REDIS_PREFIX: prefix };
     const api = await startUvisProcess('api', env);
     cleanups.push(() => api.stop());
     // A deliberately slow first worker, so that the kill lands mid-way.
-    const doomed: UvisProcess = await startUvisProcess('worker', { ...env, LOCATIONS_CONCURRENCY: '4', LOCATION_BATCH_MAX_WAIT_MS: '200', WORKER_CONCURRENCY: '2' });
+    const doomed: UvisProcess = await startUvisProcess('worker', {
+      ...env,
+      LOCATIONS_CONCURRENCY: '4',
+      LOCATION_BATCH_MAX_WAIT_MS: '200',
+      WORKER_CONCURRENCY: '2',
+    });
     cleanups.push(() => doomed.kill());
     const client = new ApiClient(api.url);
     const admin = await client.login();
@@ -35,7 +44,11 @@ describe('worker killed mid-processing', () => {
     // Dispatch events: orders assigned and completed by driver 1 (the demo admin's profile), four events each.
     const dispatchFlows = async (count: number) => {
       for (let i = 0; i < count; i++) {
-        const order = await client.post('/api/v1/orders', { client_id: 1, pickup_address: '서울시 중구 1', delivery_address: '대전광역시 유성구 1', cargo_type: '냉장', weight: 10 }, admin);
+        const order = await client.post(
+          '/api/v1/orders',
+          { client_id: 1, pickup_address: '서울시 중구 1', delivery_address: '대전광역시 유성구 1', cargo_type: '냉장', weight: 10 },
+          admin,
+        );
         const dispatch = await client.post('/api/v1/dispatches', { order_id: order.body.id, vehicle_id: 1, driver_id: 1 }, admin);
         expect(dispatch.status).toBe(201);
         for (const status of ['ACCEPTED', 'PICKED_UP', 'COMPLETED']) {
@@ -75,14 +88,26 @@ describe('worker killed mid-processing', () => {
       what: 'the second worker to finish',
     });
     // Let any duplicate delivery that might still be in flight land before counting.
-    await waitFor(async () => {
-      const text = await (await fetch(`${api.url}/metrics`)).text();
-      return !/uvis_queue_jobs\{queue="(locations|dispatches)",state="(active|waiting|delayed)"[^}]*\} [1-9]/.test(text);
-    }, { timeoutMs: 60_000, what: 'queues empty' });
+    await waitFor(
+      async () => {
+        const text = await (await fetch(`${api.url}/metrics`)).text();
+        return !/uvis_queue_jobs\{queue="(locations|dispatches)",state="(active|waiting|delayed)"[^}]*\} [1-9]/.test(text);
+      },
+      { timeoutMs: 60_000, what: 'queues empty' },
+    );
     const final = await storedPoints(db, ids);
     const history = await countRows(db, 'dispatch_status_history');
     const distinctEvents = Number((await db('dispatch_status_history').countDistinct<{ c: string }[]>('event_id as c'))[0]!.c);
-    report('worker SIGKILL', { injected: 'SIGKILL of the only worker mid-way', pointsAccepted: accepted, pointsStoredAtKill: atKill.rows, pointsStored: final.rows, distinctPoints: final.distinct, dispatchEvents: events, historyRowsAtKill: historyAtKill, historyRows: history });
+    report('worker SIGKILL', {
+      injected: 'SIGKILL of the only worker mid-way',
+      pointsAccepted: accepted,
+      pointsStoredAtKill: atKill.rows,
+      pointsStored: final.rows,
+      distinctPoints: final.distinct,
+      dispatchEvents: events,
+      historyRowsAtKill: historyAtKill,
+      historyRows: history,
+    });
     expect(final).toEqual({ rows: accepted, distinct: accepted });
     expect(history).toBe(events);
     expect(distinctEvents).toBe(events);

@@ -138,7 +138,10 @@ describe('docker-compose.yml', () => {
     expect(commands.length).toBeGreaterThanOrEqual(2);
     for (const [line, service, args] of commands) {
       const volumes = (services[service!]!.volumes as string[]) ?? [];
-      expect(volumes.some((v) => v.startsWith('backups:/var/lib/uvis/backups')), line).toBe(true);
+      expect(
+        volumes.some((v) => v.startsWith('backups:/var/lib/uvis/backups')),
+        line,
+      ).toBe(true);
       // Unpacking uploaded files needs the uploads volume writable.
       if (args!.includes('--files')) expect(volumes, line).toContain('uploads:/var/lib/uvis/uploads');
     }
@@ -222,6 +225,9 @@ describe('docker-compose.yml', () => {
     expect(nginx.environment.UVIS_RESOLVER).toBe('127.0.0.11');
     const template = readFileSync(projectPath('nginx', 'templates', 'uvis.conf.template'), 'utf8');
     const placeholders = new Set([...template.matchAll(/\$\{(UVIS_[A-Z_]+)\}/g)].map((m) => m[1]));
-    expect([...placeholders].filter((p) => !(p! in nginx.environment)), 'nginx placeholders without a value').toEqual([]);
+    expect(
+      [...placeholders].filter((p) => !(p! in nginx.environment)),
+      'nginx placeholders without a value',
+    ).toEqual([]);
   });
 });

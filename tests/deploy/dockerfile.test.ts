@@ -84,7 +84,13 @@ describe('Dockerfile', () => {
     expect(runs.some((r) => /\bnpm ci\b.*--omit=dev/.test(r))).toBe(true);
     expect(runs.some((r) => /\bnpm (ci|install)\b/.test(r) && !/--omit=dev/.test(r))).toBe(false);
     const copies = runtime.filter((i) => i.keyword === 'COPY').map((i) => i.args);
-    for (const wanted of ['package.json package-lock.json ./', 'data ./data', 'dashboard/static ./dashboard/static', '--from=build /app/dashboard/web/dist ./dashboard/web/dist', '--from=build /app/dist ./dist']) {
+    for (const wanted of [
+      'package.json package-lock.json ./',
+      'data ./data',
+      'dashboard/static ./dashboard/static',
+      '--from=build /app/dashboard/web/dist ./dashboard/web/dist',
+      '--from=build /app/dist ./dist',
+    ]) {
       expect(copies, wanted).toContain(wanted);
     }
     // No node_modules from the build stage: they include the dev dependencies.
@@ -92,7 +98,10 @@ describe('Dockerfile', () => {
   });
 
   it('has pg_dump and pg_restore (postgresql-client) and tini', () => {
-    const apt = runtime.filter((i) => i.keyword === 'RUN' && i.args.includes('apt-get install')).map((i) => i.args).join(' ');
+    const apt = runtime
+      .filter((i) => i.keyword === 'RUN' && i.args.includes('apt-get install'))
+      .map((i) => i.args)
+      .join(' ');
     expect(apt).toMatch(/\bpostgresql-client\b/);
     expect(apt).toMatch(/\btini\b/);
     expect(apt).toMatch(/rm -rf \/var\/lib\/apt\/lists/);
@@ -155,7 +164,11 @@ describe('the runtime command, without Docker', () => {
     expect(tsc.code, `npm run build's tsc step:\n${tsc.output}`).toBe(0);
     if (existsSync(projectPath('dashboard', 'web', 'vite.config.ts'))) {
       // npm run build's dashboard step, written into the image layout instead of the checkout.
-      const vite = await run('npx', ['vite', 'build', '--config', 'dashboard/web/vite.config.ts', '--outDir', join(app, 'dashboard', 'web', 'dist'), '--emptyOutDir'], { timeoutMs: 240_000 });
+      const vite = await run(
+        'npx',
+        ['vite', 'build', '--config', 'dashboard/web/vite.config.ts', '--outDir', join(app, 'dashboard', 'web', 'dist'), '--emptyOutDir'],
+        { timeoutMs: 240_000 },
+      );
       expect(vite.code, vite.output).toBe(0);
     }
     emptyDb = await createTestDatabase(null);
@@ -210,9 +223,15 @@ describe('the runtime command, without Docker', () => {
 
   it('node dist/main.js worker answers the HEALTHCHECK on METRICS_PORT and stops cleanly', async () => {
     const metricsPort = await freePort();
-    const child = startChild('node', ['dist/main.js', 'worker'], { cwd: app, env: { ...production(), DATABASE_URL: seededDb.url, METRICS_PORT: String(metricsPort), PORT: '1' } });
+    const child = startChild('node', ['dist/main.js', 'worker'], {
+      cwd: app,
+      env: { ...production(), DATABASE_URL: seededDb.url, METRICS_PORT: String(metricsPort), PORT: '1' },
+    });
     try {
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${metricsPort}/api/v1/health`)).ok, { timeoutMs: 30_000, what: `the worker (${child.output()})` });
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${metricsPort}/api/v1/health`)).ok, {
+        timeoutMs: 30_000,
+        what: `the worker (${child.output()})`,
+      });
       const check = await run('sh', ['-c', healthcheckCommand()], { env: { PORT: '1', METRICS_PORT: String(metricsPort) } });
       expect(check.code, check.output).toBe(0);
     } finally {

@@ -68,7 +68,9 @@ export function extractExamples(file: string, text: string): Example[] {
 }
 
 function documents(): { file: string; text: string }[] {
-  const docs = readdirSync(projectPath('docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`);
+  const docs = readdirSync(projectPath('docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`);
   return ['README.md', ...docs].map((file) => ({ file, text: readFileSync(projectPath(file), 'utf8') }));
 }
 
@@ -99,7 +101,10 @@ describe('the examples follow the convention', () => {
     for (const example of runnable) {
       expect(example.command, where(example)).toContain('localhost:3000');
       const vars = [...example.command.matchAll(/\$([A-Z_]+)/g)].map((m) => m[1]!);
-      expect(vars.filter((v) => !PLACEHOLDERS.includes(v)), where(example)).toEqual([]);
+      expect(
+        vars.filter((v) => !PLACEHOLDERS.includes(v)),
+        where(example),
+      ).toEqual([]);
       // Outside quotes: no pipe, redirection, chaining or output file of its own.
       const unquoted = example.command.replace(/'[^']*'|"(?:[^"\\]|\\.)*"/g, '');
       expect(unquoted, where(example)).not.toMatch(/[|;&<>]|\s-o\s|\s-w\s|#/);
@@ -180,7 +185,10 @@ describe("the README's quick start", () => {
       detached: true,
     });
     try {
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/api/v1/health`)).ok, { timeoutMs: 60_000, what: `npm start (${child.output().slice(-2000)})` });
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/api/v1/health`)).ok, {
+        timeoutMs: 60_000,
+        what: `npm start (${child.output().slice(-2000)})`,
+      });
       const login = runnable.find((e) => e.file === 'README.md' && e.command.includes('/auth/login'))!;
       const cwd = mkdtempSync(join(tmpdir(), 'uvis-readme-'));
       try {

@@ -26,7 +26,17 @@ const STACK_KEYS = [
   'SMTP_PASSWORD',
 ];
 
-const SECRETS = ['JWT_SECRET', 'POSTGRES_PASSWORD', 'REDIS_PASSWORD', 'GRAFANA_ADMIN_PASSWORD', 'SLACK_WEBHOOK_URL', 'SMTP_PASSWORD', 'METRICS_TOKEN', 'BACKUP_S3_SECRET_ACCESS_KEY', 'BACKUP_S3_ACCESS_KEY_ID'];
+const SECRETS = [
+  'JWT_SECRET',
+  'POSTGRES_PASSWORD',
+  'REDIS_PASSWORD',
+  'GRAFANA_ADMIN_PASSWORD',
+  'SLACK_WEBHOOK_URL',
+  'SMTP_PASSWORD',
+  'METRICS_TOKEN',
+  'BACKUP_S3_SECRET_ACCESS_KEY',
+  'BACKUP_S3_ACCESS_KEY_ID',
+];
 
 describe('.env.example', () => {
   const listed = readDotenv('.env.example', { includeCommented: true });
@@ -41,7 +51,9 @@ describe('.env.example', () => {
   });
 
   it('names no key twice and nothing UVIS and the stack do not read', () => {
-    const lines = readFileSync(projectPath('.env.example'), 'utf8').split('\n').filter((l) => /^#?\s*[A-Z][A-Z0-9_]*=/.test(l.trim()));
+    const lines = readFileSync(projectPath('.env.example'), 'utf8')
+      .split('\n')
+      .filter((l) => /^#?\s*[A-Z][A-Z0-9_]*=/.test(l.trim()));
     const names = lines.map((l) => /([A-Z][A-Z0-9_]*)=/.exec(l)![1]!);
     expect(names.length).toBe(new Set(names).size);
     const known = new Set([...ENV_KEYS, ...STACK_KEYS]);

@@ -48,7 +48,23 @@ function layout(values: (dir: string) => Record<string, string>): Layout {
   openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=UVIS test CA');
   openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'privkey.pem', '-out', 'server.csr', '-subj', '/CN=localhost');
   writeFileSync(join(certs, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-  openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'fullchain.pem', '-days', '1', '-extfile', 'san.ext');
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'fullchain.pem',
+    '-days',
+    '1',
+    '-extfile',
+    'san.ext',
+  );
   const template = readFileSync(projectPath('nginx', 'templates', 'uvis.conf.template'), 'utf8');
   writeFileSync(join(dir, 'conf.d', 'uvis.conf'), renderTemplate(template, values(dir)));
   return {
@@ -218,7 +234,11 @@ describe('nginx in front of a live UVIS', () => {
     expect(kept.headers['x-request-id']).toBe('trace-abc-123');
     const made = await httpsFetch(`${https}/api/v1/health`, { ca: l.ca });
     expect(made.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
-    const line = readFileSync(join(l.dir, 'access.log'), 'utf8').trim().split('\n').map((s) => JSON.parse(s)).find((e) => e.request_id === 'trace-abc-123');
+    const line = readFileSync(join(l.dir, 'access.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((s) => JSON.parse(s))
+      .find((e) => e.request_id === 'trace-abc-123');
     expect(line).toMatchObject({ service: 'nginx', uri: '/api/v1/health', status: 200 });
   });
 

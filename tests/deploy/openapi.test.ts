@@ -63,7 +63,10 @@ afterAll(async () => {
 });
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
-const operations = () => Object.entries(doc.paths).flatMap(([path, item]) => METHODS.filter((m) => item[m]).map((m) => ({ key: `${m.toUpperCase()} ${path}`, op: item[m], path, method: m })));
+const operations = () =>
+  Object.entries(doc.paths).flatMap(([path, item]) =>
+    METHODS.filter((m) => item[m]).map((m) => ({ key: `${m.toUpperCase()} ${path}`, op: item[m], path, method: m })),
+  );
 
 describe('the OpenAPI document', () => {
   it('is valid OpenAPI 3.1', async () => {
@@ -114,8 +117,17 @@ describe('the OpenAPI document', () => {
       if (Array.isArray(route.auth) || route.auth === 'driver') expect(op.responses['403'], label).toBeTruthy();
       const parameters = (op.parameters ?? []) as { in: string; name: string; required?: boolean }[];
       const pathParams = [...route.path.matchAll(/:(\w+)/g)].map((m) => m[1]);
-      expect(parameters.filter((p) => p.in === 'path').map((p) => p.name).sort(), label).toEqual(pathParams.sort());
-      expect(parameters.some((p) => p.in === 'header' && p.name === 'Idempotency-Key'), label).toBe(Boolean(route.idempotencyKey));
+      expect(
+        parameters
+          .filter((p) => p.in === 'path')
+          .map((p) => p.name)
+          .sort(),
+        label,
+      ).toEqual(pathParams.sort());
+      expect(
+        parameters.some((p) => p.in === 'header' && p.name === 'Idempotency-Key'),
+        label,
+      ).toBe(Boolean(route.idempotencyKey));
       expect(Boolean(op.requestBody), label).toBe(Boolean(route.body));
       if (route.form) expect(Object.keys(op.requestBody.content), label).toContain('application/x-www-form-urlencoded');
       for (const [status, spec] of Object.entries(route.responses)) {
@@ -177,7 +189,18 @@ describe('/docs', () => {
     const chromium = ['chromium', 'chromium-browser', 'google-chrome'].find((c) => spawnSync('which', [c]).status === 0);
     expect(chromium, 'a Chromium binary (apt-get install chromium)').toBeTruthy();
     // Asynchronous: the server under test runs in this process and must keep answering.
-    const child = startChild(chromium!, ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--enable-logging=stderr', '--v=0', '--virtual-time-budget=15000', '--dump-dom', `${uvis.baseUrl}/docs/`]);
+    const child = startChild(chromium!, [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--no-first-run',
+      '--enable-logging=stderr',
+      '--v=0',
+      '--virtual-time-budget=15000',
+      '--dump-dom',
+      `${uvis.baseUrl}/docs/`,
+    ]);
     const timer = setTimeout(() => child.process.kill('SIGKILL'), 60_000);
     const code = await child.exited;
     clearTimeout(timer);

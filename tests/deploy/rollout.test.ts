@@ -17,7 +17,9 @@ let state: string;
 function running(): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const id of readdirSync(join(state, 'containers')).sort()) {
-    const [service, version] = readFileSync(join(state, 'containers', id), 'utf8').trim().split(' ');
+    const [service, version] = readFileSync(join(state, 'containers', id), 'utf8')
+      .trim()
+      .split(' ');
     (out[service!] ??= []).push(version!);
   }
   return out;

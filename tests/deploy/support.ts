@@ -77,14 +77,21 @@ export interface HttpsResponse {
 }
 
 /** HTTPS to a loopback server whose certificate our test CA signed. */
-export function httpsFetch(url: string, options: { ca: string; method?: string; headers?: Record<string, string>; body?: string; servername?: string }): Promise<HttpsResponse> {
+export function httpsFetch(
+  url: string,
+  options: { ca: string; method?: string; headers?: Record<string, string>; body?: string; servername?: string },
+): Promise<HttpsResponse> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(url, { method: options.method ?? 'GET', headers: options.headers, ca: options.ca, servername: options.servername ?? 'localhost' }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = httpsRequest(
+      url,
+      { method: options.method ?? 'GET', headers: options.headers, ca: options.ca, servername: options.servername ?? 'localhost' },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(options.body);
   });
@@ -123,7 +130,11 @@ export function startChild(command: string, args: string[], options: { cwd?: str
 }
 
 /** Runs a command to completion and returns its exit code and output. */
-export function run(command: string, args: string[], options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<{ code: number | null; output: string }> {
+export function run(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<{ code: number | null; output: string }> {
   const child = startChild(command, args, options);
   const timer = setTimeout(() => child.process.kill('SIGKILL'), options.timeoutMs ?? 120_000);
   return child.exited.then((code) => {

@@ -34,7 +34,10 @@ describe('GitHub Actions workflows', () => {
   it('name only npm scripts that exist in package.json', () => {
     const named = Object.values(workflows).flatMap((w) => runSteps(w).flatMap((s) => npmScripts(s.run)));
     expect(named.length).toBeGreaterThan(0);
-    expect([...new Set(named)].filter((name) => !(name in scripts)), 'scripts missing from package.json').toEqual([]);
+    expect(
+      [...new Set(named)].filter((name) => !(name in scripts)),
+      'scripts missing from package.json',
+    ).toEqual([]);
   });
 
   it('CI installs, lints, type-checks, tests (with PostgreSQL and Redis services), runs the chaos tests and the audit', () => {
@@ -44,7 +47,10 @@ describe('GitHub Actions workflows', () => {
     const steps = runSteps(ci).filter((s) => s.job === 'test');
     const order = ['npm ci', 'npm run format:check', 'npm run lint', 'npm run typecheck', 'npm test', 'npm run test:chaos', 'npm run audit'];
     const positions = order.map((cmd) => steps.findIndex((s) => s.run.includes(cmd)));
-    expect(positions.every((p) => p >= 0), JSON.stringify(positions)).toBe(true);
+    expect(
+      positions.every((p) => p >= 0),
+      JSON.stringify(positions),
+    ).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
     expect(steps.find((s) => s.run.includes('npm run audit'))!.env).toEqual({ AUDIT_REQUIRED: '1' });
     // The Debian packages .ci/run installs for the same tests.
@@ -57,7 +63,9 @@ describe('GitHub Actions workflows', () => {
     const pinned = readFileSync(projectPath('.node-version'), 'utf8').trim();
     expect(pinned).toMatch(/^24\.\d+\.\d+$/);
     const setups = Object.values(workflows).flatMap((w) =>
-      Object.values(w.jobs as Record<string, Yaml>).flatMap((job) => (job.steps as Yaml[]).filter((s) => String(s.uses ?? '').startsWith('actions/setup-node'))),
+      Object.values(w.jobs as Record<string, Yaml>).flatMap((job) =>
+        (job.steps as Yaml[]).filter((s) => String(s.uses ?? '').startsWith('actions/setup-node')),
+      ),
     );
     expect(setups.length).toBeGreaterThan(0);
     for (const setup of setups) {

@@ -26,9 +26,13 @@ interface RunSummary {
 /** Runs the Locust shim and returns its exit code and JSON summary, whatever the exit code. */
 async function runUsers(locustfile: string, host: string, users: number, seconds: number): Promise<{ code: number; summary: RunSummary; stderr: string }> {
   try {
-    const { stdout, stderr } = await run('python3', [projectPath('tests', 'seed', 'shims', 'locust', 'run_users.py'), locustfile, host, String(users), String(seconds), '0.05'], {
-      env: { ...process.env, PYTHONPATH: shims },
-    });
+    const { stdout, stderr } = await run(
+      'python3',
+      [projectPath('tests', 'seed', 'shims', 'locust', 'run_users.py'), locustfile, host, String(users), String(seconds), '0.05'],
+      {
+        env: { ...process.env, PYTHONPATH: shims },
+      },
+    );
     return { code: 0, summary: JSON.parse(stdout), stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -155,5 +159,4 @@ describe('the Locust shim fails a run that went wrong', () => {
     expect(summary.users).toEqual({ started: 1, finished: 1, dead: 0 });
     expect(code).toBe(1);
   });
-
 });

@@ -42,16 +42,22 @@ describe('seed end-to-end flow', () => {
     expect(check.body.status).toBe('COMPLETED');
 
     // The workers did their part too: distance estimated, history written from the outbox events.
-    const estimated = await waitFor(async () => {
-      const res = await api.get(`/api/v1/orders/${orderId}`, token);
-      return res.body.distance_km ? res.body : undefined;
-    }, { what: 'distance estimate' });
+    const estimated = await waitFor(
+      async () => {
+        const res = await api.get(`/api/v1/orders/${orderId}`, token);
+        return res.body.distance_km ? res.body : undefined;
+      },
+      { what: 'distance estimate' },
+    );
     expect(estimated.distance_km).toBeGreaterThan(300);
     expect(estimated.distance_km).toBeLessThan(340);
-    const history = await waitFor(async () => {
-      const res = await api.get(`/api/v1/dispatches/${dispatchId}`, token);
-      return res.body.history.length === 2 ? res.body.history : undefined;
-    }, { what: 'dispatch history' });
+    const history = await waitFor(
+      async () => {
+        const res = await api.get(`/api/v1/dispatches/${dispatchId}`, token);
+        return res.body.history.length === 2 ? res.body.history : undefined;
+      },
+      { what: 'dispatch history' },
+    );
     expect(history.map((h: { to_status: string }) => h.to_status)).toEqual(['ASSIGNED', 'COMPLETED']);
   });
 

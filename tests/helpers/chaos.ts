@@ -5,7 +5,11 @@ import { hashPassword } from '../../lib/passwords.js';
 import { ApiClient } from './api-client.js';
 
 export function report(scenario: string, facts: Record<string, unknown>): void {
-  console.log(`[chaos] ${scenario}: ${Object.entries(facts).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(', ')}`);
+  console.log(
+    `[chaos] ${scenario}: ${Object.entries(facts)
+      .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`)
+      .join(', ')}`,
+  );
 }
 
 /** Drivers with accounts, made directly in the database (hashing once), then signed in through the API. */
@@ -15,7 +19,9 @@ export async function driverTokens(db: Db, api: ApiClient, count: number): Promi
   const tag = randomBytes(3).toString('hex');
   const drivers: { driverId: number; email: string }[] = [];
   for (let i = 0; i < count; i++) {
-    const [driver] = await db('drivers').insert({ name: `카오스 ${tag} ${i}` }).returning('id');
+    const [driver] = await db('drivers')
+      .insert({ name: `카오스 ${tag} ${i}` })
+      .returning('id');
     const email = `chaos-${tag}-${i}@example.com`;
     await db('users').insert({ email, password_hash: hash, role: 'driver', driver_id: driver.id });
     drivers.push({ driverId: driver.id, email });

@@ -6,11 +6,7 @@ import type { ApiClient } from './api-client.js';
 const unique = () => randomBytes(3).toString('hex');
 
 export async function createVehicle(api: ApiClient, adminToken: string, overrides: Record<string, unknown> = {}) {
-  const res = await api.post(
-    '/api/v1/vehicles',
-    { license_plate: `T${unique()}`, vehicle_type: 'REFRIGERATED', capacity_kg: 5000, ...overrides },
-    adminToken,
-  );
+  const res = await api.post('/api/v1/vehicles', { license_plate: `T${unique()}`, vehicle_type: 'REFRIGERATED', capacity_kg: 5000, ...overrides }, adminToken);
   expect(res.status, res.text).toBe(201);
   return res.body as { id: number };
 }

@@ -49,8 +49,23 @@ export async function startPrivateRedis(extraArgs: string[] = []): Promise<Priva
     async start() {
       child = spawn(
         'redis-server',
-        ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec',
-          '--maxmemory-policy', 'noeviction', '--save', '', ...extraArgs],
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--dir',
+          dir,
+          '--appendonly',
+          'yes',
+          '--appendfsync',
+          'everysec',
+          '--maxmemory-policy',
+          'noeviction',
+          '--save',
+          '',
+          ...extraArgs,
+        ],
         { stdio: 'ignore' },
       );
       await waitFor(() => portAnswers('127.0.0.1', port, 200), { timeoutMs: 10_000, what: `redis on ${port}` });

@@ -3,8 +3,20 @@ import type { Db } from '../../db/knex.js';
 
 // Every table of the schema (migrations/); databaseFingerprint refuses to run when one is missing here.
 export const TABLES = [
-  'users', 'sessions', 'refresh_tokens', 'clients', 'drivers', 'vehicles', 'orders', 'dispatches', 'dispatch_status_history',
-  'outbox', 'idempotency_keys', 'vehicle_locations', 'driver_positions', 'backups',
+  'users',
+  'sessions',
+  'refresh_tokens',
+  'clients',
+  'drivers',
+  'vehicles',
+  'orders',
+  'dispatches',
+  'dispatch_status_history',
+  'outbox',
+  'idempotency_keys',
+  'vehicle_locations',
+  'driver_positions',
+  'backups',
 ];
 // knex's own bookkeeping: only migrations change it.
 const NOT_DATA = ['knex_migrations', 'knex_migrations_lock'];

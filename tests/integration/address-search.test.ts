@@ -34,7 +34,9 @@ describe('address search', () => {
   it('treats LIKE wildcards in the search text as text', async () => {
     await createOrder(uvis.api, token, { pickup_address: '서울시 중구 세종대로 100% 빌딩' });
     const all = await uvis.api.get(`/api/v1/orders?q=${encodeURIComponent('%')}&limit=200`, token);
-    expect(all.body.items.every((o: { pickup_address: string; delivery_address: string }) => `${o.pickup_address} ${o.delivery_address}`.includes('%'))).toBe(true);
+    expect(all.body.items.every((o: { pickup_address: string; delivery_address: string }) => `${o.pickup_address} ${o.delivery_address}`.includes('%'))).toBe(
+      true,
+    );
     const underscore = await uvis.api.get(`/api/v1/orders?q=${encodeURIComponent('_')}`, token);
     expect(underscore.body.items).toEqual([]);
   });

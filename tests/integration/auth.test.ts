@@ -106,7 +106,10 @@ describe('sign-out and deactivation seen by another API replica', () => {
   });
 
   const signIn = async (account: { email: string; password: string }) =>
-    (await uvis.api.post('/api/v1/auth/login', { username: account.email, password: account.password })).body as { access_token: string; refresh_token: string };
+    (await uvis.api.post('/api/v1/auth/login', { username: account.email, password: account.password })).body as {
+      access_token: string;
+      refresh_token: string;
+    };
 
   it('the replica keeps a session in its cache: a revocation nobody announces is not seen at once (the control)', async () => {
     const login = await signIn(DEMO_DISPATCHER);
@@ -123,10 +126,13 @@ describe('sign-out and deactivation seen by another API replica', () => {
     // The replica has validated (and cached) the session.
     expect((await replica.api.get('/api/v1/orders?limit=1', login.access_token)).status).toBe(200);
     expect((await uvis.api.post('/api/v1/auth/logout', undefined, login.access_token)).status).toBe(204);
-    const refused = await waitFor(async () => {
-      const res = await replica.api.get('/api/v1/orders?limit=1', login.access_token);
-      return res.status === 401 ? res : undefined;
-    }, { ...PROMPTLY, what: 'the replica to refuse the signed-out token' });
+    const refused = await waitFor(
+      async () => {
+        const res = await replica.api.get('/api/v1/orders?limit=1', login.access_token);
+        return res.status === 401 ? res : undefined;
+      },
+      { ...PROMPTLY, what: 'the replica to refuse the signed-out token' },
+    );
     expect(refused.body.error.code).toBe('session_revoked');
     // And it stays refused; the refresh token is dead on the replica too.
     expect((await replica.api.get('/api/v1/orders?limit=1', login.access_token)).status).toBe(401);
@@ -139,7 +145,10 @@ describe('sign-out and deactivation seen by another API replica', () => {
     for (const token of [driver.token, second.access_token]) expect((await replica.api.get('/api/v1/mobile/summary', token)).status).toBe(200);
     expect((await uvis.api.post(`/api/v1/users/${driver.userId}/deactivate`, undefined, admin)).status).toBe(200);
     for (const token of [driver.token, second.access_token]) {
-      await waitFor(async () => (await replica.api.get('/api/v1/mobile/summary', token)).status === 401, { ...PROMPTLY, what: 'the replica to refuse a deactivated user' });
+      await waitFor(async () => (await replica.api.get('/api/v1/mobile/summary', token)).status === 401, {
+        ...PROMPTLY,
+        what: 'the replica to refuse a deactivated user',
+      });
     }
   });
 });

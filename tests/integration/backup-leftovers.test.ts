@@ -100,7 +100,11 @@ describe('backup leftovers', () => {
     // A backup job in progress on another replica: active, its lock held.
     const connection = new Redis(baseUrls().redisUrl, { maxRetriesPerRequest: null });
     const queue = new Queue('backups', { connection, prefix: backupsPrefix });
-    const other = new Worker('backups', null, { connection: new Redis(baseUrls().redisUrl, { maxRetriesPerRequest: null }), prefix: backupsPrefix, lockDuration: 600_000 });
+    const other = new Worker('backups', null, {
+      connection: new Redis(baseUrls().redisUrl, { maxRetriesPerRequest: null }),
+      prefix: backupsPrefix,
+      lockDuration: 600_000,
+    });
     cleanups.push(async () => {
       await other.close(true);
       await queue.close();

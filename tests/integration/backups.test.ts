@@ -57,10 +57,13 @@ async function backupNow(uvis: TestUvis, token: string, kind: 'manual' | 'weekly
   } else {
     jobId = (await uvis.running.deps.queues.backups.add('backup.run', { kind: 'weekly' })).id!;
   }
-  const job = await waitFor(async () => {
-    const status = (await uvis.api.get(`/api/v1/jobs/backups/${jobId}`, token)).body;
-    return status.state === 'completed' || status.state === 'failed' ? status : undefined;
-  }, { timeoutMs: 30_000, what: 'backup job' });
+  const job = await waitFor(
+    async () => {
+      const status = (await uvis.api.get(`/api/v1/jobs/backups/${jobId}`, token)).body;
+      return status.state === 'completed' || status.state === 'failed' ? status : undefined;
+    },
+    { timeoutMs: 30_000, what: 'backup job' },
+  );
   expect(job.state, job.failed_reason).toBe('completed');
   const backup = (await uvis.api.get(`/api/v1/admin/backups/${job.result.backupId}`, token)).body;
   expect(backup.status).toBe('succeeded');
@@ -82,7 +85,13 @@ async function restore(uvis: TestUvis, args: string[], env: Record<string, strin
         UPLOADS_DIR: uvis.config.backup.uploadsDir,
         BACKUP_TARGETS: uvis.config.backup.targets.join(','),
         ...(uvis.config.backup.s3.endpoint
-          ? { BACKUP_S3_ENDPOINT: uvis.config.backup.s3.endpoint, BACKUP_S3_BUCKET: uvis.config.backup.s3.bucket!, BACKUP_S3_PREFIX: uvis.config.backup.s3.prefix, BACKUP_S3_ACCESS_KEY_ID: 'S3RVER', BACKUP_S3_SECRET_ACCESS_KEY: 'S3RVER' }
+          ? {
+              BACKUP_S3_ENDPOINT: uvis.config.backup.s3.endpoint,
+              BACKUP_S3_BUCKET: uvis.config.backup.s3.bucket!,
+              BACKUP_S3_PREFIX: uvis.config.backup.s3.prefix,
+              BACKUP_S3_ACCESS_KEY_ID: 'S3RVER',
+              BACKUP_S3_SECRET_ACCESS_KEY: 'S3RVER',
+            }
           : {}),
         ...env,
       },
@@ -96,7 +105,9 @@ async function restore(uvis: TestUvis, args: string[], env: Record<string, strin
 
 /** Waits until the orders worker has filled in every distance, so nothing changes behind the test's back. */
 const settled = (uvis: TestUvis) =>
-  waitFor(async () => Number((await uvis.running.deps.db('orders').whereNull('distance_km').count<{ c: string }[]>('* as c'))[0]!.c) === 0, { what: 'order jobs' });
+  waitFor(async () => Number((await uvis.running.deps.db('orders').whereNull('distance_km').count<{ c: string }[]>('* as c'))[0]!.c) === 0, {
+    what: 'order jobs',
+  });
 
 const business = async (uvis: TestUvis) => {
   const { db } = uvis.running.deps;
@@ -136,7 +147,18 @@ describe('backup round trips', () => {
       await closeQueues(queues);
       redis.disconnect();
     });
-    const stale = { eventId: 9_999_999, dispatchId: 1, orderId: 1, driverId: 1, vehicleId: 1, from: 'ASSIGNED', to: 'ACCEPTED', changedBy: null, changedAt: new Date().toISOString(), note: null };
+    const stale = {
+      eventId: 9_999_999,
+      dispatchId: 1,
+      orderId: 1,
+      driverId: 1,
+      vehicleId: 1,
+      from: 'ASSIGNED',
+      to: 'ACCEPTED',
+      changedBy: null,
+      changedAt: new Date().toISOString(),
+      note: null,
+    };
     await queues.dispatches.add('dispatch.status_changed', stale);
     await queues.dispatches.add('dispatch.status_changed', stale, { delay: 60_000 });
     await queues.orders.add('order.changed', { eventId: 9_999_998, orderId: 1, change: 'updated' });
@@ -232,7 +254,12 @@ describe('a damaged first copy', () => {
     const job = await queue.add('backup.verify', {});
     await waitFor(async () => (await queue.getJobState(job.id!)) === 'completed', { timeoutMs: 30_000, what: 'verification' });
     const damagedLocal = new RegExp(`^local: backup ${backup.id} on local is damaged: SHA-256 [0-9a-f]{64} does not match the manifest's ${backup.sha256}$`);
-    expect((await queue.getJob(job.id!))!.returnvalue).toMatchObject({ backupId: backup.id, passed: true, source: 's3', passedOver: [expect.stringMatching(damagedLocal)] });
+    expect((await queue.getJob(job.id!))!.returnvalue).toMatchObject({
+      backupId: backup.id,
+      passed: true,
+      source: 's3',
+      passedOver: [expect.stringMatching(damagedLocal)],
+    });
     const warning = uvis.logs.find((l) => l.msg === 'backup copies passed over; verified the copy on s3');
     expect(warning).toMatchObject({ level: 'warn', backupId: backup.id, source: 's3' });
 
@@ -240,7 +267,9 @@ describe('a damaged first copy', () => {
     await uvis.running.shutdown.run('restore');
     const restored = await restore(uvis, [backup.id, '--yes']);
     expect(restored.code, restored.stderr).toBe(0);
-    expect(restored.stderr).toMatch(new RegExp(`^restore: warning: passed over local: backup ${backup.id} on local is damaged: .*; using the copy on s3$`, 'm'));
+    expect(restored.stderr).toMatch(
+      new RegExp(`^restore: warning: passed over local: backup ${backup.id} on local is damaged: .*; using the copy on s3$`, 'm'),
+    );
     expect(restored.stdout).toMatch(new RegExp(`^restored backup ${backup.id} \\(manual, [^)]+\\) from s3 into `));
     const after = (await startTestUvis({ role: 'api', database: uvis.database, prefix: uvis.config.redisPrefix })).running;
     cleanups.push(() => after.shutdown.run('done'));
@@ -291,7 +320,8 @@ describe('restore refuses', () => {
     data: await databaseFingerprint(uvis.running.deps.db),
     manifest: await uvis.running.deps.db('backups').orderBy('id').select('id', 'status', 'location', 'sha256', 'verification_status'),
   });
-  const databaseExists = async (name: string) => ((await withAdminClient((c) => c.query('select 1 from pg_database where datname = $1', [name]))).rowCount ?? 0) > 0;
+  const databaseExists = async (name: string) =>
+    ((await withAdminClient((c) => c.query('select 1 from pg_database where datname = $1', [name]))).rowCount ?? 0) > 0;
   /** A manifest row like `backup`'s, with changes. */
   const forged = async (changes: Record<string, unknown>) => {
     const row = await uvis.running.deps.db('backups').where({ id: backup.id }).first();
@@ -348,7 +378,10 @@ describe('restore refuses', () => {
     const file = join(uvis.config.backup.dir, good.location);
     const bytes = readFileSync(file).subarray(0, Math.floor(good.size_bytes * 0.6));
     writeFileSync(file, bytes);
-    await uvis.running.deps.db('backups').where({ id: good.id }).update({ sha256: createHash('sha256').update(bytes).digest('hex'), size_bytes: bytes.length });
+    await uvis.running.deps
+      .db('backups')
+      .where({ id: good.id })
+      .update({ sha256: createHash('sha256').update(bytes).digest('hex'), size_bytes: bytes.length });
     await uvis.running.deps.db('vehicles').where({ id: 1 }).update({ capacity_kg: 4321 }); // a change a restore would undo
     const before = await state();
     const live = await restore(uvis, [good.id, '--yes']);
@@ -358,7 +391,9 @@ describe('restore refuses', () => {
     cleanups.push(() => withAdminClient((c) => c.query(`drop database if exists "${fresh}" with (force)`)));
     const elsewhere = await restore(uvis, [good.id, '--yes', '--database', fresh]);
     expect(elsewhere.code, elsewhere.stderr).toBe(1);
-    expect(elsewhere.stderr).toContain(`nothing was changed (the restore ran in one transaction, rolled back, and database ${fresh} made for it was dropped again)`);
+    expect(elsewhere.stderr).toContain(
+      `nothing was changed (the restore ran in one transaction, rolled back, and database ${fresh} made for it was dropped again)`,
+    );
     expect(await databaseExists(fresh)).toBe(false);
     expect(await state()).toEqual(before);
   });
@@ -373,10 +408,13 @@ describe('backup jobs', () => {
     const uvis = await startWithBackups({ PG_BIN_DIR: fakeBin });
     const admin = await uvis.api.login();
     const res = await uvis.api.post('/api/v1/admin/backups', undefined, admin);
-    const status = await waitFor(async () => {
-      const body = (await uvis.api.get(`/api/v1/jobs/backups/${res.body.job_id}`, admin)).body;
-      return body.attempts_made >= 1 && body.failed_reason ? body : undefined;
-    }, { what: 'failed attempt' });
+    const status = await waitFor(
+      async () => {
+        const body = (await uvis.api.get(`/api/v1/jobs/backups/${res.body.job_id}`, admin)).body;
+        return body.attempts_made >= 1 && body.failed_reason ? body : undefined;
+      },
+      { what: 'failed attempt' },
+    );
     expect(status.failed_reason).toContain('connection lost');
     const rows = await uvis.running.deps.db('backups').select('*');
     expect(rows.every((r) => r.status === 'failed' && /connection lost/.test(r.error))).toBe(true);
@@ -395,7 +433,13 @@ describe('backup jobs', () => {
         return Reflect.apply(target, self, args);
       },
     });
-    const ctx = { db: flaky, databaseUrl: uvis.config.databaseUrl, config: uvis.config.backup, storages: await createStorages(uvis.config.backup), log: silentLog };
+    const ctx = {
+      db: flaky,
+      databaseUrl: uvis.config.databaseUrl,
+      config: uvis.config.backup,
+      storages: await createStorages(uvis.config.backup),
+      log: silentLog,
+    };
     await expect(runBackup(ctx, { kind: 'manual', jobId: 'lost-answer' })).rejects.toThrow(/Connection terminated/);
     const [row] = await db('backups').where({ job_id: 'lost-answer' });
     expect(row.status).toBe('succeeded');
@@ -413,19 +457,21 @@ describe('backup jobs', () => {
       BACKUP_RETENTION_CRON: '0 0 1 1 *',
       BACKUP_DIR: tempDir('sched'),
     };
-    const workers = [
-      await startTestUvis({ role: 'worker', database, prefix, env }),
-      await startTestUvis({ role: 'worker', database, prefix, env }),
-    ];
+    const workers = [await startTestUvis({ role: 'worker', database, prefix, env }), await startTestUvis({ role: 'worker', database, prefix, env })];
     cleanups.push(...workers.map((w) => () => w.stop({ keepData: true })));
     const db = workers[0]!.running.deps.db;
-    const rows = await waitFor(async () => {
-      const done = await db('backups').where({ kind: 'daily', status: 'succeeded' }).select('tick_key');
-      return done.length >= 3 ? done : undefined;
-    }, { timeoutMs: 30_000, what: 'three scheduled backups' });
+    const rows = await waitFor(
+      async () => {
+        const done = await db('backups').where({ kind: 'daily', status: 'succeeded' }).select('tick_key');
+        return done.length >= 3 ? done : undefined;
+      },
+      { timeoutMs: 30_000, what: 'three scheduled backups' },
+    );
     // Both replicas fired every tick: one job per tick reached the queue, and no job
     // found its tick already taken (which would mean the replicas named ticks differently).
-    const jobs = (await workers[0]!.running.deps.queues.backups.getJobs(['completed', 'failed'])).filter((j) => j.name === 'backup.run' && j.data.kind === 'daily');
+    const jobs = (await workers[0]!.running.deps.queues.backups.getJobs(['completed', 'failed'])).filter(
+      (j) => j.name === 'backup.run' && j.data.kind === 'daily',
+    );
     for (const w of workers) await w.running.shutdown.run('test done');
     const check = createDb({ url: database.url, poolMin: 0, poolMax: 1, statementTimeoutMs: 5000 });
     const ticks: { tick_key: string }[] = await check('backups').where({ kind: 'daily' }).select('tick_key');
@@ -451,14 +497,26 @@ describe('backup jobs', () => {
     const aged = [];
     for (const days of [31, 32, 33]) {
       const backup = await backupNow(uvis, admin);
-      await db('backups').where({ id: backup.id }).update({ started_at: db.raw(`now() - ?::interval`, [`${days} days`]) });
+      await db('backups')
+        .where({ id: backup.id })
+        .update({ started_at: db.raw(`now() - ?::interval`, [`${days} days`]) });
       aged.push(backup);
     }
     const [keptOld, keptOlder, expired] = aged as [typeof fresh, typeof fresh, typeof fresh];
     // A failed run past the period goes (it never counts as a good copy); a 40-day-old
     // run still marked running is not retention's to touch.
-    await db('backups').insert({ id: '22222222-2222-4222-8222-222222222222', kind: 'daily', status: 'failed', started_at: db.raw(`now() - interval '31 days'`) });
-    await db('backups').insert({ id: '11111111-1111-4111-8111-111111111111', kind: 'daily', status: 'running', started_at: db.raw(`now() - interval '40 days'`) });
+    await db('backups').insert({
+      id: '22222222-2222-4222-8222-222222222222',
+      kind: 'daily',
+      status: 'failed',
+      started_at: db.raw(`now() - interval '31 days'`),
+    });
+    await db('backups').insert({
+      id: '11111111-1111-4111-8111-111111111111',
+      kind: 'daily',
+      status: 'running',
+      started_at: db.raw(`now() - interval '40 days'`),
+    });
     const job = await uvis.running.deps.queues.backups.add('backup.retention', {});
     await waitFor(async () => (await uvis.running.deps.queues.backups.getJobState(job.id!)) === 'completed', { what: 'retention' });
     const statuses = Object.fromEntries((await db('backups').select('id', 'status')).map((r) => [r.id, r.status]));
@@ -482,11 +540,20 @@ describe('backup jobs', () => {
     const admin = await uvis.api.login();
     const { db } = uvis.running.deps;
     const age = async (backup: { id: string }, days: number, extra: Record<string, unknown> = {}) =>
-      db('backups').where({ id: backup.id }).update({ started_at: db.raw(`now() - ?::interval`, [`${days} days`]), ...extra });
+      db('backups')
+        .where({ id: backup.id })
+        .update({ started_at: db.raw(`now() - ?::interval`, [`${days} days`]), ...extra });
     // The three newest backups are known to be broken.
     const broken = [await backupNow(uvis, admin), await backupNow(uvis, admin), await backupNow(uvis, admin)];
-    for (const b of broken) await db('backups').where({ id: b.id }).update({ verification_status: 'failed', verification_error: 'orders: manifest 9, restored 3' });
-    const [d1, d2, d3, passed, d4] = [await backupNow(uvis, admin), await backupNow(uvis, admin), await backupNow(uvis, admin), await backupNow(uvis, admin), await backupNow(uvis, admin)];
+    for (const b of broken)
+      await db('backups').where({ id: b.id }).update({ verification_status: 'failed', verification_error: 'orders: manifest 9, restored 3' });
+    const [d1, d2, d3, passed, d4] = [
+      await backupNow(uvis, admin),
+      await backupNow(uvis, admin),
+      await backupNow(uvis, admin),
+      await backupNow(uvis, admin),
+      await backupNow(uvis, admin),
+    ];
     const weekly = await backupNow(uvis, admin, 'weekly');
     const oldest = await backupNow(uvis, admin);
     await age(d1!, 31);
@@ -520,7 +587,10 @@ describe('backup jobs', () => {
     expect(total(metrics, 'uvis_backup_last_verification_success_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 120);
 
     // A manifest that does not match what the dump holds fails verification, with the reason.
-    await uvis.running.deps.db('backups').where({ id: backup.id }).update({ table_counts: JSON.stringify({ ...backup.table_counts, orders: 999 }) });
+    await uvis.running.deps
+      .db('backups')
+      .where({ id: backup.id })
+      .update({ table_counts: JSON.stringify({ ...backup.table_counts, orders: 999 }) });
     const bad = await queue.add('backup.verify', {});
     // The job fails at once (no retry: the same dump fails the same way), with the reason, for Bull Board and the failure metrics.
     await waitFor(async () => (await queue.getJobState(bad.id!)) === 'failed', { timeoutMs: 30_000, what: 'second verification' });
@@ -531,7 +601,9 @@ describe('backup jobs', () => {
     expect(failed.verification_status).toBe('failed');
     expect(failed.verification_error).toMatch(/orders: manifest 999, restored \d+/);
     // Its own scratch databases (other test files verify backups in parallel on this server).
-    const scratch = await withAdminClient((c) => c.query(`select datname from pg_database where starts_with(datname, $1)`, [`uvis_verify_${ownerTag(uvis.config.databaseUrl)}_`]));
+    const scratch = await withAdminClient((c) =>
+      c.query(`select datname from pg_database where starts_with(datname, $1)`, [`uvis_verify_${ownerTag(uvis.config.databaseUrl)}_`]),
+    );
     expect(scratch.rows).toEqual([]);
   });
 });
@@ -607,7 +679,15 @@ describe('admin backup API', () => {
     roots.push(secret);
     const forged = '22222222-2222-4222-8222-222222222222';
     // Even a manifest row pointing outside the folder (tampered database) is refused.
-    await db('backups').insert({ id: forged, kind: 'manual', status: 'succeeded', location: `../../../../../../..${secret}`, targets: ['local'], sha256: 'x', size_bytes: 12 });
+    await db('backups').insert({
+      id: forged,
+      kind: 'manual',
+      status: 'succeeded',
+      location: `../../../../../../..${secret}`,
+      targets: ['local'],
+      sha256: 'x',
+      size_bytes: 12,
+    });
     const res = await uvis.api.get(`/api/v1/admin/backups/${forged}/download`, admin);
     expect(res.status).toBe(404);
     expect(res.text).not.toContain('not a backup');

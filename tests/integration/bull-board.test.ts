@@ -17,7 +17,18 @@ async function failedDispatchJob(dispatchId: number) {
   const queue = uvis.running.deps.queues.dispatches;
   const job = await queue.add(
     'dispatch.status_changed',
-    { eventId: 900_000 + dispatchId, dispatchId, orderId: 1, driverId: 2, vehicleId: 2, from: null, to: 'ASSIGNED', changedBy: null, changedAt: new Date().toISOString(), note: null },
+    {
+      eventId: 900_000 + dispatchId,
+      dispatchId,
+      orderId: 1,
+      driverId: 2,
+      vehicleId: 2,
+      from: null,
+      to: 'ASSIGNED',
+      changedBy: null,
+      changedAt: new Date().toISOString(),
+      note: null,
+    },
     { attempts: 1 },
   );
   await waitFor(async () => (await queue.getJobState(job.id!)) === 'failed', { what: 'job to fail' });
@@ -48,7 +59,12 @@ describe('Bull Board', () => {
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
     const api = await browser.request('GET', '/admin/queues/api/queues');
     expect(api.status).toBe(200);
-    expect(api.json().queues.map((q: { name: string }) => q.name).sort()).toEqual(['backups', 'dispatches', 'locations', 'maintenance', 'orders']);
+    expect(
+      api
+        .json()
+        .queues.map((q: { name: string }) => q.name)
+        .sort(),
+    ).toEqual(['backups', 'dispatches', 'locations', 'maintenance', 'orders']);
   });
 
   it('refuses a wrong password and a login form posted without its CSRF token', async () => {
@@ -56,7 +72,9 @@ describe('Bull Board', () => {
     const wrong = await browser.signIn(DEMO_ADMIN.email, 'wrong');
     expect(wrong.status).toBe(401);
     expect(wrong.text).toContain('이메일 또는 비밀번호가 틀렸습니다');
-    const forged = await new CookieBrowser(uvis.baseUrl).request('POST', '/admin/login', { form: { username: DEMO_ADMIN.email, password: DEMO_ADMIN.password } });
+    const forged = await new CookieBrowser(uvis.baseUrl).request('POST', '/admin/login', {
+      form: { username: DEMO_ADMIN.email, password: DEMO_ADMIN.password },
+    });
     expect(forged.status).toBe(403);
     // Still the sign-in page (Korean first), with a fresh token, not an API error body.
     expect(forged.headers.get('content-type')).toContain('text/html');
@@ -80,7 +98,12 @@ describe('Bull Board', () => {
     const failed = await browser.request('GET', '/admin/queues/api/queues?activeQueue=dispatches&status=failed');
     expect(failed.status).toBe(200);
     // Backup and maintenance jobs (file locations, checksums) are for admins, as GET /jobs has it.
-    expect(failed.json().queues.map((q: { name: string }) => q.name).sort()).toEqual(['dispatches', 'locations', 'orders']);
+    expect(
+      failed
+        .json()
+        .queues.map((q: { name: string }) => q.name)
+        .sort(),
+    ).toEqual(['dispatches', 'locations', 'orders']);
     const retry = await browser.request('PUT', `/admin/queues/api/queues/dispatches/${jobId}/retry`, { headers: { 'x-xsrf-token': browser.xsrf } });
     expect(retry.status).toBe(403);
     expect(await uvis.running.deps.queues.dispatches.getJobState(jobId)).toBe('failed');
@@ -95,7 +118,9 @@ describe('Bull Board', () => {
     expect((await browser.request('PUT', `/admin/queues/api/queues/dispatches/${jobId}/retry`)).status).toBe(403);
     // Make the job's precondition true, as an operator would after fixing the cause.
     const { db } = uvis.running.deps;
-    const [order] = await db('orders').insert({ client_id: 1, pickup_address: 'a', delivery_address: 'b', cargo_type: 'CHILLED', weight_kg: 1 }).returning('id');
+    const [order] = await db('orders')
+      .insert({ client_id: 1, pickup_address: 'a', delivery_address: 'b', cargo_type: 'CHILLED', weight_kg: 1 })
+      .returning('id');
     await db('dispatches').insert({ id: dispatchId, order_id: order.id, vehicle_id: 2, driver_id: 2, status: 'ASSIGNED' });
     const retry = await browser.request('PUT', `/admin/queues/api/queues/dispatches/${jobId}/retry`, { headers: { 'x-xsrf-token': browser.xsrf } });
     expect(retry.status).toBe(204);

@@ -77,7 +77,13 @@ afterAll(async () => {
 });
 
 describe('dashboard endpoints: who may call them', () => {
-  const paths = ['/api/v1/dashboard/session', '/api/v1/dashboard/positions', '/api/v1/dashboard/dispatches', '/api/v1/dashboard/queues', '/api/v1/dashboard/events'];
+  const paths = [
+    '/api/v1/dashboard/session',
+    '/api/v1/dashboard/positions',
+    '/api/v1/dashboard/dispatches',
+    '/api/v1/dashboard/queues',
+    '/api/v1/dashboard/events',
+  ];
 
   it('refuses anonymous callers (401) and drivers (403) with the error shape', async () => {
     for (const path of paths) {
@@ -176,7 +182,13 @@ describe('dashboard reads', () => {
     const res = await uvis.api.get('/api/v1/dashboard/queues', dispatcher);
     expect(res.body.queues.map((q: any) => q.name)).toEqual(expect.arrayContaining(['dispatches', 'locations', 'orders']));
     for (const q of res.body.queues) {
-      expect(q).toMatchObject({ waiting: expect.any(Number), active: expect.any(Number), failed: expect.any(Number), delayed: expect.any(Number), paused: false });
+      expect(q).toMatchObject({
+        waiting: expect.any(Number),
+        active: expect.any(Number),
+        failed: expect.any(Number),
+        delayed: expect.any(Number),
+        paused: false,
+      });
     }
   });
 });
@@ -268,7 +280,9 @@ describe('live hub rules', () => {
     server = createServer((req, res) => {
       // ?user=N names the account; without it every stream is its own.
       const userId = Number(new URL(req.url!, 'http://hub').searchParams.get('user') ?? anonymous++);
-      hub.open(res, { userId, expiresAt, stillAllowed: async () => allowed }).catch((err: Error & { status?: number }) => res.writeHead(err.status ?? 503).end(err.message));
+      hub
+        .open(res, { userId, expiresAt, stillAllowed: async () => allowed })
+        .catch((err: Error & { status?: number }) => res.writeHead(err.status ?? 503).end(err.message));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
@@ -309,12 +323,15 @@ describe('live hub rules', () => {
     const other = await openStream(`${url}?user=43`);
     await other.next('hello');
     await mine[0]!.close();
-    await waitFor(async () => {
-      const again = await openStream(`${url}?user=42`);
-      if (again.res.status !== 200) return undefined;
-      mine.push(again);
-      return true;
-    }, { what: 'a freed slot' });
+    await waitFor(
+      async () => {
+        const again = await openStream(`${url}?user=42`);
+        if (again.res.status !== 200) return undefined;
+        mine.push(again);
+        return true;
+      },
+      { what: 'a freed slot' },
+    );
     for (const stream of [...mine.slice(1), other]) await stream.close();
   });
 

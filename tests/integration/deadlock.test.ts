@@ -26,7 +26,9 @@ const deadlockCount = (database: string) =>
 
 const sessionsWaitingOnLocks = (uvis: TestUvis) =>
   withAdminClient(async (client) => {
-    const { rows } = await client.query(`select count(*)::int as n from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'`, [uvis.database.name]);
+    const { rows } = await client.query(`select count(*)::int as n from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'`, [
+      uvis.database.name,
+    ]);
     return rows[0].n as number;
   });
 
@@ -47,7 +49,10 @@ async function countDeadlocks(env: Record<string, string>, work: (uvis: TestUvis
     await uvis.stop({ keepData: true });
     stopped = true;
     await waitFor(
-      () => withAdminClient(async (client) => (await client.query('select count(*)::int as n from pg_stat_activity where datname = $1', [uvis.database.name])).rows[0].n === 0),
+      () =>
+        withAdminClient(
+          async (client) => (await client.query('select count(*)::int as n from pg_stat_activity where datname = $1', [uvis.database.name])).rows[0].n === 0,
+        ),
       { what: 'every backend of the test database gone' },
     );
     return (await deadlockCount(uvis.database.name)) - before;
@@ -72,7 +77,15 @@ async function fleet(uvis: TestUvis, admin: string, count: number) {
 async function pendingOrders(uvis: TestUvis, count: number): Promise<number[]> {
   const rows: { id: number }[] = await uvis.running.deps
     .db('orders')
-    .insert(Array.from({ length: count }, () => ({ client_id: 1, pickup_address: '서울시 강남구 테헤란로 1', delivery_address: '부산시 해운대구 우동 1', cargo_type: 'CHILLED', weight_kg: 100 })))
+    .insert(
+      Array.from({ length: count }, () => ({
+        client_id: 1,
+        pickup_address: '서울시 강남구 테헤란로 1',
+        delivery_address: '부산시 해운대구 우동 1',
+        cargo_type: 'CHILLED',
+        weight_kg: 100,
+      })),
+    )
     .returning('id');
   return rows.map((r) => r.id);
 }
@@ -97,8 +110,15 @@ describe('dispatch writes against GPS batches on the same drivers and vehicles',
         // The batch locks driver A and A's vehicle (FK checks, in id order), then waits for driver B ...
         const points = (driverId: number): PointRow[] =>
           Array.from({ length: 3 }, (_, i) => ({
-            driver_id: driverId, latitude: 37.5, longitude: 127, speed_kmh: null, heading_deg: null, accuracy_m: null,
-            recorded_at: new Date(Date.now() - 1000 + i), received_at: new Date(), point_key: `interleave-${i}`,
+            driver_id: driverId,
+            latitude: 37.5,
+            longitude: 127,
+            speed_kmh: null,
+            heading_deg: null,
+            accuracy_m: null,
+            recorded_at: new Date(Date.now() - 1000 + i),
+            received_at: new Date(),
+            point_key: `interleave-${i}`,
           }));
         const written = writer.write([...points(a!.driverId), ...points(b!.driverId)]).then(
           () => ({ status: 'fulfilled' as const, value: undefined }),
@@ -192,7 +212,9 @@ describe('dispatch writes against GPS batches on the same drivers and vehicles',
       await Promise.all([...drivers.map((d) => gps(d)), ...drivers.map((d) => lane(d))]);
     });
     const unavailable = Object.values(statuses).reduce((sum, byStatus) => sum + (byStatus[503] ?? 0), 0);
-    console.log(`[deadlock] mixed load: deadlocks=${deadlocks} 503s=${unavailable} assignments=${assignments} points=${posted} statuses=${JSON.stringify(statuses)}`);
+    console.log(
+      `[deadlock] mixed load: deadlocks=${deadlocks} 503s=${unavailable} assignments=${assignments} points=${posted} statuses=${JSON.stringify(statuses)}`,
+    );
     expect({ deadlocks, unavailable }).toEqual({ deadlocks: 0, unavailable: 0 });
     // Every request was a legal one: a free vehicle, a free driver, a PENDING order, a forward move.
     expect(Object.keys(statuses.create ?? {})).toEqual(['201']);

@@ -14,7 +14,10 @@ describe('dependency outages', () => {
   it('Redis down: queue-bound requests get a quick 503, readiness says so, and it heals when Redis returns', async () => {
     const redis: PrivateRedis = await startPrivateRedis();
     const uvis: TestUvis = await startTestUvis({ role: 'api', env: { REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '500' } });
-    cleanups.push(() => redis.destroy(), () => uvis.stop());
+    cleanups.push(
+      () => redis.destroy(),
+      () => uvis.stop(),
+    );
     const token = await uvis.api.login();
     await redis.stop();
     const started = Date.now();
@@ -44,7 +47,10 @@ describe('dependency outages', () => {
     const port = await freePort();
     const unreachable = { ...database, url: database.url.replace(/:\d+\//, `:${port}/`) };
     const uvis = await startTestUvis({ role: 'api', database: unreachable });
-    cleanups.push(() => uvis.stop({ keepData: true }), () => database.drop());
+    cleanups.push(
+      () => uvis.stop({ keepData: true }),
+      () => database.drop(),
+    );
     const started = Date.now();
     const res = await uvis.api.post('/api/v1/auth/login', { username: 'test@example.com', password: 'testpass' });
     expect(Date.now() - started).toBeLessThan(6000);

@@ -8,10 +8,13 @@ let uvis: TestUvis;
 
 /** Waits until another session of this test database is blocked on a lock. */
 async function waitForLockWait(db: TestUvis['running']['deps']['db']) {
-  await waitFor(async () => {
-    const { rows } = await db.raw(`select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`);
-    return rows.length > 0 ? true : undefined;
-  }, { what: 'a session waiting on a lock' });
+  await waitFor(
+    async () => {
+      const { rows } = await db.raw(`select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`);
+      return rows.length > 0 ? true : undefined;
+    },
+    { what: 'a session waiting on a lock' },
+  );
 }
 let admin: string;
 let dispatcher: string;
@@ -101,13 +104,20 @@ describe('dispatch creation refusals (409 with the reason; nothing written)', ()
   it("keeps a vehicle's cargo classes to what its type can hold, each once", async () => {
     const reefer = await createVehicle(uvis.api, admin, { cargo_classes: ['냉장', 'CHILLED', 'FROZEN'] });
     expect((await uvis.api.get(`/api/v1/vehicles/${reefer.id}`, admin)).body.cargo_classes).toEqual(['CHILLED', 'FROZEN']);
-    const dryFrozen = await uvis.api.post('/api/v1/vehicles', { license_plate: '99다9999', vehicle_type: 'DRY', cargo_classes: ['냉동'], capacity_kg: 1000 }, admin);
+    const dryFrozen = await uvis.api.post(
+      '/api/v1/vehicles',
+      { license_plate: '99다9999', vehicle_type: 'DRY', cargo_classes: ['냉동'], capacity_kg: 1000 },
+      admin,
+    );
     expect(dryFrozen.status).toBe(400);
     expect(dryFrozen.body.error.details).toEqual([{ field: 'body.cargo_classes', message: 'a DRY vehicle cannot carry FROZEN' }]);
     const patch = (body: object) => uvis.api.request('PATCH', `/api/v1/vehicles/${reefer.id}`, { json: body, token: admin });
     expect((await patch({ vehicle_type: 'DRY', cargo_classes: ['FROZEN'] })).status).toBe(400);
     expect(await uvis.running.deps.db('vehicles').where({ license_plate: '99다9999' })).toEqual([]);
-    expect((await uvis.api.get(`/api/v1/vehicles/${reefer.id}`, admin)).body).toMatchObject({ vehicle_type: 'REFRIGERATED', cargo_classes: ['CHILLED', 'FROZEN'] });
+    expect((await uvis.api.get(`/api/v1/vehicles/${reefer.id}`, admin)).body).toMatchObject({
+      vehicle_type: 'REFRIGERATED',
+      cargo_classes: ['CHILLED', 'FROZEN'],
+    });
     // A reefer can also run unchilled; a new type alone takes that type's defaults.
     expect((await patch({ cargo_classes: ['AMBIENT'] })).body.cargo_classes).toEqual(['AMBIENT']);
     expect((await patch({ vehicle_type: 'FREEZER' })).body.cargo_classes).toEqual(['FROZEN']);
@@ -227,7 +237,7 @@ describe('concurrent changes to one delivery', () => {
   });
 });
 
-describe("a driver reaches only his own dispatches", () => {
+describe('a driver reaches only his own dispatches', () => {
   it("cannot see or change another driver's dispatch", async () => {
     const mine = await createDriverAccount(uvis.api, admin);
     const other = await createDriverAccount(uvis.api, admin);
@@ -271,7 +281,14 @@ describe('role boundaries', () => {
     ['anonymous', 'GET', '/api/v1/orders', 401],
     ['anonymous', 'GET', '/api/v1/mobile/dispatches', 401],
   ] as const)('%s %s %s -> %i', async (role, method, path, status) => {
-    const token = role === 'anonymous' ? undefined : role === 'admin' ? admin : role === 'dispatcher' ? dispatcher : (await uvis.api.login({ email: 'driver2@example.com', password: 'driverpass' }));
+    const token =
+      role === 'anonymous'
+        ? undefined
+        : role === 'admin'
+          ? admin
+          : role === 'dispatcher'
+            ? dispatcher
+            : await uvis.api.login({ email: 'driver2@example.com', password: 'driverpass' });
     const json = method === 'GET' ? undefined : {};
     const res = await uvis.api.request(method, path, { token, json });
     expect(res.status, res.text).toBe(status);

@@ -8,7 +8,11 @@ import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
 
 const testDb = useTestDb();
 
-const caught = (promise: Promise<unknown>) => promise.then(() => undefined, (err: unknown) => err);
+const caught = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
 
 describe('classifyError on real PostgreSQL errors', () => {
   it('a deadlock is a 503 to retry after one second', async () => {
@@ -58,7 +62,14 @@ describe('classifyError on real PostgreSQL errors', () => {
   it('a reference to a row that does not exist is a 422 invalid_reference naming the foreign key', async () => {
     const { db } = testDb;
     const err = await caught(
-      db('orders').insert({ client_id: 999_999, pickup_address: '서울시 중구 1', delivery_address: '인천시 남동구 1', cargo_type: 'CHILLED', weight_kg: 10, status: 'PENDING' }),
+      db('orders').insert({
+        client_id: 999_999,
+        pickup_address: '서울시 중구 1',
+        delivery_address: '인천시 남동구 1',
+        cargo_type: 'CHILLED',
+        weight_kg: 10,
+        status: 'PENDING',
+      }),
     );
     expect((err as { code?: string }).code).toBe('23503');
     const classified = classifyError(err) as AppError;
@@ -110,7 +121,10 @@ describe('the same errors over HTTP, through the one error handler', () => {
   it('a vehicle with a licence plate already taken: 409 duplicate, and no second row', async () => {
     const vehicle = { license_plate: '12가3456-dup', vehicle_type: 'REFRIGERATED', capacity_kg: 1000 };
     expect((await uvis.api.post('/api/v1/vehicles', vehicle, admin)).status).toBe(201);
-    expectError(await uvis.api.post('/api/v1/vehicles', { ...vehicle, vehicle_type: 'DRY' }, admin), 409, { code: 'duplicate', details: { constraint: 'vehicles_license_plate_key' } });
+    expectError(await uvis.api.post('/api/v1/vehicles', { ...vehicle, vehicle_type: 'DRY' }, admin), 409, {
+      code: 'duplicate',
+      details: { constraint: 'vehicles_license_plate_key' },
+    });
     expect(await uvis.running.deps.db('vehicles').where({ license_plate: vehicle.license_plate })).toHaveLength(1);
   });
 

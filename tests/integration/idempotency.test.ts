@@ -94,7 +94,11 @@ describe('Idempotency-Key', () => {
     const order = await createOrder(uvis.api, dispatcher);
     const dispatch = (await uvis.api.post('/api/v1/dispatches', { order_id: order.id, vehicle_id: v.id, driver_id: driver.driverId }, dispatcher)).body;
     const put = (status: string, key: string) =>
-      uvis.api.request('PUT', `/api/v1/mobile/dispatches/${dispatch.id}/status`, { json: { status }, token: driver.token, headers: { 'Idempotency-Key': key } });
+      uvis.api.request('PUT', `/api/v1/mobile/dispatches/${dispatch.id}/status`, {
+        json: { status },
+        token: driver.token,
+        headers: { 'Idempotency-Key': key },
+      });
     const first = await put('PICKED_UP', 'status-1');
     expect(first.status).toBe(200);
     expect((await put('IN_TRANSIT', 'status-2')).status).toBe(200);

@@ -54,12 +54,22 @@ describe('job status endpoint', () => {
     const admin = await uvis.api.login();
     const dispatcher = await uvis.api.login(DEMO_DISPATCHER);
     const posted = await uvis.api.post('/api/v1/mobile/location', { latitude: 37.1, longitude: 127.1 }, admin);
-    const status = await waitFor(async () => {
-      const res = await uvis.api.get(`/api/v1/jobs/locations/${posted.body.job_id}`, dispatcher);
-      return res.body.state === 'completed' ? res : undefined;
-    }, { what: 'completed job' });
+    const status = await waitFor(
+      async () => {
+        const res = await uvis.api.get(`/api/v1/jobs/locations/${posted.body.job_id}`, dispatcher);
+        return res.body.state === 'completed' ? res : undefined;
+      },
+      { what: 'completed job' },
+    );
     expect(status.status).toBe(200);
-    expect(status.body).toMatchObject({ id: posted.body.job_id, queue: 'locations', name: 'points', attempts_made: 1, result: { points: 1 }, failed_reason: null });
+    expect(status.body).toMatchObject({
+      id: posted.body.job_id,
+      queue: 'locations',
+      name: 'points',
+      attempts_made: 1,
+      result: { points: 1 },
+      failed_reason: null,
+    });
     expect(status.body.finished_at).toBeTruthy();
     expect((await uvis.api.get('/api/v1/jobs/locations/nope-123', dispatcher)).status).toBe(404);
     expect((await uvis.api.get('/api/v1/jobs/emails/1', dispatcher)).status).toBe(400);
@@ -92,7 +102,9 @@ describe('retries', () => {
     await db.raw('alter table orders rename column distance_km to distance_km_away');
     try {
       const job = await queues.orders.add('order.changed', { eventId: 1, orderId: order.id, change: 'updated' });
-      const delayed = await waitFor(async () => ((await queues.orders.getJobState(job.id!)) === 'delayed' ? queues.orders.getJob(job.id!) : undefined), { what: 'the job to wait for a retry' });
+      const delayed = await waitFor(async () => ((await queues.orders.getJobState(job.id!)) === 'delayed' ? queues.orders.getJob(job.id!) : undefined), {
+        what: 'the job to wait for a retry',
+      });
       expect(delayed!.attemptsMade).toBe(1);
       expect(delayed!.opts.attempts).toBe(25);
       // First retry after delay × 2^0 with ±10 % jitter.
@@ -101,10 +113,13 @@ describe('retries', () => {
     } finally {
       await db.raw('alter table orders rename column distance_km_away to distance_km');
     }
-    await waitFor(async () => {
-      const jobs = await queues.orders.getJobs(['completed']);
-      return jobs.find((j) => j.data.orderId === order.id && j.attemptsMade === 2);
-    }, { what: 'the retried job to complete' });
+    await waitFor(
+      async () => {
+        const jobs = await queues.orders.getJobs(['completed']);
+        return jobs.find((j) => j.data.orderId === order.id && j.attemptsMade === 2);
+      },
+      { what: 'the retried job to complete' },
+    );
   });
 
   it('doubles the delay up to five minutes and adds jitter', () => {
@@ -129,7 +144,11 @@ describe('order follow-up', () => {
       // Hold the row: the job reads the order, then waits to write ...
       await blocker('orders').where({ id: order.id }).forUpdate();
       const job = processor.handlers['order.changed']!({ eventId: 1, orderId: order.id, change: 'created' }, { job: {} as never, log: deps.log });
-      await waitFor(async () => ((await db.raw(`select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`)).rows.length ? true : undefined), { what: 'the job to wait on the row' });
+      await waitFor(
+        async () =>
+          (await db.raw(`select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`)).rows.length ? true : undefined,
+        { what: 'the job to wait on the row' },
+      );
       // ... while the dispatcher changes the delivery address (and queues its own job).
       await blocker('orders').where({ id: order.id }).update({ delivery_address: '광주광역시 광산구 1', updated_at: blocker.fn.now() });
       await blocker.commit();
@@ -155,7 +174,16 @@ describe('dispatch history', () => {
     const dispatch = (await assign(uvis.api, dispatcher, order.id, 1, 1)).body;
     const record = (event: Record<string, unknown>) =>
       processor.handlers['dispatch.status_changed']!(
-        { dispatchId: dispatch.id, orderId: order.id, driverId: 1, vehicleId: 1, changedBy: null, changedAt: new Date().toISOString(), note: null, ...event } as never,
+        {
+          dispatchId: dispatch.id,
+          orderId: order.id,
+          driverId: 1,
+          vehicleId: 1,
+          changedBy: null,
+          changedAt: new Date().toISOString(),
+          note: null,
+          ...event,
+        } as never,
         { job: {} as never, log: deps.log },
       );
     const rows = () => db('dispatch_status_history').where({ event_id: 777_001 }).orderBy('id').select('event_key', 'to_status');

@@ -38,7 +38,8 @@ function points(driverId: number, n: number, prefix = `p${++seq}`): PointRow[] {
   }));
 }
 
-const stored = async (prefix: string) => Number((await db('vehicle_locations').where('point_key', 'like', `${prefix}:%`).count<{ c: string }[]>('* as c'))[0]!.c);
+const stored = async (prefix: string) =>
+  Number((await db('vehicle_locations').where('point_key', 'like', `${prefix}:%`).count<{ c: string }[]>('* as c'))[0]!.c);
 
 describe('location writer', () => {
   it('batches concurrent jobs into one transaction and keeps the newest position per driver', async () => {

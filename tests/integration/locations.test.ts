@@ -15,8 +15,7 @@ afterAll(async () => {
   await uvis?.stop();
 });
 
-const storedFor = async (driverId: number) =>
-  uvis.running.deps.db('vehicle_locations').where('driver_id', driverId).orderBy('recorded_at').select('*');
+const storedFor = async (driverId: number) => uvis.running.deps.db('vehicle_locations').where('driver_id', driverId).orderBy('recorded_at').select('*');
 
 const waitForJob = (jobId: string) =>
   waitFor(async () => (await uvis.running.deps.queues.locations.getJobState(jobId)) === 'completed', { what: `job ${jobId}` });
@@ -83,7 +82,10 @@ describe('location posts', () => {
     expect(second.status).toBe(202);
     expect(second.body.job_id).toBe(first.body.job_id);
     const batchHeaders = { 'Idempotency-Key': 'phone-42-buffer-1' };
-    const points = [{ latitude: 35.2, longitude: 129.2 }, { latitude: 35.3, longitude: 129.3 }];
+    const points = [
+      { latitude: 35.2, longitude: 129.2 },
+      { latitude: 35.3, longitude: 129.3 },
+    ];
     const b1 = await uvis.api.post('/api/v1/mobile/locations', { points }, driver.token, batchHeaders);
     const b2 = await uvis.api.post('/api/v1/mobile/locations', { points }, driver.token, batchHeaders);
     expect(b2.body.job_id).toBe(b1.body.job_id);

@@ -60,8 +60,14 @@ describe('logs', () => {
 
   it('logs each job with queue, job id and attempt', async () => {
     const dispatcher = await uvis.api.login(DEMO_DISPATCHER);
-    const order = await uvis.api.post('/api/v1/orders', { client_id: 1, pickup_address: '서울시 송파구', delivery_address: '경기도 용인시', cargo_type: '냉장', weight: 3 }, dispatcher);
-    const line = await waitFor(async () => uvis.logs.find((l) => l.queue === 'orders' && l.msg === 'job completed' && typeof l.jobId === 'string'), { what: 'job log' });
+    const order = await uvis.api.post(
+      '/api/v1/orders',
+      { client_id: 1, pickup_address: '서울시 송파구', delivery_address: '경기도 용인시', cargo_type: '냉장', weight: 3 },
+      dispatcher,
+    );
+    const line = await waitFor(async () => uvis.logs.find((l) => l.queue === 'orders' && l.msg === 'job completed' && typeof l.jobId === 'string'), {
+      what: 'job log',
+    });
     expect(line).toMatchObject({ queue: 'orders', jobName: 'order.changed', attempt: 1 });
     expect(String(line.jobId)).toMatch(/^ob-[0-9a-f-]{36}$/);
     expect(order.status).toBe(201);
@@ -87,7 +93,10 @@ describe('logs', () => {
   it('redacts credentials even when code logs them by mistake', () => {
     const lines: string[] = [];
     const log = createLogger({ level: 'info', destination: new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }) });
-    log.info({ password: 'p1', user: { password: 'p2', token: 't1' }, headers: { authorization: 'Bearer abc' }, body: { refresh_token: 'r1', access_token: 'a1' } }, 'oops');
+    log.info(
+      { password: 'p1', user: { password: 'p2', token: 't1' }, headers: { authorization: 'Bearer abc' }, body: { refresh_token: 'r1', access_token: 'a1' } },
+      'oops',
+    );
     const line = lines.join('');
     for (const secret of ['p1', 'p2', 't1', 'Bearer abc', 'r1', 'a1']) expect(line).not.toContain(`"${secret}"`);
     expect(line).toContain('[redacted]');

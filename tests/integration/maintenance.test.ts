@@ -27,7 +27,9 @@ describe('maintenance cleanup', () => {
         ('44444444-4444-4444-8444-444444444444', 1, now() + interval '10 days', null);`);
     // A row created long ago and never relayed (the relay is stopped for this moment) must survive.
     await uvis.running.deps.relay.stop();
-    const [unrelayed] = await db('outbox').insert({ queue: 'orders', job_name: 'order.changed', payload: {}, created_at: db.raw(`now() - interval '30 days'`) }).returning('id');
+    const [unrelayed] = await db('outbox')
+      .insert({ queue: 'orders', job_name: 'order.changed', payload: {}, created_at: db.raw(`now() - interval '30 days'`) })
+      .returning('id');
     const job = await queues.maintenance.add('maintenance.cleanup', {});
     await waitFor(async () => (await queues.maintenance.getJobState(job.id!)) === 'completed', { what: 'cleanup' });
     const points = await db('vehicle_locations').where('point_key', 'like', 'm:%').pluck('point_key');

@@ -27,7 +27,16 @@ describe('metrics', () => {
     const driver = await api.api.login();
     for (const id of [1, 2, 3]) expect((await api.api.get(`/api/v1/orders/${id}`, token)).status).toBe(200);
     expect((await api.api.get('/api/v1/orders/999999', token)).status).toBe(404);
-    await api.api.post('/api/v1/mobile/locations', { points: [{ latitude: 37, longitude: 127 }, { latitude: 37.1, longitude: 127.1 }] }, driver);
+    await api.api.post(
+      '/api/v1/mobile/locations',
+      {
+        points: [
+          { latitude: 37, longitude: 127 },
+          { latitude: 37.1, longitude: 127.1 },
+        ],
+      },
+      driver,
+    );
     const after = await scrape(`${api.baseUrl}/metrics`);
 
     const orders200 = { method: 'GET', route: '/api/v1/orders/:id', status: '200' };
@@ -55,14 +64,23 @@ describe('metrics', () => {
     const dispatcher = await api.api.login(DEMO_DISPATCHER);
     const before = await scrape(metricsUrl);
     await api.api.post('/api/v1/mobile/locations', { points: Array.from({ length: 5 }, (_, i) => ({ latitude: 36 + i / 100, longitude: 127 })) }, driver);
-    const order = await api.api.post('/api/v1/orders', { client_id: 1, pickup_address: '서울시 종로구', delivery_address: '세종시', cargo_type: '상온', weight: 10 }, dispatcher);
+    const order = await api.api.post(
+      '/api/v1/orders',
+      { client_id: 1, pickup_address: '서울시 종로구', delivery_address: '세종시', cargo_type: '상온', weight: 10 },
+      dispatcher,
+    );
     expect(order.status).toBe(201);
-    const after = await waitFor(async () => {
-      const samples = await scrape(metricsUrl);
-      const stored = total(samples, 'uvis_locations_stored_total') - total(before, 'uvis_locations_stored_total');
-      const orders = total(samples, 'uvis_jobs_processed_total', { queue: 'orders', outcome: 'completed' }) - total(before, 'uvis_jobs_processed_total', { queue: 'orders', outcome: 'completed' });
-      return stored === 5 && orders >= 1 ? samples : undefined;
-    }, { what: 'worker metrics to move' });
+    const after = await waitFor(
+      async () => {
+        const samples = await scrape(metricsUrl);
+        const stored = total(samples, 'uvis_locations_stored_total') - total(before, 'uvis_locations_stored_total');
+        const orders =
+          total(samples, 'uvis_jobs_processed_total', { queue: 'orders', outcome: 'completed' }) -
+          total(before, 'uvis_jobs_processed_total', { queue: 'orders', outcome: 'completed' });
+        return stored === 5 && orders >= 1 ? samples : undefined;
+      },
+      { what: 'worker metrics to move' },
+    );
     expect(total(after, 'uvis_jobs_processed_total', { queue: 'locations', outcome: 'completed' })).toBeGreaterThanOrEqual(1);
     expect(total(after, 'uvis_job_duration_seconds_count', { queue: 'orders' })).toBeGreaterThanOrEqual(1);
     expect(total(after, 'uvis_job_wait_seconds_count', { queue: 'locations' })).toBeGreaterThanOrEqual(1);
@@ -77,15 +95,24 @@ describe('metrics', () => {
     const metricsUrl = `http://127.0.0.1:${worker.running.metricsPort}/metrics`;
     const before = await scrape(metricsUrl);
     await api.running.deps.queues.orders.add('order.changed', { nonsense: true }, { attempts: 3 });
-    const after = await waitFor(async () => {
-      const samples = await scrape(metricsUrl);
-      return total(samples, 'uvis_jobs_processed_total', { queue: 'orders', outcome: 'failed' }) > total(before, 'uvis_jobs_processed_total', { queue: 'orders', outcome: 'failed' })
-        ? samples
-        : undefined;
-    }, { what: 'failed count' });
-    expect(total(after, 'uvis_jobs_processed_total', { queue: 'orders', outcome: 'failed' }) - total(before, 'uvis_jobs_processed_total', { queue: 'orders', outcome: 'failed' })).toBe(1);
+    const after = await waitFor(
+      async () => {
+        const samples = await scrape(metricsUrl);
+        return total(samples, 'uvis_jobs_processed_total', { queue: 'orders', outcome: 'failed' }) >
+          total(before, 'uvis_jobs_processed_total', { queue: 'orders', outcome: 'failed' })
+          ? samples
+          : undefined;
+      },
+      { what: 'failed count' },
+    );
+    expect(
+      total(after, 'uvis_jobs_processed_total', { queue: 'orders', outcome: 'failed' }) -
+        total(before, 'uvis_jobs_processed_total', { queue: 'orders', outcome: 'failed' }),
+    ).toBe(1);
     // An invalid payload fails for good at once: no retry was counted for it.
-    expect(total(after, 'uvis_jobs_processed_total', { queue: 'orders', outcome: 'retrying' })).toBe(total(before, 'uvis_jobs_processed_total', { queue: 'orders', outcome: 'retrying' }));
+    expect(total(after, 'uvis_jobs_processed_total', { queue: 'orders', outcome: 'retrying' })).toBe(
+      total(before, 'uvis_jobs_processed_total', { queue: 'orders', outcome: 'retrying' }),
+    );
   });
 
   it('a job that fails once with a transient error is counted as retrying, then completed, and never as failed', async () => {
@@ -108,22 +135,39 @@ describe('metrics', () => {
     try {
       const dispatcher = await api.api.login(DEMO_DISPATCHER);
       const count = (samples: Awaited<ReturnType<typeof scrape>>, outcome: string) => total(samples, 'uvis_jobs_processed_total', { queue: 'orders', outcome });
-      const counts = (samples: Awaited<ReturnType<typeof scrape>>) => ({ completed: count(samples, 'completed'), retrying: count(samples, 'retrying'), failed: count(samples, 'failed') });
+      const counts = (samples: Awaited<ReturnType<typeof scrape>>) => ({
+        completed: count(samples, 'completed'),
+        retrying: count(samples, 'retrying'),
+        failed: count(samples, 'failed'),
+      });
       const before = counts(await scrape(metricsUrl));
-      const order = await api.api.post('/api/v1/orders', { client_id: 1, pickup_address: '서울시 강남구 테헤란로 1', delivery_address: '부산시 해운대구 우동 1', cargo_type: '냉장', weight: 10, notes: marker }, dispatcher);
+      const order = await api.api.post(
+        '/api/v1/orders',
+        { client_id: 1, pickup_address: '서울시 강남구 테헤란로 1', delivery_address: '부산시 해운대구 우동 1', cargo_type: '냉장', weight: 10, notes: marker },
+        dispatcher,
+      );
       expect(order.status, order.text).toBe(201);
       // The job's second attempt (after a backoff of about a second) writes the route.
-      await waitFor(async () => (await db('orders').where({ id: order.body.id }).whereNotNull('distance_km').first()) ?? undefined, { timeoutMs: 20_000, what: 'the retried job to write the route' });
-      const after = await waitFor(async () => {
-        const now = counts(await scrape(metricsUrl));
-        return now.completed > before.completed ? now : undefined;
-      }, { what: 'the completion to be counted' });
+      await waitFor(async () => (await db('orders').where({ id: order.body.id }).whereNotNull('distance_km').first()) ?? undefined, {
+        timeoutMs: 20_000,
+        what: 'the retried job to write the route',
+      });
+      const after = await waitFor(
+        async () => {
+          const now = counts(await scrape(metricsUrl));
+          return now.completed > before.completed ? now : undefined;
+        },
+        { what: 'the completion to be counted' },
+      );
       expect((await db.raw(`select last_value::int as n from metrics_retry_attempts`)).rows[0].n).toBe(2);
       expect(after.retrying - before.retrying).toBe(1);
       expect(after.completed - before.completed).toBe(1);
       expect(after.failed).toBe(before.failed);
       // The job itself says so too: two attempts, completed.
-      const { job_key: jobKey } = await db('outbox').where({ queue: 'orders' }).whereRaw(`payload->>'orderId' = ?`, [String(order.body.id)]).first('job_key');
+      const { job_key: jobKey } = await db('outbox')
+        .where({ queue: 'orders' })
+        .whereRaw(`payload->>'orderId' = ?`, [String(order.body.id)])
+        .first('job_key');
       const job = await api.running.deps.queues.orders.getJob(outboxJobId(jobKey));
       expect(await job!.getState()).toBe('completed');
       expect(job!.attemptsMade).toBe(2);

@@ -14,7 +14,10 @@ afterAll(async () => {
 async function emptyDatabase(): Promise<{ db: Db; database: TestDatabase }> {
   const database = await createTestDatabase(null);
   const db = createDb({ url: database.url, poolMin: 0, poolMax: 2, statementTimeoutMs: 30_000 });
-  cleanups.push(() => database.drop(), () => db.destroy());
+  cleanups.push(
+    () => database.drop(),
+    () => db.destroy(),
+  );
   return { db, database };
 }
 
@@ -25,7 +28,21 @@ describe('migrations', () => {
     expect(await migrateLatest(db)).toEqual(migrations.map((m) => m.name));
     const tables = await db('pg_tables').where('schemaname', 'public').pluck('tablename');
     expect(tables).toEqual(
-      expect.arrayContaining(['users', 'clients', 'drivers', 'vehicles', 'orders', 'dispatches', 'dispatch_status_history', 'vehicle_locations', 'driver_positions', 'outbox', 'idempotency_keys', 'sessions', 'refresh_tokens']),
+      expect.arrayContaining([
+        'users',
+        'clients',
+        'drivers',
+        'vehicles',
+        'orders',
+        'dispatches',
+        'dispatch_status_history',
+        'vehicle_locations',
+        'driver_positions',
+        'outbox',
+        'idempotency_keys',
+        'sessions',
+        'refresh_tokens',
+      ]),
     );
     expect(await migrateLatest(db)).toEqual([]);
     expect(await pendingMigrations(db)).toEqual([]);
@@ -47,7 +64,9 @@ describe('migrations', () => {
       ]),
     );
     await db('vehicles').insert({ license_plate: '12가0001', vehicle_type: 'DRY', cargo_classes: ['AMBIENT'], capacity_kg: 1 });
-    await expect(db('vehicles').insert({ license_plate: '12가0001', vehicle_type: 'DRY', cargo_classes: ['AMBIENT'], capacity_kg: 1 })).rejects.toThrow(/duplicate key/);
+    await expect(db('vehicles').insert({ license_plate: '12가0001', vehicle_type: 'DRY', cargo_classes: ['AMBIENT'], capacity_kg: 1 })).rejects.toThrow(
+      /duplicate key/,
+    );
   });
 
   it('demo data loads once: a second load changes nothing', async () => {
@@ -70,7 +89,9 @@ describe('migrations', () => {
     expect((await loadDemoData(db)).inserted).toBe(0);
     expect(await snapshot()).toEqual(before);
     // New rows continue after the fixed ids.
-    const [order] = await db('orders').insert({ client_id: 1, pickup_address: 'a', delivery_address: 'b', cargo_type: 'CHILLED', weight_kg: 1 }).returning('id');
+    const [order] = await db('orders')
+      .insert({ client_id: 1, pickup_address: 'a', delivery_address: 'b', cargo_type: 'CHILLED', weight_kg: 1 })
+      .returning('id');
     expect(order.id).toBeGreaterThan(before.orders.length);
   });
 });

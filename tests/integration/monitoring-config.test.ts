@@ -56,7 +56,9 @@ describe('Prometheus and Alertmanager configuration', () => {
   });
 
   it('the render script refuses to start Alertmanager with a variable missing', () => {
-    expect(() => run('sh', [monitoring('alertmanager', 'render-config.sh'), monitoring('alertmanager', 'alertmanager.yml.template'), '/dev/null'], { RENDER_ONLY: '1' })).toThrow();
+    expect(() =>
+      run('sh', [monitoring('alertmanager', 'render-config.sh'), monitoring('alertmanager', 'alertmanager.yml.template'), '/dev/null'], { RENDER_ONLY: '1' }),
+    ).toThrow();
   });
 });
 
@@ -76,7 +78,11 @@ describe('Grafana dashboard', () => {
 
   /** Metric names in an expression: identifiers that are neither functions, keywords, nor label names. */
   function metricNames(expr: string): string[] {
-    const withoutLabels = expr.replace(/\[[^\]]*\]/g, '').replace(/\{[^}]*\}/g, '').replace(/by \([^)]*\)/g, '').replace(/"[^"]*"/g, '');
+    const withoutLabels = expr
+      .replace(/\[[^\]]*\]/g, '')
+      .replace(/\{[^}]*\}/g, '')
+      .replace(/by \([^)]*\)/g, '')
+      .replace(/"[^"]*"/g, '');
     return [...withoutLabels.matchAll(/[a-zA-Z_:][\w:]*/g)].map((m) => m[0]).filter((w) => !PROMQL_WORDS.has(w) && !/^\d/.test(w));
   }
 
@@ -87,7 +93,11 @@ describe('Grafana dashboard', () => {
     const datasources = parseYaml(readFileSync(monitoring('grafana', 'provisioning', 'datasources', 'datasources.yml'), 'utf8'));
     expect(datasources.datasources.find((d: { uid: string }) => d.uid === 'prometheus')).toBeTruthy();
     const expressions: string[] = dashboard.panels.flatMap((p: { targets: { expr: string }[] }) => p.targets.map((t) => t.expr));
-    for (const seed of ['rate(http_requests_total[5m])', 'histogram_quantile(0.95, rate(http_request_duration_seconds_bucket[5m]))', 'rate(http_requests_total{status=~"5.."}[5m])']) {
+    for (const seed of [
+      'rate(http_requests_total[5m])',
+      'histogram_quantile(0.95, rate(http_request_duration_seconds_bucket[5m]))',
+      'rate(http_requests_total{status=~"5.."}[5m])',
+    ]) {
       expect(expressions).toContain(seed);
     }
     // Every process reports the same queue, outbox and backup gauges: summing them

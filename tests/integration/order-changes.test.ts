@@ -42,15 +42,18 @@ async function assignedDispatch() {
 /** Waits until every committed change has been relayed and processed, so the database holds still. */
 async function settled() {
   const { db, queues } = uvis.running.deps;
-  await waitFor(async () => {
-    const [row] = await db('outbox').whereNull('published_at').count<{ n: string }[]>('* as n');
-    if (Number(row?.n) > 0) return undefined;
-    for (const name of QUEUE_NAMES) {
-      const counts = await queues[name].getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-      if (Object.values(counts).some((c) => c > 0)) return undefined;
-    }
-    return true;
-  }, { timeoutMs: 20_000, what: 'outbox relayed and queues idle' });
+  await waitFor(
+    async () => {
+      const [row] = await db('outbox').whereNull('published_at').count<{ n: string }[]>('* as n');
+      if (Number(row?.n) > 0) return undefined;
+      for (const name of QUEUE_NAMES) {
+        const counts = await queues[name].getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+        if (Object.values(counts).some((c) => c > 0)) return undefined;
+      }
+      return true;
+    },
+    { timeoutMs: 20_000, what: 'outbox relayed and queues idle' },
+  );
 }
 
 /** Sends a request that must be refused with 409 and this code, and proves that it changed nothing. */
@@ -88,15 +91,26 @@ describe('order cancellation', () => {
     expect(cancelled.status).toBe('CANCELLED');
     expect(cancelled.finished_at).toEqual(expect.any(String));
     // ... and its history records the move, with the reason, once the worker has the event.
-    const history = await waitFor(async () => {
-      const h = (await getDispatch(dispatch.id)).history as { from_status: string | null; to_status: string; note: string | null }[];
-      return h.some((e) => e.to_status === 'CANCELLED') ? h : undefined;
-    }, { what: 'the cancellation in the dispatch history' });
-    expect(history.filter((e) => e.to_status === 'CANCELLED')).toEqual([expect.objectContaining({ from_status: 'ASSIGNED', to_status: 'CANCELLED', note: '화주 취소' })]);
+    const history = await waitFor(
+      async () => {
+        const h = (await getDispatch(dispatch.id)).history as { from_status: string | null; to_status: string; note: string | null }[];
+        return h.some((e) => e.to_status === 'CANCELLED') ? h : undefined;
+      },
+      { what: 'the cancellation in the dispatch history' },
+    );
+    expect(history.filter((e) => e.to_status === 'CANCELLED')).toEqual([
+      expect.objectContaining({ from_status: 'ASSIGNED', to_status: 'CANCELLED', note: '화주 취소' }),
+    ]);
 
     // Unlike a dispatch cancellation, the order does not return to PENDING: it is over.
     expect((await getOrder(order.id)).status).toBe('CANCELLED');
-    const again = await assign(uvis.api, dispatcher, order.id, (await createVehicle(uvis.api, admin)).id, (await createDriverAccount(uvis.api, admin)).driverId);
+    const again = await assign(
+      uvis.api,
+      dispatcher,
+      order.id,
+      (await createVehicle(uvis.api, admin)).id,
+      (await createDriverAccount(uvis.api, admin)).driverId,
+    );
     expect(again.status).toBe(409);
     expect(again.body.error.details.map((d: { code: string }) => d.code)).toContain('order_not_pending');
 

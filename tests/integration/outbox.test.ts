@@ -43,12 +43,15 @@ describe('transactional outbox', () => {
     // each failed poll doubles the wait (100 ms poll here), and kicks from new
     // commits do not bring it forward.
     const attemptTimes: number[] = [];
-    await waitFor(async () => {
-      const { attempts } = await db('outbox').where({ id: row.id }).first();
-      while (attemptTimes.length < attempts) attemptTimes.push(Date.now());
-      running.deps.relay.kick();
-      return attempts >= 5 ? true : undefined;
-    }, { intervalMs: 20, timeoutMs: 15_000, what: 'five relay attempts' });
+    await waitFor(
+      async () => {
+        const { attempts } = await db('outbox').where({ id: row.id }).first();
+        while (attemptTimes.length < attempts) attemptTimes.push(Date.now());
+        running.deps.relay.kick();
+        return attempts >= 5 ? true : undefined;
+      },
+      { intervalMs: 20, timeoutMs: 15_000, what: 'five relay attempts' },
+    );
     expect((await db('outbox').where({ id: row.id }).first()).last_error).toBeTruthy();
     // After four failures the next poll waits 1.6 s; without backoff it would be 100 ms.
     expect(attemptTimes[4]! - attemptTimes[3]!).toBeGreaterThanOrEqual(1400);
@@ -107,15 +110,20 @@ describe('transactional outbox', () => {
     const again = await db.transaction((trx) => writeOutbox(trx, 'orders', 'order.changed', { orderId: 1, change: 'status' }));
     expect(again).toBe(first);
     await relay.relayPending();
-    await waitFor(async () => {
-      const jobs = await queues.orders.getJobs(['completed']);
-      return jobs.filter((j) => j.data.eventId === first).length === 2 ? true : undefined;
-    }, { what: 'a second job for the reused id' });
+    await waitFor(
+      async () => {
+        const jobs = await queues.orders.getJobs(['completed']);
+        return jobs.filter((j) => j.data.eventId === first).length === 2 ? true : undefined;
+      },
+      { what: 'a second job for the reused id' },
+    );
   });
 
   it('a row for a queue this version does not know waits without holding up the others', async () => {
     const { db, queues, relay } = uvis.running.deps;
-    const [future] = await db('outbox').insert({ queue: 'invoices', job_name: 'invoice.issued', payload: { invoiceId: 1 } }).returning('id');
+    const [future] = await db('outbox')
+      .insert({ queue: 'invoices', job_name: 'invoice.issued', payload: { invoiceId: 1 } })
+      .returning('id');
     const known = await db.transaction((trx) => writeOutbox(trx, 'orders', 'order.changed', { orderId: 1, change: 'updated' }));
     await relay.relayPending();
     await waitFor(async () => (await queues.orders.getJobs(['completed'])).some((j) => j.data.eventId === known), { what: 'the known row relayed' });

@@ -35,10 +35,29 @@ beforeAll(async () => {
   for (const [i, at] of STAMPS.entries()) {
     const us = MICROS[i]!;
     const [order] = await db('orders')
-      .insert({ client_id: client.id, pickup_address: `서울 ${i}`, delivery_address: `부산 ${i}`, cargo_type: 'CHILLED', weight_kg: 10, status: 'COMPLETED', created_at: db.raw('?::timestamptz', [at]) })
+      .insert({
+        client_id: client.id,
+        pickup_address: `서울 ${i}`,
+        delivery_address: `부산 ${i}`,
+        cargo_type: 'CHILLED',
+        weight_kg: 10,
+        status: 'COMPLETED',
+        created_at: db.raw('?::timestamptz', [at]),
+      })
       .returning('id');
-    const [dispatch] = await db('dispatches').insert({ order_id: order.id, vehicle_id: driver.vehicle_id, driver_id: driver.id, status: 'COMPLETED', created_at: db.raw('?::timestamptz', [at]) }).returning('id');
-    const [point] = await db('vehicle_locations').insert({ driver_id: driver.id, latitude: 37, longitude: 127, recorded_at: db.raw('?::timestamptz', [at]), received_at: db.fn.now(), point_key: `page-${i}` }).returning('id');
+    const [dispatch] = await db('dispatches')
+      .insert({ order_id: order.id, vehicle_id: driver.vehicle_id, driver_id: driver.id, status: 'COMPLETED', created_at: db.raw('?::timestamptz', [at]) })
+      .returning('id');
+    const [point] = await db('vehicle_locations')
+      .insert({
+        driver_id: driver.id,
+        latitude: 37,
+        longitude: 127,
+        recorded_at: db.raw('?::timestamptz', [at]),
+        received_at: db.fn.now(),
+        point_key: `page-${i}`,
+      })
+      .returning('id');
     inserted.orders.push({ id: order.id, us });
     inserted.dispatches.push({ id: dispatch.id, us });
     inserted.points.push({ id: Number(point.id), us });

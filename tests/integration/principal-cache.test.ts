@@ -75,7 +75,11 @@ describe('principal cache', () => {
       const blocker = await db.transaction();
       await blocker.raw('lock table sessions in access exclusive mode');
       const loading = cache.get({ sessionId: id, userId: 2 });
-      await waitFor(async () => ((await db.raw(`select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`)).rows.length ? true : undefined), { what: 'the load to wait' });
+      await waitFor(
+        async () =>
+          (await db.raw(`select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`)).rows.length ? true : undefined,
+        { what: 'the load to wait' },
+      );
       // ... while the session is evicted (a logout on another replica, say).
       cache.evictSession(id);
       await blocker.rollback();

@@ -40,9 +40,13 @@ scrape_configs:
     static_configs: [{ targets: ['127.0.0.1:${worker.running.metricsPort}'] }]
 `,
   );
-  prometheus = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], {
-    stdio: 'ignore',
-  });
+  prometheus = spawn(
+    'prometheus',
+    [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
+    {
+      stdio: 'ignore',
+    },
+  );
   await waitFor(async () => (await fetch(`${promUrl}/-/ready`)).ok, { timeoutMs: 20_000, what: 'prometheus' });
 }, 60_000);
 
@@ -74,7 +78,9 @@ describe('Prometheus', () => {
     await redis.stop();
     expect((await api.api.post('/api/v1/mobile/location', { latitude: 37.5, longitude: 127 }, driver)).status).toBe(503);
     await redis.start();
-    await waitFor(async () => (await api.api.post('/api/v1/mobile/location', { latitude: 37.5, longitude: 127 }, driver)).status === 202, { what: 'redis back' });
+    await waitFor(async () => (await api.api.post('/api/v1/mobile/location', { latitude: 37.5, longitude: 127 }, driver)).status === 202, {
+      what: 'redis back',
+    });
 
     const expressions = [
       'rate(http_requests_total[5m])',
@@ -84,12 +90,15 @@ describe('Prometheus', () => {
       'sum by (queue) (rate(uvis_jobs_processed_total{outcome="completed"}[5m]))',
     ];
     for (const expr of expressions) {
-      const result = await waitFor(async () => {
-        // Keep traffic flowing while Prometheus collects its samples.
-        await traffic();
-        const found = await query(expr);
-        return found.length > 0 ? found : undefined;
-      }, { timeoutMs: 30_000, intervalMs: 500, what: expr });
+      const result = await waitFor(
+        async () => {
+          // Keep traffic flowing while Prometheus collects its samples.
+          await traffic();
+          const found = await query(expr);
+          return found.length > 0 ? found : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 500, what: expr },
+      );
       expect(result.length).toBeGreaterThan(0);
     }
     const errors = (await query('sum by (route, status) (http_requests_total{status=~"5.."})')) as { metric: { route: string } }[];
@@ -101,10 +110,13 @@ describe('Prometheus', () => {
     const body = (await res.json()) as { data: { groups: { rules: { name: string; health: string; lastError?: string }[] }[] } };
     const rules = body.data.groups.flatMap((g) => g.rules);
     expect(rules.map((r) => r.name)).toEqual(expect.arrayContaining(['UvisApiDown', 'UvisWorkerDown', 'UvisApi5xxRateHigh', 'UvisQueueBacklogGrowing']));
-    await waitFor(async () => {
-      const current = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as typeof body;
-      const all = current.data.groups.flatMap((g) => g.rules);
-      return all.every((r) => r.health === 'ok') ? all : undefined;
-    }, { timeoutMs: 15_000, what: 'rules evaluated' });
+    await waitFor(
+      async () => {
+        const current = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as typeof body;
+        const all = current.data.groups.flatMap((g) => g.rules);
+        return all.every((r) => r.health === 'ok') ? all : undefined;
+      },
+      { timeoutMs: 15_000, what: 'rules evaluated' },
+    );
   });
 });

@@ -59,7 +59,10 @@ describe('query plans', () => {
   it("a driver's active dispatches (the mobile list): the (driver_id, status) index", async () => {
     const { indexes, plan: text } = await plan(() => driverActiveDispatches(db, 42));
     // Active dispatches are few: a partial index over them, or the driver's own index.
-    expect(indexes.some((i) => i.startsWith('dispatches_')), text).toBe(true);
+    expect(
+      indexes.some((i) => i.startsWith('dispatches_')),
+      text,
+    ).toBe(true);
     expect(text).not.toMatch(/"Seq Scan".{0,80}"Relation Name":"dispatches"/);
   });
 

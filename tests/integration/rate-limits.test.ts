@@ -67,7 +67,8 @@ describe('rate limits', () => {
     await startReplicas();
     const token = await uvis.api.login(DEMO_DRIVER2);
     const statuses: number[] = [];
-    for (let i = 0; i < 9; i++) statuses.push((await (i % 2 ? replica : uvis).api.post('/api/v1/mobile/location', { latitude: 37, longitude: 127 }, token)).status);
+    for (let i = 0; i < 9; i++)
+      statuses.push((await (i % 2 ? replica : uvis).api.post('/api/v1/mobile/location', { latitude: 37, longitude: 127 }, token)).status);
     expect(statuses).toEqual([202, 202, 202, 202, 202, 202, 202, 202, 429]);
     // The general limit of the same user is counted apart.
     expect((await uvis.api.get('/api/v1/mobile/summary', token)).status).toBe(200);
@@ -92,7 +93,9 @@ describe('rate limits', () => {
     expect(locked.body.error.code).toBe('account_locked');
     expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(60);
     // The lock holds on the other replica too.
-    expect((await replica.api.post('/api/v1/auth/login', { username: DEMO_DRIVER3.email, password: DEMO_DRIVER3.password })).body.error.code).toBe('account_locked');
+    expect((await replica.api.post('/api/v1/auth/login', { username: DEMO_DRIVER3.email, password: DEMO_DRIVER3.password })).body.error.code).toBe(
+      'account_locked',
+    );
     // The operator sign-in form says so on its own page (Korean first), not as an API error body.
     const form = await new CookieBrowser(uvis.baseUrl).signIn(DEMO_DRIVER3.email, DEMO_DRIVER3.password);
     expect(form.status).toBe(429);
@@ -101,7 +104,8 @@ describe('rate limits', () => {
     expect(Number(form.headers.get('retry-after'))).toBeGreaterThan(60);
     expect(await databaseFingerprint(uvis.running.deps.db)).toEqual(before);
     // A fleet behind the same NAT address: successes do not count.
-    for (let i = 0; i < 10; i++) expect((await uvis.api.post('/api/v1/auth/login', { username: DEMO_DRIVER2.email, password: DEMO_DRIVER2.password })).status).toBe(200);
+    for (let i = 0; i < 10; i++)
+      expect((await uvis.api.post('/api/v1/auth/login', { username: DEMO_DRIVER2.email, password: DEMO_DRIVER2.password })).status).toBe(200);
   });
 
   it('stops a brute force from one address across many accounts', async () => {
@@ -111,7 +115,10 @@ describe('rate limits', () => {
     for (let i = 0; i < 6; i++) statuses.push((await uvis.api.post('/api/v1/auth/login', { username: `nobody${i}@example.com`, password: 'guess' })).status);
     expect(statuses).toEqual([401, 401, 401, 401, 401, 401]);
     // ... and the address is blocked, on both replicas, even for a correct password.
-    for (const [api, username, password] of [[uvis.api, 'nobody9@example.com', 'guess'], [replica.api, DEMO_DRIVER2.email, DEMO_DRIVER2.password]] as const) {
+    for (const [api, username, password] of [
+      [uvis.api, 'nobody9@example.com', 'guess'],
+      [replica.api, DEMO_DRIVER2.email, DEMO_DRIVER2.password],
+    ] as const) {
       const blocked = await api.post('/api/v1/auth/login', { username, password });
       expect(blocked.status).toBe(429);
       expect(blocked.body.error.code).toBe('rate_limited');
@@ -121,7 +128,10 @@ describe('rate limits', () => {
 
 describe('sign-in guard under parallel attempts', () => {
   it('once a key has failed, a parallel burst of guesses gets no more tries than the limit, and successes give theirs back', async () => {
-    const guarded = await startTestUvis({ role: 'api', env: { RATE_LIMIT_LOGIN_ACCOUNT_FAILURES: '5', RATE_LIMIT_LOGIN_IP_FAILURES: '1000', LOGIN_SLOWDOWN_AFTER: '100' } });
+    const guarded = await startTestUvis({
+      role: 'api',
+      env: { RATE_LIMIT_LOGIN_ACCOUNT_FAILURES: '5', RATE_LIMIT_LOGIN_IP_FAILURES: '1000', LOGIN_SLOWDOWN_AFTER: '100' },
+    });
     try {
       const admin = await guarded.api.login();
       const [target, fleet] = [await createDriverAccount(guarded.api, admin), await createDriverAccount(guarded.api, admin)];
@@ -150,10 +160,15 @@ describe('sign-in guard under parallel attempts', () => {
   });
 
   it('does not slow down a crowd of correct sign-ins to one shared account (their reservations are not failures)', async () => {
-    const guarded = await startTestUvis({ role: 'api', env: { RATE_LIMIT_LOGIN_ACCOUNT_FAILURES: '50', LOGIN_SLOWDOWN_AFTER: '1', LOGIN_SLOWDOWN_STEP_MS: '2000' } });
+    const guarded = await startTestUvis({
+      role: 'api',
+      env: { RATE_LIMIT_LOGIN_ACCOUNT_FAILURES: '50', LOGIN_SLOWDOWN_AFTER: '1', LOGIN_SLOWDOWN_STEP_MS: '2000' },
+    });
     try {
       const started = Date.now();
-      const crowd = await Promise.all(Array.from({ length: 20 }, () => guarded.api.post('/api/v1/auth/login', { username: DEMO_DRIVER2.email, password: DEMO_DRIVER2.password })));
+      const crowd = await Promise.all(
+        Array.from({ length: 20 }, () => guarded.api.post('/api/v1/auth/login', { username: DEMO_DRIVER2.email, password: DEMO_DRIVER2.password })),
+      );
       expect(crowd.map((r) => r.status)).toEqual(Array(20).fill(200));
       // One slowed answer alone would take 2 s.
       expect(Date.now() - started).toBeLessThan(2000);
@@ -163,9 +178,14 @@ describe('sign-in guard under parallel attempts', () => {
   });
 
   it('caps sign-in attempts per address, so a parallel burst across many accounts is bounded too', async () => {
-    const guarded = await startTestUvis({ role: 'api', env: { RATE_LIMIT_LOGIN_IP_ATTEMPTS: '8', RATE_LIMIT_LOGIN_IP_FAILURES: '1000', LOGIN_SLOWDOWN_AFTER: '100' } });
+    const guarded = await startTestUvis({
+      role: 'api',
+      env: { RATE_LIMIT_LOGIN_IP_ATTEMPTS: '8', RATE_LIMIT_LOGIN_IP_FAILURES: '1000', LOGIN_SLOWDOWN_AFTER: '100' },
+    });
     try {
-      const burst = await Promise.all(Array.from({ length: 20 }, (_, i) => guarded.api.post('/api/v1/auth/login', { username: `nobody-${i}@example.com`, password: 'guess' })));
+      const burst = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => guarded.api.post('/api/v1/auth/login', { username: `nobody-${i}@example.com`, password: 'guess' })),
+      );
       const statuses = burst.map((r) => r.status);
       expect(statuses.filter((s) => s === 401)).toHaveLength(8);
       expect(statuses.filter((s) => s === 429)).toHaveLength(12);

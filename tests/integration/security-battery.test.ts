@@ -34,8 +34,22 @@ beforeAll(async () => {
   t.tampered = `${header}.${b64({ ...claims, sub: '1' })}.${t.dispatcher.split('.')[2]}`;
   t.algNone = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ ...claims, sub: '1' })}.`;
   t.algNoneWithSig = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ ...claims, sub: '1' })}.AAAA`;
-  t.otherSecret = await new SignJWT({ sid: claims.sid }).setProtectedHeader({ alg: 'HS256' }).setSubject(claims.sub).setIssuer('uvis').setAudience('uvis-api').setIssuedAt().setExpirationTime('5m').sign(new TextEncoder().encode('x'.repeat(48)));
-  t.expired = await new SignJWT({ sid: claims.sid }).setProtectedHeader({ alg: 'HS256' }).setSubject(claims.sub).setIssuer('uvis').setAudience('uvis-api').setIssuedAt(Math.floor(Date.now() / 1000) - 3600).setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(key);
+  t.otherSecret = await new SignJWT({ sid: claims.sid })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(claims.sub)
+    .setIssuer('uvis')
+    .setAudience('uvis-api')
+    .setIssuedAt()
+    .setExpirationTime('5m')
+    .sign(new TextEncoder().encode('x'.repeat(48)));
+  t.expired = await new SignJWT({ sid: claims.sid })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(claims.sub)
+    .setIssuer('uvis')
+    .setAudience('uvis-api')
+    .setIssuedAt(Math.floor(Date.now() / 1000) - 3600)
+    .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+    .sign(key);
   const revoked = (await uvis.api.post('/api/v1/auth/login', { username: DEMO_DISPATCHER.email, password: DEMO_DISPATCHER.password })).body.access_token;
   await uvis.api.post('/api/v1/auth/logout', undefined, revoked);
   t.revoked = revoked;
@@ -50,7 +64,7 @@ afterAll(async () => {
 
 type Row = [name: string, method: string, path: string | (() => string), token: string | undefined, options: () => RequestOptions, status: number];
 
-const SQLI = ["' OR 1=1 --", "1; DROP TABLE orders; --", "1' UNION SELECT password_hash FROM users --", "1)) OR ((1=1", '$1', "\\'; DELETE FROM users; --"];
+const SQLI = ["' OR 1=1 --", '1; DROP TABLE orders; --', "1' UNION SELECT password_hash FROM users --", '1)) OR ((1=1', '$1', "\\'; DELETE FROM users; --"];
 
 const injectionRows: Row[] = SQLI.flatMap((s): Row[] => {
   const e = encodeURIComponent(s);
@@ -78,7 +92,14 @@ const injectionRows: Row[] = SQLI.flatMap((s): Row[] => {
 const tokenRows: Row[] = [
   ['no token', 'GET', '/api/v1/orders', undefined, () => ({}), 401],
   ['malformed token', 'GET', '/api/v1/orders', undefined, () => ({ headers: { authorization: 'Bearer not-a-jwt' } }), 401],
-  ['wrong scheme', 'GET', '/api/v1/orders', undefined, () => ({ headers: { authorization: `Basic ${Buffer.from('test@example.com:testpass').toString('base64')}` } }), 401],
+  [
+    'wrong scheme',
+    'GET',
+    '/api/v1/orders',
+    undefined,
+    () => ({ headers: { authorization: `Basic ${Buffer.from('test@example.com:testpass').toString('base64')}` } }),
+    401,
+  ],
   ['tampered payload', 'GET', '/api/v1/orders', 'tampered', () => ({}), 401],
   ['alg none, no signature', 'GET', '/api/v1/orders', 'algNone', () => ({}), 401],
   ['alg none with a signature', 'GET', '/api/v1/orders', 'algNoneWithSig', () => ({}), 401],
@@ -89,35 +110,140 @@ const tokenRows: Row[] = [
 ];
 
 const authzRows: Row[] = [
-  ["driver changes another driver's dispatch", 'PUT', () => `/api/v1/mobile/dispatches/${otherDispatchId}/status`, 'driver2', () => ({ json: { status: 'COMPLETED' } }), 404],
+  [
+    "driver changes another driver's dispatch",
+    'PUT',
+    () => `/api/v1/mobile/dispatches/${otherDispatchId}/status`,
+    'driver2',
+    () => ({ json: { status: 'COMPLETED' } }),
+    404,
+  ],
   ["driver reads another driver's dispatch", 'GET', () => `/api/v1/dispatches/${otherDispatchId}`, 'driver2', () => ({}), 403],
   ["driver reads another driver's route", 'GET', '/api/v1/drivers/3/locations', 'driver2', () => ({}), 403],
-  ['driver creates an order', 'POST', '/api/v1/orders', 'driver2', () => ({ json: { client_id: 1, pickup_address: 'a b', delivery_address: 'c d', cargo_type: '냉장', weight: 1 } }), 403],
+  [
+    'driver creates an order',
+    'POST',
+    '/api/v1/orders',
+    'driver2',
+    () => ({ json: { client_id: 1, pickup_address: 'a b', delivery_address: 'c d', cargo_type: '냉장', weight: 1 } }),
+    403,
+  ],
   ['driver cancels a dispatch', 'POST', () => `/api/v1/dispatches/${otherDispatchId}/cancel`, 'driver2', () => ({ json: {} }), 403],
-  ['dispatcher creates a user', 'POST', '/api/v1/users', 'dispatcher', () => ({ json: { email: 'x@example.com', password: 'long-enough-1', role: 'admin' } }), 403],
+  [
+    'dispatcher creates a user',
+    'POST',
+    '/api/v1/users',
+    'dispatcher',
+    () => ({ json: { email: 'x@example.com', password: 'long-enough-1', role: 'admin' } }),
+    403,
+  ],
   ['dispatcher reactivates a user', 'POST', () => `/api/v1/users/${driverUserId}/activate`, 'dispatcher', () => ({}), 403],
   ['dispatcher changes a vehicle', 'PATCH', '/api/v1/vehicles/1', 'dispatcher', () => ({ json: { capacity_kg: 99999 } }), 403],
   ['dispatcher deactivates a driver', 'POST', '/api/v1/drivers/1/deactivate', 'dispatcher', () => ({}), 403],
   ['dispatcher reads accounts', 'GET', '/api/v1/users', 'dispatcher', () => ({}), 403],
-  ['mass assignment: status on order create', 'POST', '/api/v1/orders', 'dispatcher', () => ({ json: { client_id: 1, pickup_address: 'a b', delivery_address: 'c d', cargo_type: '냉장', weight: 1, status: 'COMPLETED' } }), 400],
-  ['mass assignment: id on order create', 'POST', '/api/v1/orders', 'dispatcher', () => ({ json: { id: 1, client_id: 1, pickup_address: 'a b', delivery_address: 'c d', cargo_type: '냉장', weight: 1 } }), 400],
-  ['mass assignment: created_by on order create', 'POST', '/api/v1/orders', 'dispatcher', () => ({ json: { created_by: 1, client_id: 1, pickup_address: 'a b', delivery_address: 'c d', cargo_type: '냉장', weight: 1 } }), 400],
+  [
+    'mass assignment: status on order create',
+    'POST',
+    '/api/v1/orders',
+    'dispatcher',
+    () => ({ json: { client_id: 1, pickup_address: 'a b', delivery_address: 'c d', cargo_type: '냉장', weight: 1, status: 'COMPLETED' } }),
+    400,
+  ],
+  [
+    'mass assignment: id on order create',
+    'POST',
+    '/api/v1/orders',
+    'dispatcher',
+    () => ({ json: { id: 1, client_id: 1, pickup_address: 'a b', delivery_address: 'c d', cargo_type: '냉장', weight: 1 } }),
+    400,
+  ],
+  [
+    'mass assignment: created_by on order create',
+    'POST',
+    '/api/v1/orders',
+    'dispatcher',
+    () => ({ json: { created_by: 1, client_id: 1, pickup_address: 'a b', delivery_address: 'c d', cargo_type: '냉장', weight: 1 } }),
+    400,
+  ],
   ['mass assignment: status on order patch', 'PATCH', '/api/v1/orders/1', 'dispatcher', () => ({ json: { status: 'COMPLETED' } }), 400],
-  ['mass assignment: driver_id on status update', 'PUT', () => `/api/v1/mobile/dispatches/${otherDispatchId}/status`, 'driver2', () => ({ json: { status: 'ACCEPTED', driver_id: 2 } }), 400],
-  ['mass assignment: status on dispatch create', 'POST', '/api/v1/dispatches', 'dispatcher', () => ({ json: { order_id: 1, vehicle_id: 1, driver_id: 1, status: 'COMPLETED' } }), 400],
-  ['mass assignment: password_hash on user create', 'POST', '/api/v1/users', 'admin', () => ({ json: { email: 'y@example.com', password: 'long-enough-1', role: 'dispatcher', password_hash: 'x' } }), 400],
+  [
+    'mass assignment: driver_id on status update',
+    'PUT',
+    () => `/api/v1/mobile/dispatches/${otherDispatchId}/status`,
+    'driver2',
+    () => ({ json: { status: 'ACCEPTED', driver_id: 2 } }),
+    400,
+  ],
+  [
+    'mass assignment: status on dispatch create',
+    'POST',
+    '/api/v1/dispatches',
+    'dispatcher',
+    () => ({ json: { order_id: 1, vehicle_id: 1, driver_id: 1, status: 'COMPLETED' } }),
+    400,
+  ],
+  [
+    'mass assignment: password_hash on user create',
+    'POST',
+    '/api/v1/users',
+    'admin',
+    () => ({ json: { email: 'y@example.com', password: 'long-enough-1', role: 'dispatcher', password_hash: 'x' } }),
+    400,
+  ],
   ['mass assignment: active on user patch', 'PATCH', '/api/v1/users/2', 'admin', () => ({ json: { active: false } }), 400],
-  ['prototype pollution key', 'POST', '/api/v1/orders', 'dispatcher', () => ({ body: '{"__proto__":{"role":"admin"},"client_id":1}', headers: { 'content-type': 'application/json' } }), 400],
+  [
+    'prototype pollution key',
+    'POST',
+    '/api/v1/orders',
+    'dispatcher',
+    () => ({ body: '{"__proto__":{"role":"admin"},"client_id":1}', headers: { 'content-type': 'application/json' } }),
+    400,
+  ],
 ];
 
 const bodyRows: Row[] = [
   ['oversized body', 'POST', '/api/v1/orders', 'dispatcher', () => ({ json: { notes: 'x'.repeat(100_000) } }), 413],
-  ['deeply nested JSON', 'POST', '/api/v1/orders', 'dispatcher', () => ({ body: `{"notes":${'['.repeat(3000)}${']'.repeat(3000)}}`, headers: { 'content-type': 'application/json' } }), 400],
-  ['nesting past the size limit', 'POST', '/api/v1/orders', 'dispatcher', () => ({ body: `{"notes":${'['.repeat(50_000)}${']'.repeat(50_000)}}`, headers: { 'content-type': 'application/json' } }), 413],
+  [
+    'deeply nested JSON',
+    'POST',
+    '/api/v1/orders',
+    'dispatcher',
+    () => ({ body: `{"notes":${'['.repeat(3000)}${']'.repeat(3000)}}`, headers: { 'content-type': 'application/json' } }),
+    400,
+  ],
+  [
+    'nesting past the size limit',
+    'POST',
+    '/api/v1/orders',
+    'dispatcher',
+    () => ({ body: `{"notes":${'['.repeat(50_000)}${']'.repeat(50_000)}}`, headers: { 'content-type': 'application/json' } }),
+    413,
+  ],
   ['wrong content type (xml)', 'POST', '/api/v1/orders', 'dispatcher', () => ({ body: '<order/>', headers: { 'content-type': 'application/xml' } }), 415],
   ['no content type', 'POST', '/api/v1/orders', 'dispatcher', () => ({ body: '{"client_id":1}', headers: {} }), 415],
-  ['invalid UTF-8', 'POST', '/api/v1/orders', 'dispatcher', () => ({ body: Buffer.concat([Buffer.from('{"client_id":1,"pickup_address":"'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('","delivery_address":"x y","cargo_type":"냉장","weight":1}')]), headers: { 'content-type': 'application/json' } }), 400],
-  ['a charset other than UTF-8', 'POST', '/api/v1/orders', 'dispatcher', () => ({ body: '{}', headers: { 'content-type': 'application/json; charset=iso-8859-1' } }), 415],
+  [
+    'invalid UTF-8',
+    'POST',
+    '/api/v1/orders',
+    'dispatcher',
+    () => ({
+      body: Buffer.concat([
+        Buffer.from('{"client_id":1,"pickup_address":"'),
+        Buffer.from([0xff, 0xfe, 0xc3]),
+        Buffer.from('","delivery_address":"x y","cargo_type":"냉장","weight":1}'),
+      ]),
+      headers: { 'content-type': 'application/json' },
+    }),
+    400,
+  ],
+  [
+    'a charset other than UTF-8',
+    'POST',
+    '/api/v1/orders',
+    'dispatcher',
+    () => ({ body: '{}', headers: { 'content-type': 'application/json; charset=iso-8859-1' } }),
+    415,
+  ],
 ];
 
 describe('security battery', () => {

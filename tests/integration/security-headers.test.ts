@@ -45,7 +45,10 @@ describe('security headers', () => {
 describe('CORS', () => {
   it('answers a configured origin and ignores any other', async () => {
     const preflight = (origin: string) =>
-      fetch(`${uvis.baseUrl}/api/v1/orders`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' } });
+      fetch(`${uvis.baseUrl}/api/v1/orders`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+      });
     const allowed = await preflight('https://dispatch.example.com');
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://dispatch.example.com');
     const denied = await preflight('https://evil.example.net');
@@ -54,6 +57,12 @@ describe('CORS', () => {
     expect(simple.headers.get('access-control-allow-origin')).toBeNull();
     // A page on the allowed origin can read when to retry and which request it was.
     const read = await fetch(`${uvis.baseUrl}/api/v1/health`, { headers: { origin: 'https://dispatch.example.com' } });
-    expect(read.headers.get('access-control-expose-headers')?.split(',')).toEqual(['Retry-After', 'RateLimit', 'RateLimit-Policy', 'Idempotent-Replayed', 'X-Request-Id']);
+    expect(read.headers.get('access-control-expose-headers')?.split(',')).toEqual([
+      'Retry-After',
+      'RateLimit',
+      'RateLimit-Policy',
+      'Idempotent-Replayed',
+      'X-Request-Id',
+    ]);
   });
 });

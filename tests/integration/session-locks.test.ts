@@ -23,7 +23,9 @@ describe('refresh token lock', () => {
         await other.raw('select id from users where id = 1 for key share nowait');
         await other.raw('select id from sessions where id = ? for key share nowait', [sessionId]);
         // A second refresh of the same token must wait for the first.
-        await expect(other.raw('select token_hash from refresh_tokens where token_hash = ? for update nowait', [hashToken(token)])).rejects.toMatchObject({ code: '55P03' });
+        await expect(other.raw('select token_hash from refresh_tokens where token_hash = ? for update nowait', [hashToken(token)])).rejects.toMatchObject({
+          code: '55P03',
+        });
       } finally {
         await other.rollback();
       }

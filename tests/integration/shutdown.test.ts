@@ -8,18 +8,31 @@ describe('graceful shutdown', () => {
   it('answers 503 on readiness while draining and lets an in-flight request finish', async () => {
     const uvis = await startTestUvis({ role: 'api', env: { SHUTDOWN_DRAIN_DELAY_MS: '800' } });
     const token = await uvis.api.login(DEMO_DISPATCHER);
-    const order = (await uvis.api.post('/api/v1/orders', { client_id: 1, pickup_address: '서울시 중구 1', delivery_address: '인천광역시 중구 1', cargo_type: 'AMBIENT', weight: 5 }, token)).body;
+    const order = (
+      await uvis.api.post(
+        '/api/v1/orders',
+        { client_id: 1, pickup_address: '서울시 중구 1', delivery_address: '인천광역시 중구 1', cargo_type: 'AMBIENT', weight: 5 },
+        token,
+      )
+    ).body;
     // Hold the order's row lock elsewhere so the PATCH is still running when shutdown starts.
     const other = createDb({ url: uvis.database.url, poolMin: 0, poolMax: 3, statementTimeoutMs: 30_000 });
     const trx = await other.transaction();
     await trx('orders').where({ id: order.id }).forUpdate().first();
     const inFlight = uvis.api.request('PATCH', `/api/v1/orders/${order.id}`, { json: { notes: '조심히 운반' }, token });
-    await waitFor(async () => (await other.raw(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = ?`, [uvis.database.name])).rows[0].n > 0, { what: 'the request to block' });
+    await waitFor(
+      async () =>
+        (await other.raw(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = ?`, [uvis.database.name])).rows[0].n > 0,
+      { what: 'the request to block' },
+    );
     const stopped = uvis.running.shutdown.run('SIGTERM');
-    const ready = await waitFor(async () => {
-      const res = await uvis.api.get('/api/v1/health/ready');
-      return res.status === 503 ? res : undefined;
-    }, { what: 'readiness 503' });
+    const ready = await waitFor(
+      async () => {
+        const res = await uvis.api.get('/api/v1/health/ready');
+        return res.status === 503 ? res : undefined;
+      },
+      { what: 'readiness 503' },
+    );
     expect(ready.body.status).toBe('draining');
     await trx.commit();
     const done = await inFlight;

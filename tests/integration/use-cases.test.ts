@@ -36,7 +36,13 @@ afterAll(async () => {
 
 const ADMIN_ID = 1;
 const STAFF: Actor = { kind: 'staff', userId: ADMIN_ID };
-const order = { client_id: 1, pickup_address: '서울특별시 강남구 테헤란로 1', delivery_address: '부산광역시 해운대구 우동 1', cargo_type: 'CHILLED' as const, weight_kg: 100 };
+const order = {
+  client_id: 1,
+  pickup_address: '서울특별시 강남구 테헤란로 1',
+  delivery_address: '부산광역시 해운대구 우동 1',
+  cargo_type: 'CHILLED' as const,
+  weight_kg: 100,
+};
 
 /** The outbox rows written for one order and its dispatches, oldest first. */
 async function outboxOf(orderId: number) {
@@ -47,7 +53,15 @@ async function outboxOf(orderId: number) {
 }
 
 async function freeVehicleAndDriver(): Promise<{ vehicleId: number; driverId: number }> {
-  const [vehicle] = await test.db('vehicles').insert({ license_plate: `U${Date.now() % 1e7}${Math.floor(Math.random() * 100)}`, vehicle_type: 'REFRIGERATED', cargo_classes: ['CHILLED', 'FROZEN'], capacity_kg: 5000 }).returning('id');
+  const [vehicle] = await test
+    .db('vehicles')
+    .insert({
+      license_plate: `U${Date.now() % 1e7}${Math.floor(Math.random() * 100)}`,
+      vehicle_type: 'REFRIGERATED',
+      cargo_classes: ['CHILLED', 'FROZEN'],
+      capacity_kg: 5000,
+    })
+    .returning('id');
   const [driver] = await test.db('drivers').insert({ name: '테스트 기사' }).returning('id');
   return { vehicleId: vehicle.id, driverId: driver.id };
 }
@@ -67,7 +81,9 @@ describe('use-cases', () => {
     expect(await outboxOf(created.id)).toEqual(['order:created', 'dispatch:->ASSIGNED', 'order:status', 'dispatch:ASSIGNED>CANCELLED', 'order:cancelled']);
     // The vehicle and driver are free again.
     const next = await transaction(d, (tx) => createOrder(tx, d, order, ADMIN_ID));
-    await expect(transaction(d, (tx) => assignDispatch(tx, d, { orderId: next.id, vehicleId, driverId, by: ADMIN_ID }))).resolves.toMatchObject({ status: 'ASSIGNED' });
+    await expect(transaction(d, (tx) => assignDispatch(tx, d, { orderId: next.id, vehicleId, driverId, by: ADMIN_ID }))).resolves.toMatchObject({
+      status: 'ASSIGNED',
+    });
   });
 
   it('a refused cancellation or change writes nothing and runs no follow-up', async () => {
@@ -82,7 +98,9 @@ describe('use-cases', () => {
 
     await expect(transaction(d, (tx) => cancelOrder(tx, d, created.id, ADMIN_ID, null))).rejects.toMatchObject({ status: 409, code: 'order_not_cancellable' });
     await expect(transaction(d, (tx) => changeOrder(tx, d, created.id, { weight_kg: 5 }))).rejects.toMatchObject({ status: 409, code: 'order_not_pending' });
-    await expect(transaction(d, (tx) => changeDispatchStatus(tx, d, { dispatchId: dispatch.id, to: 'ACCEPTED', actor: STAFF, same: 'no-op' }))).rejects.toBeInstanceOf(ConflictError);
+    await expect(
+      transaction(d, (tx) => changeDispatchStatus(tx, d, { dispatchId: dispatch.id, to: 'ACCEPTED', actor: STAFF, same: 'no-op' })),
+    ).rejects.toBeInstanceOf(ConflictError);
 
     expect(await outboxOf(created.id)).toEqual(outboxBefore);
     expect(await test.db('orders').where({ id: created.id }).first()).toEqual(orderBefore);
@@ -96,12 +114,23 @@ describe('use-cases', () => {
     const dispatch = await transaction(d, (tx) => assignDispatch(tx, d, { orderId: created.id, vehicleId, driverId, by: ADMIN_ID }));
 
     await expect(
-      transaction(d, (tx) => changeDispatchStatus(tx, d, { dispatchId: dispatch.id, to: 'ACCEPTED', actor: { kind: 'driver', userId: ADMIN_ID, driverId: driverId + 1000 }, same: 'no-op' })),
+      transaction(d, (tx) =>
+        changeDispatchStatus(tx, d, {
+          dispatchId: dispatch.id,
+          to: 'ACCEPTED',
+          actor: { kind: 'driver', userId: ADMIN_ID, driverId: driverId + 1000 },
+          same: 'no-op',
+        }),
+      ),
     ).rejects.toBeInstanceOf(NotFoundError);
-    const same = await transaction(d, (tx) => changeDispatchStatus(tx, d, { dispatchId: dispatch.id, to: 'ASSIGNED', actor: { kind: 'driver', userId: ADMIN_ID, driverId }, same: 'no-op' }));
+    const same = await transaction(d, (tx) =>
+      changeDispatchStatus(tx, d, { dispatchId: dispatch.id, to: 'ASSIGNED', actor: { kind: 'driver', userId: ADMIN_ID, driverId }, same: 'no-op' }),
+    );
     expect(same.changed).toBe(false);
     expect(same.order.status).toBe('ASSIGNED');
-    await expect(transaction(d, (tx) => changeDispatchStatus(tx, d, { dispatchId: dispatch.id, to: 'ASSIGNED', actor: STAFF, same: 'conflict' }))).rejects.toMatchObject({
+    await expect(
+      transaction(d, (tx) => changeDispatchStatus(tx, d, { dispatchId: dispatch.id, to: 'ASSIGNED', actor: STAFF, same: 'conflict' })),
+    ).rejects.toMatchObject({
       status: 409,
       code: 'invalid_transition',
     });

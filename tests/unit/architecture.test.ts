@@ -31,15 +31,20 @@ describe('architecture', () => {
       'backups/storage.ts': "import { local } from './local-storage.js';\nexport interface Storage { name: string }\nexport const all = [local];\n",
       'backups/local-storage.ts': "import type { Storage } from './storage.js';\nexport const local: Storage = { name: 'local' };\n",
       'lib/config.ts': "import { QUEUES } from '../jobs/index.js';\nexport const names = QUEUES;\n",
-      'jobs/index.ts': "import type { Config } from '../lib/config.js';\nexport const QUEUES = ['a'];\nexport const load = (db: any) => db('orders').where({ id: 1 });\n",
+      'jobs/index.ts':
+        "import type { Config } from '../lib/config.js';\nexport const QUEUES = ['a'];\nexport const load = (db: any) => db('orders').where({ id: 1 });\n",
       'api/routes/health.ts': "export const ping = (db: any) => db.raw('select 1');\n// db('orders') in a comment is not SQL\n",
       'db/orders.ts': "export const all = (db: any) => db('orders').select('*');\n",
       'jobs/report.ts': "export const rows = (k: any) =>\n  k\n    .select('*')\n    .from('orders');\nexport const token = Buffer.from('Bearer x');\n",
       'use-cases/audit.ts': "export const write = (q: any) => q.insert({ a: 1 }).into('audit');\n",
-      'backups/manifest.ts': "export const own = (db: any) => db('backups').select('*');\nexport const other = (db: any) => db('outbox').update({ a: 1 });\nexport const probe = (db: any) => db.raw('select 1');\n",
+      'backups/manifest.ts':
+        "export const own = (db: any) => db('backups').select('*');\nexport const other = (db: any) => db('outbox').update({ a: 1 });\nexport const probe = (db: any) => db.raw('select 1');\n",
     });
     const report = checkArchitecture(root);
-    expect(report.fileCycles).toEqual([['backups/local-storage.ts', 'backups/storage.ts'], ['jobs/index.ts', 'lib/config.ts']]);
+    expect(report.fileCycles).toEqual([
+      ['backups/local-storage.ts', 'backups/storage.ts'],
+      ['jobs/index.ts', 'lib/config.ts'],
+    ]);
     expect(report.folderCycles).toEqual([['jobs', 'lib']]);
     expect(report.sqlOutsideDataLayer.map((hit) => `${hit.file}:${hit.line}`)).toEqual([
       'api/routes/health.ts:1',

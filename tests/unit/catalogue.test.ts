@@ -78,7 +78,9 @@ describe('job catalogue', () => {
       expect(isQueueName(event.queue), event.queue).toBe(true);
       const schema = queueDefinition(event.queue as (typeof QUEUE_NAMES)[number]).jobs[event.job];
       expect(schema, `${event.queue}/${event.job}`).toBeDefined();
-      expect(Object.keys((schema as unknown as typeof event.payload).shape).sort()).toEqual([...Object.keys(event.payload.shape), 'eventId', 'eventKey'].sort());
+      expect(Object.keys((schema as unknown as typeof event.payload).shape).sort()).toEqual(
+        [...Object.keys(event.payload.shape), 'eventId', 'eventKey'].sort(),
+      );
     }
   });
 });

@@ -12,12 +12,23 @@ async function restrictedImports(filePath: string, code: string): Promise<string
 describe('layer boundaries (eslint.config.js)', () => {
   it('refuses lib/ importing any layer, domain/ the data, db/ use-cases, use-cases/ the transport, jobs/ api/, api/ the dashboard', async () => {
     expect(await restrictedImports('lib/probe.ts', "import { startUvis } from '../app/start.js';\nexport const x = startUvis;\n")).toHaveLength(1);
-    expect(await restrictedImports('lib/probe.ts', "import { ACTIVE_DISPATCH_STATUSES } from '../domain/dispatch-status.js';\nexport const x = ACTIVE_DISPATCH_STATUSES;\n")).toHaveLength(1);
-    expect(await restrictedImports('db/probe.ts', "import { assignDispatch } from '../use-cases/dispatches.js';\nexport const x = assignDispatch;\n")).toHaveLength(1);
+    expect(
+      await restrictedImports(
+        'lib/probe.ts',
+        "import { ACTIVE_DISPATCH_STATUSES } from '../domain/dispatch-status.js';\nexport const x = ACTIVE_DISPATCH_STATUSES;\n",
+      ),
+    ).toHaveLength(1);
+    expect(
+      await restrictedImports('db/probe.ts', "import { assignDispatch } from '../use-cases/dispatches.js';\nexport const x = assignDispatch;\n"),
+    ).toHaveLength(1);
     expect(await restrictedImports('jobs/probe.ts', "import { buildApp } from '../api/app.js';\nexport const x = buildApp;\n")).toHaveLength(1);
-    expect(await restrictedImports('api/probe.ts', "import { mountDashboard } from '../dashboard/mount.js';\nexport const x = mountDashboard;\n")).toHaveLength(1);
+    expect(await restrictedImports('api/probe.ts', "import { mountDashboard } from '../dashboard/mount.js';\nexport const x = mountDashboard;\n")).toHaveLength(
+      1,
+    );
     expect(await restrictedImports('use-cases/probe.ts', "import { reply } from '../api/route.js';\nexport const x = reply;\n")).toHaveLength(1);
-    expect(await restrictedImports('use-cases/probe.ts', "import { createQueues } from '../jobs/queues.js';\nexport const x = createQueues;\n")).toHaveLength(1);
+    expect(await restrictedImports('use-cases/probe.ts', "import { createQueues } from '../jobs/queues.js';\nexport const x = createQueues;\n")).toHaveLength(
+      1,
+    );
     expect(await restrictedImports('domain/probe.ts', "import { getOrder } from '../db/orders.js';\nexport const x = getOrder;\n")).toHaveLength(1);
   });
 

@@ -9,6 +9,7 @@ import districtsCsv from '../../../data/kr-districts.csv?raw';
 type LatLng = readonly [number, number];
 
 /** Clockwise from the west end of the border (Han River estuary) along the border, down the east coast, west along the south coast, up the west coast. */
+// prettier-ignore
 const MAINLAND: LatLng[] = [
   [37.75, 126.52], [37.95, 126.68], [38.1, 126.95], [38.25, 127.2], [38.3, 127.6], [38.32, 128.0], [38.45, 128.25], [38.61, 128.36],
   [38.38, 128.5], [38.2, 128.6], [37.9, 128.8], [37.75, 128.92], [37.52, 129.12], [37.43, 129.19], [37.1, 129.37], [36.99, 129.42],
@@ -21,6 +22,7 @@ const MAINLAND: LatLng[] = [
   [36.92, 126.9], [37.05, 126.85], [37.15, 126.7], [37.3, 126.65], [37.45, 126.6], [37.6, 126.55],
 ];
 
+// prettier-ignore
 const JEJU: LatLng[] = [
   [33.52, 126.52], [33.56, 126.75], [33.5, 126.93], [33.43, 126.93], [33.32, 126.82], [33.25, 126.57], [33.23, 126.3], [33.28, 126.16],
   [33.38, 126.2], [33.47, 126.33],

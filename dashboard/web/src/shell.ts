@@ -48,7 +48,15 @@ export function signInScreen(onSignedIn: () => Promise<void>, notice?: LabelKey)
           } catch (err) {
             message.className = 'message error';
             const key: LabelKey | undefined =
-              err instanceof ApiError ? (err.status === 401 ? 'auth.failed' : err.status === 429 ? 'auth.locked' : err.status === 403 ? 'auth.notStaff' : undefined) : undefined;
+              err instanceof ApiError
+                ? err.status === 401
+                  ? 'auth.failed'
+                  : err.status === 429
+                    ? 'auth.locked'
+                    : err.status === 403
+                      ? 'auth.notStaff'
+                      : undefined
+                : undefined;
             message.replaceChildren(key ? label(key) : errorText(err));
           } finally {
             submit.disabled = false;
@@ -63,7 +71,12 @@ export function signInScreen(onSignedIn: () => Promise<void>, notice?: LabelKey)
     message,
   );
   queueMicrotask(() => email.focus());
-  return h('main', { class: 'signin-screen', attrs: { id: 'main' } }, h('div', { class: 'signin-top' }, h('p', { class: 'brand', i18n: 'app.title' }), languageButton()), form);
+  return h(
+    'main',
+    { class: 'signin-screen', attrs: { id: 'main' } },
+    h('div', { class: 'signin-top' }, h('p', { class: 'brand', i18n: 'app.title' }), languageButton()),
+    form,
+  );
 }
 
 export interface TopBar {
@@ -72,14 +85,23 @@ export interface TopBar {
 }
 
 export function topBar(session: Session, onSignOut: () => void): TopBar {
-  const live = h('span', { class: 'live connecting', attrs: { role: 'status', id: 'live-state', 'data-state': 'connecting' }, i18nAttrs: { title: 'live.label' } }, label('live.connecting'));
+  const live = h(
+    'span',
+    { class: 'live connecting', attrs: { role: 'status', id: 'live-state', 'data-state': 'connecting' }, i18nAttrs: { title: 'live.label' } },
+    label('live.connecting'),
+  );
   const element = h(
     'header',
     { class: 'topbar' },
     h('h1', { i18n: 'app.title' }),
     live,
     h('span', { class: 'who' }, h('span', { class: 'email' }, session.email), ' · ', h('span', { i18n: `role.${session.role}` })),
-    h('div', { class: 'topbar-actions' }, languageButton(), h('button', { class: 'secondary', attrs: { type: 'button', id: 'sign-out' }, i18n: 'auth.signOut', on: { click: onSignOut } })),
+    h(
+      'div',
+      { class: 'topbar-actions' },
+      languageButton(),
+      h('button', { class: 'secondary', attrs: { type: 'button', id: 'sign-out' }, i18n: 'auth.signOut', on: { click: onSignOut } }),
+    ),
   );
   return {
     element,

@@ -70,7 +70,12 @@ export function dispatchesPanel(): HTMLElement {
       // A delivered dispatch can only be completed (the API refuses a cancel), so no button.
       d.status === 'DELIVERED'
         ? null
-        : h('button', { class: 'secondary small', attrs: { type: 'button', 'data-key': `cancel-dispatch-${d.id}` }, i18n: 'dispatches.cancel', on: { click: () => void cancel(d) } }),
+        : h('button', {
+            class: 'secondary small',
+            attrs: { type: 'button', 'data-key': `cancel-dispatch-${d.id}` },
+            i18n: 'dispatches.cancel',
+            on: { click: () => void cancel(d) },
+          }),
     );
   }
 

@@ -130,7 +130,12 @@ export function formsPanel(): FormsPanel {
         'ul',
         { class: 'reasons' },
         ...(reasons.length ? reasons : [{ code: err.code, message: err.message }]).map((r) =>
-          h('li', { attrs: { 'data-code': r.code ?? '' } }, h('span', { i18n: `refusal.${r.code ?? ''}` }), h('small', { class: 'server-says' }, ` (${r.message ?? ''})`)),
+          h(
+            'li',
+            { attrs: { 'data-code': r.code ?? '' } },
+            h('span', { i18n: `refusal.${r.code ?? ''}` }),
+            h('small', { class: 'server-says' }, ` (${r.message ?? ''})`),
+          ),
         ),
       ),
     );
@@ -178,7 +183,10 @@ export function formsPanel(): FormsPanel {
 
   function renderReference(): void {
     setOptions(client, [{ value: '', text: '', i18n: 'assign.choose' }, ...[...state.clients.values()].map((c) => ({ value: String(c.id), text: c.name }))]);
-    setOptions(cargo, CARGO.map((c) => ({ value: c, text: '', i18n: `cargo.${c}` as const })));
+    setOptions(
+      cargo,
+      CARGO.map((c) => ({ value: c, text: '', i18n: `cargo.${c}` as const })),
+    );
     setOptions(vehicle, [
       { value: '', text: '', i18n: 'assign.choose' },
       ...[...state.vehicles.values()].map((v) => ({
@@ -186,7 +194,10 @@ export function formsPanel(): FormsPanel {
         text: `${v.license_plate} · ${v.cargo_classes.map((c) => t(`cargo.${c}`)).join('/')} · ${kg(v.capacity_kg)}`,
       })),
     ]);
-    setOptions(driver, [{ value: '', text: '', i18n: 'assign.choose' }, ...[...state.drivers.values()].map((d) => ({ value: String(d.id), text: `${d.name} (#${d.id})` }))]);
+    setOptions(driver, [
+      { value: '', text: '', i18n: 'assign.choose' },
+      ...[...state.drivers.values()].map((d) => ({ value: String(d.id), text: `${d.name} (#${d.id})` })),
+    ]);
   }
 
   on(['pending'], renderOrders);

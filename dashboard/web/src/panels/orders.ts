@@ -20,7 +20,10 @@ export function ordersPanel({ pickOrder }: OrdersPanelOptions): HTMLElement {
   // Focusable, so keyboard focus can land on the outcome once the cancelled row's button is gone.
   const message = h('p', { class: 'message', attrs: { role: 'status', 'aria-live': 'polite', tabindex: -1 } });
   const tabs = h('div', { class: 'status-tabs', attrs: { role: 'group' }, i18nAttrs: { 'aria-label': 'orders.statusFilter' } });
-  const search = h('input', { attrs: { type: 'search', name: 'q', maxlength: 100, autocomplete: 'off' }, i18nAttrs: { placeholder: 'orders.searchPlaceholder' } });
+  const search = h('input', {
+    attrs: { type: 'search', name: 'q', maxlength: 100, autocomplete: 'off' },
+    i18nAttrs: { placeholder: 'orders.searchPlaceholder' },
+  });
   const cargo = h('select', { attrs: { name: 'cargo_type' } });
   const client = h('select', { attrs: { name: 'client_id' } });
   const rows = h('tbody');
@@ -57,7 +60,12 @@ export function ordersPanel({ pickOrder }: OrdersPanelOptions): HTMLElement {
     field('orders.search', search, 'grow'),
     field('orders.cargo', cargo),
     field('orders.client', client),
-    h('div', { class: 'actions' }, h('button', { attrs: { type: 'submit' }, i18n: 'orders.apply' }), h('button', { class: 'secondary', attrs: { type: 'reset' }, i18n: 'orders.reset' })),
+    h(
+      'div',
+      { class: 'actions' },
+      h('button', { attrs: { type: 'submit' }, i18n: 'orders.apply' }),
+      h('button', { class: 'secondary', attrs: { type: 'reset' }, i18n: 'orders.reset' }),
+    ),
   );
 
   function renderTabs(): void {
@@ -67,7 +75,12 @@ export function ordersPanel({ pickOrder }: OrdersPanelOptions): HTMLElement {
         'button',
         {
           class: 'tab',
-          attrs: { type: 'button', 'aria-pressed': String(state.filters.status === status), 'data-key': `tab-${status || 'ALL'}`, 'data-status': status || 'ALL' },
+          attrs: {
+            type: 'button',
+            'aria-pressed': String(state.filters.status === status),
+            'data-key': `tab-${status || 'ALL'}`,
+            'data-status': status || 'ALL',
+          },
           on: {
             click: () => {
               state.filters.status = status;
@@ -85,10 +98,7 @@ export function ordersPanel({ pickOrder }: OrdersPanelOptions): HTMLElement {
 
   function renderFilters(): void {
     setOptions(cargo, [{ value: '', text: '', i18n: 'orders.any' }, ...CARGO.map((c) => ({ value: c, text: '', i18n: `cargo.${c}` as const }))]);
-    setOptions(client, [
-      { value: '', text: '', i18n: 'orders.any' },
-      ...[...state.clients.values()].map((c) => ({ value: String(c.id), text: c.name })),
-    ]);
+    setOptions(client, [{ value: '', text: '', i18n: 'orders.any' }, ...[...state.clients.values()].map((c) => ({ value: String(c.id), text: c.name }))]);
   }
 
   async function cancel(order: Order): Promise<void> {
@@ -111,7 +121,12 @@ export function ordersPanel({ pickOrder }: OrdersPanelOptions): HTMLElement {
     }
     if (o.status === 'PENDING' || o.status === 'ASSIGNED') {
       actions.append(
-        h('button', { class: 'secondary', attrs: { type: 'button', 'data-key': `cancel-${o.id}` }, i18n: 'orders.cancel', on: { click: () => void cancel(o) } }),
+        h('button', {
+          class: 'secondary',
+          attrs: { type: 'button', 'data-key': `cancel-${o.id}` },
+          i18n: 'orders.cancel',
+          on: { click: () => void cancel(o) },
+        }),
       );
     }
     return h(
@@ -145,7 +160,16 @@ export function ordersPanel({ pickOrder }: OrdersPanelOptions): HTMLElement {
   renderFilters();
   renderRows();
 
-  const cols = ['orders.col.id', 'orders.col.client', 'orders.col.route', 'orders.col.cargo', 'orders.col.weight', 'orders.col.status', 'orders.col.created', 'orders.col.actions'] as const;
+  const cols = [
+    'orders.col.id',
+    'orders.col.client',
+    'orders.col.route',
+    'orders.col.cargo',
+    'orders.col.weight',
+    'orders.col.status',
+    'orders.col.created',
+    'orders.col.actions',
+  ] as const;
   return h(
     'section',
     { class: 'panel panel-orders', attrs: { 'aria-labelledby': 'orders-title', id: 'orders' } },

@@ -43,7 +43,14 @@ export function queuesPanel(isAdmin: boolean): HTMLElement {
         h(
           'tr',
           { attrs: { 'data-queue': q.name } },
-          h('th', { attrs: { scope: 'row' } }, h('span', { i18n: `queue.${q.name}` }), h('br'), h('code', {}, q.name), q.paused ? h('span', { class: 'badge stale', i18n: 'queues.paused' }) : null),
+          h(
+            'th',
+            { attrs: { scope: 'row' } },
+            h('span', { i18n: `queue.${q.name}` }),
+            h('br'),
+            h('code', {}, q.name),
+            q.paused ? h('span', { class: 'badge stale', i18n: 'queues.paused' }) : null,
+          ),
           h('td', { class: 'num', attrs: { 'data-count': 'waiting' } }, count(q.waiting)),
           h('td', { class: 'num', attrs: { 'data-count': 'active' } }, count(q.active)),
           h('td', { class: `num${q.failed > 0 ? ' alarm' : ''}`, attrs: { 'data-count': 'failed' } }, count(q.failed)),
@@ -59,10 +66,15 @@ export function queuesPanel(isAdmin: boolean): HTMLElement {
   const queue = h('select', { attrs: { name: 'queue' } });
   const renderQueueChoices = () => {
     const names = state.queues?.queues.map((q) => q.name) ?? KNOWN_QUEUES;
-    setOptions(queue, names.map((q) => ({ value: q, text: '', i18n: `queue.${q}` as const })));
+    setOptions(
+      queue,
+      names.map((q) => ({ value: q, text: '', i18n: `queue.${q}` as const })),
+    );
   };
   renderQueueChoices();
-  const jobId = h('input', { attrs: { name: 'job_id', required: true, pattern: '[A-Za-z0-9_\\-]{1,100}', maxlength: 100, autocomplete: 'off', spellcheck: 'false' } });
+  const jobId = h('input', {
+    attrs: { name: 'job_id', required: true, pattern: '[A-Za-z0-9_\\-]{1,100}', maxlength: 100, autocomplete: 'off', spellcheck: 'false' },
+  });
   const result = h('div', { class: 'job-result', attrs: { 'aria-live': 'polite', id: 'job-result' } });
   const lookup = h(
     'form',
@@ -85,7 +97,10 @@ export function queuesPanel(isAdmin: boolean): HTMLElement {
       const job = await api<JobStatus>('GET', `/jobs/${encodeURIComponent(queue.value)}/${encodeURIComponent(jobId.value.trim())}`);
       replaceChildren(result, jobView(job));
     } catch (err) {
-      replaceChildren(result, h('p', { class: 'message error' }, err instanceof ApiError && err.status === 404 ? h('span', { i18n: 'jobs.notFound' }) : errorText(err)));
+      replaceChildren(
+        result,
+        h('p', { class: 'message error' }, err instanceof ApiError && err.status === 404 ? h('span', { i18n: 'jobs.notFound' }) : errorText(err)),
+      );
     }
   }
 
@@ -104,7 +119,13 @@ export function queuesPanel(isAdmin: boolean): HTMLElement {
     ),
     updated,
     // Bull Board has its own sign-in (a cookie session at /admin/login); dispatchers get a read-only board there.
-    isAdmin ? h('p', {}, h('a', { class: 'button-link', attrs: { href: '/admin/queues', target: '_blank', rel: 'noopener', id: 'bull-board-link' }, i18n: 'queues.board' })) : null,
+    isAdmin
+      ? h(
+          'p',
+          {},
+          h('a', { class: 'button-link', attrs: { href: '/admin/queues', target: '_blank', rel: 'noopener', id: 'bull-board-link' }, i18n: 'queues.board' }),
+        )
+      : null,
     h('h2', { i18n: 'jobs.title', attrs: { id: 'jobs-title' } }),
     lookup,
     result,
