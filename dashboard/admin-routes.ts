@@ -55,7 +55,7 @@ export function mountAdmin(app: Express, deps: AppDeps, loginLimits: RequestHand
         await signOut(deps, session.sessionId);
         throw new AppError(403, 'forbidden', '운영 화면은 관리자와 배차 담당자만 쓸 수 있습니다 · operator pages are for admins and dispatchers');
       }
-      const token = await deps.tokens.sign({ userId: session.user.id, sessionId: session.sessionId }, config.browserSessionTtlSeconds);
+      const token = await deps.tokens.sign({ userId: session.user.id, sessionId: session.sessionId }, 'browser', config.browserSessionTtlSeconds);
       res.cookie(SESSION_COOKIE, token, sessionCookieOptions(config.browserSessionTtlSeconds));
       res.redirect(303, target);
     } catch (err) {

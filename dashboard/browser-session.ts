@@ -1,7 +1,8 @@
 /**
  * Browser sign-in for the operator pages (Bull Board): a session cookie that is
  * http-only, secure and same-site strict, holding a signed token for a session row
- * (so logout and deactivation end it at once, like API tokens), plus double-submit
+ * (so logout and deactivation end it at once, like API tokens; its own audience and
+ * lifetime, so it is never accepted as an API bearer token nor the reverse), plus double-submit
  * CSRF tokens bound to that session. Bull Board's client (axios) sends the
  * XSRF-TOKEN cookie back as the X-XSRF-TOKEN header by itself.
  */
@@ -24,7 +25,8 @@ export function readBrowserSession({ tokens, principals }: Pick<AppDeps, 'tokens
     const token = req.cookies?.[SESSION_COOKIE];
     if (typeof token === 'string' && token.length < 2000) {
       try {
-        const claims = await tokens.verify(token);
+        // Browser audience only: an API access token set as this cookie is refused.
+        const claims = await tokens.verify(token, 'browser');
         const principal = await principals.get(claims);
         if (principal && principal.userId === claims.userId) res.locals.principal = principal;
       } catch {

@@ -7,7 +7,11 @@ export interface Principal {
   userId: number;
   role: UserRole;
   driverId: number | null;
+  /** Whether the linked driver profile is active (false without one): driver routes need it. */
+  driverActive: boolean;
   email: string;
+  /** When the session itself ends (ms since the epoch): nothing opened with it outlives this. */
+  sessionExpiresAt: number;
 }
 
 export async function createSession(
@@ -23,6 +27,10 @@ export interface RefreshTokenState {
   userId: number;
   used: boolean;
   expired: boolean;
+  /** The session's own end passed: refreshing it would hand out tokens refused at once. */
+  sessionExpired: boolean;
+  /** When the session ends: a rotated refresh token never outlives it. */
+  sessionExpiresAt: Date;
   revoked: boolean;
   userActive: boolean;
 }
@@ -39,13 +47,24 @@ export async function lockRefreshToken(trx: Trx, hash: string): Promise<RefreshT
     .join('users as u', 'u.id', 's.user_id')
     .where('t.token_hash', hash)
     .forUpdate('t')
-    .first('s.id as session_id', 's.user_id', 't.used_at', 's.revoked_at', 'u.active', trx.raw('t.expires_at < now() as expired'));
+    .first(
+      's.id as session_id',
+      's.user_id',
+      't.used_at',
+      's.revoked_at',
+      's.expires_at as session_expires_at',
+      'u.active',
+      trx.raw('t.expires_at < now() as expired'),
+      trx.raw('s.expires_at <= now() as session_expired'),
+    );
   if (!row) return undefined;
   return {
     sessionId: row.session_id,
     userId: row.user_id,
     used: row.used_at !== null,
     expired: row.expired,
+    sessionExpired: row.session_expired,
+    sessionExpiresAt: row.session_expires_at,
     revoked: row.revoked_at !== null,
     userActive: row.active,
   };
@@ -68,13 +87,22 @@ export async function revokeUserSessions(db: Db | Trx, userId: number): Promise<
 export async function loadPrincipal(db: Db, sessionId: string): Promise<Principal | undefined> {
   const row = await db('sessions as s')
     .join('users as u', 'u.id', 's.user_id')
+    .leftJoin('drivers as d', 'd.id', 'u.driver_id')
     .where('s.id', sessionId)
     .whereNull('s.revoked_at')
     .where('s.expires_at', '>', db.fn.now())
     .where('u.active', true)
-    .first('s.id as session_id', 'u.id as user_id', 'u.role', 'u.driver_id', 'u.email');
+    .first('s.id as session_id', 's.expires_at', 'u.id as user_id', 'u.role', 'u.driver_id', 'u.email', 'd.active as driver_active');
   if (!row) return undefined;
-  return { sessionId: row.session_id, userId: row.user_id, role: row.role, driverId: row.driver_id, email: row.email };
+  return {
+    sessionId: row.session_id,
+    userId: row.user_id,
+    role: row.role,
+    driverId: row.driver_id,
+    driverActive: row.driver_active === true,
+    email: row.email,
+    sessionExpiresAt: new Date(row.expires_at).getTime(),
+  };
 }
 
 /** Sessions that expired or were revoked before the cutoff, with their refresh tokens. */

@@ -27,8 +27,18 @@ export function toUser(row: Record<string, unknown>) {
   };
 }
 
-export function findUserByEmail(db: Db, email: string): Promise<UserRow | undefined> {
-  return db('users').whereRaw('lower(email) = lower(?)', [email]).first();
+/**
+ * The account with exactly this email, already normalised (domain/sign-in-identifier.ts).
+ * Stored emails are in that form (constraint users_email_normalized), so lower(email)
+ * equals email: the first condition only lets the unique index on lower(email) answer.
+ */
+export function findUserByEmail(db: Db, normalizedEmail: string): Promise<UserRow | undefined> {
+  return db('users').whereRaw('lower(email) = ?', [normalizedEmail]).where('email', normalizedEmail).first();
+}
+
+/** Accounts linked to a driver profile (their cached sessions carry the profile's active flag). */
+export async function userIdsOfDriver(db: Db | Trx, driverId: number): Promise<number[]> {
+  return db('users').where('driver_id', driverId).pluck('id');
 }
 
 /** Stores a new hash of the same password (after a sign-in found the old one below today's cost parameters). */

@@ -4,7 +4,16 @@ import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import { UnauthorizedError } from './errors/index.js';
 
 const ISSUER = 'uvis';
-const AUDIENCE = 'uvis-api';
+
+/**
+ * Who a token is for. API access tokens (bearer, 15 minutes) and the operator pages'
+ * browser-session cookie (hours) are signed with one key, so without an audience each
+ * would be accepted where the other is meant: a cookie as a bearer token would reach
+ * the whole API with a longer life, and an API token set as the cookie would open the
+ * operator pages. Each verification names the one audience it accepts.
+ */
+export type TokenAudience = 'api' | 'browser';
+const AUDIENCES: Record<TokenAudience, string> = { api: 'uvis-api', browser: 'uvis-browser' };
 
 export interface AccessClaims {
   userId: number;
@@ -17,7 +26,7 @@ const VERIFIED_CACHE_SIZE = 50_000;
 export class TokenService {
   // A KeyObject made once: handing jose raw bytes would import the key on every verification.
   private readonly key: KeyObject;
-  private readonly verified = new Map<string, { claims: AccessClaims; expiresAtMs: number }>();
+  private readonly verified = new Map<string, { claims: AccessClaims; expiresAtMs: number; audience: TokenAudience }>();
 
   constructor(
     secret: string,
@@ -26,13 +35,13 @@ export class TokenService {
     this.key = createSecretKey(Buffer.from(secret, 'utf8'));
   }
 
-  /** ttlSeconds overrides the access-token lifetime (browser sessions live longer than API tokens). */
-  sign(claims: AccessClaims, ttlSeconds = this.ttlSeconds): Promise<string> {
+  /** API access tokens live ttlSeconds (ACCESS_TOKEN_TTL_SECONDS); browser sessions pass their own, longer, lifetime. */
+  sign(claims: AccessClaims, audience: TokenAudience = 'api', ttlSeconds = this.ttlSeconds): Promise<string> {
     return new SignJWT({ sid: claims.sessionId })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(String(claims.userId))
       .setIssuer(ISSUER)
-      .setAudience(AUDIENCE)
+      .setAudience(AUDIENCES[audience])
       .setIssuedAt()
       .setExpirationTime(`${ttlSeconds}s`)
       .sign(this.key);
@@ -44,21 +53,23 @@ export class TokenService {
    * until it expires (whether its session is still valid is checked on every request
    * by the caller, not here).
    */
-  async verify(token: string): Promise<AccessClaims> {
+  async verify(token: string, audience: TokenAudience): Promise<AccessClaims & { expiresAtMs: number }> {
     const known = this.verified.get(token);
     if (known) {
-      if (known.expiresAtMs > Date.now()) return known.claims;
+      if (known.audience !== audience) throw new UnauthorizedError('invalid token', 'invalid_token');
+      if (known.expiresAtMs > Date.now()) return { ...known.claims, expiresAtMs: known.expiresAtMs };
       this.verified.delete(token);
       throw new UnauthorizedError('token expired', 'token_expired');
     }
     try {
-      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE });
+      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCES[audience] });
       const userId = Number(payload.sub);
       if (!Number.isSafeInteger(userId) || typeof payload.sid !== 'string') throw new UnauthorizedError('invalid token', 'invalid_token');
       const claims = { userId, sessionId: payload.sid };
       if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
-      this.verified.set(token, { claims, expiresAtMs: (payload.exp ?? 0) * 1000 });
-      return claims;
+      const expiresAtMs = (payload.exp ?? 0) * 1000;
+      this.verified.set(token, { claims, expiresAtMs, audience });
+      return { ...claims, expiresAtMs };
     } catch (err) {
       if (err instanceof UnauthorizedError) throw err;
       if (err instanceof joseErrors.JWTExpired) throw new UnauthorizedError('token expired', 'token_expired');

@@ -5,8 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createSession, lockRefreshToken, revokeSession, revokeUserSessions, rotateRefreshToken } from '../db/sessions.js';
-import { findUserByEmail, setPasswordHash, type UserRow } from '../db/users.js';
-import { ForbiddenError, UnauthorizedError } from '../lib/errors/index.js';
+import { findUserByEmail, setPasswordHash, userIdsOfDriver, type UserRow } from '../db/users.js';
+import { normalizeSignInIdentifier } from '../domain/sign-in-identifier.js';
+import { UnauthorizedError } from '../lib/errors/index.js';
 import { burnPasswordCheck, hashPassword, needsRehash, verifyPassword } from '../lib/passwords.js';
 import { hashToken, newRefreshToken } from '../lib/tokens.js';
 import type { UseCaseDeps } from './deps.js';
@@ -17,19 +18,27 @@ export interface OpenedSession {
   refreshToken: string;
 }
 
+/** One answer for every refused sign-in (unknown, refused identifier, wrong password, deactivated): nothing to probe. */
+const invalidCredentials = () => new UnauthorizedError('wrong email or password', 'invalid_credentials');
+
+/**
+ * Checks credentials and opens a session. The identifier is normalised once
+ * (domain/sign-in-identifier.ts) and matched exactly; an identifier that cannot be a
+ * stored email is not looked up. A deactivated account answers like a wrong password
+ * (401, so the brute-force guard counts it): the right password must not reveal that
+ * the account exists but is disabled.
+ */
 export async function signIn(
   { db }: Pick<UseCaseDeps, 'db'>,
   credentials: { email: string; password: string; userAgent?: string; ip?: string; ttlSeconds: number },
 ): Promise<OpenedSession> {
-  const user = await findUserByEmail(db, credentials.email);
+  const identifier = normalizeSignInIdentifier(credentials.email);
+  const user = identifier.acceptable ? await findUserByEmail(db, identifier.email) : undefined;
   if (!user) {
     await burnPasswordCheck(credentials.password);
-    throw new UnauthorizedError('wrong email or password', 'invalid_credentials');
+    throw invalidCredentials();
   }
-  if (!(await verifyPassword(user.password_hash, credentials.password))) {
-    throw new UnauthorizedError('wrong email or password', 'invalid_credentials');
-  }
-  if (!user.active) throw new ForbiddenError('this account is deactivated', 'account_disabled');
+  if (!(await verifyPassword(user.password_hash, credentials.password)) || !user.active) throw invalidCredentials();
   const sessionId = randomUUID();
   const refreshToken = newRefreshToken();
   await db.transaction(async (trx) => {
@@ -48,7 +57,9 @@ export async function signIn(
 
 /**
  * Exchanges a refresh token for a new one. A token presented twice revokes its whole
- * session (theft is assumed); unknown, expired, revoked or a deactivated user's tokens are refused.
+ * session (theft is assumed); unknown, expired, revoked or a deactivated user's tokens
+ * are refused, and so is any token of a session that has itself expired (the access
+ * token it would hand out is refused at once by loadPrincipal).
  */
 export async function refreshSession(
   deps: Pick<UseCaseDeps, 'db' | 'auth'>,
@@ -64,8 +75,10 @@ export async function refreshSession(
       await revokeSession(trx, state.sessionId);
       return { error: 'reused' as const, sessionId: state.sessionId };
     }
-    if (state.expired || state.revoked || !state.userActive) return { error: 'invalid' as const };
-    await rotateRefreshToken(trx, oldHash, { hash: hashToken(next), sessionId: state.sessionId, expiresAt: new Date(Date.now() + ttlSeconds * 1000) });
+    if (state.expired || state.sessionExpired || state.revoked || !state.userActive) return { error: 'invalid' as const };
+    // The session's end is fixed at sign-in; a new refresh token never reaches past it.
+    const expiresAt = new Date(Math.min(Date.now() + ttlSeconds * 1000, state.sessionExpiresAt.getTime()));
+    await rotateRefreshToken(trx, oldHash, { hash: hashToken(next), sessionId: state.sessionId, expiresAt });
     return { sessionId: state.sessionId, userId: state.userId };
   });
   if ('error' in outcome) {
@@ -92,4 +105,13 @@ export async function signOut(deps: Pick<UseCaseDeps, 'db' | 'auth'>, sessionId:
 export async function accountChanged(deps: Pick<UseCaseDeps, 'db' | 'auth'>, userId: number, change: { endsSessions: boolean }): Promise<void> {
   if (change.endsSessions) await revokeUserSessions(deps.db, userId);
   await deps.auth.userChanged(userId);
+}
+
+/**
+ * After a driver profile changed (deactivated, reactivated, edited): the accounts linked
+ * to it carry its active flag in their cached sessions, so those are evicted everywhere
+ * and the next request reads the flag afresh.
+ */
+export async function driverChanged(deps: Pick<UseCaseDeps, 'db' | 'auth'>, driverId: number): Promise<void> {
+  for (const userId of await userIdsOfDriver(deps.db, driverId)) await deps.auth.userChanged(userId);
 }

@@ -12,13 +12,16 @@ export function authenticate({ tokens, principals }: Pick<AppDeps, 'tokens' | 'p
     if (!header) return next(new UnauthorizedError('authentication required: send Authorization: Bearer <access_token>'));
     const match = BEARER.exec(header);
     if (!match) return next(new UnauthorizedError('malformed Authorization header', 'invalid_token'));
-    const claims = await tokens.verify(match[1]!);
+    // API audience only: an operator's browser-session cookie is not a bearer token.
+    const claims = await tokens.verify(match[1]!, 'api');
     const principal = await principals.get(claims);
     // Logged out, expired, or the user was deactivated: refused now, not when the token expires.
     if (!principal || principal.userId !== claims.userId) {
       return next(new UnauthorizedError('session is no longer valid; sign in again', 'session_revoked'));
     }
     res.locals.principal = principal;
+    // What a long-lived response (the live stream) must not outlive.
+    res.locals.accessExpiresAt = Math.min(claims.expiresAtMs, principal.sessionExpiresAt);
     next();
   };
 }
@@ -29,6 +32,8 @@ export function authorize(requirement: AuthRequirement): RequestHandler {
     if (requirement === 'authenticated') return next();
     if (requirement === 'driver') {
       if (principal.driverId == null) return next(new ForbiddenError('this account is not linked to a driver profile'));
+      // The account is fine (it may be an admin's) but its driver profile is not: 403, not 401.
+      if (!principal.driverActive) return next(new ForbiddenError('this driver profile is deactivated; ask a dispatcher', 'driver_inactive'));
       return next();
     }
     if (requirement !== 'public' && !requirement.includes(principal.role)) {

@@ -16,6 +16,10 @@
  * a clean address is capped by the per-address attempt limit (rate-limit.ts,
  * RATE_LIMIT_LOGIN_IP_ATTEMPTS per 10 s), which runs before this guard.
  *
+ * The account key is the identifier's counter key (domain/sign-in-identifier.ts), the
+ * normalisation the account lookup uses too: Unicode variants of one address ('İ',
+ * fullwidth letters, the KELVIN SIGN) count against that address, not a fresh budget.
+ *
  * Counts live in Redis (every API replica sees them); without Redis, sign-in answers
  * 503 rather than running unguarded.
  */
@@ -23,6 +27,7 @@ import type { RequestHandler } from 'express';
 import { ipKeyGenerator } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { normalizeSignInIdentifier } from '../../domain/sign-in-identifier.js';
 import type { RateLimitConfig } from '../../lib/config.js';
 import { AppError, UnavailableError } from '../../lib/errors/index.js';
 
@@ -83,9 +88,8 @@ export class LoginGuard {
 
   middleware(): RequestHandler {
     return async (req, res, next) => {
-      const account = String(req.body?.username ?? req.body?.email ?? '')
-        .trim()
-        .toLowerCase();
+      // The same normalisation as the account lookup: every spelling of one address shares one budget.
+      const account = normalizeSignInIdentifier(String(req.body?.username ?? req.body?.email ?? '')).counterKey;
       const ip = ipKeyGenerator(req.ip ?? 'unknown');
       let states: (RateLimiterRes | null)[];
       try {

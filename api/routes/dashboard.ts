@@ -9,7 +9,6 @@
  * put credentials into logs and history. With fetch the stream is authenticated like
  * every other API call, by the bearer token, and the rest of the API stays cookie-free.
  */
-import { decodeJwt } from 'jose';
 import { STAFF } from '../../domain/roles.js';
 import { activeDispatches, vehiclePositions } from '../../db/dashboard.js';
 import { queueCounts } from '../../jobs/queue-counts.js';
@@ -28,17 +27,6 @@ const errors = {
 };
 
 const NO_STORE = { 'Cache-Control': 'no-store' };
-
-/** When the bearer token (already verified by authenticate) expires; the stream ends then and the page reconnects with a fresh one. */
-function tokenExpiry(authorization: string | undefined): number {
-  try {
-    const exp = decodeJwt(authorization?.replace(/^Bearer /, '') ?? '').exp;
-    if (typeof exp === 'number') return exp * 1000;
-  } catch {
-    // Unreachable after authenticate; fall through to a short life.
-  }
-  return Date.now() + 60_000;
-}
 
 export function dashboardRoutes(deps: AppDeps): RouteSpec[] {
   const { db, queues, config, principals } = deps;
@@ -107,10 +95,12 @@ export function dashboardRoutes(deps: AppDeps): RouteSpec[] {
         503: { description: 'Redis unavailable, too many streams, or shutting down; retry', schema: ErrorResponse },
         ...errors,
       },
-      handler: async ({ req, res, principal }) => {
+      handler: async ({ res, principal }) => {
         await deps.liveHub.open(res, {
           userId: principal.userId,
-          expiresAt: tokenExpiry(req.headers.authorization),
+          // Set by authenticate: the access token's expiry or its session's end, whichever is first.
+          // The page reconnects with a fresh token; a stream never outlives the session that opened it.
+          expiresAt: (res.locals.accessExpiresAt as number | undefined) ?? Date.now() + 60_000,
           stillAllowed: async () => {
             const current = await principals.get({ sessionId: principal.sessionId, userId: principal.userId });
             return current !== undefined && STAFF.includes(current.role);

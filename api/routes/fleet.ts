@@ -1,6 +1,7 @@
 /** The record resources: vehicles, drivers, clients and user accounts. */
 import { DEFAULT_CARGO_CLASSES, impossibleCargoClasses, type CargoClass, type VehicleType } from '../../domain/cargo.js';
 import { ADMIN } from '../../domain/roles.js';
+import { normalizeStoredEmail } from '../../domain/sign-in-identifier.js';
 import { toUser } from '../../db/users.js';
 import { ValidationError } from '../../lib/errors/index.js';
 import { hashPassword } from '../../lib/passwords.js';
@@ -8,7 +9,7 @@ import type { AppDeps } from '../deps.js';
 import type { RouteSpec } from '../route.js';
 import * as s from '../schemas/fleet.js';
 import { recordRoutes } from '../record-routes.js';
-import { accountChanged } from '../../use-cases/sessions.js';
+import { accountChanged, driverChanged } from '../../use-cases/sessions.js';
 
 const pick = (row: Record<string, unknown>, keys: string[]) => Object.fromEntries(keys.map((k) => [k, row[k] ?? null]));
 const STAMPS = ['active', 'created_at', 'updated_at'];
@@ -50,6 +51,8 @@ export function fleetRoutes(deps: AppDeps): RouteSpec[] {
       item: s.Driver,
       page: s.DriverPage,
       toApi: (row) => pick(row, ['id', 'name', 'phone', 'license_number', 'vehicle_id', ...STAMPS]),
+      // Sessions of linked accounts carry the profile's active flag: evict them everywhere.
+      afterChange: (row) => driverChanged(deps, row.id as number),
     }),
     ...recordRoutes(deps, {
       table: 'clients',
@@ -70,7 +73,12 @@ export function fleetRoutes(deps: AppDeps): RouteSpec[] {
       patch: s.UserPatch,
       item: s.User,
       page: s.UserPage,
-      toColumns: async ({ password, ...rest }) => ({ ...rest, ...(password ? { password_hash: await hashPassword(String(password)) } : {}) }),
+      toColumns: async ({ password, ...rest }) => ({
+        ...rest,
+        // Stored in the form sign-in matches exactly (constraint users_email_normalized).
+        ...(typeof rest.email === 'string' ? { email: normalizeStoredEmail(rest.email) } : {}),
+        ...(password ? { password_hash: await hashPassword(String(password)) } : {}),
+      }),
       toApi: toUser,
       afterChange: (row, change) =>
         accountChanged(deps, row.id as number, {
