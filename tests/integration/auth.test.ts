@@ -65,9 +65,10 @@ describe('authentication', () => {
     expect((await uvis.api.get('/api/v1/mobile/summary', driver.token)).status).toBe(200);
     expect((await uvis.api.post(`/api/v1/users/${driver.userId}/deactivate`, undefined, admin)).status).toBe(200);
     expect((await uvis.api.get('/api/v1/mobile/summary', driver.token)).status).toBe(401);
+    // The right password answers like a wrong one: nothing tells a guesser the account exists.
     const relogin = await uvis.api.post('/api/v1/auth/login', { username: driver.email, password: driver.password });
-    expect(relogin.status).toBe(403);
-    expect(relogin.body.error.code).toBe('account_disabled');
+    expect(relogin.status).toBe(401);
+    expect(relogin.body.error.code).toBe('invalid_credentials');
     expect((await uvis.api.post(`/api/v1/users/${driver.userId}/activate`, undefined, admin)).status).toBe(200);
     // Reactivation does not revive old sessions: the account signs in again.
     expect((await uvis.api.get('/api/v1/mobile/summary', driver.token)).status).toBe(401);
