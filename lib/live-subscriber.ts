@@ -44,7 +44,7 @@ export interface LiveHubOptions {
 
 export interface StreamOwner {
   userId: number;
-  /** When the access token that opened the stream expires (ms since the epoch). */
+  /** When the stream must end (ms since the epoch): its access token's expiry or its session's end, whichever comes first. */
   expiresAt: number;
   /** Whether the session and role still allow watching; checked every heartbeat. */
   stillAllowed: () => Promise<boolean>;
