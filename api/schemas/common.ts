@@ -19,7 +19,7 @@ export const Id = z
   .pipe(z.number().max(Number.MAX_SAFE_INTEGER, 'too large'));
 /** Ids in JSON bodies must be JSON numbers: coercion would turn `true` or `[3]` into a real record's id. */
 export const BodyId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
-export const IdParams = z.strictObject({ id: Id.meta({ description: 'Numeric id', example: 1 }) });
+export const IdParams = z.strictObject({ id: Id.meta({ description: 'Numeric id, in plain decimal digits without a leading zero', example: 1 }) });
 
 /**
  * Free text a person types: names, addresses, plates, notes (domain/text.ts has the
