@@ -8,6 +8,7 @@ import * as backups from './20261127_0002_backups.js';
 import * as keysetIndexes from './20261127_0003_keyset_indexes.js';
 import * as outboxJobKey from './20261127_0004_outbox_job_key.js';
 import * as historyEventKey from './20261127_0005_history_event_key.js';
+import * as textNfc from './20261129_0006_text_nfc.js';
 
 export interface Migration extends Knex.Migration {
   name: string;
@@ -19,4 +20,5 @@ export const migrations: Migration[] = [
   { name: '20261127_0003_keyset_indexes', ...keysetIndexes },
   { name: '20261127_0004_outbox_job_key', ...outboxJobKey },
   { name: '20261127_0005_history_event_key', ...historyEventKey },
+  { name: '20261129_0006_text_nfc', ...textNfc },
 ];
