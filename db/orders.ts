@@ -2,6 +2,7 @@
 import type { CargoClass } from '../domain/cargo.js';
 import { CARGO_INFO } from '../domain/cargo.js';
 import type { OrderStatus } from '../domain/dispatch-status.js';
+import { normalizeText } from '../domain/text.js';
 import { decodeTimeCursor, timeCursorColumn, page } from './cursor.js';
 import type { Db, Trx } from './knex.js';
 
@@ -101,7 +102,8 @@ export async function listOrders(db: Db, f: OrderFilters) {
   if (f.cargoType) query.where('cargo_type', f.cargoType);
   if (f.createdFrom) query.where('created_at', '>=', f.createdFrom);
   if (f.createdTo) query.where('created_at', '<', f.createdTo);
-  if (f.q) query.whereRaw(`${ADDRESS_SEARCH_SQL} ilike ?`, [likeContains(f.q)]);
+  // Addresses are stored in NFC (domain/text.ts); a search in decomposed Hangul must match them.
+  if (f.q) query.whereRaw(`${ADDRESS_SEARCH_SQL} ilike ?`, [likeContains(normalizeText(f.q))]);
   if (f.cursor) {
     const [createdAt, id] = decodeTimeCursor(f.cursor);
     query.whereRaw(`(created_at, id) ${direction === 'desc' ? '<' : '>'} (?::timestamptz, ?)`, [createdAt, id]);

@@ -9,6 +9,7 @@ import * as keysetIndexes from './20261127_0003_keyset_indexes.js';
 import * as outboxJobKey from './20261127_0004_outbox_job_key.js';
 import * as historyEventKey from './20261127_0005_history_event_key.js';
 import * as normalizedEmails from './20261129_0006_normalized_emails.js';
+import * as textNfc from './20261129_0007_text_nfc.js';
 
 export interface Migration extends Knex.Migration {
   name: string;
@@ -21,4 +22,5 @@ export const migrations: Migration[] = [
   { name: '20261127_0004_outbox_job_key', ...outboxJobKey },
   { name: '20261127_0005_history_event_key', ...historyEventKey },
   { name: '20261129_0006_normalized_emails', ...normalizedEmails },
+  { name: '20261129_0007_text_nfc', ...textNfc },
 ];

@@ -31,6 +31,8 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     return;
   }
   if (error.status >= 500) req.log?.warn({ err, code: error.code }, error.message);
+  // The database's own names (constraint, table, SQLSTATE) are for operators: logged with the request id, never sent.
+  else if (error.internal) req.log?.warn({ code: error.code, db: error.internal }, `database refused the request: ${error.message}`);
   if (res.headersSent) return;
   if (error.headers) res.set(error.headers);
   res.status(error.status).json({ error: { code: error.code, message: error.message, details: error.details ?? null } });

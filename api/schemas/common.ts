@@ -1,12 +1,46 @@
 /** Schemas shared by several routes: ids, paging, timestamps and the error shape. */
 import { z } from 'zod';
 import { parseCargoClass, CARGO_CLASSES } from '../../domain/cargo.js';
+import { textProblem } from '../../domain/text.js';
 
-/** Ids in paths and query strings arrive as text, so they are coerced. */
-export const Id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+/**
+ * Ids in paths and query strings arrive as text. Only the canonical decimal spelling
+ * is an id: 1 to 9007199254740991 (the largest integer a JSON number carries exactly,
+ * as for ids in bodies), digits only, no leading zero, sign, space, fraction, exponent
+ * or hex. `Number()` would read `0x1`, `1e0`, `2.0`, ` 1`, `+1` and `01` all as 1, so
+ * one record would answer to many URLs (and caches, logs and rate limits keyed on the
+ * path would see different requests).
+ */
+const CANONICAL_ID = /^[1-9][0-9]{0,15}$/;
+export const Id = z
+  .string()
+  .regex(CANONICAL_ID, 'must be a positive whole number in plain decimal digits, without leading zeros')
+  .transform(Number)
+  .pipe(z.number().max(Number.MAX_SAFE_INTEGER, 'too large'));
 /** Ids in JSON bodies must be JSON numbers: coercion would turn `true` or `[3]` into a real record's id. */
 export const BodyId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
-export const IdParams = z.strictObject({ id: Id.meta({ description: 'Numeric id', example: 1 }) });
+export const IdParams = z.strictObject({ id: Id.meta({ description: 'Numeric id, in plain decimal digits without a leading zero', example: 1 }) });
+
+/**
+ * Free text a person types: names, addresses, plates, notes (domain/text.ts has the
+ * rules). Stored in NFC; refused with a 400 naming the field when it holds a
+ * bidirectional control character or nothing visible. `allowEmpty` lets an
+ * optional note be sent as "" (no note), as before.
+ */
+export function FreeText(options: { min?: number; max: number; trim?: boolean; allowEmpty?: boolean }) {
+  const { min = 1, max, trim = true, allowEmpty = false } = options;
+  const base = trim ? z.string().trim() : z.string();
+  return base
+    .normalize('NFC')
+    .min(allowEmpty ? 0 : min)
+    .max(max)
+    .superRefine((value, ctx) => {
+      if (allowEmpty && value === '') return;
+      if (value.length < min) return; // already reported by min()
+      const problem = textProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });
+}
 
 export const Limit = z.coerce.number().int().min(1).max(200).default(50).meta({ description: 'Page size (1 to 200)' });
 export const Cursor = z.string().max(500).optional().meta({ description: 'next_cursor of the previous page' });

@@ -1,17 +1,17 @@
 import { z } from 'zod';
 import { DISPATCH_STATUSES } from '../../domain/dispatch-status.js';
-import { BodyId, Cursor, Id, Limit, listOf, pageOf } from './common.js';
+import { BodyId, Cursor, FreeText, Id, Limit, listOf, pageOf } from './common.js';
 
 export const DispatchCreate = z
   .strictObject({
     order_id: BodyId.meta({ example: 1 }),
     vehicle_id: BodyId.meta({ example: 1 }),
     driver_id: BodyId.meta({ example: 1 }),
-    notes: z.string().max(1000).optional(),
+    notes: FreeText({ max: 1000, trim: false, allowEmpty: true }).optional(),
   })
   .meta({ id: 'DispatchCreate' });
 
-export const DispatchCancel = z.strictObject({ reason: z.string().max(500).optional() }).optional();
+export const DispatchCancel = z.strictObject({ reason: FreeText({ max: 500, trim: false, allowEmpty: true }).optional() }).optional();
 
 export const DispatchListQuery = z.strictObject({
   status: listOf(z.enum(DISPATCH_STATUSES)).optional(),

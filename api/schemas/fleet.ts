@@ -2,9 +2,9 @@
 import { z } from 'zod';
 import { VEHICLE_TYPES } from '../../domain/cargo.js';
 import { USER_ROLES } from '../../domain/roles.js';
-import { BodyId, BooleanQuery, CargoCode, CargoType, Cursor, Limit, pageOf } from './common.js';
+import { BodyId, BooleanQuery, CargoCode, CargoType, Cursor, FreeText, Limit, pageOf } from './common.js';
 
-const Name = z.string().trim().min(1).max(100);
+const Name = FreeText({ max: 100 });
 const Phone = z
   .string()
   .trim()
@@ -14,7 +14,7 @@ export const ListQuery = z.strictObject({ active: BooleanQuery.optional(), limit
 
 export const VehicleCreate = z
   .strictObject({
-    license_plate: z.string().trim().min(4).max(20).meta({ example: '12가3456' }),
+    license_plate: FreeText({ min: 4, max: 20 }).meta({ example: '12가3456' }),
     vehicle_type: z.enum(VEHICLE_TYPES),
     cargo_classes: z.array(CargoType).min(1).max(3).optional().meta({ description: 'Default: by vehicle type' }),
     capacity_kg: z.number().positive().max(100_000),
@@ -40,7 +40,7 @@ export const DriverCreate = z
   .strictObject({
     name: Name.meta({ example: '김기사' }),
     phone: Phone.optional(),
-    license_number: z.string().trim().min(4).max(30).optional(),
+    license_number: FreeText({ min: 4, max: 30 }).optional(),
     vehicle_id: BodyId.nullable().optional().meta({ description: 'The vehicle this driver usually drives' }),
   })
   .meta({ id: 'DriverCreate' });
@@ -71,7 +71,7 @@ export const ClientCreate = z
     contact_name: Name.optional(),
     phone: Phone.optional(),
     email: z.email().max(200).optional(),
-    address: z.string().trim().min(2).max(300).optional(),
+    address: FreeText({ min: 2, max: 300 }).optional(),
   })
   .meta({ id: 'ClientCreate' });
 export const ClientPatch = ClientCreate.partial()

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MAX_POINTS_PER_POST } from '../../jobs/locations.js';
 import { Dispatch } from './dispatches.js';
-import { Cursor, Latitude, Limit, Longitude, Timestamp, pageOf } from './common.js';
+import { Cursor, FreeText, Latitude, Limit, Longitude, Timestamp, pageOf } from './common.js';
 
 /**
  * Statuses a driver may report; cancelling is the dispatcher's call. ASSIGNED is
@@ -12,7 +12,7 @@ export const DRIVER_STATUSES = ['ASSIGNED', 'ACCEPTED', 'PICKED_UP', 'IN_TRANSIT
 export const StatusUpdate = z
   .strictObject({
     status: z.enum(DRIVER_STATUSES).meta({ example: 'COMPLETED' }),
-    note: z.string().max(500).optional(),
+    note: FreeText({ max: 500, trim: false, allowEmpty: true }).optional(),
   })
   .meta({ id: 'StatusUpdate' });
 

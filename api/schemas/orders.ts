@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import { ORDER_STATUSES } from '../../domain/dispatch-status.js';
-import { BodyId, CargoCode, CargoType, Cursor, Id, Latitude, Limit, Longitude, Timestamp, listOf, pageOf } from './common.js';
+import { BodyId, CargoCode, CargoType, Cursor, FreeText, Id, Latitude, Limit, Longitude, Timestamp, listOf, pageOf } from './common.js';
 
-const Address = z.string().trim().min(2).max(300);
+const Address = FreeText({ min: 2, max: 300 });
+const Notes = FreeText({ max: 1000, trim: false, allowEmpty: true });
+const Reason = FreeText({ max: 500, trim: false, allowEmpty: true });
 
 const OrderFields = {
   client_id: BodyId.meta({ example: 1 }),
@@ -14,7 +16,7 @@ const OrderFields = {
   pickup_lng: Longitude.optional(),
   delivery_lat: Latitude.optional(),
   delivery_lng: Longitude.optional(),
-  notes: z.string().max(1000).optional(),
+  notes: Notes.optional(),
 };
 
 // Strict objects: fields a caller may not set (status, id, created_by) are refused, not ignored.
@@ -30,12 +32,12 @@ export const OrderPatch = z
     pickup_lng: Longitude.optional(),
     delivery_lat: Latitude.optional(),
     delivery_lng: Longitude.optional(),
-    notes: z.string().max(1000).optional(),
+    notes: Notes.optional(),
   })
   .refine((v) => Object.keys(v).length > 0, { message: 'nothing to change' })
   .meta({ id: 'OrderPatch' });
 
-export const OrderCancel = z.strictObject({ reason: z.string().max(500).optional() }).optional();
+export const OrderCancel = z.strictObject({ reason: Reason.optional() }).optional();
 
 export const OrderListQuery = z.strictObject({
   status: listOf(z.enum(ORDER_STATUSES)).optional().meta({ description: 'One or more statuses, comma-separated' }),
@@ -43,7 +45,9 @@ export const OrderListQuery = z.strictObject({
   cargo_type: CargoType.optional(),
   created_from: Timestamp.optional(),
   created_to: Timestamp.optional(),
-  q: z.string().trim().min(1).max(100).optional().meta({ description: 'Address search, e.g. a district name: 강남구' }),
+  q: FreeText({ max: 100 })
+    .optional()
+    .meta({ description: 'Address search, e.g. a district name: 강남구 (compared in Unicode NFC, so decomposed Hangul finds the same addresses)' }),
   sort: z.enum(['created_at', '-created_at']).default('-created_at'),
   limit: Limit,
   cursor: Cursor,

@@ -10,4 +10,15 @@ export class AppError extends Error {
     super(message);
     this.name = new.target.name;
   }
+
+  /**
+   * What only the logs may see (a constraint, table or SQLSTATE): the error handler
+   * logs it with the request id and never puts it in the response.
+   */
+  internal?: Record<string, unknown>;
+
+  withInternal(internal: Record<string, unknown>): this {
+    this.internal = internal;
+    return this;
+  }
 }

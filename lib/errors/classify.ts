@@ -25,17 +25,79 @@ function isRedisDown(err: Record<string, unknown>): boolean {
   return name === 'MaxRetriesPerRequestError' || /enableOfflineQueue|Connection is closed|Command timed out|Stream isn't writeable|ioredis/i.test(message);
 }
 
+/**
+ * The request field a constraint guards, in the API's words. Constraint, index and
+ * table names are the schema's internals: they go to the logs (AppError.internal),
+ * never to the client, who learns which field and what kind of problem.
+ */
+const CONSTRAINT_FIELDS: Record<string, string> = {
+  vehicles_license_plate_key: 'license_plate',
+  drivers_license_number_key: 'license_number',
+  clients_business_number_key: 'business_number',
+  users_email_key: 'email',
+  users_driver_id_key: 'driver_id',
+  users_driver_needs_driver: 'driver_id',
+  dispatches_one_active_per_order: 'order_id',
+  dispatches_one_active_per_vehicle: 'vehicle_id',
+  dispatches_one_active_per_driver: 'driver_id',
+  vehicles_capacity_kg_check: 'capacity_kg',
+  orders_weight_kg_check: 'weight',
+};
+
+function fieldOf(e: Record<string, unknown>): string | null {
+  const constraint = String(e.constraint ?? '');
+  const mapped = CONSTRAINT_FIELDS[constraint];
+  if (mapped) return mapped;
+  // A foreign key <table>_<column>_fkey: its column is the body field holding the id (vehicle_id, client_id...).
+  const table = String(e.table ?? '');
+  const column = table && constraint.startsWith(`${table}_`) ? /^([a-z]+_id)_fkey$/.exec(constraint.slice(table.length + 1))?.[1] : undefined;
+  return column ?? null;
+}
+
+// Data exceptions (class 22) a client can act on, in plain words.
+const DATA_PROBLEMS: Record<string, { problem: string; message: string }> = {
+  '22001': { problem: 'text_too_long', message: 'a text value is too long' },
+  '22003': { problem: 'number_out_of_range', message: 'a number is out of range' },
+  '22007': { problem: 'invalid_date_time', message: 'a date or time could not be read' },
+  '22008': { problem: 'invalid_date_time', message: 'a date or time is out of range' },
+  '22P02': { problem: 'wrong_type', message: 'a value is not of the expected type' },
+};
+
+function internalOf(e: Record<string, unknown>): Record<string, unknown> {
+  return { sqlstate: e.code ?? null, constraint: e.constraint ?? null, table: e.table ?? null, column: e.column ?? null };
+}
+
 /** Maps infrastructure failures to a 503 the client can act on; everything else stays as is. */
 export function classifyError(err: unknown): unknown {
   if (err instanceof AppError || typeof err !== 'object' || err === null) return err;
   const e = err as Record<string, unknown>;
   // Constraint violations that validation could not foresee (a race, a duplicate natural key).
-  if (e.code === '23505') return new ConflictError('conflicts with an existing record', 'duplicate', { constraint: e.constraint ?? null });
-  if (e.code === '23503') return new AppError(422, 'invalid_reference', 'refers to a record that does not exist', { constraint: e.constraint ?? null });
+  if (e.code === '23505') {
+    const field = fieldOf(e);
+    return new ConflictError(field ? `${field} is already taken by another record` : 'conflicts with an existing record', 'duplicate', { field }).withInternal(
+      internalOf(e),
+    );
+  }
+  if (e.code === '23503') {
+    const field = fieldOf(e);
+    return new AppError(422, 'invalid_reference', field ? `${field} refers to a record that does not exist` : 'refers to a record that does not exist', {
+      field,
+    }).withInternal(internalOf(e));
+  }
   // A CHECK constraint the schema enforces beyond validation (a weight, a coordinate range).
-  if (e.code === '23514') return new AppError(422, 'constraint_violated', 'a value is outside what the record allows', { constraint: e.constraint ?? null });
+  if (e.code === '23514') {
+    const field = fieldOf(e);
+    return new AppError(422, 'constraint_violated', field ? `${field} is outside what the record allows` : 'a value is outside what the record allows', {
+      field,
+    }).withInternal(internalOf(e));
+  }
   // A data exception (class 22): a value validation let through that PostgreSQL cannot take.
-  if (/^22/.test(String(e.code ?? ''))) return new AppError(400, 'invalid_value', 'a value could not be read or stored', { sqlstate: e.code });
+  if (/^22/.test(String(e.code ?? ''))) {
+    const known = DATA_PROBLEMS[String(e.code)];
+    return new AppError(400, 'invalid_value', known?.message ?? 'a value could not be read or stored', {
+      problem: known?.problem ?? 'invalid_value',
+    }).withInternal(internalOf(e));
+  }
   if (PG_RETRY_NOW.has(String(e.code ?? ''))) return new UnavailableError('database', 'collided with a concurrent change and was rolled back; retry', 1);
   if (isRedisDown(e)) return new UnavailableError('redis');
   if (isDatabaseDown(e)) return new UnavailableError('database');

@@ -94,4 +94,34 @@ describe('migrations', () => {
       .returning('id');
     expect(order.id).toBeGreaterThan(before.orders.length);
   });
+
+  it('text stored in decomposed Hangul (NFD) before 0007 is rewritten in NFC, so the NFC search finds it (issue 14)', async () => {
+    const { db } = await emptyDatabase();
+    await migrateLatest(db);
+    const nfd = (text: string) => text.normalize('NFD');
+    const [client] = await db('clients')
+      .insert({ name: nfd('한빛식품'), address: nfd('서울시 강남구') })
+      .returning('id');
+    const [order] = await db('orders')
+      .insert({ client_id: client.id, pickup_address: nfd('서울시 강남구 1'), delivery_address: nfd('부산시 해운대구 1'), cargo_type: 'CHILLED', weight_kg: 1 })
+      .returning('id');
+    const vehicle = { vehicle_type: 'DRY', cargo_classes: ['AMBIENT'], capacity_kg: 1 };
+    // A plate whose NFC form is taken stays as it was: the migration must not fail on the unique index.
+    await db('vehicles').insert([
+      { ...vehicle, license_plate: nfd('34나5678') },
+      { ...vehicle, license_plate: nfd('56다7890') },
+      { ...vehicle, license_plate: '56다7890' },
+    ]);
+    // Run 0007 again, as on a database written before it.
+    await db('knex_migrations').where({ name: '20261129_0007_text_nfc' }).delete();
+    expect(await migrateLatest(db)).toEqual(['20261129_0007_text_nfc']);
+    expect(await db('orders').where({ id: order.id }).first()).toMatchObject({ pickup_address: '서울시 강남구 1', delivery_address: '부산시 해운대구 1' });
+    expect(await db('clients').where({ id: client.id }).first()).toMatchObject({ name: '한빛식품', address: '서울시 강남구' });
+    expect(
+      await db('vehicles')
+        .whereIn('license_plate', ['34나5678', '56다7890', nfd('56다7890')])
+        .pluck('license_plate'),
+    ).toHaveLength(3);
+    expect(await db('orders').whereRaw(`(pickup_address || ' ' || delivery_address) ilike ?`, ['%강남구%']).pluck('id')).toEqual([order.id]);
+  });
 });
