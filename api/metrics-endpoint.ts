@@ -10,13 +10,27 @@ export function metricsAuthorized(header: string | undefined, token: string | un
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
+/**
+ * Scrapes that arrive while one is being collected get that one's text: a flood of
+ * scrapes serializes the registry once per round instead of once per request (the
+ * expensive gauges are also cached for a second, app/scrape-metrics.ts).
+ */
+function sharedExposition(metrics: Metrics): () => Promise<string> {
+  let running: Promise<string> | undefined;
+  return () =>
+    (running ??= metrics.registry.metrics().finally(() => {
+      running = undefined;
+    }));
+}
+
 export function metricsHandler(metrics: Metrics, token: string | undefined): RequestHandler {
+  const exposition = sharedExposition(metrics);
   return async (req, res) => {
     if (!metricsAuthorized(req.headers.authorization, token)) {
       res.status(401).json({ error: { code: 'unauthorized', message: 'metrics token required', details: null } });
       return;
     }
     res.set('Content-Type', metrics.registry.contentType);
-    res.send(await metrics.registry.metrics());
+    res.send(await exposition());
   };
 }

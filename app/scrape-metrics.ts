@@ -7,36 +7,62 @@ import type { Queues } from '../jobs/queues.js';
 import { scrapeGauge, type Metrics } from '../lib/metrics.js';
 import { withTimeout } from '../lib/timeout.js';
 
+/** How long a scrape-time read is reused: a flood of scrapes costs Redis and PostgreSQL one read a second. */
+export const SCRAPE_CACHE_MS = 1000;
+
 /**
- * Gauges filled from one query share it: prom-client collects every metric of a
- * scrape at once, so concurrent callers get the running read instead of a new one.
+ * A scrape-time read shared by every gauge it fills and by every scrape within
+ * cacheMs of it: concurrent scrapes wait for the running read, later ones reuse its
+ * result until it is cacheMs old. A failed read is not kept (the next scrape retries).
  */
-function sharedRead<T>(read: () => Promise<T>): () => Promise<T> {
-  let running: Promise<T> | undefined;
-  return () =>
-    (running ??= read().finally(() => {
-      running = undefined;
-    }));
+export function cachedRead<T>(read: () => Promise<T>, cacheMs = SCRAPE_CACHE_MS, now: () => number = Date.now): () => Promise<T> {
+  let current: { value: Promise<T>; at: number } | undefined;
+  return () => {
+    if (current && now() - current.at < cacheMs) return current.value;
+    const entry = { value: read(), at: now() };
+    current = entry;
+    entry.value.then(
+      () => {
+        // Fresh from when the read finished, so a slow read is still reused for cacheMs.
+        entry.at = now();
+      },
+      () => {
+        if (current === entry) current = undefined;
+      },
+    );
+    return entry.value;
+  };
+}
+
+export interface ScrapeCacheOptions {
+  cacheMs?: number;
 }
 
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'] as const;
 
-export function registerQueueGauges(metrics: Metrics, queues: Queues, timeoutMs: number): void {
+export function registerQueueGauges(metrics: Metrics, queues: Queues, timeoutMs: number, options: ScrapeCacheOptions = {}): void {
+  const read = cachedRead(
+    () =>
+      Promise.all(
+        Object.entries(queues).map(async ([name, queue]) => ({
+          name,
+          counts: await withTimeout(queue.getJobCounts(...QUEUE_STATES), timeoutMs, () => new Error('timeout')),
+        })),
+      ),
+    options.cacheMs,
+  );
   scrapeGauge(
     metrics.registry,
     { name: 'uvis_queue_jobs', help: 'Jobs in each queue by state, read from Redis at scrape time', labelNames: ['queue', 'state'] },
     async (gauge) => {
-      await Promise.all(
-        Object.entries(queues).map(async ([name, queue]) => {
-          const counts = await withTimeout(queue.getJobCounts(...QUEUE_STATES), timeoutMs, () => new Error('timeout'));
-          for (const state of QUEUE_STATES) gauge.set({ queue: name, state }, counts[state] ?? 0);
-        }),
-      );
+      for (const { name, counts } of await read()) {
+        for (const state of QUEUE_STATES) gauge.set({ queue: name, state }, counts[state] ?? 0);
+      }
     },
   );
 }
 
-export function registerDatabaseGauges(metrics: Metrics, db: Db): void {
+export function registerDatabaseGauges(metrics: Metrics, db: Db, options: ScrapeCacheOptions = {}): void {
   scrapeGauge(
     metrics.registry,
     { name: 'uvis_db_pool_connections', help: 'Database pool: used and free connections, waiting acquires, pending creates', labelNames: ['state'] },
@@ -48,7 +74,7 @@ export function registerDatabaseGauges(metrics: Metrics, db: Db): void {
       gauge.set({ state: 'creating' }, stats.pendingCreates);
     },
   );
-  const outbox = sharedRead(() => withTimeout(pendingOutbox(db), 1000, () => new Error('timeout')));
+  const outbox = cachedRead(() => withTimeout(pendingOutbox(db), 1000, () => new Error('timeout')), options.cacheMs);
   scrapeGauge(metrics.registry, { name: 'uvis_outbox_pending', help: 'Outbox rows not yet relayed to their queue' }, async (gauge) => {
     gauge.set((await outbox()).count);
   });
@@ -58,8 +84,8 @@ export function registerDatabaseGauges(metrics: Metrics, db: Db): void {
 }
 
 /** For the backup alerts: 0 until the first success (an unlabelled gauge always has a value), which the alerts read as long ago. */
-export function registerBackupGauges(metrics: Metrics, db: Db): void {
-  const read = sharedRead(() => withTimeout(lastSuccessTimes(db), 1000, () => new Error('timeout')));
+export function registerBackupGauges(metrics: Metrics, db: Db, options: ScrapeCacheOptions = {}): void {
+  const read = cachedRead(() => withTimeout(lastSuccessTimes(db), 1000, () => new Error('timeout')), options.cacheMs);
   scrapeGauge(
     metrics.registry,
     { name: 'uvis_backup_last_success_timestamp_seconds', help: 'When the last successful backup finished (Unix time)' },

@@ -144,6 +144,8 @@ describe('the runtime command, without Docker', () => {
   const production = () => ({
     NODE_ENV: 'production',
     JWT_SECRET: 'deploy-test-secret-0123456789abcdefghijklmnop',
+    // Required in production (lib/config.ts).
+    METRICS_TOKEN: 'deploy-test-metrics-token-4f7c1e9a',
     REDIS_URL: baseUrls().redisUrl,
     REDIS_PREFIX: prefix,
     HOST: '127.0.0.1',
