@@ -1,6 +1,7 @@
 /** Prometheus text exposition of this process's registry, optionally behind a bearer token. */
 import { timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
+import { cachedRead } from '../lib/cached-read.js';
 import type { Metrics } from '../lib/metrics.js';
 
 export function metricsAuthorized(header: string | undefined, token: string | undefined): boolean {
@@ -11,16 +12,14 @@ export function metricsAuthorized(header: string | undefined, token: string | un
 }
 
 /**
- * Scrapes that arrive while one is being collected get that one's text: a flood of
- * scrapes serializes the registry once per round instead of once per request (the
- * expensive gauges are also cached for a second, app/scrape-metrics.ts).
+ * The text exposition, shared by concurrent scrapes and reused for SCRAPE_CACHE_MS: a
+ * flood of scrapes serializes the registry (milliseconds of CPU for every histogram
+ * series) once a second instead of once per request. Prometheus scrapes every 15 s,
+ * so it never sees the reuse. The gauges read from Redis and PostgreSQL are cached
+ * the same way (app/scrape-metrics.ts).
  */
 function sharedExposition(metrics: Metrics): () => Promise<string> {
-  let running: Promise<string> | undefined;
-  return () =>
-    (running ??= metrics.registry.metrics().finally(() => {
-      running = undefined;
-    }));
+  return cachedRead(() => metrics.registry.metrics());
 }
 
 export function metricsHandler(metrics: Metrics, token: string | undefined): RequestHandler {

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../lib/metrics.js';
-import { cachedRead, registerBackupGauges, registerDatabaseGauges } from '../../app/scrape-metrics.js';
+import { registerBackupGauges, registerDatabaseGauges } from '../../app/scrape-metrics.js';
+import { cachedRead } from '../../lib/cached-read.js';
 import { useTestDb } from '../helpers/databases.js';
 
 const testDb = useTestDb();
