@@ -5,7 +5,7 @@
  * refused; a per-address limit on every route without sign-in; slow clients cut off;
  * the API reference switchable off. Real HTTP over TCP, real PostgreSQL and Redis.
  */
-import { request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../lib/config.js';
@@ -226,6 +226,28 @@ describe('security battery (edge): /metrics, public route limits, slow clients, 
       const result = await dribble(uvis.running.port!, 'GET /api/v1/health HTTP/1.1\r\n', 'X-Slow: ' + 'y'.repeat(200), 8000);
       expect(result.closedAfterMs, 'the socket is still open after 8 s').toBeDefined();
       expect(result.closedAfterMs!).toBeLessThan(3000);
+    });
+
+    it('a keep-alive connection idle for longer than HEADERS_TIMEOUT_MS still serves its next request (load balancers reuse them)', async () => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const call = () =>
+        new Promise<{ status: number; reused: boolean }>((resolve, reject) => {
+          const req = httpRequest(`${uvis.baseUrl}/api/v1/health`, { agent }, (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket }));
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      try {
+        expect(await call()).toEqual({ status: 200, reused: false });
+        // Idle past the 1 s headers bound and several of Node's checks (keepAliveTimeout is 65 s).
+        const until = Date.now() + 2500;
+        while (Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+        expect(await call()).toEqual({ status: 200, reused: true });
+      } finally {
+        agent.destroy();
+      }
     });
 
     it("the worker's metrics server cuts off slow clients too", async () => {
