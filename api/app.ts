@@ -12,7 +12,7 @@ import { requestLogging } from './middleware/request-logging.js';
 import { securityHeaders } from './middleware/security-headers.js';
 import { validateInput } from './middleware/validate.js';
 import { metricsHandler } from './metrics-endpoint.js';
-import { mountRoutes } from './route.js';
+import { ROUTER_OPTIONS, mountRoutes } from './route.js';
 import { allRoutes } from './routes/index.js';
 import { mountApiDocs } from './docs.js';
 
@@ -37,6 +37,10 @@ export function buildApp(deps: AppDeps, pages: PageMount[] = []): Express {
   // API answers are not cached by clients; hashing every body for an ETag is wasted work.
   app.set('etag', false);
   app.set('trust proxy', trustProxy(config.trustProxy));
+  // One spelling per route: /METRICS, /metrics/ or /api/v1/Metrics must not reach a
+  // route that a proxy blocks by its exact path. Routers get the same (ROUTER_OPTIONS).
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
 
   // While draining, every response closes its connection: keep-alive clients (a load
   // balancer's pool) then open new connections, which go to the other replicas.
@@ -48,10 +52,10 @@ export function buildApp(deps: AppDeps, pages: PageMount[] = []): Express {
   app.use(httpMetrics(metrics));
   app.use(securityHeaders());
 
-  app.get(['/metrics', '/api/v1/metrics'], metricsHandler(metrics, config.metricsToken));
-
   const limits = new RateLimits(deps.redis, config.redisPrefix, config.rateLimits, log);
-  const api = express.Router();
+  app.get(['/metrics', '/api/v1/metrics'], limits.public, metricsHandler(metrics, config.metricsToken));
+
+  const api = express.Router(ROUTER_OPTIONS);
   // Browsers on other origins may call the API only from configured origins; with none
   // configured (the default) there is nothing for CORS to answer, so it is not mounted.
   // Exposed headers: without them a page on another origin cannot read when to retry or which request failed.

@@ -21,7 +21,9 @@ function packageVersion(): string {
 // the document and run "Try it out" against this server.
 const docsCsp: RequestHandler = thirdPartyPageCsp();
 
+/** Off (API_DOCS=off, the production default) mounts neither: both paths answer 404. */
 export function mountApiDocs(app: Express, deps: AppDeps): void {
+  if (!deps.config.apiDocs) return;
   // Built on first request, not at start-up: most processes (and tests) never serve it.
   let document: string | undefined;
   const openApiJson = () => (document ??= JSON.stringify(buildOpenApiDocument(allRoutes(deps), { version: packageVersion() })));

@@ -11,12 +11,16 @@ import type { Logger } from '../lib/logger.js';
 import type { AppDeps } from './deps.js';
 import { recordRouteTemplate } from './middleware/route-template.js';
 
+/** Routers match paths exactly like the app (api/app.ts): case-sensitive, and a trailing slash is a different path. */
+export const ROUTER_OPTIONS = { caseSensitive: true, strict: true } as const;
+
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 /** public: anyone; authenticated: any signed-in user; a role list; driver: a user linked to a driver profile. */
 export type AuthRequirement = 'public' | 'authenticated' | 'driver' | readonly UserRole[];
 
-export type RateLimitClass = 'general' | 'location' | 'none';
+/** public: per client address, the default of routes without sign-in; general and location: per user. */
+export type RateLimitClass = 'general' | 'location' | 'public' | 'none';
 
 export interface Reply {
   status: number;
@@ -93,7 +97,8 @@ export function mountRoutes(router: Router, routes: RouteSpec[], deps: AppDeps, 
   for (const route of routes) {
     const chain: RequestHandler[] = [recordRouteTemplate];
     if (route.auth !== 'public') chain.push(mw.authenticate, mw.authorize(route.auth));
-    const limit = route.rateLimit ?? (route.auth === 'public' ? 'none' : 'general');
+    // Routes without sign-in are limited per address (sign-in keeps its own guards as well).
+    const limit = route.rateLimit ?? (route.auth === 'public' ? 'public' : 'general');
     if (limit !== 'none') chain.push(mw.rateLimit(limit));
     chain.push(mw.body(route), mw.validate(route), ...(route.before ?? []));
     chain.push(async (req, res) => {

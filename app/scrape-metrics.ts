@@ -5,38 +5,38 @@ import { pendingOutbox } from '../db/outbox.js';
 import { lastSuccessTimes } from '../backups/manifest.js';
 import type { Queues } from '../jobs/queues.js';
 import { scrapeGauge, type Metrics } from '../lib/metrics.js';
+import { cachedRead } from '../lib/cached-read.js';
 import { withTimeout } from '../lib/timeout.js';
 
-/**
- * Gauges filled from one query share it: prom-client collects every metric of a
- * scrape at once, so concurrent callers get the running read instead of a new one.
- */
-function sharedRead<T>(read: () => Promise<T>): () => Promise<T> {
-  let running: Promise<T> | undefined;
-  return () =>
-    (running ??= read().finally(() => {
-      running = undefined;
-    }));
+export interface ScrapeCacheOptions {
+  cacheMs?: number;
 }
 
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'] as const;
 
-export function registerQueueGauges(metrics: Metrics, queues: Queues, timeoutMs: number): void {
+export function registerQueueGauges(metrics: Metrics, queues: Queues, timeoutMs: number, options: ScrapeCacheOptions = {}): void {
+  const read = cachedRead(
+    () =>
+      Promise.all(
+        Object.entries(queues).map(async ([name, queue]) => ({
+          name,
+          counts: await withTimeout(queue.getJobCounts(...QUEUE_STATES), timeoutMs, () => new Error('timeout')),
+        })),
+      ),
+    options.cacheMs,
+  );
   scrapeGauge(
     metrics.registry,
     { name: 'uvis_queue_jobs', help: 'Jobs in each queue by state, read from Redis at scrape time', labelNames: ['queue', 'state'] },
     async (gauge) => {
-      await Promise.all(
-        Object.entries(queues).map(async ([name, queue]) => {
-          const counts = await withTimeout(queue.getJobCounts(...QUEUE_STATES), timeoutMs, () => new Error('timeout'));
-          for (const state of QUEUE_STATES) gauge.set({ queue: name, state }, counts[state] ?? 0);
-        }),
-      );
+      for (const { name, counts } of await read()) {
+        for (const state of QUEUE_STATES) gauge.set({ queue: name, state }, counts[state] ?? 0);
+      }
     },
   );
 }
 
-export function registerDatabaseGauges(metrics: Metrics, db: Db): void {
+export function registerDatabaseGauges(metrics: Metrics, db: Db, options: ScrapeCacheOptions = {}): void {
   scrapeGauge(
     metrics.registry,
     { name: 'uvis_db_pool_connections', help: 'Database pool: used and free connections, waiting acquires, pending creates', labelNames: ['state'] },
@@ -48,7 +48,7 @@ export function registerDatabaseGauges(metrics: Metrics, db: Db): void {
       gauge.set({ state: 'creating' }, stats.pendingCreates);
     },
   );
-  const outbox = sharedRead(() => withTimeout(pendingOutbox(db), 1000, () => new Error('timeout')));
+  const outbox = cachedRead(() => withTimeout(pendingOutbox(db), 1000, () => new Error('timeout')), options.cacheMs);
   scrapeGauge(metrics.registry, { name: 'uvis_outbox_pending', help: 'Outbox rows not yet relayed to their queue' }, async (gauge) => {
     gauge.set((await outbox()).count);
   });
@@ -58,8 +58,8 @@ export function registerDatabaseGauges(metrics: Metrics, db: Db): void {
 }
 
 /** For the backup alerts: 0 until the first success (an unlabelled gauge always has a value), which the alerts read as long ago. */
-export function registerBackupGauges(metrics: Metrics, db: Db): void {
-  const read = sharedRead(() => withTimeout(lastSuccessTimes(db), 1000, () => new Error('timeout')));
+export function registerBackupGauges(metrics: Metrics, db: Db, options: ScrapeCacheOptions = {}): void {
+  const read = cachedRead(() => withTimeout(lastSuccessTimes(db), 1000, () => new Error('timeout')), options.cacheMs);
   scrapeGauge(
     metrics.registry,
     { name: 'uvis_backup_last_success_timestamp_seconds', help: 'When the last successful backup finished (Unix time)' },

@@ -4,7 +4,7 @@
  * in the order the design asks for. main.ts and the tests both start UVIS through here;
  * it is the only module that knows every layer.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
 import { buildApp } from '../api/app.js';
@@ -93,6 +93,22 @@ export function createDeps(config: Config, options: StartOptions): AppDeps {
   };
 }
 
+/**
+ * Bounds on receiving a request (HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS): a client that
+ * dribbles its headers or body gets 408 and a closed socket within seconds instead of
+ * holding it for Node's default 300 s. Sending the response is not bounded by them, so
+ * the dashboard's event stream stays open. Node checks the bounds every
+ * connectionsCheckingInterval, so that runs at a quarter of the shorter one.
+ */
+export function httpServerOptions(config: Config): ServerOptions {
+  const { headersTimeoutMs, requestTimeoutMs } = config.http;
+  return {
+    headersTimeout: headersTimeoutMs,
+    requestTimeout: requestTimeoutMs,
+    connectionsCheckingInterval: Math.max(250, Math.floor(Math.min(headersTimeoutMs, requestTimeoutMs) / 4)),
+  };
+}
+
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -137,10 +153,10 @@ export async function startUvis(config: Config, options: StartOptions): Promise<
     const subscriber = createRedis(config.redisUrl, 'worker', { commandTimeoutMs: config.redisCommandTimeoutMs, name: 'uvis-auth-sub' });
     connectionsToClose.push(subscriber);
     await deps.auth.start(subscriber);
-    running.server = createServer(buildApp(deps, [mountAdmin, mountDashboard]));
+    running.server = createServer(httpServerOptions(config), buildApp(deps, [mountAdmin, mountDashboard]));
     // Longer than a typical load balancer's idle timeout, so the balancer closes first and never reuses a dead socket.
+    // (headersTimeout counts from a request's first byte, not from the idle keep-alive time before it.)
     running.server.keepAliveTimeout = 65_000;
-    running.server.headersTimeout = 66_000;
     running.port = await listen(running.server, config.port, config.host);
     log.info({ port: running.port }, 'api listening');
   }
@@ -169,7 +185,7 @@ export async function startUvis(config: Config, options: StartOptions): Promise<
       shutdown.add('schedules', () => schedules.stop());
     }
     if (options.role === 'worker') {
-      const metricsServer = await startMetricsServer(deps, config.metricsPort, config.host);
+      const metricsServer = await startMetricsServer(deps, config.metricsPort, config.host, httpServerOptions(config));
       running.metricsPort = metricsServer.port;
       shutdown.add('metrics server', () => metricsServer.close());
     }

@@ -13,6 +13,7 @@ import { thirdPartyPageCsp } from '../api/middleware/security-headers.js';
 import { ADMIN_PATH, SESSION_COOKIE, csrfProtection, readBrowserSession, sessionCookieOptions } from './browser-session.js';
 import { BOARD_PATH, createBoards } from './bull-board.js';
 import { loginPage, signOutPage } from './login-page.js';
+import { ROUTER_OPTIONS } from '../api/route.js';
 
 /** Only local paths under our pages: never an open redirect. */
 function safeNext(value: unknown): string {
@@ -33,7 +34,7 @@ export function mountAdmin(app: Express, deps: AppDeps, loginLimits: RequestHand
   const { config } = deps;
   const { generateCsrfToken, doubleCsrfProtection } = csrfProtection(config.jwtSecret);
   const boards = createBoards(deps.queues);
-  const router = express.Router();
+  const router = express.Router(ROUTER_OPTIONS);
   router.use(cookieParser(), express.urlencoded({ extended: false, limit: '4kb' }), readBrowserSession(deps));
   router.use('/assets', express.static(projectPath('dashboard', 'static'), { maxAge: '1h', index: false }));
 

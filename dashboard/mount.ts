@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import express, { type Express, type Router } from 'express';
 import type { AppDeps } from '../api/deps.js';
 import { projectPath } from '../lib/paths.js';
+import { ROUTER_OPTIONS } from '../api/route.js';
 
 export const DASHBOARD_PATH = '/dashboard';
 export const DASHBOARD_DIST = projectPath('dashboard', 'web', 'dist');
@@ -19,7 +20,7 @@ const NOT_BUILT =
 
 /** The router for one build directory (tests point it at a directory of their own). */
 export function dashboardRouter(dist: string): Router {
-  const router = express.Router();
+  const router = express.Router(ROUTER_OPTIONS);
   const index = join(dist, 'index.html');
 
   const sendIndex: express.RequestHandler = (_req, res) => {

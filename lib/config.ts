@@ -38,6 +38,12 @@ const EnvSchema = z.object({
   PORT: port.default(3000),
   METRICS_PORT: port.default(9464),
   METRICS_TOKEN: z.string().min(16).optional(),
+  // Swagger UI at /docs and the document at /api/v1/openapi.json; off by default in production.
+  API_DOCS: z.enum(['on', 'off']).optional(),
+  // How long a client may take to send a request's headers, and the whole request
+  // (headers and body). Responses are not bound by them (the dashboard's event stream).
+  HEADERS_TIMEOUT_MS: int(1000, 120_000).default(5000),
+  REQUEST_TIMEOUT_MS: int(1000, 300_000).default(10_000),
   TRUST_PROXY: z.string().default('loopback'),
 
   DATABASE_URL: z
@@ -118,6 +124,7 @@ const EnvSchema = z.object({
   RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).optional(),
   RATE_LIMIT_GENERAL: int(1, 10_000_000).optional(),
   RATE_LIMIT_LOCATION: int(1, 10_000_000).optional(),
+  RATE_LIMIT_PUBLIC: int(1, 10_000_000).optional(),
   RATE_LIMIT_LOGIN_IP_FAILURES: int(1, 1_000_000).optional(),
   RATE_LIMIT_LOGIN_ACCOUNT_FAILURES: int(1, 1_000_000).optional(),
   RATE_LIMIT_LOGIN_IP_ATTEMPTS: int(1, 10_000_000).optional(),
@@ -138,6 +145,12 @@ export interface RateLimitConfig {
   general: number;
   /** Location posts per user per window: sized for a driver posting every second. */
   location: number;
+  /**
+   * Requests per client address per window to routes without sign-in (health,
+   * readiness, sign-in, refresh, /metrics). Requests from the machine itself
+   * (loopback: container health checks) are not counted.
+   */
+  publicPerAddress: number;
   /** Failed sign-ins per IP per lockout window. */
   loginIpFailures: number;
   /** Failed sign-ins per account per lockout window; over it the account is locked. */
@@ -175,6 +188,10 @@ export interface Config {
   port: number;
   metricsPort: number;
   metricsToken: string | undefined;
+  /** Whether /docs and /api/v1/openapi.json are served. */
+  apiDocs: boolean;
+  /** Node's http server headersTimeout and requestTimeout (receiving a request, not answering it). */
+  http: { headersTimeoutMs: number; requestTimeoutMs: number };
   trustProxy: string;
   databaseUrl: string;
   db: { poolMin: number; poolMax: number; statementTimeoutMs: number };
@@ -221,8 +238,10 @@ export class ConfigError extends Error {
 // account reservation while it runs, so the account limit must exceed the sign-ins in
 // flight. Production is strict. Both are documented in the README.
 const RATE_LIMIT_DEFAULTS = {
-  development: { general: 200_000, location: 200_000, loginIpFailures: 200, loginAccountFailures: 2000, loginIpAttempts: 100_000 },
-  production: { general: 1200, location: 180, loginIpFailures: 30, loginAccountFailures: 5, loginIpAttempts: 50 },
+  development: { general: 200_000, location: 200_000, publicPerAddress: 200_000, loginIpFailures: 200, loginAccountFailures: 2000, loginIpAttempts: 100_000 },
+  // publicPerAddress: a fleet of a thousand drivers behind one address refreshing every
+  // 15 minutes uses about 70 a minute, and its sign-ins are capped lower by loginIpAttempts.
+  production: { general: 1200, location: 180, publicPerAddress: 600, loginIpFailures: 30, loginAccountFailures: 5, loginIpAttempts: 50 },
 };
 
 /** The window of the per-address sign-in attempt limit. */
@@ -241,11 +260,17 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 
   if (isProduction) {
     if (!e.JWT_SECRET) problems.push('JWT_SECRET: required in production');
-    else if (e.JWT_SECRET.length < 32) problems.push('JWT_SECRET: must be at least 32 characters in production');
-    else if (KNOWN_WEAK_SECRETS.has(e.JWT_SECRET)) problems.push('JWT_SECRET: a well-known default; generate one with `openssl rand -base64 48`');
+    else {
+      const weakness = secretWeakness(e.JWT_SECRET);
+      if (weakness) problems.push(`JWT_SECRET: ${weakness}; generate one with \`openssl rand -base64 48\``);
+    }
+    if (!e.METRICS_TOKEN) {
+      problems.push('METRICS_TOKEN: required in production (16+ characters; Prometheus sends it as a bearer token): generate one with `openssl rand -hex 32`');
+    }
     if (e.DEMO_DATA) problems.push('DEMO_DATA: demo data (with its known password) is refused in production');
     if (e.RATE_LIMITS === 'off') problems.push('RATE_LIMITS: cannot be off in production');
   }
+  if (e.HEADERS_TIMEOUT_MS > e.REQUEST_TIMEOUT_MS) problems.push('HEADERS_TIMEOUT_MS: must not exceed REQUEST_TIMEOUT_MS');
   if (e.DB_POOL_MIN > e.DB_POOL_MAX) problems.push('DB_POOL_MIN: must not exceed DB_POOL_MAX');
   const unknownTargets = e.BACKUP_TARGETS.filter((t) => !(BACKUP_TARGETS as readonly string[]).includes(t));
   if (unknownTargets.length > 0) problems.push(`BACKUP_TARGETS: unknown target(s) ${unknownTargets.join(', ')}; known: ${BACKUP_TARGETS.join(', ')}`);
@@ -270,6 +295,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     port: e.PORT,
     metricsPort: e.METRICS_PORT,
     metricsToken: e.METRICS_TOKEN,
+    apiDocs: (e.API_DOCS ?? (isProduction ? 'off' : 'on')) === 'on',
+    http: { headersTimeoutMs: e.HEADERS_TIMEOUT_MS, requestTimeoutMs: e.REQUEST_TIMEOUT_MS },
     trustProxy: e.TRUST_PROXY,
     databaseUrl: e.DATABASE_URL,
     db: { poolMin: e.DB_POOL_MIN, poolMax: e.DB_POOL_MAX, statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS },
@@ -299,6 +326,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS ?? 60,
       general: e.RATE_LIMIT_GENERAL ?? limits.general,
       location: e.RATE_LIMIT_LOCATION ?? limits.location,
+      publicPerAddress: e.RATE_LIMIT_PUBLIC ?? limits.publicPerAddress,
       loginIpFailures: e.RATE_LIMIT_LOGIN_IP_FAILURES ?? limits.loginIpFailures,
       loginAccountFailures: e.RATE_LIMIT_LOGIN_ACCOUNT_FAILURES ?? limits.loginAccountFailures,
       loginIpAttempts: e.RATE_LIMIT_LOGIN_IP_ATTEMPTS ?? limits.loginIpAttempts,
@@ -328,6 +356,40 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     schedules: (e.SCHEDULES ?? (e.NODE_ENV === 'test' ? 'off' : 'on')) === 'on',
     maintenance: { cron: e.MAINTENANCE_CRON, idempotencyKeyTtlHours: e.IDEMPOTENCY_KEY_TTL_HOURS, outboxRetentionDays: e.OUTBOX_RETENTION_DAYS },
   };
+}
+
+/**
+ * Why a production signing secret is too weak to use, or undefined. Length alone lets
+ * through 32 × "a", "1234567890..." and a known default padded with spaces, so the
+ * secret is judged after trimming by its distinct characters, whether it repeats a
+ * shorter pattern or runs along the keyboard or alphabet, and the entropy its own
+ * character frequencies suggest. Random output (openssl rand -base64 48 or -hex 32)
+ * passes all of them by a wide margin.
+ */
+export function secretWeakness(secret: string): string | undefined {
+  const s = secret.trim();
+  if (s.length < 32) return 'must be at least 32 characters (not counting surrounding spaces) in production';
+  const lower = s.toLowerCase();
+  for (const known of KNOWN_WEAK_SECRETS) {
+    // Short ones ("secret") only as the whole value: padding a long one does not hide it.
+    if (lower === known || (known.length >= 8 && lower.includes(known))) return 'contains a well-known default';
+  }
+  const counts = new Map<string, number>();
+  for (const ch of s) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  if (counts.size < 8) return `too few distinct characters (${counts.size}; random secrets of this length have far more)`;
+  for (let period = 1; period <= s.length / 2; period++) {
+    let same = 0;
+    for (let i = period; i < s.length; i++) if (s[i] === s[i - period]) same++;
+    if (same / (s.length - period) >= 0.8) return `repeats a ${period}-character pattern`;
+  }
+  let steps = 0;
+  for (let i = 1; i < s.length; i++) if (Math.abs(s.charCodeAt(i) - s.charCodeAt(i - 1)) <= 1) steps++;
+  if (steps / (s.length - 1) >= 0.6) return 'mostly runs of consecutive or repeated characters';
+  let bitsPerChar = 0;
+  for (const n of counts.values()) bitsPerChar -= (n / s.length) * Math.log2(n / s.length);
+  const bits = bitsPerChar * s.length;
+  if (bits < 80) return `too little entropy (about ${Math.round(bits)} bits by character frequency; 80 needed)`;
+  return undefined;
 }
 
 function isValidCron(expression: string): boolean {

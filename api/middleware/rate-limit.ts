@@ -36,6 +36,10 @@ function store(redis: Redis, prefix: string): RedisStore {
   });
 }
 
+function isLoopback(ip: string | undefined): boolean {
+  return ip !== undefined && (ip === '::1' || ip.startsWith('127.') || ip.startsWith('::ffff:127.'));
+}
+
 function limitReached(code: string, message: (retryAfter: string) => string): Options['handler'] {
   return (_req, res, next) => {
     const retryAfter = String(res.getHeader('Retry-After') ?? '60');
@@ -63,10 +67,12 @@ export class RateLimits {
   readonly location: RequestHandler;
   /** Sign-in attempts per address, whatever their outcome: a parallel burst across many accounts stops here. */
   readonly loginAttempts: RequestHandler;
+  /** Routes without sign-in (health, readiness, sign-in, refresh, /metrics), per client address. */
+  readonly public: RequestHandler;
 
   constructor(redis: Redis, prefix: string, config: RateLimitConfig, log: Logger) {
     if (!config.enabled) {
-      this.general = this.location = this.loginAttempts = passThrough;
+      this.general = this.location = this.loginAttempts = this.public = passThrough;
       return;
     }
     const common = {
@@ -102,6 +108,23 @@ export class RateLimits {
       }),
       log,
       'location',
+    );
+    // Loopback callers are the machine itself (a container's health check, a local
+    // Prometheus); behind the proxy req.ip is the client's address (trust proxy), so
+    // outside callers never look like loopback.
+    this.public = failOpen(
+      rateLimit({
+        ...common,
+        windowMs,
+        limit: config.publicPerAddress,
+        identifier: 'public',
+        skip: (req) => isLoopback(req.ip),
+        keyGenerator: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
+        store: store(redis, `${prefix}:rl:public:`),
+        handler: limitReached('rate_limited', (s) => `too many requests from this address; retry in ${s} s`),
+      }),
+      log,
+      'public',
     );
     // Fails open like the others: without Redis the sign-in guard answers 503 anyway.
     this.loginAttempts = failOpen(

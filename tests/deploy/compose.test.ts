@@ -45,7 +45,7 @@ describe('docker-compose.yml', () => {
     const listed = readDotenv('.env.example');
     const missing = [...composeVariables(composeText)].filter((name) => !listed.has(name) && name !== 'COMPOSE_PROJECT_NAME');
     expect(missing, 'add these to .env.example').toEqual([]);
-    for (const secret of ['POSTGRES_PASSWORD', 'REDIS_PASSWORD', 'JWT_SECRET', 'GRAFANA_ADMIN_PASSWORD', 'UVIS_VERSION']) {
+    for (const secret of ['POSTGRES_PASSWORD', 'REDIS_PASSWORD', 'JWT_SECRET', 'METRICS_TOKEN', 'GRAFANA_ADMIN_PASSWORD', 'UVIS_VERSION']) {
       const env = exampleEnv();
       delete env[secret];
       expect(() => interpolate(composeText, env), secret).toThrow(new RegExp(secret));
@@ -165,6 +165,13 @@ describe('docker-compose.yml', () => {
     expect(mounts).toContain('./monitoring:/etc/prometheus:ro');
     expect(services.prometheus!.command).toContain('--config.file=/etc/prometheus/prometheus.yml');
     for (const file of prometheus.rule_files as string[]) expect(existsSync(projectPath('monitoring', file))).toBe(true);
+    // UVIS needs METRICS_TOKEN in production: Prometheus reads the same value from a compose secret.
+    expect(compose.secrets).toMatchObject({ metrics_token: { environment: 'METRICS_TOKEN' } });
+    expect(services.prometheus!.secrets).toContain('metrics_token');
+    for (const name of ['uvis-api', 'uvis-worker']) {
+      const job = (prometheus.scrape_configs as Yaml[]).find((j) => j.job_name === name)!;
+      expect(job.authorization, name).toEqual({ type: 'Bearer', credentials_file: '/run/secrets/metrics_token' });
+    }
     for (const job of prometheus.scrape_configs as Yaml[]) {
       for (const sd of job.dns_sd_configs ?? []) {
         for (const host of sd.names as string[]) {
@@ -184,7 +191,7 @@ describe('docker-compose.yml', () => {
     expect(am.entrypoint).toEqual(['/bin/sh', '/etc/alertmanager/render-config.sh']);
     expect(am.volumes).toContain('./monitoring/alertmanager:/etc/alertmanager:ro');
     expect(am.secrets).toEqual(['slack_webhook_url', 'smtp_password']);
-    expect(compose.secrets).toEqual({ slack_webhook_url: { environment: 'SLACK_WEBHOOK_URL' }, smtp_password: { environment: 'SMTP_PASSWORD' } });
+    expect(compose.secrets).toMatchObject({ slack_webhook_url: { environment: 'SLACK_WEBHOOK_URL' }, smtp_password: { environment: 'SMTP_PASSWORD' } });
     const template = readFileSync(projectPath('monitoring', 'alertmanager', 'alertmanager.yml.template'), 'utf8');
     expect(template).toContain('/run/secrets/slack_webhook_url');
     expect(template).toContain('/run/secrets/smtp_password');

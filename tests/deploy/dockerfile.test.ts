@@ -144,6 +144,8 @@ describe('the runtime command, without Docker', () => {
   const production = () => ({
     NODE_ENV: 'production',
     JWT_SECRET: 'deploy-test-secret-0123456789abcdefghijklmnop',
+    // Required in production (lib/config.ts).
+    METRICS_TOKEN: 'deploy-test-metrics-token-4f7c1e9a',
     REDIS_URL: baseUrls().redisUrl,
     REDIS_PREFIX: prefix,
     HOST: '127.0.0.1',
@@ -200,7 +202,11 @@ describe('the runtime command, without Docker', () => {
 
   it('node dist/main.js api serves health, sign-in and the API reference; the HEALTHCHECK passes; SIGTERM exits 0', async () => {
     const port = await freePort();
-    const child = startChild('node', ['dist/main.js', 'api'], { cwd: app, env: { ...production(), DATABASE_URL: seededDb.url, PORT: String(port) } });
+    // The API reference is off by default in production: this deployment turns it on.
+    const child = startChild('node', ['dist/main.js', 'api'], {
+      cwd: app,
+      env: { ...production(), API_DOCS: 'on', DATABASE_URL: seededDb.url, PORT: String(port) },
+    });
     try {
       const api = new ApiClient(`http://127.0.0.1:${port}`);
       await waitFor(async () => (await api.get('/api/v1/health')).status === 200, { timeoutMs: 30_000, what: `the api (${child.output()})` });

@@ -229,6 +229,32 @@ describe('nginx in front of a live UVIS', () => {
     expect((await httpsFetch(`${https}/api/v1/metrics`, { ca: l.ca })).status).toBe(404);
   });
 
+  it('hides /metrics in every spelling: case, trailing slash, sub-paths, %-encoding, doubled slashes', async () => {
+    const variants = [
+      '/metrics',
+      '/METRICS',
+      '/Metrics',
+      '/metrics/',
+      '/Metrics/x',
+      '/metrics?x=1',
+      '/api/v1/metrics',
+      '/api/v1/Metrics',
+      '/API/V1/METRICS',
+      '/api/v1/metrics/',
+      '/%6Detrics',
+      '/api/v1/%4Detrics',
+      '//metrics',
+      '/api//v1/metrics',
+    ];
+    for (const path of variants) {
+      const res = await httpsFetch(`${https}${path}`, { ca: l.ca });
+      expect(res.status, path).toBe(404);
+      // nginx's own 404 (deny-all CSP), never the API's text exposition.
+      expect(res.body, path).not.toContain('# HELP');
+      expect(res.headers['content-security-policy'], path).toBe("default-src 'none'; frame-ancestors 'none'; base-uri 'none'");
+    }
+  });
+
   it('keeps a request id from the client, or makes one, and the API echoes it', async () => {
     const kept = await httpsFetch(`${https}/api/v1/health`, { ca: l.ca, headers: { 'x-request-id': 'trace-abc-123' } });
     expect(kept.headers['x-request-id']).toBe('trace-abc-123');
@@ -273,5 +299,39 @@ describe('nginx in front of a live UVIS', () => {
       req.end();
     });
     expect(first).toContain('event: hello');
+  });
+  it('limits unauthenticated routes per address (429 with Retry-After), leaving other addresses alone', async () => {
+    // From addresses of their own (127.0.0.0/8 is all loopback), so the other tests' budget is untouched.
+    const burst = await Promise.all(Array.from({ length: 60 }, () => httpsFetch(`${https}/api/v1/health`, { ca: l.ca, localAddress: '127.0.0.3' })));
+    const refused = burst.filter((r) => r.status === 429);
+    expect(refused.length, burst.map((r) => r.status).join(',')).toBeGreaterThan(0);
+    expect(refused[0]!.headers['retry-after']).toBe('1');
+    expect(burst.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(20);
+    const refresh = await Promise.all(
+      Array.from({ length: 60 }, () =>
+        httpsFetch(`${https}/api/v1/auth/refresh`, {
+          ca: l.ca,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"refresh_token":"x"}',
+          localAddress: '127.0.0.3',
+        }),
+      ),
+    );
+    expect(refresh.some((r) => r.status === 429)).toBe(true);
+    expect((await httpsFetch(`${https}/api/v1/health`, { ca: l.ca, localAddress: '127.0.0.4' })).status).toBe(200);
+    // Signed-in routes are the API's per-user limit's business, not this zone's.
+    const orders = await Promise.all(
+      Array.from({ length: 40 }, () =>
+        httpsFetch(`${https}/api/v1/orders?limit=1`, { ca: l.ca, headers: { authorization: `Bearer ${token}` }, localAddress: '127.0.0.3' }),
+      ),
+    );
+    expect(orders.every((r) => r.status === 200)).toBe(true);
+  });
+
+  it('cuts off clients that dribble their headers or body (client_header_timeout, client_body_timeout)', () => {
+    const conf = readFileSync(join(l.dir, 'conf.d', 'uvis.conf'), 'utf8');
+    expect(conf).toMatch(/client_header_timeout 10s;/);
+    expect(conf).toMatch(/client_body_timeout 10s;/);
   });
 });

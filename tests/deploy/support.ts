@@ -79,12 +79,18 @@ export interface HttpsResponse {
 /** HTTPS to a loopback server whose certificate our test CA signed. */
 export function httpsFetch(
   url: string,
-  options: { ca: string; method?: string; headers?: Record<string, string>; body?: string; servername?: string },
+  options: { ca: string; method?: string; headers?: Record<string, string>; body?: string; servername?: string; localAddress?: string },
 ): Promise<HttpsResponse> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
       url,
-      { method: options.method ?? 'GET', headers: options.headers, ca: options.ca, servername: options.servername ?? 'localhost' },
+      {
+        method: options.method ?? 'GET',
+        headers: options.headers,
+        ca: options.ca,
+        servername: options.servername ?? 'localhost',
+        localAddress: options.localAddress,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

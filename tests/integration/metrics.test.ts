@@ -37,7 +37,14 @@ describe('metrics', () => {
       },
       driver,
     );
-    const after = await scrape(`${api.baseUrl}/metrics`);
+    // The exposition is reused for up to a second (a scrape flood stays cheap): wait for one that shows the calls.
+    const after = await waitFor(
+      async () => {
+        const samples = await scrape(`${api.baseUrl}/metrics`);
+        return total(samples, 'uvis_locations_accepted_total') - total(before, 'uvis_locations_accepted_total') === 2 ? samples : undefined;
+      },
+      { what: 'a scrape after the calls' },
+    );
 
     const orders200 = { method: 'GET', route: '/api/v1/orders/:id', status: '200' };
     expect(total(after, 'http_requests_total', orders200) - total(before, 'http_requests_total', orders200)).toBe(3);

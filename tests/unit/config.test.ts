@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../lib/config.js';
+import { randomBytes } from 'node:crypto';
+import { ConfigError, loadConfig, secretWeakness } from '../../lib/config.js';
+
+/** What production needs besides the setting under test. */
+const PRODUCTION = { NODE_ENV: 'production', JWT_SECRET: 'q8Vn3+Zt0pLw7sXc2bYr5mKa9dHf4jGe6uTi1oPz', METRICS_TOKEN: '3f9a2c7e1b8d4a6f0c5e' };
 
 const problemsOf = (env: Record<string, string>) => {
   try {
@@ -38,16 +42,71 @@ describe('configuration', () => {
 
   it('refuses a missing, short or well-known JWT secret in production', () => {
     expect(problemsOf({ NODE_ENV: 'production' })).toContain('JWT_SECRET: required in production');
-    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short' })[0]).toMatch(/at least 32/);
-    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'uvis-development-secret-do-not-use-in-production' })[0]).toMatch(/well-known/);
-    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(48) })).toEqual([]);
+    expect(problemsOf({ ...PRODUCTION, JWT_SECRET: 'short' })[0]).toMatch(/at least 32/);
+    expect(problemsOf({ ...PRODUCTION, JWT_SECRET: 'uvis-development-secret-do-not-use-in-production' })[0]).toMatch(/well-known/);
+    expect(problemsOf(PRODUCTION)).toEqual([]);
+  });
+
+  it('refuses low-entropy JWT secrets in production: repeated, sequential, padded defaults', () => {
+    const cases: [string, RegExp][] = [
+      ['a'.repeat(32), /too few distinct characters/],
+      ['x'.repeat(48), /too few distinct characters/],
+      ['12345678901234567890123456789012', /repeats a 10-character pattern/],
+      ['1234567890'.repeat(4), /repeats a 10-character pattern/],
+      ['0123456789abcdefghijklmnopqrstuvwxyz', /consecutive/],
+      ['  uvis-development-secret-do-not-use-in-production  ', /well-known default/],
+      [' secret' + ' '.repeat(40), /at least 32/],
+      ['changeme'.repeat(4), /well-known default/],
+      ['your-secret-key-your-secret-key-123', /well-known default/],
+      ['Tr0ub4dor&3Tr0ub4dor&3Tr0ub4dor&3', /repeats a 11-character pattern/],
+      ['abababababababababababababababcdefgh', /repeats a 2-character pattern/],
+    ];
+    for (const [secret, reason] of cases) {
+      const problem = problemsOf({ ...PRODUCTION, JWT_SECRET: secret }).find((p) => p.startsWith('JWT_SECRET'));
+      expect(problem, JSON.stringify(secret)).toMatch(reason);
+      expect(problem).toContain('openssl rand -base64 48');
+    }
+  });
+
+  it('accepts random secrets (openssl rand -base64 48, -hex 32, 24 random bytes in base64) every time', () => {
+    for (let i = 0; i < 2000; i++) {
+      for (const secret of [
+        randomBytes(48).toString('base64'),
+        randomBytes(32).toString('hex'),
+        randomBytes(24).toString('base64'),
+        randomBytes(32).toString('base64url'),
+      ]) {
+        expect(secretWeakness(secret), secret).toBeUndefined();
+      }
+    }
+    // With a trailing newline, as `openssl rand -base64 48 > file` leaves it.
+    expect(problemsOf({ ...PRODUCTION, JWT_SECRET: `${randomBytes(48).toString('base64')}\n` })).toEqual([]);
+  });
+
+  it('requires METRICS_TOKEN in production, with a clear error', () => {
+    const { METRICS_TOKEN: _unused, ...withoutToken } = PRODUCTION;
+    expect(problemsOf(withoutToken)).toEqual([expect.stringMatching(/^METRICS_TOKEN: required in production .*openssl rand -hex 32/)]);
+    expect(problemsOf({ NODE_ENV: 'development' })).toEqual([]);
+  });
+
+  it('bounds receiving a request to seconds by default, and keeps headers within the request bound', () => {
+    expect(loadConfig({}).http).toEqual({ headersTimeoutMs: 5000, requestTimeoutMs: 10_000 });
+    expect(loadConfig({ REQUEST_TIMEOUT_MS: '3000', HEADERS_TIMEOUT_MS: '2000' }).http).toEqual({ headersTimeoutMs: 2000, requestTimeoutMs: 3000 });
+    expect(problemsOf({ REQUEST_TIMEOUT_MS: '3000', HEADERS_TIMEOUT_MS: '4000' })).toEqual(['HEADERS_TIMEOUT_MS: must not exceed REQUEST_TIMEOUT_MS']);
+  });
+
+  it('serves the API reference by default except in production (API_DOCS)', () => {
+    expect(loadConfig({}).apiDocs).toBe(true);
+    expect(loadConfig(PRODUCTION).apiDocs).toBe(false);
+    expect(loadConfig({ ...PRODUCTION, API_DOCS: 'on' }).apiDocs).toBe(true);
+    expect(loadConfig({ API_DOCS: 'off' }).apiDocs).toBe(false);
   });
 
   it('refuses demo data and disabled rate limits in production', () => {
-    const problems = problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'k'.repeat(40), DEMO_DATA: 'true', RATE_LIMITS: 'off' });
+    const problems = problemsOf({ ...PRODUCTION, DEMO_DATA: 'true', RATE_LIMITS: 'off' });
     expect(problems.some((p) => p.startsWith('DEMO_DATA'))).toBe(true);
     expect(problems.some((p) => p.startsWith('RATE_LIMITS'))).toBe(true);
-    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'k'.repeat(40) }).demoData).toBe(false);
+    expect(loadConfig(PRODUCTION).demoData).toBe(false);
   });
 
   it('passes WORKER_QUEUES through as a list for the job catalogue to check', () => {
@@ -55,10 +114,12 @@ describe('configuration', () => {
   });
 
   it('uses strict rate limits in production and generous ones in development', () => {
-    const production = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'k'.repeat(40) }).rateLimits;
+    const production = loadConfig(PRODUCTION).rateLimits;
     const development = loadConfig({}).rateLimits;
     expect(production.loginAccountFailures).toBeLessThan(development.loginAccountFailures);
     expect(production.general).toBeLessThan(development.general);
+    expect(production.publicPerAddress).toBe(600);
+    expect(production.publicPerAddress).toBeLessThan(development.publicPerAddress);
     expect(loadConfig({ RATE_LIMIT_LOCATION: '7' }).rateLimits.location).toBe(7);
   });
 });
