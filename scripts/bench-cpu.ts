@@ -12,11 +12,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { ensurePostgres, ensureRedis } from '../lib/local-services.js';
 import { projectPath } from '../lib/paths.js';
-import { clearRedisPrefix, createDrivers, freshDatabase, login, BENCH_PASSWORD } from './bench/fixtures.js';
+import { startBenchApi } from './bench/api.js';
+import { clearRedisPrefix } from './bench/fixtures.js';
 import { runScenario } from './bench/load.js';
-import { ensureBuilt, spawnNode, uvisEnv, waitForHttp } from './bench/processes.js';
 
 const env = process.env;
 const SECONDS = Number(env.BENCH_CPU_SECONDS ?? 5);
@@ -41,17 +40,8 @@ function cpuMicros(pid: number): number {
 }
 
 async function main() {
-  ensureBuilt();
-  await ensurePostgres(BASE_DB);
-  await ensureRedis(REDIS);
-  const url = await freshDatabase(BASE_DB, 'uvis_bench_cpu');
-  const emails = await createDrivers(url, 50);
-  await clearRedisPrefix(REDIS, PREFIX);
-  const api = spawnNode('dist/main.js', ['api'], { ...uvisEnv(url, REDIS, PREFIX), PORT: String(PORT), RATE_LIMITS: 'off' });
+  const { api, base, tokens } = await startBenchApi({ baseDb: BASE_DB, redis: REDIS, database: 'uvis_bench_cpu', prefix: PREFIX, port: PORT, drivers: 50 });
   try {
-    const base = `http://127.0.0.1:${PORT}`;
-    await waitForHttp(`${base}/api/v1/health`, 60_000, api);
-    const tokens = await Promise.all(emails.map((e) => login(base, e, BENCH_PASSWORD)));
     const pid = api.process.pid!;
     const rows = [];
     for (const route of ROUTES) {

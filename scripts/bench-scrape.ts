@@ -11,11 +11,9 @@
  * BENCH_SCRAPE_SCRAPERS=20, DATABASE_URL / REDIS_URL (servers to use).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { ensurePostgres, ensureRedis } from '../lib/local-services.js';
 import { projectPath } from '../lib/paths.js';
-import { clearRedisPrefix, createDrivers, freshDatabase, login, BENCH_PASSWORD } from './bench/fixtures.js';
+import { startBenchApi } from './bench/api.js';
 import { percentile } from './bench/load.js';
-import { ensureBuilt, spawnNode, uvisEnv, waitForHttp } from './bench/processes.js';
 
 const env = process.env;
 const SECONDS = Number(env.BENCH_SCRAPE_SECONDS ?? 10);
@@ -81,17 +79,15 @@ async function measure(base: string, tokens: string[], scrapers: number, seconds
 }
 
 async function main() {
-  ensureBuilt();
-  await ensurePostgres(BASE_DB);
-  await ensureRedis(REDIS);
-  const url = await freshDatabase(BASE_DB, 'uvis_bench_scrape');
-  const emails = await createDrivers(url, CLIENTS);
-  await clearRedisPrefix(REDIS, PREFIX);
-  const api = spawnNode('dist/main.js', ['api'], { ...uvisEnv(url, REDIS, PREFIX), PORT: String(PORT), RATE_LIMITS: 'off' });
+  const { api, base, tokens } = await startBenchApi({
+    baseDb: BASE_DB,
+    redis: REDIS,
+    database: 'uvis_bench_scrape',
+    prefix: PREFIX,
+    port: PORT,
+    drivers: CLIENTS,
+  });
   try {
-    const base = `http://127.0.0.1:${PORT}`;
-    await waitForHttp(`${base}/api/v1/health`, 60_000, api);
-    const tokens = await Promise.all(emails.map((e) => login(base, e, BENCH_PASSWORD)));
     await measure(base, tokens, 0, 2); // warm-up: JIT, pools, caches
     const quiet = await measure(base, tokens, 0, SECONDS);
     const flood = await measure(base, tokens, SCRAPERS, SECONDS);
