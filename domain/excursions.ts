@@ -163,7 +163,8 @@ function preferred(a: Reading, b: Reading): Reading {
 export function meanKineticTemperatureC(temperaturesC: readonly number[], deltaHOverR: number = MKT_DELTA_H_OVER_R_K): number | null {
   if (temperaturesC.length === 0) return null;
   const exponents = temperaturesC.map((c) => -deltaHOverR / (c + KELVIN));
-  const top = Math.max(...exponents);
+  let top = -Infinity; // a loop, not Math.max(...): a day at one reading a second is 86,400 arguments
+  for (const e of exponents) if (e > top) top = e;
   let sum = 0;
   for (const e of exponents) sum += Math.exp(e - top);
   const lnMean = top + Math.log(sum / exponents.length);

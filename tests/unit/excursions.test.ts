@@ -431,6 +431,40 @@ const genReading: fc.Arbitrary<GenReading> = fc.record({
   copies: fc.integer({ min: 0, max: 2 }),
 });
 
+/**
+ * A trip: spells of one temperature a minute apart per sensor, some readings dropped, some spells
+ * silent, so that runs open, flap, close and gap far more often than with independent readings.
+ */
+const genTrip: fc.Arbitrary<GenReading[]> = fc
+  .tuple(
+    fc.array(
+      fc.record({
+        sensor: fc.constantFrom('a', 'b'),
+        minutes: fc.integer({ min: 1, max: 25 }),
+        temperatureC: fc.option(fc.constantFrom(-6, -1, 0, 5, 8, 10, 10.5, 14, 16, 25), { nil: null, freq: 6 }),
+        doorOpen: fc.constantFrom(true, false, null, undefined),
+        dropEvery: fc.constantFrom(0, 0, 3, 7),
+      }),
+      { maxLength: 15 },
+    ),
+    fc.array(fc.integer(), { minLength: 400, maxLength: 400 }),
+    fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 400, maxLength: 400 }),
+  )
+  .map(([spells, keys, copies]) => {
+    const out: GenReading[] = [];
+    const clock: Record<string, number> = { a: 0, b: 0 };
+    for (const spell of spells) {
+      for (let m = 0; m < spell.minutes; m++) {
+        const minute = clock[spell.sensor]!;
+        clock[spell.sensor] = minute + 1;
+        if (spell.temperatureC === null || (spell.dropEvery > 0 && m % spell.dropEvery === spell.dropEvery - 1)) continue;
+        const i = out.length;
+        out.push({ sensor: spell.sensor, minute, jitterMs: 0, temperatureC: spell.temperatureC, doorOpen: spell.doorOpen, key: keys[i]!, copies: copies[i]! });
+      }
+    }
+    return out;
+  });
+
 const genLimits: fc.Arbitrary<ExcursionLimits> = fc.constantFrom<ExcursionLimits>(
   CHILLED,
   PHARMA,
@@ -439,14 +473,14 @@ const genLimits: fc.Arbitrary<ExcursionLimits> = fc.constantFrom<ExcursionLimits
 );
 
 const genCase = fc.record({
-  readings: fc.array(genReading, { maxLength: 120 }),
+  readings: fc.oneof(fc.array(genReading, { maxLength: 120 }), genTrip),
   limits: genLimits,
   openAfterS: fc.constantFrom(0, 120, 600),
   closeAfterS: fc.constantFrom(0, 60, 300),
   gapS: fc.constantFrom(300, 900),
   onBoardFromMin: fc.integer({ min: -10, max: 100 }),
-  onBoardToMin: fc.option(fc.integer({ min: 50, max: 250 }), { nil: null }),
-  nowMin: fc.option(fc.integer({ min: 0, max: 300 }), { nil: undefined }),
+  onBoardToMin: fc.option(fc.integer({ min: 50, max: 400 }), { nil: null }),
+  nowMin: fc.option(fc.integer({ min: 0, max: 400 }), { nil: undefined }),
 });
 
 type Case = typeof genCase extends fc.Arbitrary<infer C> ? C : never;
