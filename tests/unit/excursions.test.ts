@@ -289,6 +289,35 @@ describe('evaluateExcursions: gaps in readings', () => {
   });
 });
 
+describe('evaluateExcursions: edges', () => {
+  it('never opens a WARNING on a single out-of-range reading, however long before the next one', () => {
+    expect(evaluate(series(0, 60, [5, 12, 5, 5, 5, 5, 5, 5]))).toEqual([]);
+    expect(evaluate(series(0, 60, [5, 12, 5, 5, 5, 5, 5, 5]), { openAfterS: 0 })).toEqual([expect.objectContaining({ kind: 'HIGH', readings: 1 })]);
+  });
+
+  it('opens a CRITICAL LOW at once below a critical minimum', () => {
+    const limits: ExcursionLimits = { min: 2, max: 8, criticalMin: -1, criticalMax: null };
+    expect(evaluateExcursions({ readings: series(0, 60, [5, -2, ...rep(6, 5)]), limits })).toEqual([
+      expect.objectContaining({ kind: 'LOW', severity: 'CRITICAL', startedAt: date(60), endedAt: date(120), peakC: -2 }),
+    ]);
+  });
+
+  it('accepts Date and millisecond times alike, for readings, on-board intervals and now', () => {
+    const readings = [...series(0, 60, rep(12, 12)), ...series(2000, 60, rep(6, 5))];
+    const asNumbers = evaluate(readings, { onBoard: [{ from: at(0), to: at(9000) }], now: at(9000) });
+    const asDates = evaluate(
+      readings.map((r) => ({ ...r, recordedAt: new Date(r.recordedAt) })),
+      { onBoard: [{ from: date(0), to: date(9000) }], now: date(9000) },
+    );
+    expect(asDates).toEqual(asNumbers);
+    expect(asNumbers.map((e) => e.kind)).toEqual(['HIGH', 'DATA_GAP', 'DATA_GAP']);
+  });
+
+  it('opens no trailing DATA_GAP when now is before the last reading (a device clock ahead)', () => {
+    expect(evaluate(series(0, 60, rep(5, 5)), { onBoard: [{ from: at(0), to: null }], now: at(100) })).toEqual([]);
+  });
+});
+
 describe('evaluateExcursions: door open time', () => {
   it('sums the seconds the door was reported open inside the window', () => {
     const door = [false, true, true, true, false, ...rep(7, 0).map(() => false), false, false, false, false, false, false];
