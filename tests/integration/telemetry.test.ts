@@ -39,6 +39,8 @@ const post = (token: string, body: unknown, headers?: Record<string, string>) =>
 describe('driver temperature posts', () => {
   it('stores a batch once, whether re-sent with the same Idempotency-Key or without one', async () => {
     const { vehicleId, driver } = await driverOnDispatch();
+    const counted = async () => (await uvis.running.deps.metrics.temperatureReadingsStored.get()).values[0]?.value ?? 0;
+    const countedBefore = await counted();
     const start = Date.now() - 60 * MINUTE;
     const readings = Array.from({ length: 50 }, (_, i) => ({ recorded_at: iso(start + i * MINUTE), temperature_c: 3 + (i % 5) / 10, door_open: i === 7 }));
     const headers = { 'Idempotency-Key': `temp-${vehicleId}` };
@@ -60,6 +62,8 @@ describe('driver temperature posts', () => {
     expect(noKey.body.job_id).not.toBe(first.body.job_id);
     await waitForJob(noKey.body.job_id);
     expect(await readingsOf(vehicleId)).toHaveLength(50);
+    // uvis_temperature_readings_total counts stored rows, not posted ones.
+    expect((await counted()) - countedBefore).toBe(50);
     // The same key with a different body is refused.
     expect((await post(driver.token, { readings: readings.slice(1) }, headers)).status).toBe(422);
   });
