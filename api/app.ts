@@ -3,6 +3,7 @@ import cors from 'cors';
 import express, { type Express, type RequestHandler } from 'express';
 import type { AppDeps } from './deps.js';
 import { authenticate, authorize } from './middleware/authenticate.js';
+import { authenticateVehicleKey } from './middleware/vehicle-key.js';
 import { bodyParser } from './middleware/body.js';
 import { errorHandler, notFound } from './middleware/error-handler.js';
 import { httpMetrics } from './middleware/http-metrics.js';
@@ -71,6 +72,7 @@ export function buildApp(deps: AppDeps, pages: PageMount[] = []): Express {
   const loginGuard = config.rateLimits.enabled ? [limits.loginAttempts, new LoginGuard(deps.redis, config.redisPrefix, config.rateLimits).middleware()] : [];
   mountRoutes(api, allRoutes(deps, loginGuard), deps, {
     authenticate: authenticate(deps),
+    authenticateVehicleKey: authenticateVehicleKey(deps),
     authorize,
     rateLimit: (kind) => limits[kind],
     body: bodyParser,

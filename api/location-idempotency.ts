@@ -1,5 +1,5 @@
 /**
- * Idempotency-Key for GPS posts, kept in Redis: these posts go to the queue, not to
+ * Idempotency-Key for GPS and temperature posts, kept in Redis: these posts go to the queue, not to
  * PostgreSQL, and the hot path must not wait on the database. The first post with a
  * key records a fingerprint of its request (SET NX GET: one round trip). A retry with
  * the same request is answered as the first was (Idempotent-Replayed) and adds its
@@ -30,16 +30,28 @@ export interface LocationKeyClaim {
   release: () => Promise<void>;
 }
 
-export async function claimLocationKey(redis: Redis, prefix: string, req: Request, driverId: number, key: string, body: unknown): Promise<LocationKeyClaim> {
+/**
+ * owner: whose keys these are (a driver id, or `key<id>` for a vehicle gateway's API key);
+ * scope: which kind of post ('loc' GPS points, 'temp' temperature readings), so the two never share keys or job ids.
+ */
+export async function claimLocationKey(
+  redis: Redis,
+  prefix: string,
+  req: Request,
+  owner: number | string,
+  key: string,
+  body: unknown,
+  scope: 'loc' | 'temp' = 'loc',
+): Promise<LocationKeyClaim> {
   const keyHash = createHash('sha256').update(key).digest('hex');
-  const marker = `${prefix}:idem:loc:${driverId}:${keyHash}`;
+  const marker = `${prefix}:idem:${scope}:${owner}:${keyHash}`;
   const fingerprint = requestFingerprint(req, body).slice(0, 32);
   const previous = await redis.set(marker, fingerprint, 'EX', LOCATION_KEY_TTL_SECONDS, 'NX', 'GET');
   if (previous !== null && previous !== fingerprint) {
     throw new AppError(422, 'idempotency_key_reused', 'this Idempotency-Key was used for a different request');
   }
   return {
-    jobId: `loc-${driverId}-${keyHash.slice(0, 32)}`,
+    jobId: `${scope}-${owner}-${keyHash.slice(0, 32)}`,
     replay: previous !== null,
     release: async () => {
       if (previous === null) await redis.del(marker);

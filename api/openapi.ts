@@ -32,7 +32,15 @@ export function describeAuth(auth: AuthRequirement): string {
   if (auth === 'public') return 'Anyone; no token needed.';
   if (auth === 'authenticated') return 'Any signed-in user (bearer access token).';
   if (auth === 'driver') return 'A signed-in user linked to a driver profile (bearer access token); only their own dispatches.';
+  if (auth === 'vehicle-key') return "A vehicle gateway with an API key bound to one vehicle (`X-Api-Key`); only that vehicle's data.";
   return `Signed-in users with the role ${auth.join(' or ')} (bearer access token).`;
+}
+
+/** The OpenAPI security requirement of a route's auth. */
+export function securityOf(auth: AuthRequirement): Record<string, string[]>[] {
+  if (auth === 'public') return [];
+  if (auth === 'vehicle-key') return [{ vehicleApiKey: [] }];
+  return [{ bearerAuth: [] }];
 }
 
 /** A stable operationId: method plus the path's words, e.g. post_orders_id_cancel. */
@@ -66,8 +74,12 @@ function implicitResponses(route: RouteSpec): Record<number, ResponseConfig> {
   const hasInput = Boolean(route.body || route.query || route.params || route.idempotencyKey);
   if (hasInput) extra[400] = { description: 'Invalid input; `details` lists every problem (`field`, `message`)', content: errorContent };
   if (route.auth !== 'public') {
-    extra[401] = { description: 'Missing, expired or revoked access token', content: errorContent };
-    if (route.auth !== 'authenticated') extra[403] = { description: 'Signed in, but not allowed to call this route', content: errorContent };
+    extra[401] = {
+      description: route.auth === 'vehicle-key' ? 'Missing, unknown or revoked API key' : 'Missing, expired or revoked access token',
+      content: errorContent,
+    };
+    if (route.auth !== 'authenticated' && route.auth !== 'vehicle-key')
+      extra[403] = { description: 'Signed in, but not allowed to call this route', content: errorContent };
   }
   const limited = (route.rateLimit ?? (route.auth === 'public' ? 'none' : 'general')) !== 'none';
   if (limited || route.before?.length) {
@@ -115,7 +127,7 @@ function routeConfig(route: RouteSpec): RouteConfig {
     summary: route.summary,
     description: notes.join('\n\n'),
     tags: route.tags,
-    security: route.auth === 'public' ? [] : [{ bearerAuth: [] }],
+    security: securityOf(route.auth),
     'x-uvis-auth': route.auth,
     request: {
       params: route.params as RouteParameter,
@@ -267,6 +279,12 @@ export function buildOpenApiDocument(routes: RouteSpec[], options: OpenApiOption
     scheme: 'bearer',
     bearerFormat: 'JWT',
     description: 'The `access_token` from POST /api/v1/auth/login (15 minutes by default); renew it with POST /api/v1/auth/refresh.',
+  });
+  registry.registerComponent('securitySchemes', 'vehicleApiKey', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'X-Api-Key',
+    description: "A vehicle gateway's key (`uvk_...`) from POST /api/v1/admin/api-keys, bound to one vehicle; shown once when created.",
   });
   registry.registerComponent('securitySchemes', 'metricsToken', {
     type: 'http',

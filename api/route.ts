@@ -16,11 +16,19 @@ export const ROUTER_OPTIONS = { caseSensitive: true, strict: true } as const;
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
-/** public: anyone; authenticated: any signed-in user; a role list; driver: a user linked to a driver profile. */
-export type AuthRequirement = 'public' | 'authenticated' | 'driver' | readonly UserRole[];
+/**
+ * public: anyone; authenticated: any signed-in user; a role list; driver: a user linked to a driver profile;
+ * vehicle-key: no user, a vehicle gateway's API key (`X-Api-Key`, api/middleware/vehicle-key.ts), which sets vehicleKey.
+ */
+export type AuthRequirement = 'public' | 'authenticated' | 'driver' | 'vehicle-key' | readonly UserRole[];
 
 /** public: per client address, the default of routes without sign-in; general and location: per user. */
 export type RateLimitClass = 'general' | 'location' | 'public' | 'none';
+
+export interface VehicleKey {
+  keyId: number;
+  vehicleId: number;
+}
 
 export interface Reply {
   status: number;
@@ -38,8 +46,10 @@ export interface RouteContext<B, Q, P> {
   body: B;
   query: Q;
   params: P;
-  /** The signed-in user; set on every route whose auth is not 'public'. */
+  /** The signed-in user; set on every route whose auth is neither 'public' nor 'vehicle-key'. */
   principal: Principal;
+  /** The API key and the vehicle it is bound to; set on 'vehicle-key' routes only. */
+  vehicleKey: VehicleKey;
   log: Logger;
   deps: AppDeps;
 }
@@ -81,7 +91,9 @@ export function defineRoute<B extends z.ZodType, Q extends z.ZodType, P extends 
 
 export interface RouteMiddleware {
   authenticate: RequestHandler;
-  authorize: (requirement: AuthRequirement) => RequestHandler;
+  /** X-Api-Key of a vehicle gateway, for routes whose auth is 'vehicle-key'. */
+  authenticateVehicleKey: RequestHandler;
+  authorize: (requirement: Exclude<AuthRequirement, 'vehicle-key'>) => RequestHandler;
   rateLimit: (kind: Exclude<RateLimitClass, 'none'>) => RequestHandler;
   body: (route: RouteSpec) => RequestHandler;
   validate: (route: RouteSpec) => RequestHandler;
@@ -96,7 +108,8 @@ export interface ValidatedInput {
 export function mountRoutes(router: Router, routes: RouteSpec[], deps: AppDeps, mw: RouteMiddleware): void {
   for (const route of routes) {
     const chain: RequestHandler[] = [recordRouteTemplate];
-    if (route.auth !== 'public') chain.push(mw.authenticate, mw.authorize(route.auth));
+    if (route.auth === 'vehicle-key') chain.push(mw.authenticateVehicleKey);
+    else if (route.auth !== 'public') chain.push(mw.authenticate, mw.authorize(route.auth));
     // Routes without sign-in are limited per address (sign-in keeps its own guards as well).
     const limit = route.rateLimit ?? (route.auth === 'public' ? 'public' : 'general');
     if (limit !== 'none') chain.push(mw.rateLimit(limit));
@@ -110,6 +123,7 @@ export function mountRoutes(router: Router, routes: RouteSpec[], deps: AppDeps, 
         query: input.query,
         params: input.params,
         principal: res.locals.principal as Principal,
+        vehicleKey: res.locals.vehicleKey as VehicleKey,
         log: req.log,
         deps,
       });

@@ -194,3 +194,8 @@ export function dispatchHistory(db: Db, dispatchId: number) {
     .orderBy([{ column: 'changed_at' }, { column: 'id' }])
     .select('from_status', 'to_status', 'changed_by', 'changed_at', 'note');
 }
+
+/** The driver's active dispatch (at most one, by a unique index), with the vehicle it holds. */
+export function activeDispatchOfDriver(db: Db, driverId: number): Promise<Pick<DispatchRow, 'id' | 'vehicle_id'> | undefined> {
+  return db('dispatches').where('driver_id', driverId).whereIn('status', ACTIVE_DISPATCH_STATUSES).first('id', 'vehicle_id');
+}

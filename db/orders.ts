@@ -6,6 +6,9 @@ import { normalizeText } from '../domain/text.js';
 import { decodeTimeCursor, timeCursorColumn, page } from './cursor.js';
 import type { Db, Trx } from './knex.js';
 
+/** The temperature profiles an order may name (the CHECK of migration 0008); their limits live in domain/. */
+export type TemperatureProfileCode = 'CHILLED' | 'FROZEN' | 'AMBIENT' | 'PHARMA_2_8';
+
 export interface OrderRow {
   id: number;
   client_id: number;
@@ -20,6 +23,9 @@ export interface OrderRow {
   status: OrderStatus;
   distance_km: number | null;
   notes: string | null;
+  temperature_profile: TemperatureProfileCode | null;
+  temp_min_c: number | null;
+  temp_max_c: number | null;
   created_by: number | null;
   created_at: Date;
   updated_at: Date;
@@ -41,6 +47,9 @@ export function toOrder(row: OrderRow) {
     status: row.status,
     distance_km: row.distance_km,
     notes: row.notes,
+    temperature_profile: row.temperature_profile,
+    temp_min_c: row.temp_min_c,
+    temp_max_c: row.temp_max_c,
     created_by: row.created_by,
     created_at: row.created_at,
     updated_at: row.updated_at,

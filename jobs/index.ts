@@ -12,11 +12,13 @@ import { maintenanceQueue } from './maintenance.js';
 import { dispatchesQueue } from './dispatches.js';
 import { locationsQueue } from './locations.js';
 import { ordersQueue } from './orders.js';
+import { telemetryQueue } from './telemetry.js';
 
 export const catalogue = {
   orders: ordersQueue,
   dispatches: dispatchesQueue,
   locations: locationsQueue,
+  telemetry: telemetryQueue,
   backups: backupsQueue,
   maintenance: maintenanceQueue,
 };

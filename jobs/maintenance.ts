@@ -1,6 +1,7 @@
 /**
  * maintenance queue: keeps the tables that grow without bound in shape. GPS points
- * older than LOCATION_RETENTION_DAYS are deleted in small batches (the BRIN index on
+ * older than LOCATION_RETENTION_DAYS and temperature readings older than
+ * TELEMETRY_RETENTION_DAYS are deleted in small batches (the BRIN index on
  * recorded_at finds them cheaply); relayed outbox rows, expired idempotency keys and
  * finished sessions are removed. Backup leftovers (runs left running by a dead process,
  * orphaned .partial files, scratch databases of crashed verifications) are swept too.
@@ -9,6 +10,7 @@ import { z } from 'zod';
 import { deleteKeysBefore } from '../db/idempotency.js';
 import { deleteLocationsBefore } from '../db/locations.js';
 import { deletePublishedBefore } from '../db/outbox.js';
+import { deleteReadingsBefore } from '../db/temperatures.js';
 import { deleteSessionsEndedBefore } from '../db/sessions.js';
 import { sweptCounts } from '../backups/leftovers.js';
 import { sweepBackupLeftovers } from './backups.js';
@@ -19,7 +21,7 @@ const DAY = 86_400_000;
 
 export const maintenanceQueue = defineQueue({
   name: 'maintenance',
-  description: '정리 작업 (위치 보존 기간, 중단된 백업 등) · cleanup (GPS retention, outbox, interrupted backups)',
+  description: '정리 작업 (위치 보존 기간, 중단된 백업 등) · cleanup (GPS and temperature retention, outbox, interrupted backups)',
   hashTag: SHARED_HASH_TAG,
   dispatcherVisible: false,
   schedules: ({ maintenance }) => [{ name: 'maintenance', cron: maintenance.cron, jobName: 'maintenance.cleanup', data: {} }],
@@ -37,6 +39,7 @@ export const maintenanceQueue = defineQueue({
         const now = Date.now();
         const result = {
           locations: await deleteLocationsBefore(db, new Date(now - config.locationRetentionDays * DAY)),
+          temperatures: await deleteReadingsBefore(db, new Date(now - config.telemetryRetentionDays * DAY)),
           outbox: await deletePublishedBefore(db, new Date(now - config.maintenance.outboxRetentionDays * DAY)),
           idempotencyKeys: await deleteKeysBefore(db, new Date(now - config.maintenance.idempotencyKeyTtlHours * 3_600_000)),
           sessions: await deleteSessionsEndedBefore(db, new Date(now - 30 * DAY)),

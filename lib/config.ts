@@ -78,6 +78,8 @@ const EnvSchema = z.object({
   LOCATION_BATCH_MAX_POINTS: int(1, 10_000).default(1000),
   LOCATION_BATCH_MAX_WAIT_MS: int(0, 1000).default(20),
   LOCATION_RETENTION_DAYS: int(1, 3650).default(180),
+  // HACCP practice keeps temperature records two years (FSMA 12 months, EU Reg. 37/2005 one year).
+  TELEMETRY_RETENTION_DAYS: int(1, 3650).default(730),
   OUTBOX_POLL_MS: int(50, 60_000).default(1000),
 
   DEMO_DATA: bool.optional(),
@@ -213,6 +215,8 @@ export interface Config {
     locationBatchMaxWaitMs: number;
   };
   locationRetentionDays: number;
+  /** How long reefer temperature readings are kept (TELEMETRY_RETENTION_DAYS). */
+  telemetryRetentionDays: number;
   outboxPollMs: number;
   demoData: boolean;
   shutdownTimeoutMs: number;
@@ -316,6 +320,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       locationBatchMaxWaitMs: e.LOCATION_BATCH_MAX_WAIT_MS,
     },
     locationRetentionDays: e.LOCATION_RETENTION_DAYS,
+    telemetryRetentionDays: e.TELEMETRY_RETENTION_DAYS,
     outboxPollMs: e.OUTBOX_POLL_MS,
     demoData: e.DEMO_DATA ?? e.NODE_ENV === 'development',
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

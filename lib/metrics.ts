@@ -14,6 +14,7 @@ export interface Metrics {
   locationsAccepted: Counter;
   locationsStored: Counter;
   locationBatchSize: Histogram;
+  temperatureReadingsStored: Counter;
   outboxPublished: Counter<'queue'>;
 }
 
@@ -66,6 +67,11 @@ export function createMetrics(role: string): Metrics {
     locationsStored: new Counter({
       name: 'uvis_locations_stored_total',
       help: 'GPS points committed to PostgreSQL by workers (duplicates not counted)',
+      registers,
+    }),
+    temperatureReadingsStored: new Counter({
+      name: 'uvis_temperature_readings_total',
+      help: 'Reefer temperature readings committed to PostgreSQL by workers (duplicates not counted)',
       registers,
     }),
     locationBatchSize: new Histogram({

@@ -10,6 +10,7 @@ import * as outboxJobKey from './20261127_0004_outbox_job_key.js';
 import * as historyEventKey from './20261127_0005_history_event_key.js';
 import * as normalizedEmails from './20261129_0006_normalized_emails.js';
 import * as textNfc from './20261129_0007_text_nfc.js';
+import * as temperatureTelemetry from './20261129_0008_temperature_telemetry.js';
 
 export interface Migration extends Knex.Migration {
   name: string;
@@ -23,4 +24,5 @@ export const migrations: Migration[] = [
   { name: '20261127_0005_history_event_key', ...historyEventKey },
   { name: '20261129_0006_normalized_emails', ...normalizedEmails },
   { name: '20261129_0007_text_nfc', ...textNfc },
+  { name: '20261129_0008_temperature_telemetry', ...temperatureTelemetry },
 ];

@@ -12,11 +12,19 @@ type Deps = Pick<UseCaseDeps, 'cache'>;
 /** An order's own fields, named as stored. */
 export type OrderFields = Partial<Omit<OrderRow, 'id' | 'status' | 'created_by' | 'created_at' | 'updated_at' | 'distance_km'>>;
 
+/** An order's own limits must not cross (compared as numbers: 0 °C is a limit, never "unset"). */
+function checkTempLimits(min: number | null | undefined, max: number | null | undefined): void {
+  if (min !== null && min !== undefined && max !== null && max !== undefined && min > max) {
+    throw new ValidationError('temperature limits cross', [{ field: 'body.temp_min_c', message: `must not be above temp_max_c (${max})` }]);
+  }
+}
+
 /** Creates a PENDING order for an active client; an unknown client is a 422, an inactive one a 409. */
 export async function createOrder(tx: Tx, deps: Deps, fields: OrderFields & { client_id: number }, by: number): Promise<OrderRow> {
   const client = await findRecord(tx.trx, 'clients', fields.client_id);
   if (!client) throw new ValidationError('unknown client', [{ field: 'body.client_id', message: `no client ${fields.client_id}` }]);
   if (!client.active) throw new ConflictError(`client ${fields.client_id} is inactive`, 'client_inactive');
+  checkTempLimits(fields.temp_min_c, fields.temp_max_c);
   const row = await insertOrder(tx.trx, { ...fields, status: 'PENDING', created_by: by });
   await announceOrderChange(tx, deps, row.id, 'created');
   return row;
@@ -28,6 +36,10 @@ export async function changeOrder(tx: Tx, deps: Deps, id: number, fields: OrderF
   if (!current) throw new NotFoundError('order');
   const refusal = orderChangeRefusal(id, current.status);
   if (refusal) throw new ConflictError(refusal.message, refusal.code);
+  checkTempLimits(
+    fields.temp_min_c !== undefined ? fields.temp_min_c : current.temp_min_c,
+    fields.temp_max_c !== undefined ? fields.temp_max_c : current.temp_max_c,
+  );
   const patch: OrderFields = { ...fields };
   if (fields.pickup_address && fields.pickup_lat === undefined) Object.assign(patch, { pickup_lat: null, pickup_lng: null });
   if (fields.delivery_address && fields.delivery_lat === undefined) Object.assign(patch, { delivery_lat: null, delivery_lng: null });

@@ -26,7 +26,7 @@ export function authenticate({ tokens, principals }: Pick<AppDeps, 'tokens' | 'p
   };
 }
 
-export function authorize(requirement: AuthRequirement): RequestHandler {
+export function authorize(requirement: Exclude<AuthRequirement, 'vehicle-key'>): RequestHandler {
   return (_req, res, next) => {
     const principal = res.locals.principal;
     if (requirement === 'authenticated') return next();

@@ -81,7 +81,12 @@ export class RateLimits {
       // express-rate-limit's own start-up checks print to the console; our keys are user ids, not IPs.
       validate: { keyGeneratorIpFallback: false },
     } as const;
-    const byUser = (req: Parameters<NonNullable<Options['keyGenerator']>>[0]) => String(req.res?.locals.principal?.userId ?? 'anonymous');
+    // Per user; a vehicle gateway (no user) per API key.
+    const byUser = (req: Parameters<NonNullable<Options['keyGenerator']>>[0]) => {
+      const locals = req.res?.locals;
+      if (locals?.principal?.userId !== undefined) return String(locals.principal.userId);
+      return locals?.vehicleKey ? `key:${locals.vehicleKey.keyId}` : 'anonymous';
+    };
     const windowMs = config.windowSeconds * 1000;
     this.general = failOpen(
       rateLimit({

@@ -1,6 +1,7 @@
 /** Every route of the API, in one list: mounted by app.ts and described by the OpenAPI generator. */
 import type { AppDeps } from '../deps.js';
 import type { RouteSpec } from '../route.js';
+import { apiKeyRoutes } from './api-keys.js';
 import { authRoutes } from './auth.js';
 import { backupRoutes } from './backups.js';
 import { dashboardRoutes } from './dashboard.js';
@@ -11,11 +12,13 @@ import { jobRoutes } from './jobs.js';
 import { locationRoutes } from './locations.js';
 import { mobileRoutes } from './mobile.js';
 import { orderRoutes } from './orders.js';
+import { telemetryRoutes } from './telemetry.js';
 
 export function allRoutes(deps: AppDeps, loginLimits: RouteSpec['before'] = []): RouteSpec[] {
   // Express matches routes in order: the drivers' hot path (GPS posts, their list) comes first.
   return [
     ...mobileRoutes(deps),
+    ...telemetryRoutes(deps),
     ...healthRoutes(deps),
     ...authRoutes(deps, loginLimits),
     ...orderRoutes(deps),
@@ -24,6 +27,7 @@ export function allRoutes(deps: AppDeps, loginLimits: RouteSpec['before'] = []):
     ...locationRoutes(deps),
     ...jobRoutes(deps),
     ...backupRoutes(deps),
+    ...apiKeyRoutes(deps),
     ...dashboardRoutes(deps),
   ];
 }

@@ -25,7 +25,7 @@ export const FIX_TIME_MAX_AGE_DAYS = 30;
  * position until that time came; one older than a month is no longer a position anyone
  * dispatches by (and is not what an offline buffer holds).
  */
-const FixTime = Timestamp.refine((value) => Date.parse(value) <= Date.now() + FIX_TIME_MAX_AHEAD_MS, {
+export const FixTime = Timestamp.refine((value) => Date.parse(value) <= Date.now() + FIX_TIME_MAX_AHEAD_MS, {
   message: `more than ${FIX_TIME_MAX_AHEAD_MS / 60_000} minutes in the future: check the phone's clock`,
 }).refine((value) => Date.parse(value) >= Date.now() - FIX_TIME_MAX_AGE_DAYS * 86_400_000, {
   message: `older than ${FIX_TIME_MAX_AGE_DAYS} days`,

@@ -6,6 +6,19 @@ const Address = FreeText({ min: 2, max: 300 });
 const Notes = FreeText({ max: 1000, trim: false, allowEmpty: true });
 const Reason = FreeText({ max: 500, trim: false, allowEmpty: true });
 
+/** An order's own temperature profile or limits (issue 15). 0 °C is a limit like any other. */
+const TemperatureProfile = z
+  .enum(['CHILLED', 'FROZEN', 'AMBIENT', 'PHARMA_2_8'])
+  .nullable()
+  .meta({ description: "The order's temperature profile; default: from its cargo class. null clears it" });
+const TempLimit = (which: string) =>
+  z
+    .number()
+    .min(-60)
+    .max(60)
+    .nullable()
+    .meta({ description: `The order's own ${which} limit, °C (overrides the profile's; 0 is a limit). null clears it` });
+
 const OrderFields = {
   client_id: BodyId.meta({ example: 1 }),
   pickup_address: Address.meta({ example: '서울시 강남구 테헤란로 123' }),
@@ -17,6 +30,9 @@ const OrderFields = {
   delivery_lat: Latitude.optional(),
   delivery_lng: Longitude.optional(),
   notes: Notes.optional(),
+  temperature_profile: TemperatureProfile.optional(),
+  temp_min_c: TempLimit('lower').optional(),
+  temp_max_c: TempLimit('upper').optional(),
 };
 
 // Strict objects: fields a caller may not set (status, id, created_by) are refused, not ignored.
@@ -33,6 +49,9 @@ export const OrderPatch = z
     delivery_lat: Latitude.optional(),
     delivery_lng: Longitude.optional(),
     notes: Notes.optional(),
+    temperature_profile: OrderFields.temperature_profile,
+    temp_min_c: OrderFields.temp_min_c,
+    temp_max_c: OrderFields.temp_max_c,
   })
   .refine((v) => Object.keys(v).length > 0, { message: 'nothing to change' })
   .meta({ id: 'OrderPatch' });
@@ -69,6 +88,9 @@ export const Order = z
     status: z.enum(ORDER_STATUSES),
     distance_km: z.number().nullable().meta({ description: 'Straight-line estimate, filled in by the orders worker' }),
     notes: z.string().nullable(),
+    temperature_profile: z.enum(['CHILLED', 'FROZEN', 'AMBIENT', 'PHARMA_2_8']).nullable(),
+    temp_min_c: z.number().nullable(),
+    temp_max_c: z.number().nullable(),
     created_by: z.number().nullable(),
     created_at: z.string(),
     updated_at: z.string(),

@@ -111,7 +111,7 @@ describe('the OpenAPI document', () => {
       expect(op.summary, label).toBe(route.summary);
       expect(op.tags, label).toEqual(route.tags);
       expect(op['x-uvis-auth'], label).toEqual(route.auth);
-      expect(op.security, label).toEqual(route.auth === 'public' ? [] : [{ bearerAuth: [] }]);
+      expect(op.security, label).toEqual(route.auth === 'public' ? [] : route.auth === 'vehicle-key' ? [{ vehicleApiKey: [] }] : [{ bearerAuth: [] }]);
       expect(op.description, label).toContain('**Who may call:**');
       if (route.auth !== 'public') expect(op.responses['401'], label).toBeTruthy();
       if (Array.isArray(route.auth) || route.auth === 'driver') expect(op.responses['403'], label).toBeTruthy();

@@ -17,6 +17,8 @@ export const TABLES = [
   'vehicle_locations',
   'driver_positions',
   'backups',
+  'temperature_readings',
+  'api_keys',
 ];
 /**
  * Columns written in the background by the outbox relay of the process under test

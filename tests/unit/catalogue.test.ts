@@ -10,7 +10,7 @@ import { ConfigError, loadConfig } from '../../lib/config.js';
 
 describe('job catalogue', () => {
   it('lists every queue once, each under its own name, with a description in Korean and English', () => {
-    expect(QUEUE_NAMES).toEqual(['orders', 'dispatches', 'locations', 'backups', 'maintenance']);
+    expect(QUEUE_NAMES).toEqual(['orders', 'dispatches', 'locations', 'telemetry', 'backups', 'maintenance']);
     for (const [key, definition] of Object.entries(catalogue)) {
       expect(definition.name).toBe(key);
       expect(definition.description).toMatch(/[가-힣].* · [A-Za-z]/);
@@ -50,7 +50,7 @@ describe('job catalogue', () => {
   });
 
   it('keeps backups and maintenance jobs from dispatchers and shows them the rest', () => {
-    expect(QUEUE_NAMES.filter(dispatcherMaySee)).toEqual(['orders', 'dispatches', 'locations']);
+    expect(QUEUE_NAMES.filter(dispatcherMaySee)).toEqual(['orders', 'dispatches', 'locations', 'telemetry']);
     expect(dispatcherMaySee('no-such-queue')).toBe(false);
   });
 

@@ -1,0 +1,114 @@
+/** Reefer temperature readings: batched inserts for the worker, a dispatch's readings in time order, retention. */
+import type { Knex } from 'knex';
+import { decodeTimeCursor, page, timeCursorColumn } from './cursor.js';
+import type { Db, Trx } from './knex.js';
+
+export type ReadingSource = 'driver' | 'gateway';
+
+export interface ReadingRow {
+  vehicle_id: number;
+  sensor: string;
+  recorded_at: Date;
+  temperature_c: number;
+  setpoint_c: number | null;
+  door_open: boolean | null;
+  source: ReadingSource;
+  received_at: Date;
+}
+
+/**
+ * Inserts many readings in one statement (arrays unnested server-side). Duplicates by
+ * (vehicle, sensor, recorded_at) are skipped, so a re-sent batch or a retried job is
+ * harmless; the first stored reading wins. Each reading is attached to the dispatch
+ * that held its vehicle at recorded_at: created at or before it, and not finished
+ * (COMPLETED, CANCELLED, FAILED set finished_at) before it. One vehicle has at most one
+ * active dispatch at a time (a unique index), so at most one matches; the lookup is
+ * per reading, since a late offline buffer may span two dispatches. Returns how many
+ * rows were new.
+ */
+export async function insertReadings(trx: Trx, readings: ReadingRow[]): Promise<number> {
+  if (readings.length === 0) return 0;
+  const col = <K extends keyof ReadingRow>(key: K) => readings.map((r) => r[key]) as unknown as Knex.Value;
+  const result = await trx.raw(
+    `with r as (
+       select * from unnest(?::bigint[], ?::text[], ?::timestamptz[], ?::numeric[], ?::numeric[], ?::boolean[], ?::text[], ?::timestamptz[])
+         as r(vehicle_id, sensor, recorded_at, temperature_c, setpoint_c, door_open, source, received_at)
+     )
+     insert into temperature_readings
+       (vehicle_id, dispatch_id, sensor, recorded_at, temperature_c, setpoint_c, door_open, source, received_at)
+     select r.vehicle_id, d.id, r.sensor, r.recorded_at, r.temperature_c, r.setpoint_c, r.door_open, r.source, r.received_at
+       from r
+       left join lateral (
+         select id from dispatches
+          where vehicle_id = r.vehicle_id
+            and created_at <= r.recorded_at
+            and (finished_at is null or finished_at > r.recorded_at)
+          order by created_at desc
+          limit 1
+       ) d on true
+      -- One lock order for every writer (see db/locations.ts insertPoints).
+      order by r.vehicle_id, r.sensor, r.recorded_at
+     on conflict (vehicle_id, sensor, recorded_at) do nothing`,
+    [col('vehicle_id'), col('sensor'), col('recorded_at'), col('temperature_c'), col('setpoint_c'), col('door_open'), col('source'), col('received_at')],
+  );
+  return result.rowCount ?? 0;
+}
+
+export function toReading(row: Record<string, unknown>) {
+  return {
+    id: row.id as number,
+    vehicle_id: row.vehicle_id as number,
+    dispatch_id: row.dispatch_id as number | null,
+    sensor: row.sensor as string,
+    recorded_at: row.recorded_at as Date,
+    temperature_c: row.temperature_c as number,
+    setpoint_c: row.setpoint_c as number | null,
+    door_open: row.door_open as boolean | null,
+    source: row.source as ReadingSource,
+    received_at: row.received_at as Date,
+  };
+}
+
+/** A dispatch's readings in time order, paged by (recorded_at, id) on the (dispatch_id, recorded_at, id) index. */
+export async function listDispatchReadings(db: Db, q: { dispatchId: number; from?: Date; to?: Date; limit: number; cursor?: string }) {
+  const query = db('temperature_readings')
+    .where('dispatch_id', q.dispatchId)
+    .orderBy([{ column: 'recorded_at' }, { column: 'id' }])
+    .limit(q.limit + 1)
+    .select(
+      'id',
+      'vehicle_id',
+      'dispatch_id',
+      'sensor',
+      'recorded_at',
+      'temperature_c',
+      'setpoint_c',
+      'door_open',
+      'source',
+      'received_at',
+      db.raw(timeCursorColumn('recorded_at')),
+    );
+  if (q.from) query.where('recorded_at', '>=', q.from);
+  if (q.to) query.where('recorded_at', '<', q.to);
+  if (q.cursor) {
+    const [recordedAt, id] = decodeTimeCursor(q.cursor);
+    query.whereRaw('(recorded_at, id) > (?::timestamptz, ?)', [recordedAt, id]);
+  }
+  const rows: Record<string, unknown>[] = await query;
+  const result = page(rows, q.limit, (row) => [row.cursor_at as string, row.id as number]);
+  return { items: result.items.map(toReading), next_cursor: result.next_cursor };
+}
+
+/** Deletes readings recorded before the cutoff in small batches (the BRIN index finds them), so retention never holds long locks. */
+export async function deleteReadingsBefore(db: Db, cutoff: Date, batchSize = 10_000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const result = await db.raw(
+      `delete from temperature_readings where id in (
+         select id from temperature_readings where recorded_at < ? limit ?)`,
+      [cutoff, batchSize],
+    );
+    total += result.rowCount ?? 0;
+    if ((result.rowCount ?? 0) < batchSize) return total;
+  }
+}

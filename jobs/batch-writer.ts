@@ -1,0 +1,84 @@
+/**
+ * Batches rows from many concurrent jobs into one write, the LocationWriter's pattern
+ * (jobs/location-writer.ts) for any row type: flushed when maxRows are waiting or
+ * maxWaitMs after the first arrived. Each job's promise settles only after its rows
+ * are committed, so BullMQ acknowledges a job only once its data is safe; a crash
+ * before commit leaves the job to be retried, and the store's natural key makes the
+ * retry harmless. One job's bad data (SQLSTATE class 22 or 23) does not fail its
+ * neighbours, and fails its own job without retries.
+ */
+import { UnrecoverableError } from 'bullmq';
+import type { Logger } from '../lib/logger.js';
+
+interface Entry<R> {
+  rows: R[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export interface BatchWriterOptions<R> {
+  maxRows: number;
+  maxWaitMs: number;
+  /** Writes the rows in one transaction. */
+  store: (rows: R[]) => Promise<void>;
+  /** What the rows are, for logs and errors ("temperature readings"). */
+  what: string;
+}
+
+const isDataError = (err: unknown) => /^2[23]/.test(String((err as { code?: unknown })?.code ?? ''));
+
+export class BatchWriter<R> {
+  private pending: Entry<R>[] = [];
+  private pendingRows = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly log: Logger,
+    private readonly options: BatchWriterOptions<R>,
+  ) {}
+
+  /** Resolves once these rows are committed (or were already stored). */
+  write(rows: R[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ rows, resolve, reject });
+      this.pendingRows += rows.length;
+      if (this.pendingRows >= this.options.maxRows) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), this.options.maxWaitMs);
+    });
+  }
+
+  /** Writes whatever is waiting and resolves when every batch in flight has settled. */
+  async close(): Promise<void> {
+    this.flush();
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.length === 0) return;
+    const entries = this.pending;
+    this.pending = [];
+    this.pendingRows = 0;
+    const run = this.writeEntries(entries).finally(() => this.inFlight.delete(run));
+    this.inFlight.add(run);
+  }
+
+  private async writeEntries(entries: Entry<R>[]): Promise<void> {
+    try {
+      await this.options.store(entries.flatMap((e) => e.rows));
+      for (const entry of entries) entry.resolve();
+    } catch (err) {
+      if (entries.length > 1 && isDataError(err)) {
+        this.log.warn({ err, jobs: entries.length }, `${this.options.what}: batch refused; retrying its jobs one by one`);
+        for (const entry of entries) await this.writeEntries([entry]);
+        return;
+      }
+      const reason = isDataError(err)
+        ? new UnrecoverableError(`PostgreSQL refused the ${this.options.what} (SQLSTATE ${(err as { code: string }).code})`)
+        : err;
+      for (const entry of entries) entry.reject(reason);
+    }
+  }
+}
