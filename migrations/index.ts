@@ -11,6 +11,7 @@ import * as historyEventKey from './20261127_0005_history_event_key.js';
 import * as normalizedEmails from './20261129_0006_normalized_emails.js';
 import * as textNfc from './20261129_0007_text_nfc.js';
 import * as temperatureTelemetry from './20261129_0008_temperature_telemetry.js';
+import * as temperatureExcursions from './20261129_0009_temperature_excursions.js';
 
 export interface Migration extends Knex.Migration {
   name: string;
@@ -25,4 +26,5 @@ export const migrations: Migration[] = [
   { name: '20261129_0006_normalized_emails', ...normalizedEmails },
   { name: '20261129_0007_text_nfc', ...textNfc },
   { name: '20261129_0008_temperature_telemetry', ...temperatureTelemetry },
+  { name: '20261129_0009_temperature_excursions', ...temperatureExcursions },
 ];

@@ -19,6 +19,8 @@ export const TABLES = [
   'backups',
   'temperature_readings',
   'api_keys',
+  'temperature_excursions',
+  'excursion_actions',
 ];
 /**
  * Columns written in the background by the outbox relay of the process under test
