@@ -120,13 +120,22 @@ export function statusHistoryForEvaluation(db: Db | Trx, dispatchId: number): Pr
     .select('to_status', 'changed_at');
 }
 
-/** Dispatches with their cargo on board (PICKED_UP, IN_TRANSIT) that have at least one reading: the DATA_GAP sweep's work. */
-export async function onBoardDispatchesWithReadings(db: Db): Promise<number[]> {
-  const rows: { id: string | number }[] = await db('dispatches as d')
+/**
+ * The DATA_GAP sweep's work: dispatches with their cargo on board (PICKED_UP, IN_TRANSIT) that have
+ * at least one reading, and dispatches with a current OPEN DATA_GAP whatever their status (a gap open
+ * when the cargo left the truck closes at that moment, which only a re-evaluation records). Only
+ * DATA_GAP depends on the clock; HIGH and LOW change only with readings, which trigger their own evaluation.
+ */
+export async function dispatchesToSweep(db: Db): Promise<number[]> {
+  const rows: { id: number }[] = await db
+    .select('d.id')
+    .from('dispatches as d')
     .whereIn('d.status', ['PICKED_UP', 'IN_TRANSIT'])
     .whereExists((q) => q.select(db.raw('1')).from('temperature_readings as t').where('t.dispatch_id', db.ref('d.id')))
-    .orderBy('d.id')
-    .select('d.id');
+    .union((q) =>
+      q.select('e.dispatch_id as id').from('temperature_excursions as e').whereNull('e.superseded_at').where({ 'e.status': 'OPEN', 'e.kind': 'DATA_GAP' }),
+    )
+    .orderBy('id');
   return rows.map((r) => Number(r.id));
 }
 

@@ -6,7 +6,7 @@
  * board so that a DATA_GAP opens when time passes without readings.
  */
 import { z } from 'zod';
-import { onBoardDispatchesWithReadings } from '../db/excursions.js';
+import { dispatchesToSweep } from '../db/excursions.js';
 import { insertReadings, type ReadingRow } from '../db/temperatures.js';
 import type { Logger } from '../lib/logger.js';
 import type { LivePublisher } from '../lib/live-events.js';
@@ -117,7 +117,7 @@ export const telemetryQueue = defineQueue({
           return { readings: data.readings.length };
         },
         'telemetry.evaluate-gaps': async (data) => {
-          const ids = await onBoardDispatchesWithReadings(db);
+          const ids = await dispatchesToSweep(db);
           const changed = await evaluateDispatches({ db, log, live, config }, ids, data.now ? new Date(data.now) : undefined);
           return { dispatches: ids.length, changed };
         },

@@ -350,24 +350,43 @@ describe('metrics and DATA_GAP', () => {
     );
   });
 
-  it('the scheduled sweep opens a DATA_GAP once no reading came for TELEMETRY_GAP_S while on board', async () => {
+  it('the scheduled sweep opens a DATA_GAP once no reading came for TELEMETRY_GAP_S while on board, and closes it at delivery', async () => {
     expect(queueSchedules(uvis.config, ['telemetry'])).toEqual([expect.objectContaining({ jobName: 'telemetry.evaluate-gaps', cron: '* * * * *' })]);
     const { driver, dispatchId } = await pickedUpDispatch();
-    const pickedUpAt = (await db()('dispatches').where({ id: dispatchId }).first()).updated_at as Date;
-    await postBatches(driver.token, [timeline(Date.now() - 5 * MINUTE, [{ c: 4, n: 20 }])]);
+    await postBatches(driver.token, [timeline(Date.now() - 15 * MINUTE, [{ c: 4, n: 18 }])]);
     expect((await excursionsOf(dispatchId)).body.items).toEqual([]);
 
-    // The sweep, as the schedule enqueues it, with a clock ten minutes ahead.
-    const job = await uvis.running.deps.queues.telemetry.add('telemetry.evaluate-gaps', { now: iso(Date.now() + 10 * MINUTE) });
-    await waitForJob(job.id!);
+    // The assignment and the pickup happened ten minutes ago (their history rows, written by the dispatches
+    // worker, moved back): no reading since, twice TELEMETRY_GAP_S. Only time passing shows it, so only the sweep can.
+    const pickedUpAt = new Date(Date.now() - 10 * MINUTE);
+    const history = () => db()('dispatch_status_history').where({ dispatch_id: dispatchId });
+    await waitFor(async () => (await history()).length === 2, { what: 'the ASSIGNED and PICKED_UP history rows' });
+    await history()
+      .where({ to_status: 'ASSIGNED' })
+      .update({ changed_at: new Date(pickedUpAt.getTime() - MINUTE) });
+    await history().where({ to_status: 'PICKED_UP' }).update({ changed_at: pickedUpAt });
+    const sweep = async (data: Record<string, unknown> = {}) => waitForJob((await uvis.running.deps.queues.telemetry.add('telemetry.evaluate-gaps', data)).id!);
+    await sweep();
     const items = (await excursionsOf(dispatchId)).body.items;
     expect(items).toHaveLength(1);
-    // The silence counts from the later of the last reading (before pickup here) and the pickup.
-    expect(items[0]).toMatchObject({ kind: 'DATA_GAP', severity: 'WARNING', status: 'OPEN', ended_at: null, readings: 0, peak_c: null });
-    expect(Math.abs(new Date(items[0].started_at).getTime() - pickedUpAt.getTime())).toBeLessThan(2 * SECOND);
+    // The silence counts from the later of the last reading (before the pickup here) and the pickup.
+    expect(items[0]).toMatchObject({
+      kind: 'DATA_GAP',
+      severity: 'WARNING',
+      status: 'OPEN',
+      ended_at: null,
+      readings: 0,
+      peak_c: null,
+      started_at: iso(pickedUpAt.getTime()),
+    });
 
-    // A dispatch that is not on board is not swept.
+    // Delivered: the cargo is off the truck, so the next sweep closes the gap at the delivery.
     const delivered = await setStatus(driver.token, dispatchId, 'DELIVERED');
     expect(delivered.status).toBe(200);
+    const deliveredAt = (await db()('dispatches').where({ id: dispatchId }).first()).updated_at as Date;
+    await sweep({ now: iso(Date.now() + 20 * MINUTE) });
+    const [gap] = (await excursionsOf(dispatchId)).body.items;
+    expect(gap).toMatchObject({ id: items[0].id, kind: 'DATA_GAP', status: 'CLOSED' });
+    expect(Math.abs(new Date(gap.ended_at).getTime() - deliveredAt.getTime())).toBeLessThan(2 * SECOND);
   });
 });
