@@ -1,6 +1,7 @@
-/** Gauges read at scrape time: queue depth per state, database pool, outbox backlog. */
+/** Gauges read at scrape time: queue depth per state, database pool, outbox backlog, backups, open temperature excursions. */
 import type { Db } from '../db/knex.js';
 import { poolStats } from '../db/knex.js';
+import { openExcursionCounts } from '../db/excursions.js';
 import { pendingOutbox } from '../db/outbox.js';
 import { lastSuccessTimes } from '../backups/manifest.js';
 import type { Queues } from '../jobs/queues.js';
@@ -74,6 +75,19 @@ export function registerBackupGauges(metrics: Metrics, db: Db, options: ScrapeCa
     async (gauge) => {
       const { verification } = await read();
       if (verification) gauge.set(verification.getTime() / 1000);
+    },
+  );
+}
+
+/** Current OPEN temperature excursions by severity (both series always present, 0 when none), for the excursion alerts. */
+export function registerExcursionGauges(metrics: Metrics, db: Db, options: ScrapeCacheOptions = {}): void {
+  const read = cachedRead(() => withTimeout(openExcursionCounts(db), 1000, () => new Error('timeout')), options.cacheMs);
+  scrapeGauge(
+    metrics.registry,
+    { name: 'uvis_temperature_excursions_open', help: 'Temperature excursions currently OPEN, by severity', labelNames: ['severity'] },
+    async (gauge) => {
+      const counts = await read();
+      for (const severity of ['WARNING', 'CRITICAL'] as const) gauge.set({ severity }, counts[severity]);
     },
   );
 }

@@ -24,19 +24,20 @@ export interface ReadingRow {
  * (COMPLETED, CANCELLED, FAILED set finished_at) before it. One vehicle has at most one
  * active dispatch at a time (a unique index), so at most one matches; the lookup is
  * per reading, since a late offline buffer may span two dispatches. Returns how many
- * rows were new.
+ * rows were new, and the dispatches the batch's readings belong to (new or already stored:
+ * a retried job whose earlier evaluation failed still names its dispatches, so they are
+ * evaluated again).
  */
-export async function insertReadings(trx: Trx, readings: ReadingRow[]): Promise<number> {
-  if (readings.length === 0) return 0;
+export async function insertReadings(trx: Trx, readings: ReadingRow[]): Promise<{ stored: number; dispatchIds: number[] }> {
+  if (readings.length === 0) return { stored: 0, dispatchIds: [] };
   const col = <K extends keyof ReadingRow>(key: K) => readings.map((r) => r[key]) as unknown as Knex.Value;
   const result = await trx.raw(
     `with r as (
        select * from unnest(?::bigint[], ?::text[], ?::timestamptz[], ?::numeric[], ?::numeric[], ?::boolean[], ?::text[], ?::timestamptz[])
          as r(vehicle_id, sensor, recorded_at, temperature_c, setpoint_c, door_open, source, received_at)
-     )
-     insert into temperature_readings
-       (vehicle_id, dispatch_id, sensor, recorded_at, temperature_c, setpoint_c, door_open, source, received_at)
-     select r.vehicle_id, d.id, r.sensor, r.recorded_at, r.temperature_c, r.setpoint_c, r.door_open, r.source, r.received_at
+     ),
+     m as (
+     select r.vehicle_id, d.id as dispatch_id, r.sensor, r.recorded_at, r.temperature_c, r.setpoint_c, r.door_open, r.source, r.received_at
        from r
        left join lateral (
          select id from dispatches
@@ -46,12 +47,22 @@ export async function insertReadings(trx: Trx, readings: ReadingRow[]): Promise<
           order by created_at desc
           limit 1
        ) d on true
+     ),
+     ins as (
+     insert into temperature_readings
+       (vehicle_id, dispatch_id, sensor, recorded_at, temperature_c, setpoint_c, door_open, source, received_at)
+     select * from m
       -- One lock order for every writer (see db/locations.ts insertPoints).
-      order by r.vehicle_id, r.sensor, r.recorded_at
-     on conflict (vehicle_id, sensor, recorded_at) do nothing`,
+      order by vehicle_id, sensor, recorded_at
+     on conflict (vehicle_id, sensor, recorded_at) do nothing
+     returning 1
+     )
+     select (select count(*) from ins)::int as stored,
+            coalesce((select array_agg(distinct dispatch_id) from m where dispatch_id is not null), '{}') as dispatch_ids`,
     [col('vehicle_id'), col('sensor'), col('recorded_at'), col('temperature_c'), col('setpoint_c'), col('door_open'), col('source'), col('received_at')],
   );
-  return result.rowCount ?? 0;
+  const row = result.rows[0] as { stored: number; dispatch_ids: (string | number)[] };
+  return { stored: row.stored, dispatchIds: row.dispatch_ids.map(Number) };
 }
 
 export function toReading(row: Record<string, unknown>) {

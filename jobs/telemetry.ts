@@ -1,6 +1,19 @@
-/** telemetry queue: reefer temperature readings posted by drivers' phones and vehicle gateways, stored in batches. */
+/**
+ * telemetry queue: reefer temperature readings posted by drivers' phones and vehicle gateways,
+ * stored in batches; after each stored batch, every dispatch the batch's readings belong to is
+ * evaluated for excursions once (use-cases/excursions.ts), and a scheduled sweep
+ * (`telemetry.evaluate-gaps`, TELEMETRY_GAP_CRON, every minute) re-evaluates the dispatches on
+ * board so that a DATA_GAP opens when time passes without readings.
+ */
 import { z } from 'zod';
+import { dispatchesToSweep } from '../db/excursions.js';
 import { insertReadings, type ReadingRow } from '../db/temperatures.js';
+import type { Logger } from '../lib/logger.js';
+import type { LivePublisher } from '../lib/live-events.js';
+import type { Db } from '../db/knex.js';
+import type { Config } from '../lib/config.js';
+import { evaluateDispatchExcursions } from '../use-cases/excursions.js';
+import { transaction } from '../use-cases/transaction.js';
 import { BatchWriter } from './batch-writer.js';
 import { CAPPED_BACKOFF, SHARED_HASH_TAG, defineQueue } from './define.js';
 
@@ -25,6 +38,36 @@ export const TemperatureReadings = z.object({
 });
 export type TemperatureReadings = z.infer<typeof TemperatureReadings>;
 
+/** The DATA_GAP sweep's job: a schedule tick, or (tests, operators) an explicit evaluation time. */
+export const EvaluateGaps = z.object({ tick: z.string().max(100).optional(), now: z.iso.datetime({ offset: true }).optional() });
+
+/** How many dispatches one batch evaluates at once (each takes a pool connection). */
+const EVALUATION_PARALLELISM = 4;
+
+/**
+ * Evaluates each dispatch in its own transaction, a few at a time. Any failure fails the caller
+ * (the batch's jobs are retried: their readings are already stored, the retry stores nothing and
+ * evaluates again), so every stored reading is evaluated at least once.
+ */
+export async function evaluateDispatches(
+  deps: { db: Db; log: Logger; live?: LivePublisher; config: Pick<Config, 'excursions'> },
+  dispatchIds: readonly number[],
+  now?: Date,
+): Promise<number> {
+  const { db, log, live, config } = deps;
+  const unit = { db, log, relay: { kick() {} } };
+  let changed = 0;
+  for (let i = 0; i < dispatchIds.length; i += EVALUATION_PARALLELISM) {
+    const results = await Promise.all(
+      dispatchIds
+        .slice(i, i + EVALUATION_PARALLELISM)
+        .map((id) => transaction(unit, (tx) => evaluateDispatchExcursions(tx, { excursions: config.excursions, live }, id, now ?? new Date()))),
+    );
+    for (const r of results) changed += r?.changed.length ?? 0;
+  }
+  return changed;
+}
+
 export function toReadingRows(data: TemperatureReadings): ReadingRow[] {
   const receivedAt = new Date(data.receivedAt);
   return data.readings.map((r) => ({
@@ -44,7 +87,8 @@ export const telemetryQueue = defineQueue({
   description: '냉장·냉동 온도 기록 저장 · reefer temperature readings',
   hashTag: SHARED_HASH_TAG,
   dispatcherVisible: true,
-  jobs: { readings: TemperatureReadings },
+  jobs: { readings: TemperatureReadings, 'telemetry.evaluate-gaps': EvaluateGaps },
+  schedules: ({ excursions }) => [{ name: 'telemetry-gaps', cron: excursions.gapCron, jobName: 'telemetry.evaluate-gaps', data: {} }],
   defaultJobOptions: {
     attempts: 25,
     backoff: { type: CAPPED_BACKOFF, delay: 500 },
@@ -53,15 +97,17 @@ export const telemetryQueue = defineQueue({
   },
   concurrency: (config) => config.worker.locationsConcurrency,
   successLogLevel: 'debug',
-  createProcessor: ({ db, metrics, log, config }) => {
+  createProcessor: ({ db, metrics, log, config, live }) => {
     const writer = new BatchWriter<ReadingRow>(log.child({ component: 'temperature-writer' }), {
       what: 'temperature readings',
       // The GPS writer's batch settings: both are many small jobs of the same kind.
       maxRows: config.worker.locationBatchMaxPoints,
       maxWaitMs: config.worker.locationBatchMaxWaitMs,
       store: async (rows) => {
-        const stored = await db.transaction((trx) => insertReadings(trx, rows));
+        const { stored, dispatchIds } = await db.transaction((trx) => insertReadings(trx, rows));
         metrics.temperatureReadingsStored.inc(stored);
+        // One evaluation per affected dispatch per batch, after the readings are committed.
+        await evaluateDispatches({ db, log, live, config }, dispatchIds);
       },
     });
     return {
@@ -69,6 +115,11 @@ export const telemetryQueue = defineQueue({
         readings: async (data) => {
           await writer.write(toReadingRows(data));
           return { readings: data.readings.length };
+        },
+        'telemetry.evaluate-gaps': async (data) => {
+          const ids = await dispatchesToSweep(db);
+          const changed = await evaluateDispatches({ db, log, live, config }, ids, data.now ? new Date(data.now) : undefined);
+          return { dispatches: ids.length, changed };
         },
       },
       close: () => writer.close(),

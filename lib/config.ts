@@ -80,6 +80,13 @@ const EnvSchema = z.object({
   LOCATION_RETENTION_DAYS: int(1, 3650).default(180),
   // HACCP practice keeps temperature records two years (FSMA 12 months, EU Reg. 37/2005 one year).
   TELEMETRY_RETENTION_DAYS: int(1, 3650).default(730),
+  // Excursions (DESIGN.md "Cold-chain telemetry and excursions"): out of range this long opens one,
+  // back in range this long closes it, no reading this long while on board is a DATA_GAP.
+  EXCURSION_OPEN_AFTER_S: int(0, 86_400).default(600),
+  EXCURSION_CLOSE_AFTER_S: int(0, 86_400).default(300),
+  TELEMETRY_GAP_S: int(1, 86_400).default(900),
+  // How often workers re-evaluate on-board dispatches for DATA_GAP (a silence needs time to pass, not a reading).
+  TELEMETRY_GAP_CRON: z.string().min(9).default('* * * * *'),
   OUTBOX_POLL_MS: int(50, 60_000).default(1000),
 
   DEMO_DATA: bool.optional(),
@@ -217,6 +224,8 @@ export interface Config {
   locationRetentionDays: number;
   /** How long reefer temperature readings are kept (TELEMETRY_RETENTION_DAYS). */
   telemetryRetentionDays: number;
+  /** Excursion evaluation (EXCURSION_OPEN_AFTER_S, EXCURSION_CLOSE_AFTER_S, TELEMETRY_GAP_S) and the DATA_GAP sweep's cron. */
+  excursions: { openAfterS: number; closeAfterS: number; gapS: number; gapCron: string };
   outboxPollMs: number;
   demoData: boolean;
   shutdownTimeoutMs: number;
@@ -284,7 +293,14 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       if (!e[key]) problems.push(`${key}: required when BACKUP_TARGETS includes s3`);
     }
   }
-  for (const key of ['BACKUP_DAILY_CRON', 'BACKUP_WEEKLY_CRON', 'BACKUP_VERIFY_CRON', 'BACKUP_RETENTION_CRON', 'MAINTENANCE_CRON'] as const) {
+  for (const key of [
+    'BACKUP_DAILY_CRON',
+    'BACKUP_WEEKLY_CRON',
+    'BACKUP_VERIFY_CRON',
+    'BACKUP_RETENTION_CRON',
+    'MAINTENANCE_CRON',
+    'TELEMETRY_GAP_CRON',
+  ] as const) {
     if (!isValidCron(e[key])) problems.push(`${key}: not a cron expression: "${e[key]}"`);
   }
   if (!isValidTimezone(e.BACKUP_TIMEZONE)) problems.push(`BACKUP_TIMEZONE: unknown time zone "${e.BACKUP_TIMEZONE}"`);
@@ -321,6 +337,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     locationRetentionDays: e.LOCATION_RETENTION_DAYS,
     telemetryRetentionDays: e.TELEMETRY_RETENTION_DAYS,
+    excursions: {
+      openAfterS: e.EXCURSION_OPEN_AFTER_S,
+      closeAfterS: e.EXCURSION_CLOSE_AFTER_S,
+      gapS: e.TELEMETRY_GAP_S,
+      gapCron: e.TELEMETRY_GAP_CRON,
+    },
     outboxPollMs: e.OUTBOX_POLL_MS,
     demoData: e.DEMO_DATA ?? e.NODE_ENV === 'development',
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

@@ -9,6 +9,20 @@ import type { Logger } from './logger.js';
 export type LiveEvent =
   | { type: 'dispatch'; dispatch_id: number; order_id: number; driver_id: number; vehicle_id: number; from: string | null; to: string; at: string }
   | { type: 'order'; order_id: number; status: string; at: string }
+  | {
+      /** A temperature excursion appeared or changed status (opened, closed); use-cases/excursions.ts. */
+      type: 'excursion';
+      excursion_id: number;
+      dispatch_id: number;
+      vehicle_id: number;
+      sensor: string;
+      kind: 'HIGH' | 'LOW' | 'DATA_GAP';
+      severity: 'WARNING' | 'CRITICAL';
+      status: 'OPEN' | 'CLOSED';
+      started_at: string;
+      ended_at: string | null;
+      at: string;
+    }
   | { type: 'positions'; positions: { driver_id: number; latitude: number; longitude: number; recorded_at: string }[] };
 
 export function liveChannel(prefix: string): string {

@@ -19,6 +19,7 @@ import {
   setDispatchStatus,
   type DispatchRow,
 } from '../db/dispatches.js';
+import { unresolvedExcursions } from '../db/excursions.js';
 import { getOrder, updateOrder, type OrderRow } from '../db/orders.js';
 import { ConflictError, NotFoundError } from '../lib/errors/index.js';
 import { announceDispatchChange, announceOrderChange } from './announce.js';
@@ -122,7 +123,13 @@ export async function cancelOrder(tx: Tx, deps: Deps, orderId: number, by: numbe
   return row;
 }
 
-/** The one place a dispatch's status is written: the status, the order that follows it, and both announcements. */
+/**
+ * The one place a dispatch's status is written: the status, the order that follows it, and both announcements.
+ * The caller holds the dispatch's lock (order, then dispatch). Completion is refused (409 EXCURSION_UNRESOLVED,
+ * DESIGN.md "Cold-chain telemetry and excursions") while one of its current temperature excursions is OPEN or
+ * has no corrective action; a dispatch without readings has none, so clients that send none are unaffected.
+ * Excursion evaluation takes the same lock, so the check sees a whole evaluation or none of it.
+ */
 async function moveDispatch(
   tx: Tx,
   deps: Deps,
@@ -132,6 +139,16 @@ async function moveDispatch(
   note: string | null | undefined,
   orderStatus: OrderStatus = orderStatusFor(to),
 ): Promise<{ dispatch: DispatchRow; order: OrderRow }> {
+  if (to === 'COMPLETED') {
+    const unresolved = await unresolvedExcursions(tx.trx, current.id);
+    if (unresolved.length > 0) {
+      throw new ConflictError(
+        `dispatch ${current.id} has ${unresolved.length} temperature excursion(s) still open or without a corrective action`,
+        'EXCURSION_UNRESOLVED',
+        { excursions: unresolved },
+      );
+    }
+  }
   const dispatch = await setDispatchStatus(tx.trx, current.id, to, TERMINAL_DISPATCH_STATUSES.includes(to));
   const order = await updateOrder(tx.trx, dispatch.order_id, { status: orderStatus });
   await announceDispatchChange(tx, deps, dispatch, current.status, by, note);

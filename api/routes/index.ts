@@ -6,6 +6,7 @@ import { authRoutes } from './auth.js';
 import { backupRoutes } from './backups.js';
 import { dashboardRoutes } from './dashboard.js';
 import { dispatchRoutes } from './dispatches.js';
+import { excursionRoutes } from './excursions.js';
 import { fleetRoutes } from './fleet.js';
 import { healthRoutes } from './health.js';
 import { jobRoutes } from './jobs.js';
@@ -23,6 +24,7 @@ export function allRoutes(deps: AppDeps, loginLimits: RouteSpec['before'] = []):
     ...authRoutes(deps, loginLimits),
     ...orderRoutes(deps),
     ...dispatchRoutes(deps),
+    ...excursionRoutes(deps),
     ...fleetRoutes(deps),
     ...locationRoutes(deps),
     ...jobRoutes(deps),

@@ -300,6 +300,9 @@ describe('live hub rules', () => {
     await publisher.publish(liveChannel(prefix), 'not json');
     await publisher.publish(liveChannel(prefix), JSON.stringify({ type: 'order', order_id: 7, status: 'PENDING', at: new Date().toISOString() }));
     await stream.next('order', (d) => d.order_id === 7);
+    // Temperature excursions (use-cases/excursions.ts publishes them) are forwarded too.
+    await publisher.publish(liveChannel(prefix), JSON.stringify({ type: 'excursion', excursion_id: 9, dispatch_id: 3, status: 'OPEN', severity: 'CRITICAL' }));
+    expect((await stream.next('excursion', (d) => d.excursion_id === 9)).data).toMatchObject({ dispatch_id: 3, status: 'OPEN', severity: 'CRITICAL' });
     expect(stream.events.map((e) => e.event)).not.toContain('backup');
     await stream.next('queues');
     // Counts are read every 100 ms here but sent only when they change: let several more
