@@ -80,6 +80,10 @@ const EnvSchema = z.object({
   LOCATION_RETENTION_DAYS: int(1, 3650).default(180),
   // HACCP practice keeps temperature records two years (FSMA 12 months, EU Reg. 37/2005 one year).
   TELEMETRY_RETENTION_DAYS: int(1, 3650).default(730),
+  // The carrier named on the printable temperature record, and a TrueType font with Hangul for it
+  // (default: Debian's fonts-nanum NanumGothic; without one the PDF falls back to English labels).
+  CARRIER_NAME: z.string().trim().min(1).max(200).default('UVIS'),
+  REPORT_FONT_PATH: z.string().min(1).optional(),
   OUTBOX_POLL_MS: int(50, 60_000).default(1000),
 
   DEMO_DATA: bool.optional(),
@@ -217,6 +221,8 @@ export interface Config {
   locationRetentionDays: number;
   /** How long reefer temperature readings are kept (TELEMETRY_RETENTION_DAYS). */
   telemetryRetentionDays: number;
+  /** The temperature record (GET /dispatches/:id/temperature-report): carrier named on it, Hangul font for the PDF. */
+  reports: { carrierName: string; fontPath: string | undefined };
   outboxPollMs: number;
   demoData: boolean;
   shutdownTimeoutMs: number;
@@ -321,6 +327,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     locationRetentionDays: e.LOCATION_RETENTION_DAYS,
     telemetryRetentionDays: e.TELEMETRY_RETENTION_DAYS,
+    reports: { carrierName: e.CARRIER_NAME, fontPath: e.REPORT_FONT_PATH },
     outboxPollMs: e.OUTBOX_POLL_MS,
     demoData: e.DEMO_DATA ?? e.NODE_ENV === 'development',
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
