@@ -255,13 +255,14 @@ export async function renderTemperaturePdf(report: TemperatureReport, options: P
     const rowH = 10.5;
     const bottom = doc.page.height - doc.page.margins.bottom - 14;
     const block = width / 2;
-    const o = { time: 0, sensor: 82, temp: 160, set: 205, door: 240, flag: 262 } as const;
+    const o = { time: 0, sensor: 76, temp: 136, set: 166, door: 206, flag: 240 } as const;
+    const short = (ko: string, en: string) => (korean ? `${ko} ${en}` : en);
     const header: [string, number][] = [
-      [L('시각', 'Time'), o.time],
-      [L('센서', 'Sensor'), o.sensor],
+      [short('시각', 'Time'), o.time],
+      [short('센서', 'Sensor'), o.sensor],
       ['°C', o.temp],
-      [L('설정', 'Set'), o.set],
-      [L('문', 'Door'), o.door],
+      [short('설정', 'Set'), o.set],
+      [short('문', 'Door'), o.door],
     ];
     let y = doc.y;
     let top = y;
