@@ -30,12 +30,12 @@ const fontCache = new Map<string, Fonts | null>();
 let warned = false;
 
 /** The Hangul fonts (regular and, when beside it, bold), read once per path; null when none is found. */
-function loadFonts(configured: string | undefined, log?: Logger): Fonts | null {
-  const key = configured ?? '';
+function loadFonts(configured: string | undefined, fallback: string | null, log?: Logger): Fonts | null {
+  const key = `${configured ?? ''}\0${fallback ?? ''}`;
   const cached = fontCache.get(key);
   if (cached !== undefined) return cached;
   let fonts: Fonts | null = null;
-  for (const path of [configured, DEFAULT_REPORT_FONT]) {
+  for (const path of [configured, fallback]) {
     if (!path || !existsSync(path)) continue;
     try {
       const regular = readFileSync(path);
@@ -73,7 +73,10 @@ function duration(s: number): string {
 }
 
 export interface PdfOptions {
+  /** REPORT_FONT_PATH: a TrueType font with Hangul; a file named like it with "Bold" appended is the bold face. */
   fontPath?: string;
+  /** Tried when fontPath is unset or missing; null tries nothing (tests of the English fallback). */
+  fallbackFontPath?: string | null;
   log?: Logger;
 }
 
@@ -85,7 +88,7 @@ export interface RenderedPdf {
 }
 
 export async function renderTemperaturePdf(report: TemperatureReport, options: PdfOptions = {}): Promise<RenderedPdf> {
-  const fonts = loadFonts(options.fontPath, options.log);
+  const fonts = loadFonts(options.fontPath, options.fallbackFontPath === undefined ? DEFAULT_REPORT_FONT : options.fallbackFontPath, options.log);
   const korean = fonts !== null;
   const s = report.summary;
   const doc = new PDFDocument({
