@@ -243,6 +243,8 @@ export async function renderTemperaturePdf(report: TemperatureReport, options: P
   }
 
   // Every reading, two blocks side by side per page.
+  // Too close to the bottom for the heading, the table's header and a few rows: the table starts on a new page.
+  if (report.readings.length > 0 && doc.y > doc.page.height - doc.page.margins.bottom - 120) doc.addPage();
   heading(L('전체 측정값 (KST)', 'Every reading (KST)'));
   if (report.readings.length === 0) {
     doc
