@@ -29,9 +29,10 @@ ENV NODE_ENV=production \
     BACKUP_DIR=/var/lib/uvis/backups \
     UPLOADS_DIR=/var/lib/uvis/uploads
 # tini: PID 1 that forwards SIGTERM to node and reaps children (pg_dump), so a
-# rolling deploy's stop signal reaches the graceful shutdown.
+# rolling deploy's stop signal reaches the graceful shutdown. fonts-nanum: Hangul for
+# the temperature record's PDF (REPORT_FONT_PATH defaults to its NanumGothic).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends tini postgresql-client ca-certificates \
+    && apt-get install -y --no-install-recommends tini postgresql-client ca-certificates fonts-nanum \
     && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 uvis \
     && useradd --system --uid 10001 --gid uvis --home-dir /app --shell /usr/sbin/nologin uvis \

@@ -87,6 +87,10 @@ const EnvSchema = z.object({
   TELEMETRY_GAP_S: int(1, 86_400).default(900),
   // How often workers re-evaluate on-board dispatches for DATA_GAP (a silence needs time to pass, not a reading).
   TELEMETRY_GAP_CRON: z.string().min(9).default('* * * * *'),
+  // The carrier named on the printable temperature record, and a TrueType font with Hangul for it
+  // (default: Debian's fonts-nanum NanumGothic; without one the PDF falls back to English labels).
+  CARRIER_NAME: z.string().trim().min(1).max(200).default('UVIS'),
+  REPORT_FONT_PATH: z.string().min(1).optional(),
   OUTBOX_POLL_MS: int(50, 60_000).default(1000),
 
   DEMO_DATA: bool.optional(),
@@ -226,6 +230,8 @@ export interface Config {
   telemetryRetentionDays: number;
   /** Excursion evaluation (EXCURSION_OPEN_AFTER_S, EXCURSION_CLOSE_AFTER_S, TELEMETRY_GAP_S) and the DATA_GAP sweep's cron. */
   excursions: { openAfterS: number; closeAfterS: number; gapS: number; gapCron: string };
+  /** The temperature record (GET /dispatches/:id/temperature-report): carrier named on it, Hangul font for the PDF. */
+  reports: { carrierName: string; fontPath: string | undefined };
   outboxPollMs: number;
   demoData: boolean;
   shutdownTimeoutMs: number;
@@ -343,6 +349,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       gapS: e.TELEMETRY_GAP_S,
       gapCron: e.TELEMETRY_GAP_CRON,
     },
+    reports: { carrierName: e.CARRIER_NAME, fontPath: e.REPORT_FONT_PATH },
     outboxPollMs: e.OUTBOX_POLL_MS,
     demoData: e.DEMO_DATA ?? e.NODE_ENV === 'development',
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

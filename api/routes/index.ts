@@ -14,12 +14,14 @@ import { locationRoutes } from './locations.js';
 import { mobileRoutes } from './mobile.js';
 import { orderRoutes } from './orders.js';
 import { telemetryRoutes } from './telemetry.js';
+import { temperatureReportRoutes } from './temperature-report.js';
 
 export function allRoutes(deps: AppDeps, loginLimits: RouteSpec['before'] = []): RouteSpec[] {
   // Express matches routes in order: the drivers' hot path (GPS posts, their list) comes first.
   return [
     ...mobileRoutes(deps),
     ...telemetryRoutes(deps),
+    ...temperatureReportRoutes(deps),
     ...healthRoutes(deps),
     ...authRoutes(deps, loginLimits),
     ...orderRoutes(deps),
