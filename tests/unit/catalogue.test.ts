@@ -55,9 +55,10 @@ describe('job catalogue', () => {
   });
 
   it("takes the schedules from the queues served, with each queue's cron settings", () => {
-    const config = loadConfig({ BACKUP_DAILY_CRON: '0 3 * * *', MAINTENANCE_CRON: '30 4 * * *' });
+    const config = loadConfig({ BACKUP_DAILY_CRON: '0 3 * * *', MAINTENANCE_CRON: '30 4 * * *', TELEMETRY_GAP_CRON: '*/2 * * * *' });
     const all = queueSchedules(config, QUEUE_NAMES);
     expect(all.map((s) => `${s.queue}:${s.name}:${s.jobName}`)).toEqual([
+      'telemetry:telemetry-gaps:telemetry.evaluate-gaps',
       'backups:daily:backup.run',
       'backups:weekly:backup.run',
       'backups:verify:backup.verify',
@@ -66,6 +67,7 @@ describe('job catalogue', () => {
     ]);
     expect(all.find((s) => s.name === 'daily')!.cron).toBe('0 3 * * *');
     expect(all.find((s) => s.name === 'maintenance')!.cron).toBe('30 4 * * *');
+    expect(all.find((s) => s.name === 'telemetry-gaps')!.cron).toBe('*/2 * * * *');
     expect(queueSchedules(config, ['orders', 'locations'])).toEqual([]);
   });
 
