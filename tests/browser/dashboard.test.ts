@@ -368,6 +368,10 @@ describe('dispatcher dashboard', () => {
     ]);
     // The open excursion is offered first.
     expect(await page.inputValue(`${card} select[name="excursion_id"]`)).toBe(String(open.id));
+    // The list scrolls inside its panel: let it grow for the card's picture.
+    await page.evaluate(() => {
+      for (const el of (globalThis as any).document.querySelectorAll('#dispatches .list-scroll')) el.style.maxHeight = 'none';
+    });
     await page.locator(card).screenshot({ path: `${ARTIFACTS}/dashboard-temperature-ko.png` });
 
     await page.selectOption(`${card} select[name="action"]`, 'ADJUSTED_SETPOINT');
