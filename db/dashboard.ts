@@ -2,7 +2,9 @@
  * Reads the dispatcher dashboard needs in one round trip each, where the contract's
  * endpoints would take one request per row (a dispatch's history, a vehicle's position).
  */
+import type { CargoClass } from '../domain/cargo.js';
 import { ACTIVE_DISPATCH_STATUSES } from '../domain/dispatch-status.js';
+import { TEMPERATURE_PROFILES, resolveOrderLimits, type TemperatureProfileCode } from '../domain/temperature-profiles.js';
 import type { Db } from './knex.js';
 
 const iso = (value: unknown): string | null => (value instanceof Date ? value.toISOString() : value == null ? null : String(value));
@@ -56,7 +58,13 @@ export async function vehiclePositions(db: Db, limit = 2000) {
   }));
 }
 
-/** Active dispatches, newest first, with their order, vehicle plate, driver name and status history (two queries in all). */
+/** numeric columns come back from pg as strings. */
+const num = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+
+/**
+ * Active dispatches, newest first, with their order, vehicle plate, driver name, status history,
+ * latest temperature reading, resolved limits and excursion counts (four queries in all, whatever the number of dispatches).
+ */
 export async function activeDispatches(db: Db, limit: number) {
   const rows: Record<string, unknown>[] = await db('dispatches as d')
     .join('orders as o', 'o.id', 'd.order_id')
@@ -82,6 +90,9 @@ export async function activeDispatches(db: Db, limit: number) {
       'o.weight_kg',
       'o.status as order_status',
       'o.client_id',
+      'o.temperature_profile',
+      'o.temp_min_c',
+      'o.temp_max_c',
       'v.license_plate',
       'dr.name as driver_name',
     );
@@ -92,36 +103,91 @@ export async function activeDispatches(db: Db, limit: number) {
         .orderBy([{ column: 'dispatch_id' }, { column: 'changed_at' }, { column: 'id' }])
         .select('dispatch_id', 'from_status', 'to_status', 'changed_by', 'changed_at', 'note')
     : [];
+  // The newest reading per dispatch: DISTINCT ON over the (dispatch_id, recorded_at, id) index.
+  const latest: Record<string, unknown>[] = ids.length
+    ? await db('temperature_readings')
+        .distinctOn('dispatch_id')
+        .whereIn('dispatch_id', ids)
+        .orderBy([{ column: 'dispatch_id' }, { column: 'recorded_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+        .select('dispatch_id', 'temperature_c', 'recorded_at', 'sensor')
+    : [];
+  const latestBy = new Map(latest.map((r) => [r.dispatch_id as number, r]));
+  // Current (not superseded) excursions: open ones, and unresolved ones (open, or without a corrective action: the completion gate's rule).
+  const counts: Record<string, unknown>[] = ids.length
+    ? await db('temperature_excursions as e')
+        .whereIn('e.dispatch_id', ids)
+        .whereNull('e.superseded_at')
+        .groupBy('e.dispatch_id')
+        .select(
+          'e.dispatch_id',
+          db.raw(`count(*) filter (where e.status = 'OPEN')::int as open`),
+          db.raw(`count(*) filter (where e.status = 'OPEN' or not exists (select 1 from excursion_actions a where a.excursion_id = e.id))::int as unresolved`),
+          db.raw('count(*)::int as total'),
+        )
+    : [];
+  const countsBy = new Map(counts.map((r) => [r.dispatch_id as number, r]));
   const byDispatch = new Map<number, Record<string, unknown>[]>();
   for (const h of history) {
     const list = byDispatch.get(h.dispatch_id as number) ?? [];
     list.push(h);
     byDispatch.set(h.dispatch_id as number, list);
   }
-  return rows.map((r) => ({
-    id: r.id as number,
-    status: r.status as string,
-    order_id: r.order_id as number,
-    vehicle_id: r.vehicle_id as number,
-    driver_id: r.driver_id as number,
-    created_at: iso(r.created_at)!,
-    updated_at: iso(r.updated_at)!,
-    order: {
-      pickup_address: r.pickup_address as string,
-      delivery_address: r.delivery_address as string,
-      cargo_type: r.cargo_type as string,
-      weight: r.weight_kg as number,
-      status: r.order_status as string,
-      client_id: r.client_id as number,
-    },
-    license_plate: r.license_plate as string,
-    driver_name: r.driver_name as string,
-    history: (byDispatch.get(r.id as number) ?? []).map((h) => ({
-      from_status: (h.from_status as string | null) ?? null,
-      to_status: h.to_status as string,
-      changed_by: (h.changed_by as number | null) ?? null,
-      changed_at: iso(h.changed_at)!,
-      note: (h.note as string | null) ?? null,
-    })),
-  }));
+  return rows.map((r) => {
+    const reading = latestBy.get(r.id as number);
+    const c = countsBy.get(r.id as number);
+    return {
+      id: r.id as number,
+      status: r.status as string,
+      order_id: r.order_id as number,
+      vehicle_id: r.vehicle_id as number,
+      driver_id: r.driver_id as number,
+      created_at: iso(r.created_at)!,
+      updated_at: iso(r.updated_at)!,
+      order: {
+        pickup_address: r.pickup_address as string,
+        delivery_address: r.delivery_address as string,
+        cargo_type: r.cargo_type as string,
+        weight: r.weight_kg as number,
+        status: r.order_status as string,
+        client_id: r.client_id as number,
+      },
+      license_plate: r.license_plate as string,
+      driver_name: r.driver_name as string,
+      history: (byDispatch.get(r.id as number) ?? []).map((h) => ({
+        from_status: (h.from_status as string | null) ?? null,
+        to_status: h.to_status as string,
+        changed_by: (h.changed_by as number | null) ?? null,
+        changed_at: iso(h.changed_at)!,
+        note: (h.note as string | null) ?? null,
+      })),
+      latest_reading: reading ? { temperature_c: num(reading.temperature_c)!, recorded_at: iso(reading.recorded_at)!, sensor: reading.sensor as string } : null,
+      limits: dispatchLimits(r),
+      excursions: {
+        open: (c?.open as number | undefined) ?? 0,
+        unresolved: (c?.unresolved as number | undefined) ?? 0,
+        total: (c?.total as number | undefined) ?? 0,
+      },
+    };
+  });
+}
+
+/** The order's limits as the dashboard shows them; a 0 °C limit stays 0 (num() and ?? keep it, never ||). */
+function dispatchLimits(r: Record<string, unknown>) {
+  const resolved = resolveOrderLimits({
+    cargo_class: r.cargo_type as CargoClass,
+    temperature_profile: (r.temperature_profile as TemperatureProfileCode | null) ?? null,
+    temp_min_c: num(r.temp_min_c),
+    temp_max_c: num(r.temp_max_c),
+  });
+  const profile = resolved.profile ? TEMPERATURE_PROFILES[resolved.profile] : null;
+  return {
+    source: resolved.source,
+    profile: resolved.profile,
+    label: profile?.label ?? null,
+    label_en: profile?.labelEn ?? null,
+    min_c: resolved.limits.min,
+    max_c: resolved.limits.max,
+    critical_min_c: resolved.limits.criticalMin,
+    critical_max_c: resolved.limits.criticalMax,
+  };
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { VEHICLE_TYPES } from '../../domain/cargo.js';
 import { DISPATCH_STATUSES, ORDER_STATUSES } from '../../domain/dispatch-status.js';
 import { USER_ROLES } from '../../domain/roles.js';
+import { TEMPERATURE_PROFILE_CODES } from '../../domain/temperature-profiles.js';
 import { CargoCode } from './common.js';
 
 export const NoQuery = z.strictObject({});
@@ -52,6 +53,19 @@ export const HistoryEntry = z.object({
   note: z.string().nullable(),
 });
 
+export const DispatchLimits = z
+  .object({
+    source: z.enum(['ORDER', 'PROFILE', 'CARGO_CLASS']).meta({ description: "The order's own limits, the profile it names, or its cargo class's profile" }),
+    profile: z.enum(TEMPERATURE_PROFILE_CODES).nullable(),
+    label: z.string().nullable().meta({ description: "The profile's Korean label; null for the order's own limits" }),
+    label_en: z.string().nullable(),
+    min_c: z.number().nullable().meta({ description: 'Warning limits in °C; null means no limit on that side (0 is a limit)' }),
+    max_c: z.number().nullable(),
+    critical_min_c: z.number().nullable(),
+    critical_max_c: z.number().nullable(),
+  })
+  .meta({ id: 'DispatchLimits', description: "The temperature limits the dispatch's order is held to" });
+
 export const ActiveDispatch = z
   .object({
     id: z.number(),
@@ -72,6 +86,18 @@ export const ActiveDispatch = z
     license_plate: z.string(),
     driver_name: z.string(),
     history: z.array(HistoryEntry),
+    latest_reading: z
+      .object({ temperature_c: z.number(), recorded_at: z.string(), sensor: z.string() })
+      .nullable()
+      .meta({ description: "The dispatch's newest temperature reading (by recorded_at), null before its first" }),
+    limits: DispatchLimits,
+    excursions: z
+      .object({
+        open: z.number().meta({ description: 'Current excursions still OPEN' }),
+        unresolved: z.number().meta({ description: 'Current excursions OPEN or without a corrective action (they block completion)' }),
+        total: z.number(),
+      })
+      .meta({ description: "Counts of the dispatch's current (not superseded) temperature excursions" }),
   })
   .meta({ id: 'ActiveDispatch' });
 

@@ -9,7 +9,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { projectPath } from '../../lib/paths.js';
 import { DEMO_ADMIN, DEMO_DISPATCHER, DEMO_DRIVER2 } from '../helpers/api-client.js';
-import { assign, createOrder } from '../helpers/fixtures.js';
+import { assign, createDriver, createOrder, createVehicle } from '../helpers/fixtures.js';
 import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
 import { launchBrowser, newPage, type TestBrowser, type WatchedPage } from './chromium.js';
 import { ensureDashboardBuilt } from './build-dashboard.js';
@@ -290,6 +290,141 @@ describe('dispatcher dashboard', () => {
     await useLanguage(second.page, 'ko');
     expect(await second.page.textContent('#signin-message')).toContain('관리자와 배차 담당자만');
     noProblems(watched);
+  });
+
+  it('shows a dispatch’s temperature, trip chart and excursions, records a corrective action, and follows excursion events live', async () => {
+    const db = uvis.running.deps.db;
+    const vehicle = await createVehicle(uvis.api, admin);
+    const driver = await createDriver(uvis.api, admin);
+    // CHILLED: 0 to 10 °C.
+    const order = await createOrder(uvis.api, admin, { pickup_address: '경기도 이천시 마장면 1', delivery_address: '대전광역시 유성구 2' });
+    const created = await assign(uvis.api, admin, order.id, vehicle.id, driver.id);
+    expect(created.status, created.text).toBe(201);
+    const dispatchId = created.body.id as number;
+    const now = Date.now();
+    const at = (minutesAgo: number) => new Date(now - minutesAgo * 60_000);
+    // An hour of readings at one a minute: in range, 25 minutes too warm (a door left open), back in range, then warm again.
+    const temps = (m: number) => (m > 40 ? 4 + Math.sin(m / 5) : m > 15 ? 13.5 : m > 3 ? 5 : 12);
+    await db('temperature_readings').insert(
+      Array.from({ length: 60 }, (_, i) => 59 - i).map((m) => ({
+        vehicle_id: vehicle.id,
+        dispatch_id: dispatchId,
+        sensor: 'main',
+        recorded_at: at(m),
+        temperature_c: temps(m),
+        source: 'driver',
+      })),
+    );
+    const excursion = (from: number, to: number | null, status: 'OPEN' | 'CLOSED') => ({
+      dispatch_id: dispatchId,
+      vehicle_id: vehicle.id,
+      sensor: 'main',
+      kind: 'HIGH',
+      severity: 'WARNING',
+      status,
+      started_at: at(from),
+      ended_at: to === null ? null : at(to),
+      duration_s: ((to ?? 0) - from) * -60,
+      peak_c: status === 'OPEN' ? 12 : 13.5,
+      readings: 10,
+    });
+    const [closed, open] = await db('temperature_excursions')
+      .insert([excursion(40, 15, 'CLOSED'), excursion(3, null, 'OPEN')])
+      .returning('id');
+    await db('excursion_actions').insert({ excursion_id: closed.id, action: 'CLOSED_DOOR', note: '기사에게 전화, 도어 닫힘 확인' });
+
+    const watched = await signedIn(DEMO_DISPATCHER);
+    const { page } = watched;
+    await useLanguage(page, 'ko');
+    const card = `#dispatches li[data-dispatch-id="${dispatchId}"]`;
+    await page.waitForSelector(`${card} [data-role="temperature"][data-level="WARNING"]`);
+    expect(await page.textContent(`${card} [data-role="temperature-value"]`)).toBe('12 °C');
+    // The state is said in words, not only by colour.
+    expect(await page.textContent(`${card} [data-role="temperature-state"]`)).toContain('경고 · 기준 이탈 (높음)');
+    expect(await page.textContent(`${card} .temp-limits`)).toContain('냉장 0 – 10 °C');
+    expect(await page.textContent(`${card} [data-role="open-excursions"]`)).toContain('진행 중 이탈 1건');
+
+    // Readings load when the section is opened.
+    await page.click(`${card} [data-role="temperature-details"] summary`);
+    await page.waitForSelector(`${card} svg[data-role="trip-chart"] polyline[data-role="trace"]`);
+    const points = (await page.getAttribute(`${card} polyline[data-role="trace"]`, 'points'))!.trim().split(' ');
+    expect(points).toHaveLength(60);
+    expect(await page.$(`${card} svg rect[data-role="limit-band"]`)).not.toBeNull();
+    await page.waitForSelector(`${card} .excursion[data-excursion-id="${open.id}"][data-status="OPEN"]`);
+    expect(await page.textContent(`${card} .excursion[data-excursion-id="${closed.id}"]`)).toContain('기사에게 전화, 도어 닫힘 확인');
+    expect(await page.textContent(`${card} .excursion[data-excursion-id="${open.id}"]`)).toContain('조치 기록 없음');
+    // Korean labels first in the action select.
+    const actionLabels = await page.$$eval(`${card} select[name="action"] option`, (os) => os.map((o) => o.textContent));
+    expect(actionLabels).toEqual([
+      '선택하세요',
+      '설정 온도 조정',
+      '문 닫음',
+      '냉동기 수리',
+      '화물 옮겨 실음',
+      '차고지로 회송',
+      '검사 후 출고',
+      '격리 보관',
+      '폐기',
+    ]);
+    // The open excursion is offered first.
+    expect(await page.inputValue(`${card} select[name="excursion_id"]`)).toBe(String(open.id));
+    // The list scrolls inside its panel: let it grow for the card's picture.
+    await page.evaluate(() => {
+      for (const el of (globalThis as any).document.querySelectorAll('#dispatches .list-scroll')) el.style.maxHeight = 'none';
+    });
+    await page.locator(card).screenshot({ path: `${ARTIFACTS}/dashboard-temperature-ko.png` });
+
+    await page.selectOption(`${card} select[name="action"]`, 'ADJUSTED_SETPOINT');
+    await page.fill(`${card} textarea[name="note"]`, '설정 온도 2 °C로 조정');
+    await page.click(`${card} [data-role="action-form"] button[type="submit"]`);
+    await page.waitForSelector(`${card} [data-role="action-result"].ok`);
+    const listed = await uvis.api.get(`/api/v1/dispatches/${dispatchId}/excursions`, dispatcherToken);
+    const recorded = listed.body.items.find((e: any) => e.id === open.id);
+    expect(recorded.actions).toMatchObject([{ action: 'ADJUSTED_SETPOINT', note: '설정 온도 2 °C로 조정', at: expect.any(String) }]);
+    await page.waitForSelector(`${card} .excursion[data-excursion-id="${open.id}"] li[data-action="ADJUSTED_SETPOINT"]`);
+    expect(await page.textContent(`${card} .excursion[data-excursion-id="${open.id}"] [data-role="actions"]`)).toContain(
+      '설정 온도 조정 · 설정 온도 2 °C로 조정',
+    );
+
+    // A refused action is shown like the other forms' errors: a superseded excursion is a 404.
+    await db('temperature_excursions').where({ id: closed.id }).update({ superseded_at: new Date() });
+    await page.selectOption(`${card} select[name="excursion_id"]`, String(closed.id));
+    await page.selectOption(`${card} select[name="action"]`, 'INSPECTED_RELEASED');
+    await page.click(`${card} [data-role="action-form"] button[type="submit"]`);
+    await page.waitForSelector(`${card} [data-role="action-result"].error`);
+    await db('temperature_excursions').where({ id: closed.id }).update({ superseded_at: null });
+
+    // Live: an excursion event (as the telemetry worker publishes it) refreshes that dispatch's excursions and counts.
+    await page.evaluate(() => ((globalThis as any).sameDocument = true));
+    const [critical] = await db('temperature_excursions')
+      .insert({ ...excursion(1, null, 'OPEN'), kind: 'DATA_GAP', severity: 'CRITICAL', sensor: 'rear', peak_c: null })
+      .returning('*');
+    uvis.running.deps.live.publish({
+      type: 'excursion',
+      excursion_id: critical.id,
+      dispatch_id: dispatchId,
+      vehicle_id: vehicle.id,
+      sensor: 'rear',
+      kind: 'DATA_GAP',
+      severity: 'CRITICAL',
+      status: 'OPEN',
+      started_at: critical.started_at.toISOString(),
+      ended_at: null,
+      at: new Date().toISOString(),
+    });
+    await page.waitForSelector(`${card} .excursion[data-excursion-id="${critical.id}"][data-status="OPEN"][data-severity="CRITICAL"]`);
+    await page.waitForFunction(
+      (sel) => (globalThis as any).document.querySelector(sel)?.textContent?.includes('진행 중 이탈 2건'),
+      `${card} [data-role="open-excursions"]`,
+    );
+    expect(await page.evaluate(() => (globalThis as any).sameDocument)).toBe(true);
+    await page.locator(card).screenshot({ path: `${ARTIFACTS}/dashboard-temperature-live-ko.png` });
+    await useLanguage(page, 'en');
+    expect(await page.textContent(`${card} [data-role="temperature-state"]`)).toContain('Warning · out of range (high)');
+    await page.locator(card).screenshot({ path: `${ARTIFACTS}/dashboard-temperature-en.png` });
+    noProblems(watched);
+
+    await uvis.api.request('POST', `/api/v1/dispatches/${dispatchId}/cancel`, { token: admin, json: {} });
   });
 
   it('switches to English and back, and leaves screenshots of both (laptop and tablet)', async () => {

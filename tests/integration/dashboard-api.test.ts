@@ -17,7 +17,7 @@ import { LiveHub } from '../../lib/live-subscriber.js';
 import { createLogger } from '../../lib/logger.js';
 import { createRedis } from '../../lib/redis.js';
 import { DEMO_DISPATCHER, DEMO_DRIVER2, waitFor } from '../helpers/api-client.js';
-import { assign, createOrder } from '../helpers/fixtures.js';
+import { assign, createDriver, createOrder, createVehicle } from '../helpers/fixtures.js';
 import { baseUrls } from '../helpers/databases.js';
 import { newPrefix, startTestUvis, type TestUvis } from '../helpers/uvis.js';
 
@@ -176,6 +176,88 @@ describe('dashboard reads', () => {
     await uvis.api.request('POST', `/api/v1/dispatches/${created.body.id}/cancel`, { token: dispatcher, json: {} });
     const after = await uvis.api.get('/api/v1/dashboard/dispatches', dispatcher);
     expect(after.body.items.some((d: any) => d.id === created.body.id)).toBe(false);
+  });
+
+  it('dispatches carry the latest reading, the resolved limits (a 0 °C limit stays 0) and the excursion counts', async () => {
+    const db = uvis.running.deps.db;
+    const vehicle = await createVehicle(uvis.api, admin);
+    const driver = await createDriver(uvis.api, admin);
+    // Own limits 0..5 °C: the 0 must come back as 0, not as "no limit".
+    const order = await createOrder(uvis.api, dispatcher, { temp_min_c: 0, temp_max_c: 5 });
+    const created = await assign(uvis.api, dispatcher, order.id, vehicle.id, driver.id);
+    expect(created.status, created.text).toBe(201);
+    const dispatchId = created.body.id as number;
+    const other = await createOrder(uvis.api, dispatcher, { cargo_type: 'FROZEN' });
+    const vehicle2 = await createVehicle(uvis.api, admin, { vehicle_type: 'FREEZER' });
+    const driver3 = await createDriver(uvis.api, admin);
+    const plain = await assign(uvis.api, dispatcher, other.id, vehicle2.id, driver3.id);
+    expect(plain.status, plain.text).toBe(201);
+
+    const now = Date.now();
+    const at = (minutesAgo: number) => new Date(now - minutesAgo * 60_000);
+    await db('temperature_readings').insert([
+      { vehicle_id: vehicle.id, dispatch_id: dispatchId, sensor: 'main', recorded_at: at(30), temperature_c: 3.5, source: 'driver' },
+      { vehicle_id: vehicle.id, dispatch_id: dispatchId, sensor: 'main', recorded_at: at(2), temperature_c: 7.25, source: 'driver' },
+      { vehicle_id: vehicle.id, dispatch_id: dispatchId, sensor: 'rear', recorded_at: at(10), temperature_c: 4, source: 'driver' },
+    ]);
+    const excursion = (minutesAgo: number, status: 'OPEN' | 'CLOSED', extra: Record<string, unknown> = {}) => ({
+      dispatch_id: dispatchId,
+      vehicle_id: vehicle.id,
+      sensor: 'main',
+      kind: 'HIGH',
+      severity: 'WARNING',
+      status,
+      started_at: at(minutesAgo),
+      ended_at: status === 'CLOSED' ? at(minutesAgo - 5) : null,
+      duration_s: 300,
+      peak_c: 7.25,
+      readings: 3,
+      ...extra,
+    });
+    const [open, closedResolved] = await db('temperature_excursions')
+      .insert([
+        excursion(20, 'OPEN'),
+        excursion(60, 'CLOSED'),
+        excursion(90, 'CLOSED'),
+        // Superseded rows are not current: never counted.
+        excursion(120, 'OPEN', { superseded_at: new Date() }),
+      ])
+      .returning('id');
+    await db('excursion_actions').insert({ excursion_id: closedResolved.id, action: 'CLOSED_DOOR', note: 'door shut' });
+    await db('excursion_actions').insert({ excursion_id: open.id, action: 'ADJUSTED_SETPOINT', note: null });
+
+    const res = await uvis.api.get('/api/v1/dashboard/dispatches', dispatcher);
+    expect(res.status).toBe(200);
+    const listed = res.body.items.find((d: any) => d.id === dispatchId);
+    expect(listed.latest_reading).toEqual({ temperature_c: 7.25, recorded_at: at(2).toISOString(), sensor: 'main' });
+    expect(listed.limits).toEqual({
+      source: 'ORDER',
+      profile: null,
+      label: null,
+      label_en: null,
+      min_c: 0,
+      max_c: 5,
+      critical_min_c: null,
+      critical_max_c: null,
+    });
+    // OPEN (even with an action) and CLOSED without an action are unresolved; CLOSED with an action is not.
+    expect(listed.excursions).toEqual({ open: 1, unresolved: 2, total: 3 });
+
+    const frozen = res.body.items.find((d: any) => d.id === plain.body.id);
+    expect(frozen.latest_reading).toBeNull();
+    expect(frozen.excursions).toEqual({ open: 0, unresolved: 0, total: 0 });
+    expect(frozen.limits).toEqual({
+      source: 'CARGO_CLASS',
+      profile: 'FROZEN',
+      label: '냉동',
+      label_en: 'Frozen',
+      min_c: null,
+      max_c: -18,
+      critical_min_c: null,
+      critical_max_c: -15,
+    });
+
+    for (const id of [dispatchId, plain.body.id]) await uvis.api.request('POST', `/api/v1/dispatches/${id}/cancel`, { token: dispatcher, json: {} });
   });
 
   it('queues gives waiting, active, failed and delayed per queue', async () => {

@@ -1,7 +1,19 @@
 /** Loading from the API into the store: each loader coalesces overlapping calls and announces what changed. */
 import { api } from './api.js';
 import { changed, state } from './store.js';
-import type { ActiveDispatch, Client, Driver, Order, Page, PositionsResponse, QueuesResponse, Vehicle } from './types.js';
+import type {
+  ActiveDispatch,
+  Client,
+  Driver,
+  Excursion,
+  Order,
+  Page,
+  PositionsResponse,
+  QueuesResponse,
+  Telemetry,
+  TemperatureReading,
+  Vehicle,
+} from './types.js';
 
 /** Runs fn at most once at a time; a call during a run makes exactly one more run afterwards. */
 function coalesce(fn: () => Promise<void>): () => Promise<void> {
@@ -91,8 +103,81 @@ export const loadPending = coalesce(async () => {
 
 export const loadDispatches = coalesce(async () => {
   state.dispatches = (await api<{ items: ActiveDispatch[] }>('GET', '/dashboard/dispatches')).items;
+  pruneTelemetry();
   changed('dispatches');
+  // What the page shows of an open temperature section follows the list: refresh it too.
+  for (const id of state.telemetry.keys()) void loadTelemetry(id);
 });
+
+/** Readings kept for a trip chart: a day at one a minute is 1,440; beyond this the chart shows the first part and says so. */
+const MAX_READINGS = 20_000;
+
+function telemetryOf(dispatchId: number): Telemetry {
+  let entry = state.telemetry.get(dispatchId);
+  if (!entry) {
+    entry = { readings: [], truncated: false, excursions: [], error: null, loading: false };
+    state.telemetry.set(dispatchId, entry);
+  }
+  return entry;
+}
+
+const telemetryLoaders = new Map<string, () => Promise<void>>();
+
+function perDispatch(kind: string, dispatchId: number, fn: (entry: Telemetry) => Promise<void>): Promise<void> {
+  const key = `${kind}:${dispatchId}`;
+  let run = telemetryLoaders.get(key);
+  if (!run) {
+    run = coalesce(async () => {
+      const entry = telemetryOf(dispatchId);
+      entry.loading = true;
+      try {
+        await fn(entry);
+        entry.error = null;
+      } catch (err) {
+        entry.error = err;
+      } finally {
+        entry.loading = false;
+        changed('telemetry');
+      }
+    });
+    telemetryLoaders.set(key, run);
+  }
+  return run();
+}
+
+/** A dispatch's excursions (with their actions). */
+export function loadExcursions(dispatchId: number): Promise<void> {
+  return perDispatch('excursions', dispatchId, async (entry) => {
+    entry.excursions = (await api<{ items: Excursion[] }>('GET', `/dispatches/${dispatchId}/excursions`)).items;
+  });
+}
+
+/** A dispatch's readings in time order and its excursions: on demand, when its temperature section is opened. */
+export function loadTelemetry(dispatchId: number): Promise<void> {
+  return Promise.all([
+    perDispatch('readings', dispatchId, async (entry) => {
+      const readings: TemperatureReading[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: Page<TemperatureReading> = await api<Page<TemperatureReading>>(
+          'GET',
+          `/dispatches/${dispatchId}/temperatures?limit=5000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        );
+        readings.push(...page.items.map((r) => ({ sensor: r.sensor, recorded_at: r.recorded_at, temperature_c: Number(r.temperature_c) })));
+        cursor = page.next_cursor;
+      } while (cursor && readings.length < MAX_READINGS);
+      entry.readings = readings;
+      entry.truncated = cursor !== null;
+    }),
+    loadExcursions(dispatchId),
+  ]).then(() => undefined);
+}
+
+/** Forgets what belongs to dispatches no longer listed (completed, cancelled). */
+function pruneTelemetry(): void {
+  const active = new Set(state.dispatches.map((d) => d.id));
+  for (const id of state.telemetry.keys()) if (!active.has(id)) state.telemetry.delete(id);
+}
 
 export const loadPositions = coalesce(async () => {
   const body = await api<PositionsResponse>('GET', '/dashboard/positions');

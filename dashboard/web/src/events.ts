@@ -3,9 +3,9 @@
  * schedules a reload of what it touched: the reload brings what the event does not
  * carry (history notes, list membership under the current filters, counts).
  */
-import { loadCounts, loadDispatches, loadOrders, loadPending, loadPositions } from './data.js';
+import { loadCounts, loadDispatches, loadExcursions, loadOrders, loadPending, loadPositions } from './data.js';
 import { changed, state } from './store.js';
-import type { DispatchEvent, OrderEvent, PositionsEvent, QueuesResponse } from './types.js';
+import type { DispatchEvent, ExcursionEvent, OrderEvent, PositionsEvent, QueuesResponse } from './types.js';
 
 const timers = new Map<string, ReturnType<typeof setTimeout>>();
 
@@ -100,10 +100,17 @@ function onPositions(e: PositionsEvent): void {
   if (unknown) later('positions', loadPositions, 1000);
 }
 
+/** An excursion opened or closed: that dispatch's excursions (if its section is open) and the counts on every card. */
+function onExcursion(e: ExcursionEvent): void {
+  if (state.telemetry.has(e.dispatch_id)) later(`excursions:${e.dispatch_id}`, () => loadExcursions(e.dispatch_id), 100);
+  later('dispatches', loadDispatches);
+}
+
 export function applyLiveEvent(name: string, data: unknown): void {
   if (name === 'dispatch') onDispatch(data as DispatchEvent);
   else if (name === 'order') onOrder(data as OrderEvent);
   else if (name === 'positions') onPositions(data as PositionsEvent);
+  else if (name === 'excursion') onExcursion(data as ExcursionEvent);
   else if (name === 'queues') {
     state.queues = data as QueuesResponse;
     state.queuesError = false;

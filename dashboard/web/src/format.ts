@@ -32,3 +32,8 @@ export function age(ms: number): string {
   if (s < 86_400) return t('time.hoursAgo', { n: Math.floor(s / 3600) });
   return t('time.daysAgo', { n: Math.floor(s / 86_400) });
 }
+
+/** "7.3 °C", with a real minus sign for readings below zero. */
+export function celsius(value: number): string {
+  return `${new Intl.NumberFormat(locale(), { maximumFractionDigits: 1 }).format(value).replace('-', '−')} °C`;
+}

@@ -19,7 +19,7 @@ import { signInScreen, skipLink, topBar } from './shell.js';
 import { changed, state, type Topic } from './store.js';
 import type { Session } from './types.js';
 
-const ALL_TOPICS: Topic[] = ['reference', 'orders', 'counts', 'pending', 'dispatches', 'positions', 'queues', 'clock'];
+const ALL_TOPICS: Topic[] = ['reference', 'orders', 'counts', 'pending', 'dispatches', 'positions', 'queues', 'clock', 'telemetry'];
 const root = document.getElementById('app')!;
 let live: LiveConnection | undefined;
 let clock: ReturnType<typeof setInterval> | undefined;

@@ -2,9 +2,9 @@
  * The page's state and a tiny change bus: loaders write here and announce a topic;
  * each panel re-renders on its own topics only.
  */
-import type { ActiveDispatch, Client, Driver, Order, QueuesResponse, Session, Vehicle, VehiclePosition } from './types.js';
+import type { ActiveDispatch, Client, Driver, Order, QueuesResponse, Session, Telemetry, Vehicle, VehiclePosition } from './types.js';
 
-export type Topic = 'reference' | 'orders' | 'counts' | 'pending' | 'dispatches' | 'positions' | 'queues' | 'clock';
+export type Topic = 'reference' | 'orders' | 'counts' | 'pending' | 'dispatches' | 'positions' | 'queues' | 'clock' | 'telemetry';
 
 export interface OrderFilters {
   status: string;
@@ -31,6 +31,8 @@ export const state = {
   staleAfterMs: 600_000,
   queues: undefined as QueuesResponse | undefined,
   queuesError: false,
+  /** Readings and excursions of the dispatches whose temperature section is open, by dispatch id. */
+  telemetry: new Map<number, Telemetry>(),
 };
 
 const bus = new EventTarget();

@@ -61,6 +61,60 @@ export interface ActiveDispatch {
   license_plate: string;
   driver_name: string;
   history: HistoryEntry[];
+  latest_reading: { temperature_c: number; recorded_at: string; sensor: string } | null;
+  limits: DispatchLimits;
+  excursions: { open: number; unresolved: number; total: number };
+}
+
+/** The order's limits in °C; null is "no limit on that side", 0 is a limit. */
+export interface DispatchLimits {
+  source: 'ORDER' | 'PROFILE' | 'CARGO_CLASS';
+  profile: string | null;
+  label: string | null;
+  label_en: string | null;
+  min_c: number | null;
+  max_c: number | null;
+  critical_min_c: number | null;
+  critical_max_c: number | null;
+}
+
+export interface TemperatureReading {
+  sensor: string;
+  recorded_at: string;
+  temperature_c: number;
+}
+
+export interface ExcursionAction {
+  action: string;
+  note: string | null;
+  by: unknown;
+  at: string;
+}
+
+export interface Excursion {
+  id: number;
+  sensor: string;
+  kind: 'HIGH' | 'LOW' | 'DATA_GAP';
+  severity: 'WARNING' | 'CRITICAL';
+  status: 'OPEN' | 'CLOSED';
+  started_at: string;
+  ended_at: string | null;
+  duration_s: number;
+  peak_c: number | null;
+  peak_at: string | null;
+  mean_c: number | null;
+  readings: number;
+  actions: ExcursionAction[];
+}
+
+/** A dispatch's readings and excursions, loaded when its temperature section is opened. */
+export interface Telemetry {
+  readings: TemperatureReading[];
+  /** More readings exist than were loaded. */
+  truncated: boolean;
+  excursions: Excursion[];
+  error: unknown;
+  loading: boolean;
 }
 
 export interface VehiclePosition {
@@ -124,6 +178,20 @@ export interface OrderEvent {
   type: 'order';
   order_id: number;
   status: string;
+  at: string;
+}
+
+export interface ExcursionEvent {
+  type: 'excursion';
+  excursion_id: number;
+  dispatch_id: number;
+  vehicle_id: number;
+  sensor: string;
+  kind: string;
+  severity: string;
+  status: string;
+  started_at: string;
+  ended_at: string | null;
   at: string;
 }
 

@@ -1,4 +1,4 @@
-/** Active dispatches, each with its status history; live events update them in place. */
+/** Active dispatches, each with its temperature (latest reading, chart, excursions, corrective actions) and status history; live events update them in place. */
 import { api } from '../api.js';
 import { loadCounts, loadDispatches, loadOrders, loadPending } from '../data.js';
 import { h, label, replaceChildren } from '../dom.js';
@@ -7,6 +7,7 @@ import { kg, time } from '../format.js';
 import { t } from '../i18n.js';
 import { on, state } from '../store.js';
 import type { ActiveDispatch } from '../types.js';
+import { temperatureSummary, temperatureSection, watchTemperatureSections } from './temperature.js';
 
 export function dispatchesPanel(): HTMLElement {
   // Focusable, so keyboard focus can land on the outcome once the cancelled row's button is gone.
@@ -64,7 +65,10 @@ export function dispatchesPanel(): HTMLElement {
         h('dd', {}, d.license_plate),
         h('dt', { i18n: 'dispatches.driver' }),
         h('dd', {}, d.driver_name),
+        h('dt', { i18n: 'temp.title' }),
+        h('dd', {}, temperatureSummary(d)),
       ),
+      temperatureSection(d),
       h('h3', { class: 'history-title' }, label('dispatches.history')),
       history,
       // A delivered dispatch can only be completed (the API refuses a cancel), so no button.
@@ -84,6 +88,7 @@ export function dispatchesPanel(): HTMLElement {
     else replaceChildren(list, ...state.dispatches.map(card));
   }
 
+  watchTemperatureSections();
   on(['dispatches'], render);
   render();
   return h(
