@@ -13,10 +13,8 @@ export const CORRECTIVE_ACTIONS = [
 ] as const;
 export type CorrectiveAction = (typeof CORRECTIVE_ACTIONS)[number];
 
-export interface ExcursionRow {
-  id: number;
-  dispatch_id: number;
-  vehicle_id: number;
+/** The stored form of one evaluated excursion (domain/excursions.ts Excursion, rounded to the columns). */
+export interface ExcursionValues {
   sensor: string;
   kind: 'HIGH' | 'LOW' | 'DATA_GAP';
   severity: 'WARNING' | 'CRITICAL';
@@ -30,6 +28,12 @@ export interface ExcursionRow {
   readings: number;
   door_open_s: number | null;
   mkt_c: number | null;
+}
+
+export interface ExcursionRow extends ExcursionValues {
+  id: number;
+  dispatch_id: number;
+  vehicle_id: number;
   superseded_at: Date | null;
   created_at: Date;
   updated_at: Date;
@@ -137,23 +141,6 @@ export async function dispatchesToSweep(db: Db): Promise<number[]> {
     )
     .orderBy('id');
   return rows.map((r) => Number(r.id));
-}
-
-/** The stored form of one evaluated excursion (domain/excursions.ts Excursion, rounded to the columns). */
-export interface ExcursionValues {
-  sensor: string;
-  kind: 'HIGH' | 'LOW' | 'DATA_GAP';
-  severity: 'WARNING' | 'CRITICAL';
-  status: 'OPEN' | 'CLOSED';
-  started_at: Date;
-  ended_at: Date | null;
-  duration_s: number;
-  peak_c: number | null;
-  peak_at: Date | null;
-  mean_c: number | null;
-  readings: number;
-  door_open_s: number | null;
-  mkt_c: number | null;
 }
 
 const identity = (x: { sensor: string; kind: string; started_at: Date }) => `${x.sensor}|${x.kind}|${x.started_at.toISOString()}`;

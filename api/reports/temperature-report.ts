@@ -11,7 +11,7 @@ import {
   type TemperatureProfileCode,
   type TemperatureLimits,
 } from '../../domain/temperature-profiles.js';
-import { listDispatchExcursions } from '../../db/excursions.js';
+import { listDispatchExcursions, type ExcursionValues } from '../../db/excursions.js';
 import type { Db } from '../../db/knex.js';
 import {
   dispatchReadingStats,
@@ -30,21 +30,8 @@ export interface ReportAction {
   at: Date;
 }
 
-export interface ReportExcursion {
+export interface ReportExcursion extends ExcursionValues {
   id: number;
-  sensor: string;
-  kind: 'HIGH' | 'LOW' | 'DATA_GAP';
-  severity: 'WARNING' | 'CRITICAL';
-  status: 'OPEN' | 'CLOSED';
-  started_at: Date;
-  ended_at: Date | null;
-  duration_s: number;
-  peak_c: number | null;
-  peak_at: Date | null;
-  mean_c: number | null;
-  readings: number;
-  door_open_s: number | null;
-  mkt_c: number | null;
   actions: ReportAction[];
 }
 
