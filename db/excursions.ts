@@ -1,17 +1,6 @@
 /** Temperature excursions of dispatches (the stored evaluation of domain/excursions.ts) and their corrective actions. */
+import type { CorrectiveAction } from '../domain/corrective-actions.js';
 import type { Db, Trx } from './knex.js';
-
-export const CORRECTIVE_ACTIONS = [
-  'ADJUSTED_SETPOINT',
-  'CLOSED_DOOR',
-  'REPAIRED_UNIT',
-  'TRANSFERRED_LOAD',
-  'RETURNED_TO_DEPOT',
-  'INSPECTED_RELEASED',
-  'QUARANTINED',
-  'DISCARDED',
-] as const;
-export type CorrectiveAction = (typeof CORRECTIVE_ACTIONS)[number];
 
 /** The stored form of one evaluated excursion (domain/excursions.ts Excursion, rounded to the columns). */
 export interface ExcursionValues {

@@ -3,6 +3,7 @@ import { ACTIVE_DISPATCH_STATUSES } from '../domain/dispatch-status.js';
 import { decodeTimeCursor, page, timeCursorColumn } from './cursor.js';
 import type { Knex } from 'knex';
 import type { Db, Trx } from './knex.js';
+import { deleteRecordedBefore } from './retention.js';
 
 export interface PointRow {
   driver_id: number;
@@ -140,16 +141,6 @@ export function latestPositions(db: Db) {
     .select('p.driver_id', 'd.name as driver_name', 'p.vehicle_id', 'p.latitude', 'p.longitude', 'p.speed_kmh', 'p.heading_deg', 'p.recorded_at');
 }
 
-/** Deletes points recorded before the cutoff in small batches, so retention never holds long locks. */
-export async function deleteLocationsBefore(db: Db, cutoff: Date, batchSize = 10_000): Promise<number> {
-  let total = 0;
-  for (;;) {
-    const result = await db.raw(
-      `delete from vehicle_locations where id in (
-         select id from vehicle_locations where recorded_at < ? limit ?)`,
-      [cutoff, batchSize],
-    );
-    total += result.rowCount ?? 0;
-    if ((result.rowCount ?? 0) < batchSize) return total;
-  }
+export function deleteLocationsBefore(db: Db, cutoff: Date, batchSize?: number): Promise<number> {
+  return deleteRecordedBefore(db, 'vehicle_locations', cutoff, batchSize);
 }

@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import { decodeTimeCursor, page, timeCursorColumn } from './cursor.js';
 import type { Db, Trx } from './knex.js';
+import { deleteRecordedBefore } from './retention.js';
 
 export type ReadingSource = 'driver' | 'gateway';
 
@@ -110,16 +111,6 @@ export async function listDispatchReadings(db: Db, q: { dispatchId: number; from
   return { items: result.items.map(toReading), next_cursor: result.next_cursor };
 }
 
-/** Deletes readings recorded before the cutoff in small batches (the BRIN index finds them), so retention never holds long locks. */
-export async function deleteReadingsBefore(db: Db, cutoff: Date, batchSize = 10_000): Promise<number> {
-  let total = 0;
-  for (;;) {
-    const result = await db.raw(
-      `delete from temperature_readings where id in (
-         select id from temperature_readings where recorded_at < ? limit ?)`,
-      [cutoff, batchSize],
-    );
-    total += result.rowCount ?? 0;
-    if ((result.rowCount ?? 0) < batchSize) return total;
-  }
+export function deleteReadingsBefore(db: Db, cutoff: Date, batchSize?: number): Promise<number> {
+  return deleteRecordedBefore(db, 'temperature_readings', cutoff, batchSize);
 }

@@ -1,6 +1,6 @@
 /**
- * Batches rows from many concurrent jobs into one write, the LocationWriter's pattern
- * (jobs/location-writer.ts) for any row type: flushed when maxRows are waiting or
+ * Batches rows from many concurrent jobs into one write (GPS points: location-writer.ts;
+ * temperature readings: telemetry.ts): flushed when maxRows are waiting or
  * maxWaitMs after the first arrived. Each job's promise settles only after its rows
  * are committed, so BullMQ acknowledges a job only once its data is safe; a crash
  * before commit leaves the job to be retried, and the store's natural key makes the
@@ -19,12 +19,13 @@ interface Entry<R> {
 export interface BatchWriterOptions<R> {
   maxRows: number;
   maxWaitMs: number;
-  /** Writes the rows in one transaction. */
+  /** Writes the rows in one transaction; what follows a commit (metrics, live events) goes here too. */
   store: (rows: R[]) => Promise<void>;
   /** What the rows are, for logs and errors ("temperature readings"). */
   what: string;
 }
 
+// SQLSTATE classes 22 (data exception) and 23 (constraint violation): the data is at fault, not the database.
 const isDataError = (err: unknown) => /^2[23]/.test(String((err as { code?: unknown })?.code ?? ''));
 
 export class BatchWriter<R> {
@@ -71,10 +72,13 @@ export class BatchWriter<R> {
       for (const entry of entries) entry.resolve();
     } catch (err) {
       if (entries.length > 1 && isDataError(err)) {
+        // One job's bad data must not fail its neighbours: write each job on its own.
         this.log.warn({ err, jobs: entries.length }, `${this.options.what}: batch refused; retrying its jobs one by one`);
         for (const entry of entries) await this.writeEntries([entry]);
         return;
       }
+      // A job's own bad data fails the same way on every attempt: fail it now (it stays in
+      // the failed set for inspection) instead of retrying it for an hour and a half.
       const reason = isDataError(err)
         ? new UnrecoverableError(`PostgreSQL refused the ${this.options.what} (SQLSTATE ${(err as { code: string }).code})`)
         : err;

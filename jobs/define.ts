@@ -105,6 +105,17 @@ export function cappedBackoff(attemptsMade: number, type?: string, _err?: Error,
   return Math.round(base * (0.9 + Math.random() * 0.2));
 }
 
+/**
+ * For queues of many small jobs (GPS points, temperature readings): quicker first
+ * retries, fewer completed jobs kept; failures kept a week like the rest.
+ */
+export const HIGH_VOLUME_JOB_OPTIONS: JobsOptions = {
+  attempts: 25,
+  backoff: { type: CAPPED_BACKOFF, delay: 500 },
+  removeOnComplete: { age: 3600, count: 2000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
 /** Retries with capped exponential backoff; completed jobs trimmed by age and count; failed ones kept a week for inspection. */
 export const STANDARD_JOB_OPTIONS: JobsOptions = {
   attempts: 25,

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { PointRow } from '../db/locations.js';
 import { LocationWriter } from './location-writer.js';
-import { CAPPED_BACKOFF, SHARED_HASH_TAG, defineQueue } from './define.js';
+import { HIGH_VOLUME_JOB_OPTIONS, SHARED_HASH_TAG, defineQueue } from './define.js';
 
 export const MAX_POINTS_PER_POST = 500;
 
@@ -55,13 +55,7 @@ export const locationsQueue = defineQueue({
   hashTag: SHARED_HASH_TAG,
   dispatcherVisible: true,
   jobs: { points: LocationPoints },
-  defaultJobOptions: {
-    attempts: 25,
-    backoff: { type: CAPPED_BACKOFF, delay: 500 },
-    // GPS jobs are many and small: keep fewer completed ones.
-    removeOnComplete: { age: 3600, count: 2000 },
-    removeOnFail: { age: 7 * 24 * 3600 },
-  },
+  defaultJobOptions: { ...HIGH_VOLUME_JOB_OPTIONS },
   concurrency: (config) => config.worker.locationsConcurrency,
   // Thousands per second: successes would drown the log; failures still log at warn.
   successLogLevel: 'debug',

@@ -15,7 +15,7 @@ import type { Config } from '../lib/config.js';
 import { evaluateDispatchExcursions } from '../use-cases/excursions.js';
 import { transaction } from '../use-cases/transaction.js';
 import { BatchWriter } from './batch-writer.js';
-import { CAPPED_BACKOFF, SHARED_HASH_TAG, defineQueue } from './define.js';
+import { HIGH_VOLUME_JOB_OPTIONS, SHARED_HASH_TAG, defineQueue } from './define.js';
 
 export const MAX_READINGS_PER_POST = 500;
 /** The range a reefer logger can report; anything beyond is a broken probe or a unit mix-up (°F). */
@@ -89,12 +89,7 @@ export const telemetryQueue = defineQueue({
   dispatcherVisible: true,
   jobs: { readings: TemperatureReadings, 'telemetry.evaluate-gaps': EvaluateGaps },
   schedules: ({ excursions }) => [{ name: 'telemetry-gaps', cron: excursions.gapCron, jobName: 'telemetry.evaluate-gaps', data: {} }],
-  defaultJobOptions: {
-    attempts: 25,
-    backoff: { type: CAPPED_BACKOFF, delay: 500 },
-    removeOnComplete: { age: 3600, count: 2000 },
-    removeOnFail: { age: 7 * 24 * 3600 },
-  },
+  defaultJobOptions: { ...HIGH_VOLUME_JOB_OPTIONS },
   concurrency: (config) => config.worker.locationsConcurrency,
   successLogLevel: 'debug',
   createProcessor: ({ db, metrics, log, config, live }) => {

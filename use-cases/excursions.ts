@@ -41,11 +41,11 @@ import {
   reconcileExcursions,
   statusHistoryForEvaluation,
   type ActionRow,
-  type CorrectiveAction,
   type DispatchForEvaluation,
   type ExcursionRow,
   type ExcursionValues,
 } from '../db/excursions.js';
+import type { CorrectiveAction } from '../domain/corrective-actions.js';
 import { NotFoundError } from '../lib/errors/index.js';
 import type { LiveEvent } from '../lib/live-events.js';
 import type { Tx } from './transaction.js';

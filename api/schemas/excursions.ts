@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CORRECTIVE_ACTIONS } from '../../db/excursions.js';
+import { CORRECTIVE_ACTIONS } from '../../domain/corrective-actions.js';
 import { TEMPERATURE_PROFILE_CODES } from '../../domain/temperature-profiles.js';
 import { FreeText } from './common.js';
 

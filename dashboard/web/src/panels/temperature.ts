@@ -7,6 +7,8 @@
  * The open section is kept across re-renders of the list (one element per dispatch), so a note
  * being typed survives a live update.
  */
+import { CORRECTIVE_ACTIONS } from '../../../../domain/corrective-actions.js';
+import { classifyReading } from '../../../../domain/temperature-profiles.js';
 import { api } from '../api.js';
 import { loadDispatches, loadExcursions, loadTelemetry } from '../data.js';
 import { field, h, label, replaceChildren, setOptions, svg } from '../dom.js';
@@ -16,28 +18,13 @@ import { lang, t } from '../i18n.js';
 import { on, state } from '../store.js';
 import type { ActiveDispatch, DispatchLimits, Excursion, TemperatureReading } from '../types.js';
 
-export const CORRECTIVE_ACTIONS = [
-  'ADJUSTED_SETPOINT',
-  'CLOSED_DOOR',
-  'REPAIRED_UNIT',
-  'TRANSFERRED_LOAD',
-  'RETURNED_TO_DEPOT',
-  'INSPECTED_RELEASED',
-  'QUARANTINED',
-  'DISCARDED',
-] as const;
-
 export type TempLevel = 'IN_RANGE' | 'WARNING' | 'CRITICAL';
 
-/** The same rule as domain/temperature-profiles.ts classifyReading: on a limit is in range; null is no limit, 0 is a limit. */
+/** The server's rule (domain/temperature-profiles.ts classifyReading): on a limit is in range; null is no limit, 0 is a limit. */
 export function classify(c: number, l: DispatchLimits): { level: TempLevel; side: 'HIGH' | 'LOW' | null } {
-  const critHigh = l.critical_max_c !== null && c > l.critical_max_c;
-  const critLow = l.critical_min_c !== null && c < l.critical_min_c;
-  const high = critHigh || (l.max_c !== null && c > l.max_c);
-  const low = critLow || (l.min_c !== null && c < l.min_c);
-  if (high) return { level: critHigh ? 'CRITICAL' : 'WARNING', side: 'HIGH' };
-  if (low) return { level: critLow ? 'CRITICAL' : 'WARNING', side: 'LOW' };
-  return { level: 'IN_RANGE', side: null };
+  const { side, critical } = classifyReading(c, { min: l.min_c, max: l.max_c, criticalMin: l.critical_min_c, criticalMax: l.critical_max_c });
+  if (side === 'IN_RANGE') return { level: 'IN_RANGE', side: null };
+  return { level: critical ? 'CRITICAL' : 'WARNING', side };
 }
 
 export function limitsText(l: DispatchLimits): string {
