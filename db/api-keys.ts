@@ -57,10 +57,13 @@ export function findActiveApiKey(db: Db, keyHash: string): Promise<ApiKeyRow | u
   return db('api_keys').where({ key_hash: keyHash }).whereNull('revoked_at').first();
 }
 
+/** How often a key's last use is recorded at most. */
+export const API_KEY_TOUCH_INTERVAL_MS = 60_000;
+
 /** Records use at most once a minute per key, so a gateway posting every few seconds does not write a row each time. */
 export async function touchApiKey(db: Db, id: number): Promise<void> {
   await db('api_keys')
     .where({ id })
-    .where((q) => q.whereNull('last_used_at').orWhere('last_used_at', '<', db.raw("now() - interval '1 minute'")))
+    .where((q) => q.whereNull('last_used_at').orWhere('last_used_at', '<', db.raw('now() - make_interval(secs => ?)', [API_KEY_TOUCH_INTERVAL_MS / 1000])))
     .update({ last_used_at: db.fn.now() });
 }

@@ -5,6 +5,7 @@
 import type { CargoClass } from '../domain/cargo.js';
 import { ACTIVE_DISPATCH_STATUSES } from '../domain/dispatch-status.js';
 import { TEMPERATURE_PROFILES, resolveOrderLimits, type TemperatureProfileCode } from '../domain/temperature-profiles.js';
+import { UNRESOLVED_EXCURSION_SQL } from './excursions.js';
 import type { Db } from './knex.js';
 
 const iso = (value: unknown): string | null => (value instanceof Date ? value.toISOString() : value == null ? null : String(value));
@@ -58,8 +59,8 @@ export async function vehiclePositions(db: Db, limit = 2000) {
   }));
 }
 
-/** numeric columns come back from pg as strings. */
-const num = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+// numeric columns arrive as numbers (db/knex.ts); null stays null.
+const num = (value: unknown) => (value as number | null | undefined) ?? null;
 
 /**
  * Active dispatches, newest first, with their order, vehicle plate, driver name, status history,
@@ -121,7 +122,7 @@ export async function activeDispatches(db: Db, limit: number) {
         .select(
           'e.dispatch_id',
           db.raw(`count(*) filter (where e.status = 'OPEN')::int as open`),
-          db.raw(`count(*) filter (where e.status = 'OPEN' or not exists (select 1 from excursion_actions a where a.excursion_id = e.id))::int as unresolved`),
+          db.raw(`count(*) filter (where ${UNRESOLVED_EXCURSION_SQL})::int as unresolved`),
           db.raw('count(*)::int as total'),
         )
     : [];

@@ -3,6 +3,7 @@ import type { DispatchStatus } from '../domain/dispatch-status.js';
 import { ACTIVE_DISPATCH_STATUSES } from '../domain/dispatch-status.js';
 import { decodeTimeCursor, timeCursorColumn, page } from './cursor.js';
 import type { Db, Trx } from './knex.js';
+import type { OrderRow } from './orders.js';
 
 export interface DispatchRow {
   id: number;
@@ -72,11 +73,12 @@ export async function lockVehicleAndDriver(trx: Trx, vehicleId: number, driverId
  * for each other instead of deadlocking. A dispatch never moves to another order.
  * The dispatch FOR NO KEY UPDATE: see above (the history insert's FK check on it need not wait).
  */
-export async function lockDispatch(trx: Trx, id: number): Promise<DispatchRow | undefined> {
+export async function lockDispatch(trx: Trx, id: number): Promise<{ dispatch: DispatchRow; order: OrderRow } | undefined> {
   const found = await trx('dispatches').where({ id }).first('order_id');
   if (!found) return undefined;
-  await trx('orders').where({ id: found.order_id }).forUpdate().first('id');
-  return trx('dispatches').where({ id }).forNoKeyUpdate().first();
+  const order: OrderRow = await trx('orders').where({ id: found.order_id }).forUpdate().first();
+  const dispatch: DispatchRow = await trx('dispatches').where({ id }).forNoKeyUpdate().first();
+  return { dispatch, order };
 }
 
 /** The active dispatch of an order, locked. The caller already holds the order's lock (the order-then-dispatch order above). */

@@ -1,13 +1,14 @@
 /** Temperature excursions of dispatches (the stored evaluation of domain/excursions.ts) and their corrective actions. */
 import type { CorrectiveAction } from '../domain/corrective-actions.js';
+import type { ExcursionKind, ExcursionSeverity, ExcursionStatus } from '../domain/excursions.js';
 import type { Db, Trx } from './knex.js';
 
 /** The stored form of one evaluated excursion (domain/excursions.ts Excursion, rounded to the columns). */
 export interface ExcursionValues {
   sensor: string;
-  kind: 'HIGH' | 'LOW' | 'DATA_GAP';
-  severity: 'WARNING' | 'CRITICAL';
-  status: 'OPEN' | 'CLOSED';
+  kind: ExcursionKind;
+  severity: ExcursionSeverity;
+  status: ExcursionStatus;
   started_at: Date;
   ended_at: Date | null;
   duration_s: number;
@@ -37,12 +38,8 @@ export interface ActionRow {
   created_at: Date;
 }
 
-/** numeric columns come back from pg as strings: numbers for the API. */
-const num = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
-
-function toRow(row: Record<string, unknown>): ExcursionRow {
-  return { ...(row as unknown as ExcursionRow), peak_c: num(row.peak_c), mean_c: num(row.mean_c), mkt_c: num(row.mkt_c) };
-}
+// numeric and bigint columns arrive as numbers already (the type parsers in db/knex.ts).
+const toRow = (row: Record<string, unknown>) => row as unknown as ExcursionRow;
 
 /** A dispatch's current excursions (not superseded), oldest first, each with its actions in time order. */
 export async function listDispatchExcursions(db: Db | Trx, dispatchId: number): Promise<(ExcursionRow & { actions: ActionRow[] })[]> {
@@ -76,33 +73,12 @@ export async function insertAction(
   return row;
 }
 
-/** What evaluating a dispatch needs: its vehicle, status, timestamps and its order's temperature fields. */
-export interface DispatchForEvaluation {
-  id: number;
-  vehicle_id: number;
-  status: string;
-  updated_at: Date;
-  finished_at: Date | null;
-  cargo_type: string;
-  temperature_profile: string | null;
-  temp_min_c: number | null;
-  temp_max_c: number | null;
-}
-
-export async function dispatchForEvaluation(db: Db | Trx, dispatchId: number): Promise<DispatchForEvaluation | undefined> {
-  const row = await db('dispatches as d')
-    .join('orders as o', 'o.id', 'd.order_id')
-    .where('d.id', dispatchId)
-    .first('d.id', 'd.vehicle_id', 'd.status', 'd.updated_at', 'd.finished_at', 'o.cargo_type', 'o.temperature_profile', 'o.temp_min_c', 'o.temp_max_c');
-  return row ? { ...row, temp_min_c: num(row.temp_min_c), temp_max_c: num(row.temp_max_c) } : undefined;
-}
-
 /** Every reading of a dispatch, only the columns the evaluation reads (no order: the evaluation sorts). */
 export async function readingsForEvaluation(db: Db | Trx, dispatchId: number) {
-  const rows: { sensor: string; recorded_at: Date; temperature_c: string | number; door_open: boolean | null }[] = await db('temperature_readings')
+  const rows: { sensor: string; recorded_at: Date; temperature_c: number; door_open: boolean | null }[] = await db('temperature_readings')
     .where('dispatch_id', dispatchId)
     .select('sensor', 'recorded_at', 'temperature_c', 'door_open');
-  return rows.map((r) => ({ sensor: r.sensor, recordedAt: r.recorded_at, temperatureC: Number(r.temperature_c), doorOpen: r.door_open }));
+  return rows.map((r) => ({ sensor: r.sensor, recordedAt: r.recorded_at, temperatureC: r.temperature_c, doorOpen: r.door_open }));
 }
 
 /** A dispatch's status history (changed_at order), for the periods its cargo was on board. */
@@ -129,7 +105,7 @@ export async function dispatchesToSweep(db: Db): Promise<number[]> {
       q.select('e.dispatch_id as id').from('temperature_excursions as e').whereNull('e.superseded_at').where({ 'e.status': 'OPEN', 'e.kind': 'DATA_GAP' }),
     )
     .orderBy('id');
-  return rows.map((r) => Number(r.id));
+  return rows.map((r) => r.id);
 }
 
 const identity = (x: { sensor: string; kind: string; started_at: Date }) => `${x.sensor}|${x.kind}|${x.started_at.toISOString()}`;
@@ -183,12 +159,32 @@ export async function reconcileExcursions(trx: Trx, dispatchId: number, vehicleI
   return { written, superseded };
 }
 
-/** A dispatch's current excursions that block completion: OPEN, or without any corrective action. */
-export async function unresolvedExcursions(db: Db | Trx, dispatchId: number) {
-  const rows = await listDispatchExcursions(db, dispatchId);
-  return rows
-    .filter((r) => r.status === 'OPEN' || r.actions.length === 0)
-    .map((r) => ({ id: r.id, sensor: r.sensor, kind: r.kind, severity: r.severity, status: r.status, started_at: r.started_at, actions: r.actions.length }));
+/**
+ * The completion gate's rule, as SQL over `temperature_excursions e`: an excursion blocks
+ * completion while it is OPEN or has no corrective action. The gate (below) and the
+ * dashboard's counts (db/dashboard.ts) both use it.
+ */
+export const UNRESOLVED_EXCURSION_SQL = `(e.status = 'OPEN' or not exists (select 1 from excursion_actions a where a.excursion_id = e.id))`;
+
+/** A dispatch's current excursions that block completion, oldest first, with how many actions each has. */
+export function unresolvedExcursions(
+  db: Db | Trx,
+  dispatchId: number,
+): Promise<(Pick<ExcursionRow, 'id' | 'sensor' | 'kind' | 'severity' | 'status' | 'started_at'> & { actions: number })[]> {
+  return db('temperature_excursions as e')
+    .where('e.dispatch_id', dispatchId)
+    .whereNull('e.superseded_at')
+    .whereRaw(UNRESOLVED_EXCURSION_SQL)
+    .orderBy([{ column: 'e.started_at' }, { column: 'e.id' }])
+    .select(
+      'e.id',
+      'e.sensor',
+      'e.kind',
+      'e.severity',
+      'e.status',
+      'e.started_at',
+      db.raw('(select count(*)::int from excursion_actions a where a.excursion_id = e.id) as actions'),
+    );
 }
 
 /** Current OPEN excursions by severity (the uvis_temperature_excursions_open gauge). */

@@ -135,12 +135,6 @@ export async function listDriverLocations(db: Db, q: { driverId: number; from: D
   return { items: result.items.map(toLocation), next_cursor: result.next_cursor };
 }
 
-export function latestPositions(db: Db) {
-  return db('driver_positions as p')
-    .join('drivers as d', 'd.id', 'p.driver_id')
-    .select('p.driver_id', 'd.name as driver_name', 'p.vehicle_id', 'p.latitude', 'p.longitude', 'p.speed_kmh', 'p.heading_deg', 'p.recorded_at');
-}
-
 export function deleteLocationsBefore(db: Db, cutoff: Date, batchSize?: number): Promise<number> {
   return deleteRecordedBefore(db, 'vehicle_locations', cutoff, batchSize);
 }

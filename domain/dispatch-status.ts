@@ -14,10 +14,6 @@ export type DispatchStatus = (typeof DISPATCH_STATUSES)[number];
 export const ACTIVE_DISPATCH_STATUSES: readonly DispatchStatus[] = ['ASSIGNED', 'ACCEPTED', 'PICKED_UP', 'IN_TRANSIT', 'DELIVERED'];
 export const TERMINAL_DISPATCH_STATUSES: readonly DispatchStatus[] = ['COMPLETED', 'CANCELLED', 'FAILED'];
 
-export function isActiveDispatch(status: DispatchStatus): boolean {
-  return ACTIVE_DISPATCH_STATUSES.includes(status);
-}
-
 export type TransitionCheck = { kind: 'change' } | { kind: 'same' } | { kind: 'refused'; reason: string };
 
 export function checkTransition(from: DispatchStatus, to: DispatchStatus): TransitionCheck {

@@ -16,11 +16,17 @@ interface Entry<R> {
   reject: (err: unknown) => void;
 }
 
-export interface BatchWriterOptions<R> {
+export interface BatchWriterOptions<R, S> {
   maxRows: number;
   maxWaitMs: number;
-  /** Writes the rows in one transaction; what follows a commit (metrics, live events) goes here too. */
-  store: (rows: R[]) => Promise<void>;
+  /** Writes the rows in one transaction. Its SQLSTATE 22/23 errors are the rows' fault (see below). */
+  store: (rows: R[]) => Promise<S>;
+  /**
+   * What follows a commit (metrics, live events, derived data), given what store returned.
+   * Its errors are never the rows' fault: every job of the batch fails with the error as
+   * it is and is retried (its rows are stored; the retry stores nothing and runs this again).
+   */
+  afterCommit?: (stored: S) => Promise<void> | void;
   /** What the rows are, for logs and errors ("temperature readings"). */
   what: string;
 }
@@ -28,7 +34,7 @@ export interface BatchWriterOptions<R> {
 // SQLSTATE classes 22 (data exception) and 23 (constraint violation): the data is at fault, not the database.
 const isDataError = (err: unknown) => /^2[23]/.test(String((err as { code?: unknown })?.code ?? ''));
 
-export class BatchWriter<R> {
+export class BatchWriter<R, S = void> {
   private pending: Entry<R>[] = [];
   private pendingRows = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -36,7 +42,7 @@ export class BatchWriter<R> {
 
   constructor(
     private readonly log: Logger,
-    private readonly options: BatchWriterOptions<R>,
+    private readonly options: BatchWriterOptions<R, S>,
   ) {}
 
   /** Resolves once these rows are committed (or were already stored). */
@@ -67,9 +73,9 @@ export class BatchWriter<R> {
   }
 
   private async writeEntries(entries: Entry<R>[]): Promise<void> {
+    let stored: S;
     try {
-      await this.options.store(entries.flatMap((e) => e.rows));
-      for (const entry of entries) entry.resolve();
+      stored = await this.options.store(entries.flatMap((e) => e.rows));
     } catch (err) {
       if (entries.length > 1 && isDataError(err)) {
         // One job's bad data must not fail its neighbours: write each job on its own.
@@ -83,6 +89,13 @@ export class BatchWriter<R> {
         ? new UnrecoverableError(`PostgreSQL refused the ${this.options.what} (SQLSTATE ${(err as { code: string }).code})`)
         : err;
       for (const entry of entries) entry.reject(reason);
+      return;
+    }
+    try {
+      await this.options.afterCommit?.(stored);
+      for (const entry of entries) entry.resolve();
+    } catch (err) {
+      for (const entry of entries) entry.reject(err);
     }
   }
 }

@@ -70,7 +70,7 @@ export interface QueueDefinition<J extends JobSchemas = JobSchemas> {
   hashTag: string;
   /** Its jobs are events of database changes, written through the outbox: queued ones are discarded after a restore. */
   outboxEvents?: true;
-  /** Whether dispatchers may see its jobs (GET /jobs, the read-only Bull Board); admins always may. */
+  /** Whether dispatchers may see its jobs (GET /jobs/:queue/:id, the read-only Bull Board); admins always may. */
   dispatcherVisible: boolean;
   /** Job name -> payload schema. Workers validate again: a stored job may predate the code. */
   jobs: J;

@@ -16,7 +16,7 @@ export interface LocationWriterOptions {
   onCommitted?: (latest: PointRow[]) => void;
 }
 
-export class LocationWriter extends BatchWriter<PointRow> {
+export class LocationWriter extends BatchWriter<PointRow, PointRow[]> {
   constructor(db: Db, metrics: Metrics, log: Logger, options: LocationWriterOptions) {
     super(log, {
       what: 'points',
@@ -32,8 +32,9 @@ export class LocationWriter extends BatchWriter<PointRow> {
         });
         metrics.locationsStored.inc(stored);
         metrics.locationBatchSize.observe(points.length);
-        options.onCommitted?.(latest);
+        return latest;
       },
+      afterCommit: (latest) => options.onCommitted?.(latest),
     });
   }
 }

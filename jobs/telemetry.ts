@@ -93,7 +93,7 @@ export const telemetryQueue = defineQueue({
   concurrency: (config) => config.worker.locationsConcurrency,
   successLogLevel: 'debug',
   createProcessor: ({ db, metrics, log, config, live }) => {
-    const writer = new BatchWriter<ReadingRow>(log.child({ component: 'temperature-writer' }), {
+    const writer = new BatchWriter<ReadingRow, number[]>(log.child({ component: 'temperature-writer' }), {
       what: 'temperature readings',
       // The GPS writer's batch settings: both are many small jobs of the same kind.
       maxRows: config.worker.locationBatchMaxPoints,
@@ -101,7 +101,11 @@ export const telemetryQueue = defineQueue({
       store: async (rows) => {
         const { stored, dispatchIds } = await db.transaction((trx) => insertReadings(trx, rows));
         metrics.temperatureReadingsStored.inc(stored);
-        // One evaluation per affected dispatch per batch, after the readings are committed.
+        return dispatchIds;
+      },
+      // One evaluation per affected dispatch per batch, after the readings are committed; a
+      // failed evaluation retries the batch's jobs (their readings are already stored).
+      afterCommit: async (dispatchIds) => {
         await evaluateDispatches({ db, log, live, config }, dispatchIds);
       },
     });

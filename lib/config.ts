@@ -240,7 +240,7 @@ export interface Config {
   corsOrigins: string[];
   rateLimits: RateLimitConfig;
   backup: BackupConfig;
-  /** Whether worker processes run the cron schedules of the queues they serve (backups, maintenance). */
+  /** Whether worker processes run the cron schedules of the queues they serve (backups, maintenance, the DATA_GAP sweep). */
   schedules: boolean;
   maintenance: { cron: string; idempotencyKeyTtlHours: number; outboxRetentionDays: number };
 }

@@ -98,14 +98,15 @@ export interface StatusChangeResult {
 /** Sets a dispatch's status; the order follows (domain/dispatch-status.ts orderStatusFor). 404 unknown, 409 not a forward move. */
 export async function changeDispatchStatus(tx: Tx, deps: Deps, input: StatusChangeInput): Promise<StatusChangeResult> {
   const { actor } = input;
-  const current = await lockDispatch(tx.trx, input.dispatchId);
-  if (!current || (actor.kind === 'driver' && current.driver_id !== actor.driverId)) throw new NotFoundError('dispatch');
+  const locked = await lockDispatch(tx.trx, input.dispatchId);
+  if (!locked || (actor.kind === 'driver' && locked.dispatch.driver_id !== actor.driverId)) throw new NotFoundError('dispatch');
+  const current = locked.dispatch;
   const check = checkTransition(current.status, input.to);
   if (check.kind === 'refused' || (check.kind === 'same' && input.same === 'conflict')) {
     const reason = check.kind === 'refused' ? check.reason : `dispatch ${current.id} is already ${current.status}`;
     throw new ConflictError(reason, 'invalid_transition', { from: current.status, to: input.to });
   }
-  if (check.kind === 'same') return { dispatch: current, order: (await getOrder(tx.trx, current.order_id))!, changed: false };
+  if (check.kind === 'same') return { dispatch: current, order: locked.order, changed: false };
   return { ...(await moveDispatch(tx, deps, current, input.to, actor.userId, input.note)), changed: true };
 }
 

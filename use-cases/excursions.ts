@@ -31,17 +31,15 @@
  * - Live events: after the commit, one `excursion` event per excursion that appeared or changed status.
  */
 import { evaluateExcursions, type Excursion, type OnBoardInterval } from '../domain/excursions.js';
-import { resolveOrderLimits, type OrderTemperatureFields } from '../domain/temperature-profiles.js';
-import { lockDispatch } from '../db/dispatches.js';
+import { resolveOrderLimits } from '../domain/temperature-profiles.js';
+import { lockDispatch, type DispatchRow } from '../db/dispatches.js';
 import {
-  dispatchForEvaluation,
   getExcursion,
   insertAction,
   readingsForEvaluation,
   reconcileExcursions,
   statusHistoryForEvaluation,
   type ActionRow,
-  type DispatchForEvaluation,
   type ExcursionRow,
   type ExcursionValues,
 } from '../db/excursions.js';
@@ -66,7 +64,7 @@ const ON_BOARD = new Set(['PICKED_UP', 'IN_TRANSIT']);
 /** The periods the cargo was on board, from the status history, corrected by the dispatch row when the history lags (see the header). */
 export function onBoardIntervals(
   history: readonly { to_status: string; changed_at: Date }[],
-  dispatch: Pick<DispatchForEvaluation, 'status' | 'updated_at' | 'finished_at'>,
+  dispatch: Pick<DispatchRow, 'status' | 'updated_at' | 'finished_at'>,
 ): OnBoardInterval[] {
   const intervals: OnBoardInterval[] = [];
   let from: Date | null = null;
@@ -135,15 +133,16 @@ export async function evaluateDispatchExcursions(
   now: Date = new Date(),
 ): Promise<EvaluationResult | undefined> {
   const { trx } = tx;
-  if (!(await lockDispatch(trx, dispatchId))) return undefined;
-  const dispatch = (await dispatchForEvaluation(trx, dispatchId))!;
+  const locked = await lockDispatch(trx, dispatchId);
+  if (!locked) return undefined;
+  const { dispatch, order } = locked;
   const [readings, history] = await Promise.all([readingsForEvaluation(trx, dispatchId), statusHistoryForEvaluation(trx, dispatchId)]);
   const { limits } = resolveOrderLimits({
-    cargo_class: dispatch.cargo_type,
-    temperature_profile: dispatch.temperature_profile,
-    temp_min_c: dispatch.temp_min_c,
-    temp_max_c: dispatch.temp_max_c,
-  } as OrderTemperatureFields);
+    cargo_class: order.cargo_type,
+    temperature_profile: order.temperature_profile,
+    temp_min_c: order.temp_min_c,
+    temp_max_c: order.temp_max_c,
+  });
   const excursions = evaluateExcursions({
     readings,
     limits,

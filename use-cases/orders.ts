@@ -1,5 +1,6 @@
 /** Order writes: create, and change while PENDING (cancelling, which involves its dispatch, is in dispatches.ts). The rules are in domain/orders.ts. */
 import { orderChangeRefusal } from '../domain/orders.js';
+import { customLimitsProblem } from '../domain/temperature-profiles.js';
 import { getOrder, insertOrder, updateOrder, type OrderRow } from '../db/orders.js';
 import { findRecord } from '../db/records.js';
 import { ConflictError, NotFoundError, ValidationError } from '../lib/errors/index.js';
@@ -12,11 +13,10 @@ type Deps = Pick<UseCaseDeps, 'cache'>;
 /** An order's own fields, named as stored. */
 export type OrderFields = Partial<Omit<OrderRow, 'id' | 'status' | 'created_by' | 'created_at' | 'updated_at' | 'distance_km'>>;
 
-/** An order's own limits must not cross (compared as numbers: 0 °C is a limit, never "unset"). */
+/** An order's own limits must not cross (the domain rule: 0 °C is a limit, never "unset"). */
 function checkTempLimits(min: number | null | undefined, max: number | null | undefined): void {
-  if (min !== null && min !== undefined && max !== null && max !== undefined && min > max) {
-    throw new ValidationError('temperature limits cross', [{ field: 'body.temp_min_c', message: `must not be above temp_max_c (${max})` }]);
-  }
+  const problem = customLimitsProblem(min, max);
+  if (problem) throw new ValidationError('temperature limits cross', [{ field: 'body.temp_min_c', message: `${problem} (${max})` }]);
 }
 
 /** Creates a PENDING order for an active client; an unknown client is a 422, an inactive one a 409. */

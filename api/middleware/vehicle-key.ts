@@ -5,7 +5,7 @@
  * gateway can only ever post for its own. Sets res.locals.vehicleKey.
  */
 import type { RequestHandler } from 'express';
-import { findActiveApiKey, touchApiKey } from '../../db/api-keys.js';
+import { API_KEY_TOUCH_INTERVAL_MS, findActiveApiKey, touchApiKey } from '../../db/api-keys.js';
 import { API_KEY_SHAPE, hashApiKey } from '../../lib/api-key-secrets.js';
 import { UnauthorizedError } from '../../lib/errors/index.js';
 import type { AppDeps } from '../deps.js';
@@ -20,8 +20,11 @@ export function authenticateVehicleKey({ db }: Pick<AppDeps, 'db'>): RequestHand
       return next(new UnauthorizedError('unknown or revoked API key', 'invalid_api_key'));
     }
     res.locals.vehicleKey = { keyId: row.id, vehicleId: row.vehicle_id } satisfies VehicleKey;
-    // Bookkeeping only: a failure to record use must not refuse the post.
-    touchApiKey(db, row.id).catch((err: unknown) => req.log.warn({ err }, 'could not record API key use'));
+    // Bookkeeping only, at most once a minute (the row says when it was last recorded; the
+    // update's own guard covers replicas racing): a failure to record use must not refuse the post.
+    if (!row.last_used_at || Date.now() - row.last_used_at.getTime() >= API_KEY_TOUCH_INTERVAL_MS) {
+      touchApiKey(db, row.id).catch((err: unknown) => req.log.warn({ err }, 'could not record API key use'));
+    }
     next();
   };
 }

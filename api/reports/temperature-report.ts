@@ -15,7 +15,6 @@ import { listDispatchExcursions, type ExcursionValues } from '../../db/excursion
 import type { Db } from '../../db/knex.js';
 import {
   dispatchReadingStats,
-  getReportHeader,
   listAllDispatchReadings,
   userDisplayNames,
   type ReportHeaderRow,
@@ -72,9 +71,6 @@ export interface TemperatureReport {
   /** Every reading in time order; empty unless asked for (the JSON summary does not list them). */
   readings: ReportReading[];
 }
-
-/** The dispatch's header row (for the access check) before the rest is read. */
-export const loadReportHeader = getReportHeader;
 
 /** Builds the record of a dispatch whose header was read; readings only when a format lists them. */
 export async function loadTemperatureReport(

@@ -4,11 +4,11 @@
  * Excursions are computed by the telemetry worker (use-cases/excursions.ts); a dispatch cannot be
  * COMPLETED while one is OPEN or lacks an action (use-cases/dispatches.ts, 409 EXCURSION_UNRESOLVED).
  */
+import { readableDispatch } from '../dispatch-access.js';
 import { STAFF } from '../../domain/roles.js';
 import { TEMPERATURE_PROFILE_CODES, TEMPERATURE_PROFILES } from '../../domain/temperature-profiles.js';
 import { getDispatch } from '../../db/dispatches.js';
 import { listDispatchExcursions, type ActionRow, type ExcursionRow } from '../../db/excursions.js';
-import { NotFoundError } from '../../lib/errors/index.js';
 import { recordExcursionAction } from '../../use-cases/excursions.js';
 import { transaction } from '../../use-cases/transaction.js';
 import type { AppDeps } from '../deps.js';
@@ -78,9 +78,7 @@ export function excursionRoutes(deps: AppDeps): RouteSpec[] {
         404: { description: 'No such dispatch (among your own, for a driver)', schema: ErrorResponse },
       },
       handler: async ({ params, principal }) => {
-        const dispatch = await getDispatch(db, params.id);
-        const mayRead = dispatch && (STAFF.includes(principal.role) || (principal.driverId !== null && dispatch.driver_id === principal.driverId));
-        if (!mayRead) throw new NotFoundError('dispatch');
+        readableDispatch(principal, await getDispatch(db, params.id));
         return reply(200, { items: (await listDispatchExcursions(db, params.id)).map(toExcursion) });
       },
     }),

@@ -4,14 +4,14 @@
  * posts and stored in batches by the telemetry worker (jobs/telemetry.ts); a
  * dispatch's readings in time order for staff and its own driver.
  */
+import { readableDispatch } from '../dispatch-access.js';
 import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
 import type { z } from 'zod';
-import { STAFF } from '../../domain/roles.js';
 import { activeDispatchOfDriver, getDispatch } from '../../db/dispatches.js';
 import { listDispatchReadings } from '../../db/temperatures.js';
 import type { TemperatureReadings } from '../../jobs/telemetry.js';
-import { ConflictError, NotFoundError, ValidationError } from '../../lib/errors/index.js';
+import { ConflictError, ValidationError } from '../../lib/errors/index.js';
 import type { AppDeps } from '../deps.js';
 import { idempotencyKey } from '../idempotency.js';
 import { claimLocationKey } from '../location-idempotency.js';
@@ -120,9 +120,7 @@ export function telemetryRoutes(deps: AppDeps): RouteSpec[] {
         const from = query.from ? new Date(query.from) : undefined;
         const to = query.to ? new Date(query.to) : undefined;
         if (from && to && from >= to) throw new ValidationError('invalid range', [{ field: 'query.from', message: 'must be before `to`' }]);
-        const dispatch = await getDispatch(db, params.id);
-        const mayRead = dispatch && (STAFF.includes(principal.role) || (principal.driverId !== null && dispatch.driver_id === principal.driverId));
-        if (!mayRead) throw new NotFoundError('dispatch');
+        readableDispatch(principal, await getDispatch(db, params.id));
         return reply(200, await listDispatchReadings(db, { dispatchId: params.id, from, to, limit: query.limit, cursor: query.cursor }));
       },
     }),

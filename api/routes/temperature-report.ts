@@ -8,11 +8,11 @@
  * inspection must be able to show the record. Another driver gets a 404, as if the
  * dispatch did not exist. The order's shipper follows when shipper API keys exist.
  */
-import { STAFF } from '../../domain/roles.js';
-import { NotFoundError } from '../../lib/errors/index.js';
+import { readableDispatch } from '../dispatch-access.js';
 import type { AppDeps } from '../deps.js';
 import { renderTemperaturePdf } from '../reports/temperature-pdf.js';
-import { loadReportHeader, loadTemperatureReport, renderTemperatureCsv } from '../reports/temperature-report.js';
+import { getReportHeader } from '../../db/temperature-report.js';
+import { loadTemperatureReport, renderTemperatureCsv } from '../reports/temperature-report.js';
 import { defineRoute, reply, type RouteSpec } from '../route.js';
 import { ErrorResponse, IdParams } from '../schemas/common.js';
 import { TemperatureReportQuery, TemperatureReportSummary } from '../schemas/temperature-report.js';
@@ -41,9 +41,7 @@ export function temperatureReportRoutes(deps: AppDeps): RouteSpec[] {
         404: { description: 'No such dispatch (among your own, for a driver)', schema: ErrorResponse },
       },
       handler: async ({ params, query, principal, req, res, log }) => {
-        const header = await loadReportHeader(db, params.id);
-        const mayRead = header && (STAFF.includes(principal.role) || (principal.driverId !== null && header.driver_id === principal.driverId));
-        if (!mayRead) throw new NotFoundError('dispatch');
+        const header = readableDispatch(principal, await getReportHeader(db, params.id));
         const accepted = req.accepts([MEDIA.json, MEDIA.csv, MEDIA.pdf]);
         const format: Format = query.format ?? (accepted === MEDIA.csv ? 'csv' : accepted === MEDIA.pdf ? 'pdf' : 'json');
         const report = await loadTemperatureReport(db, header, { carrierName: config.reports.carrierName, withReadings: format !== 'json' });
