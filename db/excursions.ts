@@ -60,6 +60,11 @@ export async function listDispatchExcursions(db: Db | Trx, dispatchId: number): 
   return rows.map((row) => ({ ...row, actions: actions.filter((a) => a.excursion_id === row.id) }));
 }
 
+/** Every excursion row of a dispatch, superseded ones included (what reconcileExcursions compares against). */
+export async function dispatchExcursionRows(trx: Trx, dispatchId: number): Promise<ExcursionRow[]> {
+  return (await trx('temperature_excursions').where({ dispatch_id: dispatchId }).select('*')).map(toRow);
+}
+
 export async function getExcursion(db: Db | Trx, id: number): Promise<ExcursionRow | undefined> {
   const row = await db('temperature_excursions').where({ id }).first();
   return row ? toRow(row) : undefined;
@@ -73,12 +78,63 @@ export async function insertAction(
   return row;
 }
 
-/** Every reading of a dispatch, only the columns the evaluation reads (no order: the evaluation sorts). */
-export async function readingsForEvaluation(db: Db | Trx, dispatchId: number) {
-  const rows: { sensor: string; recorded_at: Date; temperature_c: number; door_open: boolean | null }[] = await db('temperature_readings')
+export interface EvaluationReading {
+  sensor: string;
+  recordedAt: Date;
+  temperatureC: number;
+  doorOpen: boolean | null;
+}
+
+const READING_COLUMNS = ['sensor', 'recorded_at', 'temperature_c', 'door_open'] as const;
+const toEvaluationReading = (r: { sensor: string; recorded_at: Date; temperature_c: number; door_open: boolean | null }): EvaluationReading => ({
+  sensor: r.sensor,
+  recordedAt: r.recorded_at,
+  temperatureC: r.temperature_c,
+  doorOpen: r.door_open,
+});
+
+/** A dispatch's readings at or after `from` (every reading without it), only the columns the evaluation reads (no order: the evaluation sorts). */
+export async function readingsForEvaluation(db: Db | Trx, dispatchId: number, from: Date | null = null): Promise<EvaluationReading[]> {
+  const query = db('temperature_readings')
     .where('dispatch_id', dispatchId)
-    .select('sensor', 'recorded_at', 'temperature_c', 'door_open');
-  return rows.map((r) => ({ sensor: r.sensor, recordedAt: r.recorded_at, temperatureC: r.temperature_c, doorOpen: r.door_open }));
+    .select(...READING_COLUMNS);
+  if (from !== null) query.where('recorded_at', '>=', from);
+  return (await query).map(toEvaluationReading);
+}
+
+/** One sensor's latest `limit` readings before `before` (all times without it), latest first: where a windowed evaluation looks for its restart point. */
+export async function sensorReadingsBefore(db: Db | Trx, dispatchId: number, sensor: string, before: Date | null, limit: number): Promise<EvaluationReading[]> {
+  const query = db('temperature_readings')
+    .where({ dispatch_id: dispatchId, sensor })
+    .orderBy('recorded_at', 'desc')
+    .limit(limit)
+    .select(...READING_COLUMNS);
+  if (before !== null) query.where('recorded_at', '<', before);
+  return (await query).map(toEvaluationReading);
+}
+
+export interface EvaluationState {
+  pending_from: Date | null;
+  basis: string | null;
+  sensors: string[];
+}
+
+/**
+ * Takes a dispatch's evaluation bookkeeping (migration 0010) for the caller's transaction, which
+ * holds the dispatch lock: FOR UPDATE waits for a reading insert still holding the row, so the
+ * readings that insert committed are visible to the caller's next statement. undefined when the
+ * dispatch never had a reading.
+ */
+export async function takeEvaluationState(trx: Trx, dispatchId: number): Promise<EvaluationState | undefined> {
+  return trx('excursion_evaluations').where({ dispatch_id: dispatchId }).forUpdate().first('pending_from', 'basis', 'sensors');
+}
+
+/** Records an evaluation: nothing pending any more, what it was computed against, and the sensors seen. */
+export async function saveEvaluationState(trx: Trx, dispatchId: number, state: { basis: string; sensors: string[] }): Promise<void> {
+  await trx('excursion_evaluations')
+    .insert({ dispatch_id: dispatchId, pending_from: null, basis: state.basis, sensors: state.sensors, evaluated_at: trx.fn.now() })
+    .onConflict('dispatch_id')
+    .merge(['pending_from', 'basis', 'sensors', 'evaluated_at']);
 }
 
 /** A dispatch's status history (changed_at order), for the periods its cargo was on board. */
@@ -117,14 +173,21 @@ export interface ReconcileResult {
 }
 
 /**
- * Makes a dispatch's current excursions exactly `values`, in the caller's transaction (which
- * holds the dispatch's lock, so evaluations of one dispatch never interleave): each is upserted
- * on its identity (dispatch, sensor, kind, started_at), a superseded row whose identity comes
- * back is revived (with its actions), and current rows whose identity is gone are marked
- * superseded_at = now(). Rows are never deleted, never duplicated.
+ * Makes a dispatch's current excursions in `scope` exactly `values` (all of which are in scope),
+ * in the caller's transaction (which holds the dispatch's lock, so evaluations of one dispatch
+ * never interleave): each is upserted on its identity (dispatch, sensor, kind, started_at), a
+ * superseded row whose identity comes back is revived (with its actions), and current rows in
+ * scope whose identity is gone are marked superseded_at = now(). Rows out of scope are left as
+ * they are (a windowed evaluation's scope: per sensor, from its restart point). Rows are never
+ * deleted, never duplicated.
  */
-export async function reconcileExcursions(trx: Trx, dispatchId: number, vehicleId: number, values: ExcursionValues[]): Promise<ReconcileResult> {
-  const before = (await trx('temperature_excursions').where({ dispatch_id: dispatchId }).select('*')).map(toRow);
+export async function reconcileExcursions(
+  trx: Trx,
+  dispatch: { id: number; vehicleId: number; stored: ExcursionRow[] },
+  values: ExcursionValues[],
+  scope: (x: Pick<ExcursionValues, 'sensor' | 'started_at'>) => boolean = () => true,
+): Promise<ReconcileResult> {
+  const { id: dispatchId, vehicleId, stored: before } = dispatch;
   const previous = new Map(before.map((r) => [identity(r), r]));
   const written: ReconcileResult['written'] = [];
   for (const v of values) {
@@ -152,7 +215,7 @@ export async function reconcileExcursions(trx: Trx, dispatchId: number, vehicleI
     written.push({ row: toRow(row), previousStatus: old && old.superseded_at === null ? old.status : null });
   }
   const keep = new Set(values.map(identity));
-  const gone = before.filter((r) => r.superseded_at === null && !keep.has(identity(r))).map((r) => r.id);
+  const gone = before.filter((r) => r.superseded_at === null && scope(r) && !keep.has(identity(r))).map((r) => r.id);
   const superseded = gone.length
     ? (await trx('temperature_excursions').whereIn('id', gone).update({ superseded_at: trx.fn.now(), updated_at: trx.fn.now() }).returning('*')).map(toRow)
     : [];

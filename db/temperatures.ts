@@ -27,7 +27,8 @@ export interface ReadingRow {
  * per reading, since a late offline buffer may span two dispatches. Returns how many
  * rows were new, and the dispatches the batch's readings belong to (new or already stored:
  * a retried job whose earlier evaluation failed still names its dispatches, so they are
- * evaluated again).
+ * evaluated again). Each of those dispatches is marked pending from the batch's earliest
+ * reading (excursion_evaluations), in the same statement.
  */
 export async function insertReadings(trx: Trx, readings: ReadingRow[]): Promise<{ stored: number; dispatchIds: number[] }> {
   if (readings.length === 0) return { stored: 0, dispatchIds: [] };
@@ -57,6 +58,14 @@ export async function insertReadings(trx: Trx, readings: ReadingRow[]): Promise<
       order by vehicle_id, sensor, recorded_at
      on conflict (vehicle_id, sensor, recorded_at) do nothing
      returning 1
+     ),
+     -- What the next evaluation of each dispatch must look at (db/excursions.ts takeEvaluationState):
+     -- set with the readings, so a committed reading is always evaluated or pending.
+     pending as (
+     insert into excursion_evaluations (dispatch_id, pending_from)
+     select dispatch_id, min(recorded_at) from m where dispatch_id is not null group by dispatch_id
+      order by dispatch_id
+     on conflict (dispatch_id) do update set pending_from = least(excursion_evaluations.pending_from, excluded.pending_from)
      )
      select (select count(*) from ins)::int as stored,
             coalesce((select array_agg(distinct dispatch_id) from m where dispatch_id is not null), '{}') as dispatch_ids`,

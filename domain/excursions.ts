@@ -370,3 +370,63 @@ export function evaluateExcursions(input: ExcursionInput): Excursion[] {
   }
   return result;
 }
+
+/**
+ * Windowed evaluation (use-cases/excursions.ts evaluates only the part of a trip new readings
+ * can change). The HIGH/LOW evaluation above is causal: walking one sensor's readings in time
+ * order, its state after a reading depends only on that reading and the ones before it. After a
+ * *settled* reading (in range on both sides, with no HIGH/LOW excursion running) the state is
+ * idle, exactly as before the sensor's first reading. So evaluating the readings from a settled
+ * reading onwards gives the same excursions from there on as evaluating the whole sensor, and
+ * every excursion that started before it is final. (DATA_GAP excursions start at a reading or an
+ * on-board start and end at the next reading, so those starting at or after the settled reading
+ * are exactly the ones the window sees as well.)
+ *
+ * Whether a HIGH/LOW excursion runs at a time is known from the stored result of the previous
+ * evaluation: from `startedAt` until it is confirmed closed, which is the first in-range reading
+ * at least `closeAfterS` after `endedAt` (the closing run has no gap and no out-of-range reading,
+ * or the excursion would not have ended at `endedAt`), so up to `endedAt + closeAfterS`
+ * (exclusive); for ever while OPEN.
+ */
+export interface StoredRun {
+  kind: ExcursionKind;
+  startedAt: Date;
+  endedAt: Date | null;
+}
+
+const runs = (stored: readonly StoredRun[], closeAfterS: number) =>
+  stored
+    .filter((x) => x.kind !== 'DATA_GAP')
+    .map((x) => ({ from: x.startedAt.getTime(), to: x.endedAt === null ? Infinity : x.endedAt.getTime() + closeAfterS * 1000 }));
+
+/**
+ * The latest time before `beforeMs` that can hold a settled reading, given one sensor's stored
+ * HIGH/LOW excursions: every reading in [result, beforeMs) lies inside a running excursion,
+ * so the search for a settled reading may start below the result.
+ */
+export function settledSearchBound(beforeMs: number, stored: readonly StoredRun[], closeAfterS: number): number {
+  const spans = runs(stored, closeAfterS);
+  let bound = beforeMs;
+  for (let moved = true; moved;) {
+    moved = false;
+    for (const s of spans) {
+      if (s.from < bound && s.to >= bound) {
+        bound = s.from;
+        moved = true;
+      }
+    }
+  }
+  return bound;
+}
+
+/** Whether a reading of one sensor is settled (see above): in range on both sides, and no stored HIGH/LOW excursion of the sensor running at its time. */
+export function isSettledReading(
+  reading: { recordedAt: Date; temperatureC: number },
+  stored: readonly StoredRun[],
+  limits: ExcursionLimits,
+  closeAfterS: number,
+): boolean {
+  if (isHigh(reading.temperatureC, limits) || isLow(reading.temperatureC, limits)) return false;
+  const t = reading.recordedAt.getTime();
+  return !runs(stored, closeAfterS).some((s) => s.from <= t && t < s.to);
+}

@@ -12,7 +12,7 @@ import type { Logger } from '../lib/logger.js';
 import type { LivePublisher } from '../lib/live-events.js';
 import type { Db } from '../db/knex.js';
 import type { Config } from '../lib/config.js';
-import { evaluateDispatchExcursions } from '../use-cases/excursions.js';
+import { evaluateDispatchExcursions, type EvaluationTrigger } from '../use-cases/excursions.js';
 import { transaction } from '../use-cases/transaction.js';
 import { BatchWriter } from './batch-writer.js';
 import { HIGH_VOLUME_JOB_OPTIONS, SHARED_HASH_TAG, defineQueue } from './define.js';
@@ -52,6 +52,7 @@ const EVALUATION_PARALLELISM = 4;
 export async function evaluateDispatches(
   deps: { db: Db; log: Logger; live?: LivePublisher; config: Pick<Config, 'excursions'> },
   dispatchIds: readonly number[],
+  trigger: EvaluationTrigger,
   now?: Date,
 ): Promise<number> {
   const { db, log, live, config } = deps;
@@ -61,7 +62,7 @@ export async function evaluateDispatches(
     const results = await Promise.all(
       dispatchIds
         .slice(i, i + EVALUATION_PARALLELISM)
-        .map((id) => transaction(unit, (tx) => evaluateDispatchExcursions(tx, { excursions: config.excursions, live }, id, now ?? new Date()))),
+        .map((id) => transaction(unit, (tx) => evaluateDispatchExcursions(tx, { excursions: config.excursions, live }, id, now ?? new Date(), trigger))),
     );
     for (const r of results) changed += r?.changed.length ?? 0;
   }
@@ -106,7 +107,7 @@ export const telemetryQueue = defineQueue({
       // One evaluation per affected dispatch per batch, after the readings are committed; a
       // failed evaluation retries the batch's jobs (their readings are already stored).
       afterCommit: async (dispatchIds) => {
-        await evaluateDispatches({ db, log, live, config }, dispatchIds);
+        await evaluateDispatches({ db, log, live, config }, dispatchIds, 'readings');
       },
     });
     return {
@@ -117,7 +118,7 @@ export const telemetryQueue = defineQueue({
         },
         'telemetry.evaluate-gaps': async (data) => {
           const ids = await dispatchesToSweep(db);
-          const changed = await evaluateDispatches({ db, log, live, config }, ids, data.now ? new Date(data.now) : undefined);
+          const changed = await evaluateDispatches({ db, log, live, config }, ids, 'clock', data.now ? new Date(data.now) : undefined);
           return { dispatches: ids.length, changed };
         },
       },

@@ -5,13 +5,23 @@
  * Evaluation (`evaluateDispatchExcursions`), decisions:
  * - One evaluation per dispatch per stored batch (jobs/telemetry.ts), and one per on-board dispatch
  *   per DATA_GAP sweep (`telemetry.evaluate-gaps`, every minute), never one per reading.
- * - It evaluates every reading of the dispatch (domain/excursions.ts is a pure function over the
- *   whole set; the result must be the same whatever order readings arrived in). Evaluating only the
- *   affected window is not done: an excursion's start and the gap rule depend on readings before
- *   the window, so a correct window is not simple. Measured on the 2-core test machine: about 20 ms
- *   for a dispatch with 1,440 readings (a day at one a minute), about 300 ms with 86,400 (a day at
- *   one a second); the cost grows with the trip, not with the batch. A windowed evaluation (from the
- *   start of the earliest excursion still affected) is the next step if the benchmark needs it.
+ * - Windowed (issue 15's ingest target): an evaluation looks only at the part of the trip new
+ *   readings can change. The reading insert marks the dispatch pending from the batch's earliest
+ *   reading (excursion_evaluations.pending_from, migration 0010, in the insert's statement). The
+ *   evaluation takes that mark under the dispatch lock and, per sensor, restarts at the latest
+ *   *settled* reading before it (in range, no stored HIGH/LOW excursion running: after it the
+ *   evaluation's state is idle; domain/excursions.ts proves the cut and tests/unit checks it):
+ *   readings from there on are evaluated, and only stored excursions starting there or later are
+ *   reconciled. Those before it are final. A batch in time order therefore costs about its own
+ *   size, not the trip's.
+ * - The whole trip is evaluated instead when the stored excursions were computed against another
+ *   basis (the order's limits, the open/close/gap settings or the on-board periods changed; the
+ *   first evaluation of a dispatch), or when a sensor's restart point is not among its last 200
+ *   readings before the window (a long run of out-of-range readings that never opened).
+ * - Coalesced: an evaluation asked for by readings that finds nothing pending does nothing (the
+ *   readings of its batch were taken by another evaluation, or it is a retried job whose earlier
+ *   evaluation committed). The DATA_GAP sweep (trigger `clock`) always evaluates: the window is then
+ *   each sensor's tail, from its last settled reading, which holds the trailing silence.
  * - Serialized per dispatch: the dispatch is locked the way every dispatch writer locks it (its
  *   order FOR UPDATE, then the dispatch FOR NO KEY UPDATE; db/dispatches.ts lockDispatch). Several
  *   workers evaluating one dispatch at once therefore run one after another, each over the readings
@@ -30,16 +40,21 @@
  *   If the identity comes back, the row is revived with its actions.
  * - Live events: after the commit, one `excursion` event per excursion that appeared or changed status.
  */
-import { evaluateExcursions, type Excursion, type OnBoardInterval } from '../domain/excursions.js';
+import { evaluateExcursions, isSettledReading, settledSearchBound, type Excursion, type ExcursionLimits, type OnBoardInterval } from '../domain/excursions.js';
 import { resolveOrderLimits } from '../domain/temperature-profiles.js';
 import { lockDispatch, type DispatchRow } from '../db/dispatches.js';
 import {
+  dispatchExcursionRows,
   getExcursion,
   insertAction,
   readingsForEvaluation,
   reconcileExcursions,
+  saveEvaluationState,
+  sensorReadingsBefore,
   statusHistoryForEvaluation,
+  takeEvaluationState,
   type ActionRow,
+  type EvaluationReading,
   type ExcursionRow,
   type ExcursionValues,
 } from '../db/excursions.js';
@@ -118,41 +133,120 @@ function liveEvent(row: ExcursionRow): LiveEvent {
 }
 
 export interface EvaluationResult {
+  /** Excursions found in the readings evaluated (the window's, or the whole trip's). */
   excursions: number;
+  /** Readings evaluated. */
+  readings: number;
+  /** Whether only a window of the trip was evaluated. */
+  windowed: boolean;
+  /** Nothing to do: the readings that asked had been evaluated by another evaluation. */
+  skipped: boolean;
   written: number;
   superseded: number;
   /** Excursions that appeared or changed status (published live after the commit). */
   changed: ExcursionRow[];
 }
 
-/** Evaluates one dispatch's readings at `now` and stores the result; undefined for an unknown dispatch. */
+const NOTHING: EvaluationResult = { excursions: 0, readings: 0, windowed: false, skipped: false, written: 0, superseded: 0, changed: [] };
+
+/** What asked for an evaluation: stored readings (nothing to do when another evaluation already took them), or the clock (the DATA_GAP sweep). */
+export type EvaluationTrigger = 'readings' | 'clock';
+
+/** How many of a sensor's readings before the window are searched for a restart point before falling back to the whole trip. */
+const RESTART_SEARCH_READINGS = 200;
+
+interface Window {
+  /** Per sensor, the first reading time evaluated (null: the whole sensor). */
+  starts: Map<string, Date | null>;
+  readings: EvaluationReading[];
+}
+
+/**
+ * The readings a windowed evaluation needs: per known sensor, from its latest settled reading
+ * before `from` (domain/excursions.ts), and every reading at or after `from`. undefined when a
+ * sensor's restart point is not among the RESTART_SEARCH_READINGS readings searched: the caller
+ * evaluates the whole trip instead.
+ */
+async function windowFor(
+  trx: Tx['trx'],
+  dispatchId: number,
+  from: Date | null,
+  sensors: readonly string[],
+  stored: readonly ExcursionRow[],
+  limits: ExcursionLimits,
+  closeAfterS: number,
+): Promise<Window | undefined> {
+  const starts = new Map<string, Date | null>();
+  for (const sensor of sensors) {
+    const own = stored
+      .filter((x) => x.superseded_at === null && x.sensor === sensor)
+      .map((x) => ({ kind: x.kind, startedAt: x.started_at, endedAt: x.ended_at }));
+    const bound = from === null ? null : new Date(settledSearchBound(from.getTime(), own, closeAfterS));
+    const before = await sensorReadingsBefore(trx, dispatchId, sensor, bound, RESTART_SEARCH_READINGS);
+    const settled = before.find((r) => isSettledReading(r, own, limits, closeAfterS));
+    if (settled) starts.set(sensor, settled.recordedAt);
+    else if (before.length < RESTART_SEARCH_READINGS)
+      starts.set(sensor, null); // no settled reading at all: from its first reading
+    else return undefined;
+  }
+  const known = [...starts.values()];
+  // One range read for every sensor: from the earliest restart point (or `from`), trimmed per sensor below.
+  const earliest = known.includes(null) ? null : [from, ...known].reduce<Date | null>((a, b) => (a === null || (b !== null && b < a) ? b : a), null);
+  const readings = (await readingsForEvaluation(trx, dispatchId, earliest)).filter((r) => {
+    const start = starts.get(r.sensor);
+    return start === undefined ? from === null || r.recordedAt >= from : start === null || r.recordedAt >= start;
+  });
+  return { starts, readings };
+}
+
+/**
+ * Evaluates one dispatch at `now` and stores the result (see the header); undefined for an
+ * unknown dispatch, `skipped` when readings asked and another evaluation had already taken them.
+ */
 export async function evaluateDispatchExcursions(
   tx: Tx,
   deps: EvaluationDeps,
   dispatchId: number,
   now: Date = new Date(),
+  trigger: EvaluationTrigger = 'clock',
 ): Promise<EvaluationResult | undefined> {
   const { trx } = tx;
   const locked = await lockDispatch(trx, dispatchId);
   if (!locked) return undefined;
   const { dispatch, order } = locked;
-  const [readings, history] = await Promise.all([readingsForEvaluation(trx, dispatchId), statusHistoryForEvaluation(trx, dispatchId)]);
+  const state = await takeEvaluationState(trx, dispatchId);
+  if (trigger === 'readings' && state !== undefined && state.pending_from === null) return { ...NOTHING, skipped: true };
+  const [history, stored] = await Promise.all([statusHistoryForEvaluation(trx, dispatchId), dispatchExcursionRows(trx, dispatchId)]);
   const { limits } = resolveOrderLimits({
     cargo_class: order.cargo_type,
     temperature_profile: order.temperature_profile,
     temp_min_c: order.temp_min_c,
     temp_max_c: order.temp_max_c,
   });
-  const excursions = evaluateExcursions({
-    readings,
-    limits,
-    openAfterS: deps.excursions.openAfterS,
-    closeAfterS: deps.excursions.closeAfterS,
-    gapS: deps.excursions.gapS,
-    onBoard: onBoardIntervals(history, dispatch),
-    now,
-  });
-  const { written, superseded } = await reconcileExcursions(trx, dispatch.id, dispatch.vehicle_id, excursions.map(toValues));
+  const { openAfterS, closeAfterS, gapS } = deps.excursions;
+  const onBoard = onBoardIntervals(history, dispatch);
+  const basis = JSON.stringify({ limits, openAfterS, closeAfterS, gapS, onBoard });
+
+  // Windowed when the stored excursions were computed against the same basis; the whole trip otherwise.
+  const window =
+    state !== undefined && state.basis === basis ? await windowFor(trx, dispatchId, state.pending_from, state.sensors, stored, limits, closeAfterS) : undefined;
+  const readings = window?.readings ?? (await readingsForEvaluation(trx, dispatchId));
+  const excursions = evaluateExcursions({ readings, limits, openAfterS, closeAfterS, gapS, onBoard, now });
+  const inWindow = (x: { sensor: string; started_at: Date }) => {
+    if (window === undefined) return true;
+    const start = window.starts.get(x.sensor);
+    // A sensor first heard from in this window: all of it is in the window.
+    return start === undefined ? true : start === null || x.started_at >= start;
+  };
+  const { written, superseded } = await reconcileExcursions(
+    trx,
+    { id: dispatch.id, vehicleId: dispatch.vehicle_id, stored },
+    excursions.map(toValues),
+    inWindow,
+  );
+  const sensors = [...new Set([...(state?.sensors ?? []), ...readings.map((r) => r.sensor)])].sort();
+  await saveEvaluationState(trx, dispatchId, { basis, sensors });
+
   const changed = written.filter((w) => w.previousStatus !== w.row.status).map((w) => w.row);
   if (deps.live && changed.length > 0) {
     const live = deps.live;
@@ -160,7 +254,15 @@ export async function evaluateDispatchExcursions(
       for (const row of changed) live.publish(liveEvent(row));
     });
   }
-  return { excursions: excursions.length, written: written.length, superseded: superseded.length, changed };
+  return {
+    excursions: excursions.length,
+    readings: readings.length,
+    windowed: window !== undefined,
+    skipped: false,
+    written: written.length,
+    superseded: superseded.length,
+    changed,
+  };
 }
 
 export interface ActionInput {

@@ -21,6 +21,7 @@ export const TABLES = [
   'api_keys',
   'temperature_excursions',
   'excursion_actions',
+  'excursion_evaluations',
 ];
 /**
  * Columns written in the background by the outbox relay of the process under test

@@ -6,8 +6,10 @@
  * DATA_GAP sweep opens a gap, and excursion events are published live.
  * Small EXCURSION_* / TELEMETRY_GAP_S settings keep the timelines short; no waiting on the clock.
  */
+import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertReadings } from '../../db/temperatures.js';
 import { queueSchedules } from '../../jobs/index.js';
 import { liveChannel } from '../../lib/live-events.js';
 import { changeDispatchStatus } from '../../use-cases/dispatches.js';
@@ -191,6 +193,175 @@ describe('excursion evaluation over HTTP', () => {
   });
 });
 
+describe('windowed evaluation', () => {
+  const deps = { excursions: { openAfterS: OPEN_AFTER_S, closeAfterS: CLOSE_AFTER_S, gapS: GAP_S } };
+  const evaluate = (dispatchId: number, now: Date, trigger: 'readings' | 'clock') =>
+    transaction(uvis.running.deps, (tx) => evaluateDispatchExcursions(tx, deps, dispatchId, now, trigger));
+  /** Stores readings the way the telemetry worker does (which marks the dispatch pending), then runs the batch's evaluation. */
+  const storeAndEvaluate = async (
+    vehicleId: number,
+    dispatchId: number,
+    now: Date,
+    readings: { sensor: string; t: number; c: number; door: boolean | null }[],
+  ) => {
+    const { dispatchIds } = await db().transaction((trx) =>
+      insertReadings(
+        trx,
+        readings.map((r) => ({
+          vehicle_id: vehicleId,
+          sensor: r.sensor,
+          recorded_at: new Date(r.t),
+          temperature_c: r.c,
+          setpoint_c: null,
+          door_open: r.door,
+          source: 'gateway' as const,
+          received_at: now,
+        })),
+      ),
+    );
+    expect(dispatchIds).toEqual([dispatchId]);
+    return evaluate(dispatchId, now, 'readings');
+  };
+  const currentRows = (dispatchId: number) =>
+    db()('temperature_excursions')
+      .where({ dispatch_id: dispatchId })
+      .whereNull('superseded_at')
+      .orderBy([{ column: 'sensor' }, { column: 'started_at' }, { column: 'kind' }]);
+  /** A PICKED_UP dispatch whose on-board period is already in the status history (so no later evaluation sees it change). */
+  async function onBoardDispatch(cargo: string, { onBoardSinceStart = false } = {}) {
+    const d = await pickedUpDispatch({ cargo_type: cargo });
+    await waitFor(async () => (await db()('dispatch_status_history').where({ dispatch_id: d.dispatchId, to_status: 'PICKED_UP' })).length === 1, {
+      what: 'the PICKED_UP history row',
+    });
+    // On board since the dispatch began (two hours ago), so silences in the readings are DATA_GAPs; otherwise from now on.
+    if (onBoardSinceStart) {
+      await db()('dispatch_status_history')
+        .where({ dispatch_id: d.dispatchId })
+        .update({ changed_at: new Date(Date.now() - 2 * 3600 * SECOND) });
+    }
+    return d;
+  }
+
+  // FROZEN: warning above −18 °C, critical above −15 °C; temperatures around both limits, two sensors, gaps.
+  const genSegment = fc.record({
+    sensor: fc.constantFrom('main', 'rear'),
+    c: fc.constantFrom(-20, -19, -18, -17.5, -16, -14, -12),
+    n: fc.integer({ min: 1, max: 10 }),
+    gapAfterS: fc.constantFrom(0, 0, 0, 0, 20, GAP_S + 10),
+    door: fc.constantFrom(null, true, false),
+  });
+
+  it('shuffled batches evaluated in windows store exactly what one evaluation of the whole trip finds', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(genSegment, { minLength: 2, maxLength: 14 }),
+        fc.integer({ min: 1, max: 2 ** 30 }),
+        fc.integer({ min: 5, max: 40 }),
+        async (segments, seed, batchSize) => {
+          const { vehicleId, dispatchId } = await onBoardDispatch('냉동', { onBoardSinceStart: true });
+          const now = new Date();
+          // Each sensor's own clock, 10 s a reading, from 100 minutes ago; a segment may end in a silence.
+          const clocks: Record<string, number> = { main: now.getTime() - 100 * MINUTE, rear: now.getTime() - 100 * MINUTE + 3 * SECOND };
+          const readings = segments.flatMap((seg) =>
+            Array.from({ length: seg.n }, (_, i) => {
+              const t = clocks[seg.sensor]!;
+              clocks[seg.sensor] = t + 10 * SECOND + (i === seg.n - 1 ? seg.gapAfterS * SECOND : 0);
+              return { sensor: seg.sensor, t, c: seg.c, door: seg.door };
+            }),
+          );
+          // At most 14 × (10 readings + a 310 s silence) ≈ 96 min: every reading is inside the dispatch and before `now`.
+          const batches = chunks(shuffled(readings, seed), batchSize);
+          const results = [];
+          for (const batch of batches) results.push(await storeAndEvaluate(vehicleId, dispatchId, now, batch));
+          // The first evaluation of a dispatch is over everything; every later one is a window (fewer than 200 readings a sensor: no fallback).
+          expect(results.map((r) => r?.windowed)).toEqual(batches.map((_, i) => i > 0));
+          const windowed = await currentRows(dispatchId);
+          // Forget the basis: the next evaluation is over the whole trip, at the same `now`. It must find nothing to change.
+          await db()('excursion_evaluations').where({ dispatch_id: dispatchId }).update({ basis: null });
+          const full = await evaluate(dispatchId, now, 'clock');
+          expect(full).toMatchObject({ windowed: false, readings: readings.length, written: 0, superseded: 0 });
+          expect(await currentRows(dispatchId)).toEqual(windowed);
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
+
+  it('a batch in time order is evaluated from the reading before it, not over the whole trip', async () => {
+    const { vehicleId, dispatchId } = await onBoardDispatch('냉동');
+    const now = new Date();
+    const start = now.getTime() - 90 * MINUTE;
+    const reading = (i: number) => ({ sensor: 'main', t: start + i * 10 * SECOND, c: i >= 100 && i < 120 ? -16 : -20, door: null });
+    const first = await storeAndEvaluate(
+      vehicleId,
+      dispatchId,
+      now,
+      Array.from({ length: 100 }, (_, i) => reading(i)),
+    );
+    expect(first).toMatchObject({ windowed: false, readings: 100 }); // the first evaluation of a dispatch is over everything
+    // 50 more, the first 20 of them out of range (an excursion opens after 60 s), the rest back in range.
+    const second = await storeAndEvaluate(
+      vehicleId,
+      dispatchId,
+      now,
+      Array.from({ length: 50 }, (_, i) => reading(100 + i)),
+    );
+    expect(second).toMatchObject({ windowed: true, readings: 51, written: 1 });
+    // The excursion ended at reading 120 and was confirmed closed at 123: the next window starts at reading 149.
+    const third = await storeAndEvaluate(
+      vehicleId,
+      dispatchId,
+      now,
+      Array.from({ length: 50 }, (_, i) => reading(150 + i)),
+    );
+    expect(third).toMatchObject({ windowed: true, readings: 51, written: 0, superseded: 0 });
+    const rows = await currentRows(dispatchId);
+    expect(rows.map((r) => [r.kind, r.status, r.started_at.getTime(), r.ended_at?.getTime()])).toEqual([
+      ['HIGH', 'CLOSED', start + 100 * 10 * SECOND, start + 120 * 10 * SECOND],
+    ]);
+  });
+
+  it('a late batch inside an excursion restarts before the excursion, and the result matches the whole trip', async () => {
+    const { vehicleId, dispatchId } = await onBoardDispatch('냉동');
+    const now = new Date();
+    const start = now.getTime() - 90 * MINUTE;
+    // -20 for 30 readings, -16 for 30 (a warning), -20 for 40; readings 40..49 arrive last.
+    const all = Array.from({ length: 100 }, (_, i) => ({ sensor: 'main', t: start + i * 10 * SECOND, c: i >= 30 && i < 60 ? -16 : -20, door: null }));
+    await storeAndEvaluate(vehicleId, dispatchId, now, [...all.slice(0, 40), ...all.slice(50)]);
+    const late = await storeAndEvaluate(vehicleId, dispatchId, now, all.slice(40, 50));
+    // The window restarts at reading 29 (the last settled one before the excursion that was running at reading 40).
+    expect(late).toMatchObject({ windowed: true, readings: 71 });
+    const rows = await currentRows(dispatchId);
+    expect(rows.map((r) => [r.kind, r.status, r.readings, r.started_at.getTime()])).toEqual([['HIGH', 'CLOSED', 30, start + 30 * 10 * SECOND]]);
+  });
+
+  it('a late out-of-range reading in an excursion’s closing run extends the excursion instead of starting a window inside it', async () => {
+    const { vehicleId, dispatchId } = await onBoardDispatch('냉동');
+    const now = new Date();
+    const start = now.getTime() - 90 * MINUTE;
+    // −16 °C (a warning) at readings 30..59, back to −20 °C from 60; reading 63 never comes and 64 (−16 °C) comes last.
+    const at = (i: number, c: number) => ({ sensor: 'main', t: start + i * 10 * SECOND, c, door: null });
+    const early = Array.from({ length: 100 }, (_, i) => at(i, i >= 30 && i < 60 ? -16 : -20)).filter((_, i) => i !== 63 && i !== 64);
+    await storeAndEvaluate(vehicleId, dispatchId, now, early);
+    const before = await currentRows(dispatchId);
+    expect(before.map((r) => [r.kind, r.ended_at?.getTime()])).toEqual([['HIGH', start + 60 * 10 * SECOND]]);
+    // Confirmed closed at reading 65 (50 s back in range), so readings 60..62 are still inside it: the window must start before it.
+    const late = await storeAndEvaluate(vehicleId, dispatchId, now, [at(64, -16)]);
+    expect(late).toMatchObject({ windowed: true });
+    const rows = await currentRows(dispatchId);
+    expect(rows.map((r) => [r.kind, r.status, r.readings, r.started_at.getTime(), r.ended_at?.getTime()])).toEqual([
+      ['HIGH', 'CLOSED', 34, start + 30 * 10 * SECOND, start + 65 * 10 * SECOND],
+    ]);
+  });
+
+  it('a second evaluation for readings another evaluation already took does nothing', async () => {
+    const { vehicleId, dispatchId } = await onBoardDispatch('냉동');
+    const now = new Date();
+    await storeAndEvaluate(vehicleId, dispatchId, now, [{ sensor: 'main', t: now.getTime() - MINUTE, c: -20, door: null }]);
+    expect(await evaluate(dispatchId, now, 'readings')).toMatchObject({ skipped: true, readings: 0 });
+  });
+});
+
 describe('the completion gate and corrective actions', () => {
   it('refuses COMPLETED (409 EXCURSION_UNRESOLVED) on the mobile and the staff path until the closed excursion has an action', async () => {
     const { driver, dispatchId } = await pickedUpDispatch();
@@ -292,7 +463,7 @@ describe('who reads excursions', () => {
 });
 
 describe('concurrency', () => {
-  it('eight evaluations of one dispatch at once store one row per excursion', async () => {
+  it('eight evaluations of one dispatch at once store one row per excursion, and seven of them find nothing pending', async () => {
     const { vehicleId, dispatchId } = await pickedUpDispatch({ cargo_type: '냉동' });
     const start = Date.now() - 40 * MINUTE;
     // FROZEN: a warning run (−16 °C, above −18) and a critical spike (−10 °C, above −15), each closed.
@@ -311,17 +482,22 @@ describe('concurrency', () => {
     );
     const deps = { excursions: { openAfterS: OPEN_AFTER_S, closeAfterS: CLOSE_AFTER_S, gapS: GAP_S } };
     const now = new Date();
-    const results = await Promise.all(
-      Array.from({ length: 8 }, () => transaction(uvis.running.deps, (tx) => evaluateDispatchExcursions(tx, deps, dispatchId, now))),
-    );
-    expect(results.every((r) => r?.excursions === 2)).toBe(true);
-    // Serialized by the dispatch lock: exactly one evaluation wrote, the others found the rows as they are.
-    expect(results.filter((r) => r!.written > 0)).toHaveLength(1);
-    const rows = await db()('temperature_excursions').where({ dispatch_id: dispatchId }).orderBy('started_at');
-    expect(rows.map((r) => [r.kind, r.severity, r.status, r.superseded_at])).toEqual([
+    const rows = () => db()('temperature_excursions').where({ dispatch_id: dispatchId }).orderBy('started_at');
+    const eightAtOnce = (trigger: 'readings' | 'clock') =>
+      Promise.all(Array.from({ length: 8 }, () => transaction(uvis.running.deps, (tx) => evaluateDispatchExcursions(tx, deps, dispatchId, now, trigger))));
+    // As eight jobs for the same readings: serialized by the dispatch lock, the first evaluates, the others find nothing pending.
+    const results = await eightAtOnce('readings');
+    expect(results.filter((r) => !r!.skipped).map((r) => [r!.excursions, r!.written])).toEqual([[2, 2]]);
+    expect(results.filter((r) => r!.skipped)).toHaveLength(7);
+    expect((await rows()).map((r) => [r.kind, r.severity, r.status, r.superseded_at])).toEqual([
       ['HIGH', 'WARNING', 'CLOSED', null],
       ['HIGH', 'CRITICAL', 'CLOSED', null],
     ]);
+    // As eight sweeps at once: each evaluates, none finds anything to change.
+    const stored = await rows();
+    const sweeps = await eightAtOnce('clock');
+    expect(sweeps.map((r) => [r!.skipped, r!.written, r!.superseded])).toEqual(Array(8).fill([false, 0, 0]));
+    expect(await rows()).toEqual(stored);
   });
 });
 

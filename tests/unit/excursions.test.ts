@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import {
   EXCURSION_DEFAULTS,
   evaluateExcursions,
+  isSettledReading,
   meanKineticTemperatureC,
+  settledSearchBound,
   type Excursion,
   type ExcursionInput,
   type ExcursionLimits,
@@ -605,5 +607,64 @@ describe('evaluateExcursions: properties', () => {
       }),
       { numRuns: 400 },
     );
+  });
+});
+
+describe('windowed evaluation: restarting at a settled reading', () => {
+  // CHILLED 0..10 °C, temperatures around both limits, 10 s apart with an occasional silence.
+  const genTimeline = fc.array(
+    fc.record({ c: fc.constantFrom(-1, 0, 4, 10, 11, 13), n: fc.integer({ min: 1, max: 9 }), gapS: fc.constantFrom(0, 0, 0, 400, 1000) }),
+    {
+      minLength: 1,
+      maxLength: 12,
+    },
+  );
+  const settings = { openAfterS: 60, closeAfterS: 30, gapS: 900 };
+
+  it('from any settled reading on, a window finds exactly the excursions the whole timeline has from there on', () => {
+    fc.assert(
+      fc.property(genTimeline, (parts) => {
+        const readings: TemperatureReadingInput[] = [];
+        let t = 0;
+        for (const part of parts) {
+          for (let i = 0; i < part.n; i++) {
+            readings.push({ recordedAt: at(t), temperatureC: part.c, sensor: 'zone1' });
+            t += 10;
+          }
+          t += part.gapS;
+        }
+        const whole = evaluateExcursions({ readings, limits: CHILLED, ...settings });
+        const stored = whole.map((e) => ({ kind: e.kind, startedAt: e.startedAt, endedAt: e.endedAt }));
+        readings.forEach((r, k) => {
+          const reading = { recordedAt: new Date(r.recordedAt), temperatureC: r.temperatureC };
+          if (!isSettledReading(reading, stored, CHILLED, settings.closeAfterS)) return;
+          const window = evaluateExcursions({ readings: readings.slice(k), limits: CHILLED, ...settings });
+          expect(window).toEqual(whole.filter((e) => e.startedAt.getTime() >= reading.recordedAt.getTime()));
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a reading inside an excursion or its closing span is not settled, whatever its temperature', () => {
+    const stored = [{ kind: 'HIGH' as const, startedAt: date(100), endedAt: date(200) }];
+    const settled = (s: number, c = 4) => isSettledReading({ recordedAt: date(s), temperatureC: c }, stored, CHILLED, 30);
+    expect([settled(90), settled(100), settled(150), settled(229), settled(230), settled(230, 11)]).toEqual([true, false, false, false, true, false]);
+    expect(isSettledReading({ recordedAt: date(500), temperatureC: 4 }, [{ kind: 'LOW', startedAt: date(100), endedAt: null }], CHILLED, 30)).toBe(false);
+    // A DATA_GAP is no run of the HIGH/LOW evaluation.
+    expect(isSettledReading({ recordedAt: date(150), temperatureC: 4 }, [{ kind: 'DATA_GAP', startedAt: date(100), endedAt: date(200) }], CHILLED, 30)).toBe(
+      true,
+    );
+  });
+
+  it('the search bound skips back over every run that covers the time before it', () => {
+    const stored = [
+      { kind: 'HIGH' as const, startedAt: date(100), endedAt: date(200) }, // running until 230
+      { kind: 'LOW' as const, startedAt: date(220), endedAt: date(300) }, // running until 330
+    ];
+    expect(settledSearchBound(at(320), stored, 30)).toBe(at(100));
+    expect(settledSearchBound(at(330), stored, 30)).toBe(at(100)); // the end is exclusive, but a reading just before 330 is inside
+    expect(settledSearchBound(at(400), stored, 30)).toBe(at(400));
+    expect(settledSearchBound(at(225), stored.slice(1), 30)).toBe(at(220));
   });
 });
