@@ -85,30 +85,26 @@ export interface EvaluationReading {
   doorOpen: boolean | null;
 }
 
-const READING_COLUMNS = ['sensor', 'recorded_at', 'temperature_c', 'door_open'] as const;
-const toEvaluationReading = (r: { sensor: string; recorded_at: Date; temperature_c: number; door_open: boolean | null }): EvaluationReading => ({
+// recorded_at as epoch milliseconds (a float8 column parses with parseFloat): parsing timestamp
+// text into Dates was a visible part of the telemetry worker's CPU (docs/performance.md).
+const readingColumns = (db: Db | Trx) => ['sensor', 'temperature_c', 'door_open', db.raw('(extract(epoch from recorded_at) * 1000)::float8 as recorded_ms')];
+const toEvaluationReading = (r: { sensor: string; recorded_ms: number; temperature_c: number; door_open: boolean | null }): EvaluationReading => ({
   sensor: r.sensor,
-  recordedAt: r.recorded_at,
+  recordedAt: new Date(r.recorded_ms),
   temperatureC: r.temperature_c,
   doorOpen: r.door_open,
 });
 
 /** A dispatch's readings at or after `from` (every reading without it), only the columns the evaluation reads (no order: the evaluation sorts). */
 export async function readingsForEvaluation(db: Db | Trx, dispatchId: number, from: Date | null = null): Promise<EvaluationReading[]> {
-  const query = db('temperature_readings')
-    .where('dispatch_id', dispatchId)
-    .select(...READING_COLUMNS);
+  const query = db('temperature_readings').where('dispatch_id', dispatchId).select(readingColumns(db));
   if (from !== null) query.where('recorded_at', '>=', from);
   return (await query).map(toEvaluationReading);
 }
 
 /** One sensor's latest `limit` readings before `before` (all times without it), latest first: where a windowed evaluation looks for its restart point. */
 export async function sensorReadingsBefore(db: Db | Trx, dispatchId: number, sensor: string, before: Date | null, limit: number): Promise<EvaluationReading[]> {
-  const query = db('temperature_readings')
-    .where({ dispatch_id: dispatchId, sensor })
-    .orderBy('recorded_at', 'desc')
-    .limit(limit)
-    .select(...READING_COLUMNS);
+  const query = db('temperature_readings').where({ dispatch_id: dispatchId, sensor }).orderBy('recorded_at', 'desc').limit(limit).select(readingColumns(db));
   if (before !== null) query.where('recorded_at', '<', before);
   return (await query).map(toEvaluationReading);
 }

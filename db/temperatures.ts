@@ -1,5 +1,4 @@
 /** Reefer temperature readings: batched inserts for the worker, a dispatch's readings in time order, retention. */
-import type { Knex } from 'knex';
 import { decodeTimeCursor, page, timeCursorColumn } from './cursor.js';
 import type { Db, Trx } from './knex.js';
 import { deleteRecordedBefore } from './retention.js';
@@ -32,11 +31,19 @@ export interface ReadingRow {
  */
 export async function insertReadings(trx: Trx, readings: ReadingRow[]): Promise<{ stored: number; dispatchIds: number[] }> {
   if (readings.length === 0) return { stored: 0, dispatchIds: [] };
-  const col = <K extends keyof ReadingRow>(key: K) => readings.map((r) => r[key]) as unknown as Knex.Value;
+  // One JSON text parameter with times as epoch milliseconds, not eight arrays: node-postgres
+  // escapes array literals element by element in JavaScript and formats each Date as text, which
+  // was most of the telemetry worker's CPU; this costs about a third (docs/performance.md).
+  const json = JSON.stringify(readings.map((r) => ({ ...r, recorded_at: r.recorded_at.getTime(), received_at: r.received_at.getTime() })));
   const result = await trx.raw(
-    `with r as (
-       select * from unnest(?::bigint[], ?::text[], ?::timestamptz[], ?::numeric[], ?::numeric[], ?::boolean[], ?::text[], ?::timestamptz[])
-         as r(vehicle_id, sensor, recorded_at, temperature_c, setpoint_c, door_open, source, received_at)
+    `with j as (
+       select * from json_to_recordset(?::json)
+         as j(vehicle_id bigint, sensor text, recorded_at numeric, temperature_c numeric, setpoint_c numeric, door_open boolean, source text, received_at numeric)
+     ),
+     r as (
+       select vehicle_id, sensor, to_timestamp(recorded_at / 1000) as recorded_at, temperature_c, setpoint_c, door_open, source,
+              to_timestamp(received_at / 1000) as received_at
+         from j
      ),
      m as (
      select r.vehicle_id, d.id as dispatch_id, r.sensor, r.recorded_at, r.temperature_c, r.setpoint_c, r.door_open, r.source, r.received_at
@@ -69,7 +76,7 @@ export async function insertReadings(trx: Trx, readings: ReadingRow[]): Promise<
      )
      select (select count(*) from ins)::int as stored,
             coalesce((select array_agg(distinct dispatch_id) from m where dispatch_id is not null), '{}') as dispatch_ids`,
-    [col('vehicle_id'), col('sensor'), col('recorded_at'), col('temperature_c'), col('setpoint_c'), col('door_open'), col('source'), col('received_at')],
+    [json],
   );
   const row = result.rows[0] as { stored: number; dispatch_ids: (string | number)[] };
   return { stored: row.stored, dispatchIds: row.dispatch_ids.map(Number) };

@@ -13,7 +13,8 @@
  * shares the machine's cores.
  *
  * Options (environment): BENCH_TELEMETRY_SECONDS=20, BENCH_TELEMETRY_CLIENTS=8,
- * BENCH_TELEMETRY_VEHICLES=100, DATABASE_URL / REDIS_URL (servers to use).
+ * BENCH_TELEMETRY_VEHICLES=100, DATABASE_URL / REDIS_URL (servers to use), BENCH_WORKER_NODE_OPTIONS
+ * (NODE_OPTIONS for the worker only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where its time goes).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -81,7 +82,12 @@ async function main() {
   await clearRedisPrefix(REDIS, PREFIX);
   const common = { ...uvisEnv(url, REDIS, PREFIX), RATE_LIMITS: 'off' };
   const api = spawnNode('dist/main.js', ['api'], { ...common, PORT: String(PORTS.api) });
-  const worker = spawnNode('dist/main.js', ['worker'], { ...common, METRICS_PORT: String(PORTS.worker), WORKER_QUEUES: 'telemetry' });
+  const worker = spawnNode('dist/main.js', ['worker'], {
+    ...common,
+    METRICS_PORT: String(PORTS.worker),
+    WORKER_QUEUES: 'telemetry',
+    ...(env.BENCH_WORKER_NODE_OPTIONS ? { NODE_OPTIONS: env.BENCH_WORKER_NODE_OPTIONS } : {}),
+  });
   try {
     const base = `http://127.0.0.1:${PORTS.api}`;
     await Promise.all([waitForHttp(`${base}/api/v1/health`, 60_000, api), waitForHttp(`http://127.0.0.1:${PORTS.worker}/health`, 60_000, worker)]);
