@@ -83,6 +83,11 @@ export async function listAllDispatchReadings(db: Db, dispatchId: number): Promi
     .select('recorded_at', 'sensor', 'temperature_c', 'setpoint_c', 'door_open');
 }
 
+/** A dispatch's readings reduced to what the rolling MKT needs (sensor, time, temperature), for a summary that lists no readings. */
+export async function dispatchTemperatureSeries(db: Db, dispatchId: number): Promise<Pick<ReportReading, 'recorded_at' | 'sensor' | 'temperature_c'>[]> {
+  return db('temperature_readings').where('dispatch_id', dispatchId).select('recorded_at', 'sensor', 'temperature_c');
+}
+
 export interface SensorStats {
   sensor: string;
   readings: number;

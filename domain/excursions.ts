@@ -171,6 +171,53 @@ export function meanKineticTemperatureC(temperaturesC: readonly number[], deltaH
   return deltaHOverR / -lnMean - KELVIN;
 }
 
+/** The warmest mean kinetic temperature over any window of a sensor's readings (highestRollingMkt). */
+export interface RollingMkt {
+  mktC: number;
+  /** The first and the last reading of that window. */
+  from: Date;
+  to: Date;
+  readings: number;
+  /** false when the readings span less than the window: the MKT is then over all of them. */
+  completeWindow: boolean;
+}
+
+/**
+ * The rolling MKT verdict of PHARMA_2_8 ("mean kinetic temperature ≤ 8 over 24 h", USP <659>):
+ * the highest MKT over every window [tᵢ, tᵢ + windowS) that starts at a reading and ends at or
+ * before the last reading (a window running past the last reading is not a full window). When
+ * the readings span less than windowS, the one window is all of them (completeWindow false): an
+ * inspector computes the same from the CSV. One sensor's readings, any order; O(n) with a
+ * sliding sum of the Arrhenius terms (each about e⁻³⁶: no overflow, no shift needed). null for none.
+ */
+export function highestRollingMkt(
+  readings: readonly { recordedAt: TimeInput; temperatureC: number }[],
+  windowS: number,
+  deltaHOverR: number = MKT_DELTA_H_OVER_R_K,
+): RollingMkt | null {
+  if (readings.length === 0) return null;
+  const rs = readings.map((r) => ({ t: toMs(r.recordedAt, 'recordedAt'), term: Math.exp(-deltaHOverR / (r.temperatureC + KELVIN)) })).sort((a, b) => a.t - b.t);
+  if (!(windowS > 0) || !Number.isFinite(windowS)) throw new RangeError('windowS must be a finite number > 0');
+  const windowMs = windowS * 1000;
+  const last = rs[rs.length - 1]!.t;
+  const mkt = (sum: number, n: number) => deltaHOverR / -Math.log(sum / n) - KELVIN;
+  if (last - rs[0]!.t < windowMs) {
+    const sum = rs.reduce((a, r) => a + r.term, 0);
+    return { mktC: mkt(sum, rs.length), from: new Date(rs[0]!.t), to: new Date(last), readings: rs.length, completeWindow: false };
+  }
+  let best: RollingMkt | null = null;
+  let end = 0; // exclusive
+  let sum = 0;
+  for (let i = 0; i < rs.length && rs[i]!.t + windowMs <= last; i++) {
+    while (end < rs.length && rs[end]!.t < rs[i]!.t + windowMs) sum += rs[end++]!.term;
+    const value = mkt(sum, end - i);
+    if (best === null || value > best.mktC)
+      best = { mktC: value, from: new Date(rs[i]!.t), to: new Date(rs[end - 1]!.t), readings: end - i, completeWindow: true };
+    sum -= rs[i]!.term;
+  }
+  return best;
+}
+
 function excursionId(sensor: string, kind: ExcursionKind, startedAtMs: number): string {
   return `${sensor}:${kind}:${new Date(startedAtMs).toISOString()}`;
 }

@@ -59,6 +59,7 @@ const report: TemperatureReport = {
         },
       ],
     },
+    mkt: null,
     excursions: [1, 2].map((id) => ({
       id,
       sensor: 'main',

@@ -200,6 +200,15 @@ export async function renderTemperaturePdf(report: TemperatureReport, options: P
     };
     row([L('센서', 'Sensor'), L('수', 'Count'), L('최저', 'Min'), L('최고', 'Max'), L('평균', 'Mean')], true);
     for (const st of s.readings.sensors) row([st.sensor, String(st.readings), c(st.min_c), c(st.max_c), c(st.mean_c)]);
+    // The rolling MKT verdict (PHARMA_2_8): the warmest full window per sensor against the limit.
+    for (const m of s.mkt ?? []) {
+      const verdict = m.within_limit ? L('적합', 'within the limit') : L('초과', 'ABOVE THE LIMIT');
+      const window = m.complete_window ? `${duration(m.window_s)}` : L('전체 기록 (기준 시간 미만)', 'whole record, shorter than the window');
+      field(
+        `MKT ${m.sensor}`,
+        `${L('최고', 'highest')} ${c(m.mkt_c)} (${window}: ${kst(m.window_from)} – ${kst(m.window_to)} KST, ${m.readings}), ${L('기준', 'limit')} ≤ ${c(m.limit_c)}: ${verdict}`,
+      );
+    }
   }
 
   // Excursions and their corrective actions.

@@ -11,10 +11,12 @@ import {
   type TemperatureProfileCode,
   type TemperatureLimits,
 } from '../../domain/temperature-profiles.js';
+import { highestRollingMkt } from '../../domain/excursions.js';
 import { listDispatchExcursions, type ExcursionValues } from '../../db/excursions.js';
 import type { Db } from '../../db/knex.js';
 import {
   dispatchReadingStats,
+  dispatchTemperatureSeries,
   listAllDispatchReadings,
   userDisplayNames,
   type ReportHeaderRow,
@@ -61,7 +63,48 @@ export interface TemperatureReportSummary {
     mkt_window_s: number | null;
   };
   readings: { count: number; first_at: Date | null; last_at: Date | null; sensors: SensorStats[] };
+  /** The rolling MKT verdict per sensor, when the limits have an MKT limit (PHARMA_2_8); null otherwise. */
+  mkt: MktVerdict[] | null;
   excursions: ReportExcursion[];
+}
+
+export interface MktVerdict {
+  sensor: string;
+  window_s: number;
+  /** The highest MKT over any full window (domain/excursions.ts highestRollingMkt), 0.01 °C. */
+  mkt_c: number;
+  window_from: Date;
+  window_to: Date;
+  readings: number;
+  /** false: the readings span less than the window, and the MKT is over all of them. */
+  complete_window: boolean;
+  limit_c: number;
+  within_limit: boolean;
+}
+
+/** Per sensor, the warmest rolling MKT against the limit (none without an MKT limit or readings). */
+function mktVerdicts(readings: readonly Pick<ReportReading, 'recorded_at' | 'sensor' | 'temperature_c'>[], limitC: number, windowS: number): MktVerdict[] {
+  const bySensor = new Map<string, { recordedAt: Date; temperatureC: number }[]>();
+  for (const r of readings) {
+    const list = bySensor.get(r.sensor) ?? [];
+    list.push({ recordedAt: r.recorded_at, temperatureC: r.temperature_c });
+    bySensor.set(r.sensor, list);
+  }
+  return [...bySensor.keys()].sort().map((sensor) => {
+    const worst = highestRollingMkt(bySensor.get(sensor)!, windowS)!;
+    const mkt = Math.round(worst.mktC * 100) / 100;
+    return {
+      sensor,
+      window_s: windowS,
+      mkt_c: mkt,
+      window_from: worst.from,
+      window_to: worst.to,
+      readings: worst.readings,
+      complete_window: worst.completeWindow,
+      limit_c: limitC,
+      within_limit: mkt <= limitC,
+    };
+  });
 }
 
 export interface TemperatureReport {
@@ -95,6 +138,10 @@ export async function loadTemperatureReport(
   });
   const profile = resolved.profile ? TEMPERATURE_PROFILES[resolved.profile] : null;
   const l = resolved.limits;
+  const mkt =
+    l.mktMax !== null && l.mktWindowS !== null
+      ? mktVerdicts(options.withReadings ? readings : await dispatchTemperatureSeries(db, header.dispatch_id), l.mktMax, l.mktWindowS)
+      : null;
   const count = stats.reduce((n, s) => n + s.readings, 0);
   const time = (pick: (s: SensorStats) => Date, better: (a: number, b: number) => boolean) =>
     stats.length ? stats.map(pick).reduce((a, b) => (better(b.getTime(), a.getTime()) ? b : a)) : null;
@@ -134,6 +181,7 @@ export async function loadTemperatureReport(
       ),
       sensors: stats,
     },
+    mkt,
     excursions: excursions.map((e) => ({
       id: e.id,
       sensor: e.sensor,

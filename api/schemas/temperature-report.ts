@@ -60,6 +60,22 @@ export const TemperatureReportSummary = z
         }),
       ),
     }),
+    mkt: z
+      .array(
+        z.object({
+          sensor: z.string(),
+          window_s: z.number(),
+          mkt_c: z.number().meta({ description: 'The highest mean kinetic temperature over any full window (ΔH/R = 10,000 K), to 0.01 °C' }),
+          window_from: Time,
+          window_to: Time,
+          readings: z.number(),
+          complete_window: z.boolean().meta({ description: 'false: the readings span less than the window, and the MKT is over all of them' }),
+          limit_c: z.number(),
+          within_limit: z.boolean(),
+        }),
+      )
+      .nullable()
+      .meta({ description: 'Per sensor, the rolling MKT verdict when the limits have an MKT limit (PHARMA_2_8: ≤ 8 °C over 24 h); null otherwise' }),
     excursions: z.array(
       z.object({
         id: z.number(),

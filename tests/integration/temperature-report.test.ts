@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertReadings, type ReadingRow } from '../../db/temperatures.js';
+import { meanKineticTemperatureC } from '../../domain/excursions.js';
 import { DEMO_DISPATCHER } from '../helpers/api-client.js';
 import { assign, createDriverAccount, createOrder, createVehicle } from '../helpers/fixtures.js';
 import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
@@ -38,11 +39,11 @@ afterAll(async () => {
 const db = () => uvis.running.deps.db;
 
 /** A vehicle, a driver with a sign-in, an order and its dispatch, started `hoursAgo` (readings attach by recorded_at). */
-async function dispatchStarted(hoursAgo: number) {
+async function dispatchStarted(hoursAgo: number, orderOverrides: Record<string, unknown> = {}) {
   const plate = `냉${Math.floor(Math.random() * 9000 + 1000)}`;
   const vehicle = await createVehicle(uvis.api, admin, { license_plate: plate });
   const driver = await createDriverAccount(uvis.api, admin);
-  const order = await createOrder(uvis.api, admin, { pickup_address: '서울시 송파구 가락시장', delivery_address: '부산시 해운대구 우동 1' });
+  const order = await createOrder(uvis.api, admin, { pickup_address: '서울시 송파구 가락시장', delivery_address: '부산시 해운대구 우동 1', ...orderOverrides });
   const res = await assign(uvis.api, admin, order.id, vehicle.id, driver.driverId);
   expect(res.status, res.text).toBe(201);
   const dispatchId = res.body.id as number;
@@ -252,6 +253,51 @@ describe('temperature record of a 24-hour trip', () => {
       expect(res.headers.get('content-type'), accept).toMatch(/^application\/json/);
       expect(res.body.readings.count).toBe(1443);
     }
+  });
+});
+
+describe('PHARMA_2_8: the rolling 24 h mean kinetic temperature', () => {
+  it('reports the warmest full 24 h window per sensor against the 8 °C limit, in JSON and in the PDF; other profiles have none', async () => {
+    const trip = await dispatchStarted(31, { temperature_profile: 'PHARMA_2_8' });
+    const start = Date.now() - 30 * 3600_000;
+    // 30 h at one reading every 10 min: 5 °C, with 6 h at 14 °C from hour 12 (warm, not critical: above 15 is).
+    const rows: ReadingRow[] = Array.from({ length: 180 }, (_, i) => ({
+      vehicle_id: trip.vehicleId,
+      sensor: 'main',
+      recorded_at: new Date(start + i * 10 * MINUTE),
+      temperature_c: i >= 72 && i < 108 ? 14 : 5,
+      setpoint_c: 5,
+      door_open: null,
+      source: 'gateway',
+      received_at: new Date(),
+    }));
+    await store(shuffled(rows));
+    // Every full 24 h window holding the warm 6 h holds 108 readings at 5 °C and 36 at 14 °C: the highest MKT.
+    const expected = Math.round(meanKineticTemperatureC([...Array(108).fill(5), ...Array(36).fill(14)])! * 100) / 100;
+    expect(expected).toBeGreaterThan(8);
+
+    const json = await uvis.api.get(`/api/v1/dispatches/${trip.dispatchId}/temperature-report`, dispatcher);
+    expect(json.status, json.text).toBe(200);
+    expect(json.body.limits).toMatchObject({ mkt_max_c: 8, mkt_window_s: 86_400 });
+    expect(json.body.mkt).toHaveLength(1);
+    expect(json.body.mkt[0]).toMatchObject({
+      sensor: 'main',
+      window_s: 86_400,
+      mkt_c: expected,
+      readings: 144,
+      complete_window: true,
+      limit_c: 8,
+      within_limit: false,
+    });
+
+    const pdf = await download(`/api/v1/dispatches/${trip.dispatchId}/temperature-report`, dispatcher, 'application/pdf');
+    const text = pdfText(pdf.bytes);
+    expect(text).toContain(`MKT main`);
+    expect(text).toContain(`${expected.toFixed(1)} °C`);
+    expect(text).toMatch(/초과 · ABOVE THE LIMIT/);
+
+    const chilled = await dispatchStarted(1);
+    expect((await uvis.api.get(`/api/v1/dispatches/${chilled.dispatchId}/temperature-report`, dispatcher)).body.mkt).toBeNull();
   });
 });
 

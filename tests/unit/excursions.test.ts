@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   EXCURSION_DEFAULTS,
   evaluateExcursions,
+  highestRollingMkt,
   isSettledReading,
   meanKineticTemperatureC,
   settledSearchBound,
@@ -666,5 +667,69 @@ describe('windowed evaluation: restarting at a settled reading', () => {
     expect(settledSearchBound(at(330), stored, 30)).toBe(at(100)); // the end is exclusive, but a reading just before 330 is inside
     expect(settledSearchBound(at(400), stored, 30)).toBe(at(400));
     expect(settledSearchBound(at(225), stored.slice(1), 30)).toBe(at(220));
+  });
+});
+
+describe('rolling mean kinetic temperature (PHARMA_2_8: ≤ 8 °C over 24 h)', () => {
+  const DAY_S = 24 * 3600;
+  /** The same verdict computed the slow way: every full window, each with meanKineticTemperatureC. */
+  function bruteForce(readings: { recordedAt: number; temperatureC: number }[], windowS: number) {
+    const rs = [...readings].sort((a, b) => a.recordedAt - b.recordedAt);
+    const last = rs[rs.length - 1]!.recordedAt;
+    if (last - rs[0]!.recordedAt < windowS * 1000) return { mktC: meanKineticTemperatureC(rs.map((r) => r.temperatureC))!, completeWindow: false };
+    let best = -Infinity;
+    for (const start of rs) {
+      if (start.recordedAt + windowS * 1000 > last) break;
+      const inWindow = rs.filter((r) => r.recordedAt >= start.recordedAt && r.recordedAt < start.recordedAt + windowS * 1000);
+      best = Math.max(best, meanKineticTemperatureC(inWindow.map((r) => r.temperatureC))!);
+    }
+    return { mktC: best, completeWindow: true };
+  }
+
+  it('equals the highest MKT of every full window, computed one window at a time', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ minute: fc.integer({ min: 0, max: 3000 }), temperatureC: fc.double({ min: -5, max: 30, noNaN: true }) }), {
+          minLength: 1,
+          maxLength: 80,
+        }),
+        fc.integer({ min: 60, max: 2000 }),
+        (raw, windowMin) => {
+          const byTime = new Map(raw.map((r) => [at(r.minute * 60), r.temperatureC]));
+          const readings = [...byTime].map(([recordedAt, temperatureC]) => ({ recordedAt, temperatureC }));
+          const fast = highestRollingMkt(readings, windowMin * 60)!;
+          const slow = bruteForce(readings, windowMin * 60);
+          expect(fast.completeWindow).toBe(slow.completeWindow);
+          expect(fast.mktC).toBeCloseTo(slow.mktC, 9);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a warm afternoon inside two days at 5 °C: the 24 h window holding it, not the trip’s average', () => {
+    // One reading a minute for 48 h at 5 °C, with 6 h at 20 °C in the second day.
+    const readings = Array.from({ length: 48 * 60 }, (_, m) => ({ recordedAt: at(m * 60), temperatureC: m >= 30 * 60 && m < 36 * 60 ? 20 : 5 }));
+    const worst = highestRollingMkt(readings, DAY_S)!;
+    expect(worst.completeWindow).toBe(true);
+    expect(worst.readings).toBe(24 * 60);
+    expect(worst.mktC).toBeGreaterThan(8); // the whole two days' MKT is lower, the worst day's is above the limit
+    expect(meanKineticTemperatureC(readings.map((r) => r.temperatureC))!).toBeLessThan(worst.mktC);
+    expect(worst.from.getTime()).toBeLessThanOrEqual(at(30 * 60 * 60));
+    expect(worst.to.getTime()).toBeGreaterThanOrEqual(at(36 * 60 * 60 - 60));
+  });
+
+  it('a trip shorter than the window is one window of every reading; no readings, no verdict; a window must be positive', () => {
+    const short = highestRollingMkt(
+      [
+        { recordedAt: at(0), temperatureC: 4 },
+        { recordedAt: at(600), temperatureC: 6 },
+      ],
+      DAY_S,
+    )!;
+    expect(short).toMatchObject({ readings: 2, completeWindow: false });
+    expect(short.mktC).toBeCloseTo(meanKineticTemperatureC([4, 6])!, 9);
+    expect(highestRollingMkt([], DAY_S)).toBeNull();
+    expect(() => highestRollingMkt([{ recordedAt: at(0), temperatureC: 4 }], 0)).toThrow(RangeError);
   });
 });

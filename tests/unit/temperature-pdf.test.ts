@@ -48,6 +48,7 @@ const report: TemperatureReport = {
       last_at: at(1),
       sensors: [{ sensor: 'main', readings: 2, first_at: at(0), last_at: at(1), min_c: -19.5, max_c: -14.2, mean_c: -16.85 }],
     },
+    mkt: null,
     excursions: [],
   },
 };
