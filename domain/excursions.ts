@@ -61,7 +61,7 @@
  * - mktC: mean kinetic temperature over the window's readings (USP <1160>, ΔH/R = 10,000 K),
  *   only when `limits.mktMax` is set; unweighted (each reading counts once, the USP formula as
  *   written, which assumes regular sampling; no time weighting). The verdict against the 24 h
- *   MKT limit is left to the reviewer: it does not change severity.
+ *   MKT limit is the temperature record's (highestRollingMkt below): it does not change severity.
  * - Identity: `${sensor}:${kind}:${startedAt ISO}`. The same readings give the same ids, so
  *   storing results is an idempotent upsert on id; an OPEN excursion that later closes keeps its id.
  * - Output order: by sensor, then startedAt, then kind (HIGH, LOW, DATA_GAP).
