@@ -3,7 +3,7 @@ import cors from 'cors';
 import express, { type Express, type RequestHandler } from 'express';
 import type { AppDeps } from './deps.js';
 import { authenticate, authorize } from './middleware/authenticate.js';
-import { authenticateVehicleKey } from './middleware/vehicle-key.js';
+import { authenticateShipperKey, authenticateVehicleKey } from './middleware/api-key.js';
 import { bodyParser } from './middleware/body.js';
 import { errorHandler, notFound } from './middleware/error-handler.js';
 import { httpMetrics } from './middleware/http-metrics.js';
@@ -73,6 +73,7 @@ export function buildApp(deps: AppDeps, pages: PageMount[] = []): Express {
   mountRoutes(api, allRoutes(deps, loginGuard), deps, {
     authenticate: authenticate(deps),
     authenticateVehicleKey: authenticateVehicleKey(deps),
+    authenticateShipperKey: authenticateShipperKey(deps),
     authorize,
     rateLimit: (kind) => limits[kind],
     body: bodyParser,

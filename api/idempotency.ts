@@ -5,9 +5,8 @@
  * key with a different request is refused with 422.
  */
 import { createHash } from 'node:crypto';
-import { claimKey, storeResponse } from '../db/idempotency.js';
+import { claimKey, storeResponse, type IdempotencyOwner } from '../db/idempotency.js';
 import { AppError, ValidationError } from '../lib/errors/index.js';
-import type { Principal } from '../db/sessions.js';
 import type { AppDeps } from './deps.js';
 import type { Reply } from './route.js';
 import { transaction, type Tx } from '../use-cases/transaction.js';
@@ -34,7 +33,7 @@ export function requestFingerprint(req: Request, body: unknown): string {
 export async function idempotentTransaction(
   deps: AppDeps,
   req: Request,
-  principal: Principal,
+  owner: IdempotencyOwner,
   body: unknown,
   work: (tx: Tx) => Promise<Reply>,
 ): Promise<Reply> {
@@ -43,7 +42,7 @@ export async function idempotentTransaction(
   const requestHash = requestFingerprint(req, body);
   return transaction(deps, async (tx) => {
     const stored = await claimKey(tx.trx, {
-      userId: principal.userId,
+      owner,
       key,
       method: req.method,
       path: `${req.baseUrl}${req.path}`,
@@ -56,7 +55,7 @@ export async function idempotentTransaction(
       return { status: stored.statusCode, body: stored.body, headers: { 'Idempotent-Replayed': 'true' } };
     }
     const result = await work(tx);
-    await storeResponse(tx.trx, principal.userId, key, result.status, result.body);
+    await storeResponse(tx.trx, owner, key, result.status, result.body);
     return result;
   });
 }

@@ -117,7 +117,7 @@ function routeConfig(route: RouteSpec): RouteConfig {
   const mediaTypes = route.form ? ['application/json', 'application/x-www-form-urlencoded'] : ['application/json'];
   const notes = [
     route.description,
-    `**Who may call:** ${describeAuth(route.auth)}`,
+    `**Who may call:** ${describeAuth(route.auth)}${route.shipperKey ? " Also a shipper's API key (`X-Api-Key`, role shipper): only its own client's records; another client's are a 404." : ''}`,
     route.idempotencyKey ? '**Idempotent:** send an `Idempotency-Key` header to make retries safe.' : undefined,
   ].filter(Boolean);
   return {
@@ -127,7 +127,7 @@ function routeConfig(route: RouteSpec): RouteConfig {
     summary: route.summary,
     description: notes.join('\n\n'),
     tags: route.tags,
-    security: securityOf(route.auth),
+    security: [...securityOf(route.auth), ...(route.shipperKey ? [{ shipperApiKey: [] }] : [])],
     'x-uvis-auth': route.auth,
     request: {
       params: route.params as RouteParameter,
@@ -285,6 +285,12 @@ export function buildOpenApiDocument(routes: RouteSpec[], options: OpenApiOption
     in: 'header',
     name: 'X-Api-Key',
     description: "A vehicle gateway's key (`uvk_...`) from POST /api/v1/admin/api-keys, bound to one vehicle; shown once when created.",
+  });
+  registry.registerComponent('securitySchemes', 'shipperApiKey', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'X-Api-Key',
+    description: "A shipper's key (`uvk_...`, role shipper) from POST /api/v1/admin/api-keys, bound to one client; shown once when created.",
   });
   registry.registerComponent('securitySchemes', 'metricsToken', {
     type: 'http',

@@ -30,6 +30,12 @@ export interface VehicleKey {
   vehicleId: number;
 }
 
+/** A shipper's API key and the client it is bound to (routes with `shipperKey`). */
+export interface ShipperKey {
+  keyId: number;
+  clientId: number;
+}
+
 export interface Reply {
   status: number;
   body?: unknown;
@@ -46,8 +52,13 @@ export interface RouteContext<B, Q, P> {
   body: B;
   query: Q;
   params: P;
-  /** The signed-in user; set on every route whose auth is neither 'public' nor 'vehicle-key'. */
+  /**
+   * The signed-in user; set on every route whose auth is neither 'public' nor 'vehicle-key',
+   * except on a shipper-key request to a `shipperKey` route (then `shipper` is set instead).
+   */
   principal: Principal;
+  /** Set when a shipper's API key made the request (routes with `shipperKey` only): scope everything to its client. */
+  shipper: ShipperKey | undefined;
   /** The API key and the vehicle it is bound to; set on 'vehicle-key' routes only. */
   vehicleKey: VehicleKey;
   log: Logger;
@@ -69,6 +80,12 @@ export interface RouteSpec<B extends z.ZodType = z.ZodType, Q extends z.ZodType 
   description?: string;
   tags: string[];
   auth: AuthRequirement;
+  /**
+   * Also open to a shipper's API key (`X-Api-Key`, role shipper, bound to one client), beside the
+   * users `auth` names. The handler gets `shipper` and must confine the answer to its client:
+   * another client's record is a 404, as if it did not exist.
+   */
+  shipperKey?: true;
   body?: B;
   query?: Q;
   params?: P;
@@ -93,6 +110,8 @@ export interface RouteMiddleware {
   authenticate: RequestHandler;
   /** X-Api-Key of a vehicle gateway, for routes whose auth is 'vehicle-key'. */
   authenticateVehicleKey: RequestHandler;
+  /** X-Api-Key of a shipper, for requests without a bearer token to routes with `shipperKey`. */
+  authenticateShipperKey: RequestHandler;
   authorize: (requirement: Exclude<AuthRequirement, 'vehicle-key'>) => RequestHandler;
   rateLimit: (kind: Exclude<RateLimitClass, 'none'>) => RequestHandler;
   body: (route: RouteSpec) => RequestHandler;
@@ -105,10 +124,20 @@ export interface ValidatedInput {
   params: unknown;
 }
 
+/** A shipper's key when the request carries X-Api-Key and no bearer token; the user chain otherwise. */
+function userOrShipper(shipper: RequestHandler, user: [RequestHandler, RequestHandler]): RequestHandler {
+  return (req, res, next) => {
+    if (req.headers.authorization === undefined && req.headers['x-api-key'] !== undefined) return shipper(req, res, next);
+    const [authenticate, authorize] = user;
+    return authenticate(req, res, (err?: unknown) => (err ? next(err) : authorize(req, res, next)));
+  };
+}
+
 export function mountRoutes(router: Router, routes: RouteSpec[], deps: AppDeps, mw: RouteMiddleware): void {
   for (const route of routes) {
     const chain: RequestHandler[] = [recordRouteTemplate];
     if (route.auth === 'vehicle-key') chain.push(mw.authenticateVehicleKey);
+    else if (route.auth !== 'public' && route.shipperKey) chain.push(userOrShipper(mw.authenticateShipperKey, [mw.authenticate, mw.authorize(route.auth)]));
     else if (route.auth !== 'public') chain.push(mw.authenticate, mw.authorize(route.auth));
     // Routes without sign-in are limited per address (sign-in keeps its own guards as well).
     const limit = route.rateLimit ?? (route.auth === 'public' ? 'public' : 'general');
@@ -124,6 +153,7 @@ export function mountRoutes(router: Router, routes: RouteSpec[], deps: AppDeps, 
         params: input.params,
         principal: res.locals.principal as Principal,
         vehicleKey: res.locals.vehicleKey as VehicleKey,
+        shipper: res.locals.shipper as ShipperKey | undefined,
         log: req.log,
         deps,
       });

@@ -12,27 +12,37 @@ export interface StoredResponse {
 }
 
 /**
- * Claims (user, key) inside trx. Returns undefined when this request owns the key,
+ * Who an Idempotency-Key belongs to: `user:<id>` for a signed-in user, `key:<id>` for an API key
+ * (migration 0013); one owner's keys never meet another's.
+ */
+export type IdempotencyOwner = { userId: number } | { apiKeyId: number };
+
+const ownerColumns = (owner: IdempotencyOwner) =>
+  'userId' in owner ? { owner: `user:${owner.userId}`, user_id: owner.userId } : { owner: `key:${owner.apiKeyId}`, user_id: null };
+
+/**
+ * Claims (owner, key) inside trx. Returns undefined when this request owns the key,
  * or the stored first response. A concurrent request with the same key waits on the
  * unique index until the first transaction ends.
  */
 export async function claimKey(
   trx: Trx,
-  claim: { userId: number; key: string; method: string; path: string; requestHash: string },
+  claim: { owner: IdempotencyOwner; key: string; method: string; path: string; requestHash: string },
 ): Promise<StoredResponse | undefined> {
+  const owner = ownerColumns(claim.owner);
   const inserted = await trx('idempotency_keys')
-    .insert({ user_id: claim.userId, key: claim.key, method: claim.method, path: claim.path, request_hash: claim.requestHash })
-    .onConflict(['user_id', 'key'])
+    .insert({ ...owner, key: claim.key, method: claim.method, path: claim.path, request_hash: claim.requestHash })
+    .onConflict(['owner', 'key'])
     .ignore()
     .returning('key');
   if (inserted.length > 0) return undefined;
-  const row = await trx('idempotency_keys').where({ user_id: claim.userId, key: claim.key }).first('request_hash', 'status_code', 'response', 'method', 'path');
+  const row = await trx('idempotency_keys').where({ owner: owner.owner, key: claim.key }).first('request_hash', 'status_code', 'response', 'method', 'path');
   return { requestHash: row.request_hash, statusCode: row.status_code, body: row.response };
 }
 
-export async function storeResponse(trx: Trx, userId: number, key: string, statusCode: number, body: unknown): Promise<void> {
+export async function storeResponse(trx: Trx, owner: IdempotencyOwner, key: string, statusCode: number, body: unknown): Promise<void> {
   await trx('idempotency_keys')
-    .where({ user_id: userId, key })
+    .where({ owner: ownerColumns(owner).owner, key })
     .update({ status_code: statusCode, response: JSON.stringify(body) });
 }
 

@@ -13,6 +13,7 @@ import * as textNfc from './20261129_0007_text_nfc.js';
 import * as temperatureTelemetry from './20261129_0008_temperature_telemetry.js';
 import * as temperatureExcursions from './20261129_0009_temperature_excursions.js';
 import * as excursionEvaluations from './20261129_0010_excursion_evaluations.js';
+import * as shipperKeys from './20261129_0013_shipper_keys.js';
 
 export interface Migration extends Knex.Migration {
   name: string;
@@ -29,4 +30,5 @@ export const migrations: Migration[] = [
   { name: '20261129_0008_temperature_telemetry', ...temperatureTelemetry },
   { name: '20261129_0009_temperature_excursions', ...temperatureExcursions },
   { name: '20261129_0010_excursion_evaluations', ...excursionEvaluations },
+  { name: '20261129_0013_shipper_keys', ...shipperKeys },
 ];

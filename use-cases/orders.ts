@@ -20,7 +20,8 @@ function checkTempLimits(min: number | null | undefined, max: number | null | un
 }
 
 /** Creates a PENDING order for an active client; an unknown client is a 422, an inactive one a 409. */
-export async function createOrder(tx: Tx, deps: Deps, fields: OrderFields & { client_id: number }, by: number): Promise<OrderRow> {
+/** Creates a PENDING order; `by` is the user who asked (null for a shipper's API key). */
+export async function createOrder(tx: Tx, deps: Deps, fields: OrderFields & { client_id: number }, by: number | null): Promise<OrderRow> {
   const client = await findRecord(tx.trx, 'clients', fields.client_id);
   if (!client) throw new ValidationError('unknown client', [{ field: 'body.client_id', message: `no client ${fields.client_id}` }]);
   if (!client.active) throw new ConflictError(`client ${fields.client_id} is inactive`, 'client_inactive');

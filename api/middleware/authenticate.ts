@@ -2,13 +2,19 @@
 import type { RequestHandler } from 'express';
 import { ForbiddenError, UnauthorizedError } from '../../lib/errors/index.js';
 import type { AppDeps } from '../deps.js';
+import { activeApiKey, refusedKeyRole } from './api-key.js';
 import type { AuthRequirement } from '../route.js';
 
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
 
-export function authenticate({ tokens, principals }: Pick<AppDeps, 'tokens' | 'principals'>): RequestHandler {
+export function authenticate({ tokens, principals, db }: Pick<AppDeps, 'tokens' | 'principals' | 'db'>): RequestHandler {
   return async (req, res, next) => {
     const header = req.headers.authorization;
+    if (!header && req.headers['x-api-key'] !== undefined) {
+      // An API key on a route for users: a valid one is refused as not allowed here (403), an invalid one as unknown (401).
+      const key = await activeApiKey(db, req);
+      return next(refusedKeyRole(key.role));
+    }
     if (!header) return next(new UnauthorizedError('authentication required: send Authorization: Bearer <access_token>'));
     const match = BEARER.exec(header);
     if (!match) return next(new UnauthorizedError('malformed Authorization header', 'invalid_token'));

@@ -81,11 +81,12 @@ export class RateLimits {
       // express-rate-limit's own start-up checks print to the console; our keys are user ids, not IPs.
       validate: { keyGeneratorIpFallback: false },
     } as const;
-    // Per user; a vehicle gateway (no user) per API key.
+    // Per user; a vehicle gateway or a shipper's integration (no user) per API key.
     const byUser = (req: Parameters<NonNullable<Options['keyGenerator']>>[0]) => {
       const locals = req.res?.locals;
       if (locals?.principal?.userId !== undefined) return String(locals.principal.userId);
-      return locals?.vehicleKey ? `key:${locals.vehicleKey.keyId}` : 'anonymous';
+      const keyId = locals?.vehicleKey?.keyId ?? locals?.shipper?.keyId;
+      return keyId !== undefined ? `key:${keyId}` : 'anonymous';
     };
     const windowMs = config.windowSeconds * 1000;
     this.general = failOpen(

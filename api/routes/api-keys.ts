@@ -1,4 +1,4 @@
-/** API keys for vehicle gateways: admins create (the secret shown once), list (prefix only) and revoke them. */
+/** API keys for vehicle gateways and shippers: admins create (the secret shown once), list (prefix only) and revoke them. */
 import { ADMIN } from '../../domain/roles.js';
 import { listApiKeys, toApiKey } from '../../db/api-keys.js';
 import { createApiKey, revokeApiKey } from '../../use-cases/api-keys.js';
@@ -14,17 +14,19 @@ export function apiKeyRoutes(deps: AppDeps): RouteSpec[] {
     defineRoute({
       method: 'post',
       path: '/admin/api-keys',
-      summary: 'Create an API key for a vehicle gateway; the key is in this answer only',
+      summary: "Create an API key for a vehicle gateway or a shipper's integration; the key is in this answer only",
       description: 'Only the sha256 of the key is stored: a lost key cannot be shown again; revoke it and create another.',
       tags: ['api-keys'],
       auth: ADMIN,
       body: ApiKeyCreate,
       responses: {
         201: { description: 'Created; `key` is the secret, shown once', schema: ApiKeyCreated },
-        400: { description: 'Invalid input or unknown vehicle', schema: ErrorResponse },
+        400: { description: 'Invalid input, or an unknown vehicle or client', schema: ErrorResponse },
       },
       handler: async ({ body, principal }) => {
-        const { row, secret } = await transaction(deps, (tx) => createApiKey(tx, { name: body.name, vehicleId: body.vehicle_id }, principal.userId));
+        const { row, secret } = await transaction(deps, (tx) =>
+          createApiKey(tx, { name: body.name, role: body.role, vehicleId: body.vehicle_id, clientId: body.client_id }, principal.userId),
+        );
         return reply(201, { ...toApiKey(row), key: secret }, { 'Cache-Control': 'no-store' });
       },
     }),

@@ -1,6 +1,7 @@
 /** Dispatches: assigning an order to a vehicle and driver, watching it, cancelling it. */
 import { STAFF } from '../../domain/roles.js';
 import { dispatchHistory, getDispatch, listDispatches, toDispatch } from '../../db/dispatches.js';
+import { getOrder } from '../../db/orders.js';
 import { NotFoundError } from '../../lib/errors/index.js';
 import { assignDispatch, changeDispatchStatus } from '../../use-cases/dispatches.js';
 import { transaction } from '../../use-cases/transaction.js';
@@ -37,7 +38,7 @@ export function dispatchRoutes(deps: AppDeps): RouteSpec[] {
         ...errors,
       },
       handler: async ({ body, req, principal }) =>
-        idempotentTransaction(deps, req, principal, body, async (tx) => {
+        idempotentTransaction(deps, req, { userId: principal.userId }, body, async (tx) => {
           const dispatch = await assignDispatch(tx, deps, {
             orderId: body.order_id,
             vehicleId: body.vehicle_id,
@@ -73,17 +74,19 @@ export function dispatchRoutes(deps: AppDeps): RouteSpec[] {
       method: 'get',
       path: '/dispatches/:id',
       summary: 'One dispatch with its status history',
+      description: "A shipper's API key reads the dispatches of its own client's orders; any other is a 404.",
       tags: ['dispatches'],
       auth: STAFF,
+      shipperKey: true,
       params: IdParams,
       responses: {
         200: { description: 'The dispatch', schema: DispatchWithHistory },
         404: { description: 'No such dispatch', schema: ErrorResponse },
         ...errors,
       },
-      handler: async ({ params }) => {
+      handler: async ({ params, shipper }) => {
         const row = await getDispatch(db, params.id);
-        if (!row) throw new NotFoundError('dispatch');
+        if (!row || (shipper && (await getOrder(db, row.order_id))?.client_id !== shipper.clientId)) throw new NotFoundError('dispatch');
         return reply(200, { ...toDispatch(row), history: await dispatchHistory(db, row.id) });
       },
     }),

@@ -78,7 +78,7 @@ export function excursionRoutes(deps: AppDeps): RouteSpec[] {
         404: { description: 'No such dispatch (among your own, for a driver)', schema: ErrorResponse },
       },
       handler: async ({ params, principal }) => {
-        readableDispatch(principal, await getDispatch(db, params.id));
+        readableDispatch({ principal }, await getDispatch(db, params.id));
         return reply(200, { items: (await listDispatchExcursions(db, params.id)).map(toExcursion) });
       },
     }),

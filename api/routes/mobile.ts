@@ -98,7 +98,7 @@ export function mobileRoutes(deps: AppDeps): RouteSpec[] {
         ...errors,
       },
       handler: async ({ params, body, req, principal }) =>
-        idempotentTransaction(deps, req, principal, body, async (tx) => {
+        idempotentTransaction(deps, req, { userId: principal.userId }, body, async (tx) => {
           const { dispatch, order } = await changeDispatchStatus(tx, deps, {
             dispatchId: params.id,
             to: body.status,

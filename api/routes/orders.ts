@@ -1,8 +1,11 @@
-/** Orders: dispatchers and admins create, search, change and cancel them. */
+/**
+ * Orders: dispatchers and admins create, search, change and cancel them. A shipper's API key
+ * (issue 16) creates, lists and reads its own client's orders; another client's are a 404.
+ */
 import { STAFF } from '../../domain/roles.js';
 import { getOrder, listOrders, orderStatusCounts, toOrder } from '../../db/orders.js';
 import { cacheNames } from '../../lib/cache.js';
-import { NotFoundError } from '../../lib/errors/index.js';
+import { NotFoundError, ValidationError } from '../../lib/errors/index.js';
 import { cancelOrder } from '../../use-cases/dispatches.js';
 import { changeOrder, createOrder } from '../../use-cases/orders.js';
 import { transaction } from '../../use-cases/transaction.js';
@@ -27,6 +30,7 @@ export function orderRoutes(deps: AppDeps): RouteSpec[] {
       summary: 'Create an order (status PENDING)',
       tags: ['orders'],
       auth: STAFF,
+      shipperKey: true,
       body: OrderCreate,
       idempotencyKey: true,
       responses: {
@@ -34,26 +38,37 @@ export function orderRoutes(deps: AppDeps): RouteSpec[] {
         ...errors,
         422: { description: 'Idempotency-Key reused for a different request, or unknown client', schema: ErrorResponse },
       },
-      handler: async ({ body, req, principal }) =>
-        idempotentTransaction(deps, req, principal, body, async (tx) => {
+      handler: async ({ body, req, principal, shipper }) => {
+        const clientId = shipper ? shipper.clientId : body.client_id;
+        if (clientId === undefined) throw new ValidationError('invalid request', [{ field: 'body.client_id', message: 'Required' }]);
+        // A shipper names no other client: another client's id is refused like an unknown one.
+        if (shipper && body.client_id !== undefined && body.client_id !== shipper.clientId) {
+          throw new ValidationError('unknown client', [{ field: 'body.client_id', message: `no client ${body.client_id}` }]);
+        }
+        const owner = shipper ? { apiKeyId: shipper.keyId } : { userId: principal.userId };
+        return idempotentTransaction(deps, req, owner, body, async (tx) => {
           const { weight, ...rest } = body;
-          return reply(201, toOrder(await createOrder(tx, deps, { ...rest, weight_kg: weight }, principal.userId)));
-        }),
+          return reply(201, toOrder(await createOrder(tx, deps, { ...rest, client_id: clientId, weight_kg: weight }, shipper ? null : principal.userId)));
+        });
+      },
     }),
     defineRoute({
       method: 'get',
       path: '/orders',
       summary: 'List orders: filter by status, client, cargo, created range; search addresses with q; cursor pages',
+      description: "A shipper's API key sees its own client's orders only (a client_id filter naming another client finds none).",
       tags: ['orders'],
       auth: STAFF,
+      shipperKey: true,
       query: OrderListQuery,
       responses: { 200: { description: 'A page of orders', schema: OrderPage }, ...errors },
-      handler: async ({ query }) =>
-        reply(
+      handler: async ({ query, shipper }) => {
+        if (shipper && query.client_id !== undefined && query.client_id !== shipper.clientId) return reply(200, { items: [], next_cursor: null });
+        return reply(
           200,
           await listOrders(db, {
             status: query.status,
-            clientId: query.client_id,
+            clientId: shipper ? shipper.clientId : query.client_id,
             cargoType: query.cargo_type,
             createdFrom: query.created_from ? new Date(query.created_from) : undefined,
             createdTo: query.created_to ? new Date(query.created_to) : undefined,
@@ -62,7 +77,8 @@ export function orderRoutes(deps: AppDeps): RouteSpec[] {
             limit: query.limit,
             cursor: query.cursor,
           }),
-        ),
+        );
+      },
     }),
     defineRoute({
       method: 'get',
@@ -79,11 +95,12 @@ export function orderRoutes(deps: AppDeps): RouteSpec[] {
       summary: 'One order',
       tags: ['orders'],
       auth: STAFF,
+      shipperKey: true,
       params: IdParams,
       responses: { 200: { description: 'The order', schema: Order }, 404: { description: 'No such order', schema: ErrorResponse }, ...errors },
-      handler: async ({ params }) => {
+      handler: async ({ params, shipper }) => {
         const row = await getOrder(db, params.id);
-        if (!row) throw new NotFoundError('order');
+        if (!row || (shipper && row.client_id !== shipper.clientId)) throw new NotFoundError('order');
         return reply(200, toOrder(row));
       },
     }),

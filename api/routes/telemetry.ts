@@ -120,7 +120,7 @@ export function telemetryRoutes(deps: AppDeps): RouteSpec[] {
         const from = query.from ? new Date(query.from) : undefined;
         const to = query.to ? new Date(query.to) : undefined;
         if (from && to && from >= to) throw new ValidationError('invalid range', [{ field: 'query.from', message: 'must be before `to`' }]);
-        readableDispatch(principal, await getDispatch(db, params.id));
+        readableDispatch({ principal }, await getDispatch(db, params.id));
         return reply(200, await listDispatchReadings(db, { dispatchId: params.id, from, to, limit: query.limit, cursor: query.cursor }));
       },
     }),

@@ -30,18 +30,19 @@ export function temperatureReportRoutes(deps: AppDeps): RouteSpec[] {
       description:
         'Content negotiation on Accept: `text/csv` lists every reading in time order (UTF-8 with BOM; columns recorded_at,sensor,temperature_c,setpoint_c,door_open); ' +
         '`application/pdf` is the printable record (carrier, dispatch, order, vehicle, driver, profile and limits, min/max/mean, excursions with their corrective actions, every reading, page numbers; Korean labels first); ' +
-        'anything else gets the JSON summary. `?format=csv|pdf|json` overrides Accept. Staff see any dispatch; a driver only their own (another is a 404). ' +
+        "anything else gets the JSON summary. `?format=csv|pdf|json` overrides Accept. Staff see any dispatch; a driver only their own; a shipper's API key only its client's (another is a 404). " +
         'A dispatch without readings still has a record, saying so.',
       tags: ['dispatches', 'telemetry'],
       auth: 'authenticated',
+      shipperKey: true,
       params: IdParams,
       query: TemperatureReportQuery,
       responses: {
         200: { description: 'The JSON summary (or text/csv, application/pdf by Accept)', schema: TemperatureReportSummary },
         404: { description: 'No such dispatch (among your own, for a driver)', schema: ErrorResponse },
       },
-      handler: async ({ params, query, principal, req, res, log }) => {
-        const header = readableDispatch(principal, await getReportHeader(db, params.id));
+      handler: async ({ params, query, principal, shipper, req, res, log }) => {
+        const header = readableDispatch({ principal, shipper }, await getReportHeader(db, params.id));
         const accepted = req.accepts([MEDIA.json, MEDIA.csv, MEDIA.pdf]);
         const format: Format = query.format ?? (accepted === MEDIA.csv ? 'csv' : accepted === MEDIA.pdf ? 'pdf' : 'json');
         const report = await loadTemperatureReport(db, header, { carrierName: config.reports.carrierName, withReadings: format !== 'json' });

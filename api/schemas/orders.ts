@@ -36,7 +36,15 @@ const OrderFields = {
 };
 
 // Strict objects: fields a caller may not set (status, id, created_by) are refused, not ignored.
-export const OrderCreate = z.strictObject(OrderFields).meta({ id: 'OrderCreate' });
+export const OrderCreate = z
+  .strictObject({
+    ...OrderFields,
+    client_id: BodyId.optional().meta({
+      description: "The shipper the order is for: required for staff; a shipper's API key orders for its own client (omit it, or give that id)",
+      example: 1,
+    }),
+  })
+  .meta({ id: 'OrderCreate' });
 
 export const OrderPatch = z
   .strictObject({

@@ -56,10 +56,17 @@ export const ReadingPage = pageOf(StoredReading, 'ReadingPage');
 export const ApiKeyCreate = z
   .strictObject({
     name: FreeText({ min: 1, max: 100 }).meta({ example: '냉동 1호차 게이트웨이' }),
-    role: z.literal('telematics').default('telematics').meta({
-      description: "'telematics': a vehicle gateway posting temperatures, bound to vehicle_id. Shipper keys come with the shipper API.",
+    role: z.enum(['telematics', 'shipper']).default('telematics').meta({
+      description:
+        "'telematics' (the default): a vehicle gateway posting temperatures, bound to vehicle_id. 'shipper': a shipper's integration, bound to client_id: its client's orders, dispatches, temperature records and webhooks.",
     }),
-    vehicle_id: BodyId.meta({ example: 1 }),
+    vehicle_id: BodyId.optional().meta({ description: 'The vehicle of a telematics key (required for one, refused for a shipper key)', example: 1 }),
+    client_id: BodyId.optional().meta({ description: 'The client of a shipper key (required for one, refused for a telematics key)', example: 1 }),
+  })
+  .superRefine((key, ctx) => {
+    const [bound, other] = key.role === 'shipper' ? (['client_id', 'vehicle_id'] as const) : (['vehicle_id', 'client_id'] as const);
+    if (key[bound] === undefined) ctx.addIssue({ code: 'custom', path: [bound], message: `Required for a ${key.role} key` });
+    if (key[other] !== undefined) ctx.addIssue({ code: 'custom', path: [other], message: `Not allowed for a ${key.role} key` });
   })
   .meta({ id: 'ApiKeyCreate' });
 
