@@ -16,6 +16,7 @@ import { metricsHandler } from './metrics-endpoint.js';
 import { ROUTER_OPTIONS, mountRoutes } from './route.js';
 import { allRoutes } from './routes/index.js';
 import { mountApiDocs } from './docs.js';
+import { mountTrackingPage } from './tracking-page.js';
 
 /**
  * Pages served beside the API (the operator sign-in and Bull Board, the dashboard's
@@ -80,6 +81,7 @@ export function buildApp(deps: AppDeps, pages: PageMount[] = []): Express {
     validate: validateInput,
   });
   app.use('/api/v1', api);
+  mountTrackingPage(app, deps, limits.public);
   for (const mount of pages) mount(app, deps, loginGuard);
   mountApiDocs(app, deps);
 

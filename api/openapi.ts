@@ -258,6 +258,26 @@ function browserAndToolPaths(): RouteConfig[] {
     },
     {
       method: 'get',
+      path: '/track/{token}',
+      operationId: 'get_track_page',
+      summary: "An order's public tracking page (HTML, Korean first; the JSON is GET /api/v1/track/{token})",
+      description: 'No sign-in: the token in `tracking_url` is the credential. No personal data; 404 for an unknown or revoked link.',
+      tags: ['tracking'],
+      security: [],
+      request: { params: z.object({ token: z.string() }) },
+      responses: { 200: html('The page'), 404: html('Unknown or revoked link') },
+    },
+    {
+      method: 'get',
+      path: '/track/tracking.css',
+      operationId: 'get_track_css',
+      summary: "The tracking page's stylesheet",
+      tags: ['tracking'],
+      security: [],
+      responses: { 200: { description: 'CSS', content: { 'text/css': { schema: { type: 'string' } } } } },
+    },
+    {
+      method: 'get',
       path: '/dashboard',
       operationId: 'get_dashboard',
       summary:

@@ -29,9 +29,12 @@ export interface OrderRow {
   created_by: number | null;
   created_at: Date;
   updated_at: Date;
+  /** The public tracking page's token (migration 0014); null when revoked. */
+  tracking_token: string | null;
 }
 
-export function toOrder(row: OrderRow) {
+/** The order as the API shows it; `publicUrl` (PUBLIC_URL, may be empty) prefixes its tracking link. */
+export function toOrder(row: OrderRow, publicUrl = '') {
   return {
     id: row.id,
     client_id: row.client_id,
@@ -53,6 +56,7 @@ export function toOrder(row: OrderRow) {
     created_by: row.created_by,
     created_at: row.created_at,
     updated_at: row.updated_at,
+    tracking_url: row.tracking_token === null ? null : `${publicUrl}/track/${row.tracking_token}`,
   };
 }
 export type Order = ReturnType<typeof toOrder>;
@@ -94,6 +98,8 @@ export interface OrderFilters {
   sort: 'created_at' | '-created_at';
   limit: number;
   cursor?: string;
+  /** Prefix of each order's tracking_url (PUBLIC_URL). */
+  publicUrl?: string;
 }
 
 /** Keyset pages over (created_at, id), served by the (status, created_at) and created_at indexes. */
@@ -119,7 +125,7 @@ export async function listOrders(db: Db, f: OrderFilters) {
   }
   const rows: (OrderRow & { cursor_at: string })[] = await query;
   const result = page(rows, f.limit, (row) => [row.cursor_at, row.id]);
-  return { items: result.items.map(toOrder), next_cursor: result.next_cursor };
+  return { items: result.items.map((row) => toOrder(row, f.publicUrl)), next_cursor: result.next_cursor };
 }
 
 export async function orderStatusCounts(db: Db): Promise<Record<string, number>> {

@@ -91,6 +91,12 @@ const EnvSchema = z.object({
   // (default: Debian's fonts-nanum NanumGothic; without one the PDF falls back to English labels).
   CARRIER_NAME: z.string().trim().min(1).max(200).default('UVIS'),
   REPORT_FONT_PATH: z.string().min(1).optional(),
+  // Where the public reaches this deployment (https://track.example.com): prefixes each order's
+  // tracking_url. Unset, tracking_url is a path (/track/<token>) relative to wherever the API is reached.
+  PUBLIC_URL: z
+    .url({ protocol: /^https?$/ })
+    .transform((u) => u.replace(/\/+$/, ''))
+    .optional(),
   OUTBOX_POLL_MS: int(50, 60_000).default(1000),
 
   DEMO_DATA: bool.optional(),
@@ -232,6 +238,8 @@ export interface Config {
   excursions: { openAfterS: number; closeAfterS: number; gapS: number; gapCron: string };
   /** The temperature record (GET /dispatches/:id/temperature-report): carrier named on it, Hangul font for the PDF. */
   reports: { carrierName: string; fontPath: string | undefined };
+  /** PUBLIC_URL without a trailing slash, or '' (tracking links are then paths). */
+  publicUrl: string;
   outboxPollMs: number;
   demoData: boolean;
   shutdownTimeoutMs: number;
@@ -350,6 +358,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       gapCron: e.TELEMETRY_GAP_CRON,
     },
     reports: { carrierName: e.CARRIER_NAME, fontPath: e.REPORT_FONT_PATH },
+    publicUrl: e.PUBLIC_URL ?? '',
     outboxPollMs: e.OUTBOX_POLL_MS,
     demoData: e.DEMO_DATA ?? e.NODE_ENV === 'development',
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

@@ -14,6 +14,7 @@ import * as temperatureTelemetry from './20261129_0008_temperature_telemetry.js'
 import * as temperatureExcursions from './20261129_0009_temperature_excursions.js';
 import * as excursionEvaluations from './20261129_0010_excursion_evaluations.js';
 import * as shipperKeys from './20261129_0013_shipper_keys.js';
+import * as trackingLinks from './20261129_0014_tracking_links.js';
 
 export interface Migration extends Knex.Migration {
   name: string;
@@ -31,4 +32,5 @@ export const migrations: Migration[] = [
   { name: '20261129_0009_temperature_excursions', ...temperatureExcursions },
   { name: '20261129_0010_excursion_evaluations', ...excursionEvaluations },
   { name: '20261129_0013_shipper_keys', ...shipperKeys },
+  { name: '20261129_0014_tracking_links', ...trackingLinks },
 ];

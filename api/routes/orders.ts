@@ -22,7 +22,7 @@ const errors = {
 };
 
 export function orderRoutes(deps: AppDeps): RouteSpec[] {
-  const { db, cache } = deps;
+  const { db, cache, config } = deps;
   return [
     defineRoute({
       method: 'post',
@@ -48,7 +48,10 @@ export function orderRoutes(deps: AppDeps): RouteSpec[] {
         const owner = shipper ? { apiKeyId: shipper.keyId } : { userId: principal.userId };
         return idempotentTransaction(deps, req, owner, body, async (tx) => {
           const { weight, ...rest } = body;
-          return reply(201, toOrder(await createOrder(tx, deps, { ...rest, client_id: clientId, weight_kg: weight }, shipper ? null : principal.userId)));
+          return reply(
+            201,
+            toOrder(await createOrder(tx, deps, { ...rest, client_id: clientId, weight_kg: weight }, shipper ? null : principal.userId), config.publicUrl),
+          );
         });
       },
     }),
@@ -76,6 +79,7 @@ export function orderRoutes(deps: AppDeps): RouteSpec[] {
             sort: query.sort,
             limit: query.limit,
             cursor: query.cursor,
+            publicUrl: config.publicUrl,
           }),
         );
       },
@@ -101,7 +105,7 @@ export function orderRoutes(deps: AppDeps): RouteSpec[] {
       handler: async ({ params, shipper }) => {
         const row = await getOrder(db, params.id);
         if (!row || (shipper && row.client_id !== shipper.clientId)) throw new NotFoundError('order');
-        return reply(200, toOrder(row));
+        return reply(200, toOrder(row, config.publicUrl));
       },
     }),
     defineRoute({
@@ -121,7 +125,10 @@ export function orderRoutes(deps: AppDeps): RouteSpec[] {
       handler: async ({ params, body }) =>
         transaction(deps, async (tx) => {
           const { weight, ...rest } = body;
-          return reply(200, toOrder(await changeOrder(tx, deps, params.id, { ...rest, ...(weight !== undefined ? { weight_kg: weight } : {}) })));
+          return reply(
+            200,
+            toOrder(await changeOrder(tx, deps, params.id, { ...rest, ...(weight !== undefined ? { weight_kg: weight } : {}) }), config.publicUrl),
+          );
         }),
     }),
     defineRoute({
@@ -139,7 +146,7 @@ export function orderRoutes(deps: AppDeps): RouteSpec[] {
         ...errors,
       },
       handler: async ({ params, body, principal }) =>
-        transaction(deps, async (tx) => reply(200, toOrder(await cancelOrder(tx, deps, params.id, principal.userId, body?.reason ?? null)))),
+        transaction(deps, async (tx) => reply(200, toOrder(await cancelOrder(tx, deps, params.id, principal.userId, body?.reason ?? null), config.publicUrl))),
     }),
   ];
 }

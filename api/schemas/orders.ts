@@ -102,6 +102,10 @@ export const Order = z
     created_by: z.number().nullable(),
     created_at: z.string(),
     updated_at: z.string(),
+    tracking_url: z.string().nullable().meta({
+      description: 'The public tracking page (PUBLIC_URL + /track/<token>; a path when PUBLIC_URL is unset); null when revoked',
+      example: '/track/3f9c…',
+    }),
   })
   .meta({ id: 'Order' });
 

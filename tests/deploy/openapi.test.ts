@@ -111,7 +111,10 @@ describe('the OpenAPI document', () => {
       expect(op.summary, label).toBe(route.summary);
       expect(op.tags, label).toEqual(route.tags);
       expect(op['x-uvis-auth'], label).toEqual(route.auth);
-      expect(op.security, label).toEqual(route.auth === 'public' ? [] : route.auth === 'vehicle-key' ? [{ vehicleApiKey: [] }] : [{ bearerAuth: [] }]);
+      expect(op.security, label).toEqual([
+        ...(route.auth === 'public' ? [] : route.auth === 'vehicle-key' ? [{ vehicleApiKey: [] }] : [{ bearerAuth: [] }]),
+        ...(route.shipperKey ? [{ shipperApiKey: [] }] : []),
+      ]);
       expect(op.description, label).toContain('**Who may call:**');
       if (route.auth !== 'public') expect(op.responses['401'], label).toBeTruthy();
       if (Array.isArray(route.auth) || route.auth === 'driver') expect(op.responses['403'], label).toBeTruthy();
@@ -152,7 +155,8 @@ describe('the OpenAPI document', () => {
     const create = doc.paths['/api/v1/orders']!.post.requestBody.content['application/json'].schema;
     expect(create).toEqual({ $ref: '#/components/schemas/OrderCreate' });
     const orderCreate = doc.components.schemas.OrderCreate as { required: string[]; additionalProperties: boolean };
-    expect(orderCreate.required.sort()).toEqual(['cargo_type', 'client_id', 'delivery_address', 'pickup_address', 'weight']);
+    // client_id: required of staff by the handler, omitted by a shipper key (its own client).
+    expect(orderCreate.required.sort()).toEqual(['cargo_type', 'delivery_address', 'pickup_address', 'weight']);
     expect(orderCreate.additionalProperties).toBe(false);
     const token = await uvis.api.login();
     const res = await uvis.api.post('/api/v1/orders', {}, token);

@@ -151,6 +151,8 @@ describe('what a shipper key may do', () => {
         'GET /api/v1/orders',
         'GET /api/v1/orders/{id}',
         'POST /api/v1/orders',
+        'POST /api/v1/orders/{id}/tracking-link',
+        'DELETE /api/v1/orders/{id}/tracking-link',
       ].sort(),
     );
   });
