@@ -1,7 +1,8 @@
 /**
  * Stores GPS points in batches (jobs/batch-writer.ts): the points of many concurrent
  * jobs in one transaction, each driver's latest position upserted once per batch, and
- * the unique (driver, point_key) making a retried job harmless.
+ * the unique (driver, point_key) making a retried job harmless. After the commit, the
+ * batch's drivers are handed on once each (geofence evaluation, jobs/locations.ts).
  */
 import type { Db } from '../db/knex.js';
 import { insertPoints, upsertPositions, type PointRow } from '../db/locations.js';
@@ -14,9 +15,15 @@ export interface LocationWriterOptions {
   maxWaitMs: number;
   /** Called after a commit with each driver's newest point of the batch (live dashboard). */
   onCommitted?: (latest: PointRow[]) => void;
+  /**
+   * Called after a commit with each driver's earliest point of the batch (geofence evaluation).
+   * Its errors fail the batch's jobs, which are retried: their points are stored, so the retry
+   * stores nothing and calls this again.
+   */
+  afterStored?: (earliest: PointRow[]) => Promise<unknown>;
 }
 
-export class LocationWriter extends BatchWriter<PointRow, PointRow[]> {
+export class LocationWriter extends BatchWriter<PointRow, { latest: PointRow[]; earliest: PointRow[] }> {
   constructor(db: Db, metrics: Metrics, log: Logger, options: LocationWriterOptions) {
     super(log, {
       what: 'points',
@@ -32,9 +39,12 @@ export class LocationWriter extends BatchWriter<PointRow, PointRow[]> {
         });
         metrics.locationsStored.inc(stored);
         metrics.locationBatchSize.observe(points.length);
-        return latest;
+        return { latest, earliest: options.afterStored ? oldestPerDriver(points) : [] };
       },
-      afterCommit: (latest) => options.onCommitted?.(latest),
+      afterCommit: async ({ latest, earliest }) => {
+        options.onCommitted?.(latest);
+        if (options.afterStored) await options.afterStored(earliest);
+      },
     });
   }
 }
@@ -46,4 +56,13 @@ export function newestPerDriver(points: PointRow[]): PointRow[] {
     if (!current || p.recorded_at >= current.recorded_at) newest.set(p.driver_id, p);
   }
   return [...newest.values()];
+}
+
+export function oldestPerDriver(points: PointRow[]): PointRow[] {
+  const oldest = new Map<number, PointRow>();
+  for (const p of points) {
+    const current = oldest.get(p.driver_id);
+    if (!current || p.recorded_at < current.recorded_at) oldest.set(p.driver_id, p);
+  }
+  return [...oldest.values()];
 }

@@ -21,6 +21,7 @@ export const TABLES = [
   'api_keys',
   'temperature_excursions',
   'excursion_actions',
+  'geofence_events',
 ];
 /**
  * Columns written in the background by the outbox relay of the process under test
