@@ -172,7 +172,14 @@ function siteEvents(site: GeofenceCentre, track: readonly Point[], startInside: 
     if (runStart === -1) runStart = k;
     const first = track[runStart]!;
     if (k - runStart + 1 >= s.confirmFixes || p.t - first.t >= s.confirmS * 1000) {
-      events.push({ site: site.site, kind: inside ? 'DEPARTED' : 'ARRIVED', at: new Date(first.t), lat: first.lat, lng: first.lng, distanceM: metres(first, site) });
+      events.push({
+        site: site.site,
+        kind: inside ? 'DEPARTED' : 'ARRIVED',
+        at: new Date(first.t),
+        lat: first.lat,
+        lng: first.lng,
+        distanceM: metres(first, site),
+      });
       inside = !inside;
       runStart = -1;
     }

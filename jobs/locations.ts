@@ -80,7 +80,11 @@ export const locationsQueue = defineQueue({
             recorded_at: p.recorded_at.toISOString(),
           })),
         }),
-      afterStored: (earliest) => evaluateGeofencesAfterBatch(unit, earliest.map((p) => ({ driverId: p.driver_id, earliest: p.recorded_at }))),
+      afterStored: (earliest) =>
+        evaluateGeofencesAfterBatch(
+          unit,
+          earliest.map((p) => ({ driverId: p.driver_id, earliest: p.recorded_at })),
+        ),
     });
     return {
       handlers: {

@@ -97,7 +97,10 @@ export interface GeofenceBatchResult {
  * Evaluates the geofences of the dispatches a stored GPS batch touches, once each. Any failure
  * fails the caller (the batch's jobs are retried: their points are stored, the retry evaluates again).
  */
-export async function evaluateGeofencesAfterBatch(deps: Pick<UseCaseDeps, 'db' | 'relay' | 'log'>, windows: readonly DriverWindow[]): Promise<GeofenceBatchResult> {
+export async function evaluateGeofencesAfterBatch(
+  deps: Pick<UseCaseDeps, 'db' | 'relay' | 'log'>,
+  windows: readonly DriverWindow[],
+): Promise<GeofenceBatchResult> {
   const { db } = deps;
   const earliest = new Map(windows.map((w) => [w.driverId, w.earliest]));
   const dispatches = (await geofencedDispatches(db, [...earliest.keys()])).filter((d) => d.sites.length > 0);

@@ -32,7 +32,7 @@ export function geofenceRoutes(deps: AppDeps): RouteSpec[] {
       description:
         "Staff see any dispatch's; a driver only their own (another's is a 404, as if it did not exist). A circle of 150 m around each " +
         'site given with coordinates (not estimated from the address) is entered, 200 m left; two fixes confirm, fixes with accuracy ' +
-        'worse than 100 m or an impossible speed (over 200 km/h) are ignored, and the times are the phone\'s. An event a later fix moved ' +
+        "worse than 100 m or an impossible speed (over 200 km/h) are ignored, and the times are the phone's. An event a later fix moved " +
         'or dissolved is kept in the database (superseded) but not listed. Events never change a status.',
       tags: ['dispatches', 'mobile'],
       auth: 'authenticated',

@@ -43,7 +43,9 @@ const near = (m: number, recordedAt: number, accuracy = 10) => ({
 });
 
 /** An ASSIGNED dispatch of an order with client-given coordinates, created an hour ago (so recent fixes belong to it). */
-async function geofencedDispatch(orderOverrides: Record<string, unknown> = { pickup_lat: PICKUP.lat, pickup_lng: PICKUP.lng, delivery_lat: DROPOFF.lat, delivery_lng: DROPOFF.lng }) {
+async function geofencedDispatch(
+  orderOverrides: Record<string, unknown> = { pickup_lat: PICKUP.lat, pickup_lng: PICKUP.lng, delivery_lat: DROPOFF.lat, delivery_lng: DROPOFF.lng },
+) {
   const vehicle = await createVehicle(uvis.api, admin);
   const driver = await createDriverAccount(uvis.api, admin);
   const order = await createOrder(uvis.api, admin, orderOverrides);
@@ -60,7 +62,9 @@ async function geofencedDispatch(orderOverrides: Record<string, unknown> = { pic
 async function postPoints(token: string, points: unknown[]) {
   const res = await uvis.api.post('/api/v1/mobile/locations', { points }, token);
   expect(res.status, res.text).toBe(202);
-  await waitFor(async () => (await uvis.running.deps.queues.locations.getJobState(res.body.job_id)) === 'completed', { what: `locations job ${res.body.job_id}` });
+  await waitFor(async () => (await uvis.running.deps.queues.locations.getJobState(res.body.job_id)) === 'completed', {
+    what: `locations job ${res.body.job_id}`,
+  });
 }
 
 const eventsOf = (dispatchId: number, token = dispatcher) => uvis.api.get(`/api/v1/dispatches/${dispatchId}/events`, token);
@@ -166,13 +170,21 @@ describe('geofences over HTTP', () => {
 
   it('an order whose coordinates the worker estimated from the address has no geofence', async () => {
     const { driver, dispatchId, orderId } = await geofencedDispatch({});
-    const order = await waitFor(async () => {
-      const row = await db()('orders').where({ id: orderId }).first();
-      return row.pickup_lat !== null ? row : undefined;
-    }, { what: 'the estimated pickup' });
+    const order = await waitFor(
+      async () => {
+        const row = await db()('orders').where({ id: orderId }).first();
+        return row.pickup_lat !== null ? row : undefined;
+      },
+      { what: 'the estimated pickup' },
+    );
     expect(order.pickup_estimated).toBe(true);
     const t0 = Date.now() - 10 * MINUTE;
-    const atCentre = (i: number) => ({ latitude: order.pickup_lat, longitude: order.pickup_lng, recorded_at: new Date(t0 + i * 10_000).toISOString(), accuracy: 5 });
+    const atCentre = (i: number) => ({
+      latitude: order.pickup_lat,
+      longitude: order.pickup_lng,
+      recorded_at: new Date(t0 + i * 10_000).toISOString(),
+      accuracy: 5,
+    });
     await postPoints(driver.token, [0, 1, 2, 3].map(atCentre));
     expect((await eventsOf(dispatchId)).body.items).toEqual([]);
     expect(await outboxOf(dispatchId)).toEqual([]);

@@ -174,7 +174,9 @@ describe('evaluateGeofences: out-of-order and duplicated fixes', () => {
   it('property: any permutation of the fixes gives the same events', () => {
     fc.assert(
       fc.property(
-        drive.chain((steps) => fc.tuple(fc.constant(toFixes(steps)), fc.shuffledSubarray(toFixes(steps), { minLength: steps.length, maxLength: steps.length }))),
+        drive.chain((steps) =>
+          fc.tuple(fc.constant(toFixes(steps)), fc.shuffledSubarray(toFixes(steps), { minLength: steps.length, maxLength: steps.length })),
+        ),
         ([sorted, shuffledFixes]) => {
           expect(evaluateGeofences({ sites: [PICKUP, DROPOFF], fixes: shuffledFixes })).toEqual(evaluateGeofences({ sites: [PICKUP, DROPOFF], fixes: sorted }));
         },
