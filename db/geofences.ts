@@ -95,16 +95,42 @@ export interface FixRow {
   accuracy_m: number | null;
 }
 
-/** Each driver's fixes recorded since its `since`, only the columns the evaluation reads, on the (driver_id, recorded_at) index. */
-export async function fixesSince(db: Db | Trx, windows: readonly { driverId: number; since: Date }[]): Promise<FixRow[]> {
-  if (windows.length === 0) return [];
+export interface FixWindow {
+  driverId: number;
+  /** The earliest fix of the new batch. */
+  earliest: Date;
+  /** No fix before this belongs to the dispatch (its creation). */
+  notBefore: Date;
+}
+
+/**
+ * The fixes an evaluation of each driver's window reads, and where each window starts: the
+ * `before`-th fix before the batch's earliest (or the dispatch's creation, if it has fewer), so
+ * that a run of fixes in progress when the batch begins is read whole. Only the columns the
+ * evaluation reads, on the (driver_id, recorded_at) index: a few rows before the batch, then the
+ * batch's own, however fast the driver posts.
+ */
+export async function fixesForWindows(db: Db | Trx, windows: readonly FixWindow[], before: number): Promise<{ since: Map<number, Date>; fixes: FixRow[] }> {
+  if (windows.length === 0) return { since: new Map(), fixes: [] };
+  const col = <K extends keyof FixWindow>(key: K) => windows.map((w) => w[key]) as unknown as Knex.Value;
   const { rows } = await db.raw(
-    `select v.driver_id, v.recorded_at, v.latitude, v.longitude, v.accuracy_m
-       from unnest(?::bigint[], ?::timestamptz[]) as w(driver_id, since)
-       join vehicle_locations v on v.driver_id = w.driver_id and v.recorded_at >= w.since`,
-    [windows.map((w) => w.driverId) as unknown as Knex.Value, windows.map((w) => w.since) as unknown as Knex.Value],
+    `select v.driver_id, v.recorded_at, v.latitude, v.longitude, v.accuracy_m, s.since
+       from unnest(?::bigint[], ?::timestamptz[], ?::timestamptz[]) as w(driver_id, earliest, not_before)
+       cross join lateral (
+         select coalesce((select b.recorded_at from vehicle_locations b
+                           where b.driver_id = w.driver_id and b.recorded_at < w.earliest and b.recorded_at >= w.not_before
+                           order by b.recorded_at desc offset ? limit 1), w.not_before) as since
+       ) s
+       join vehicle_locations v on v.driver_id = w.driver_id and v.recorded_at >= s.since`,
+    [col('driverId'), col('earliest'), col('notBefore'), Math.max(0, before - 1)],
   );
-  return rows as FixRow[];
+  const since = new Map<number, Date>();
+  const fixes: FixRow[] = [];
+  for (const { since: s, ...fix } of rows as (FixRow & { since: Date })[]) {
+    since.set(fix.driver_id, s);
+    fixes.push(fix);
+  }
+  return { since, fixes };
 }
 
 /** The current (not superseded) events of these dispatches, in time order. */

@@ -47,7 +47,24 @@ export type GeofenceSite = (typeof GEOFENCE_SITES)[number];
 export const GEOFENCE_KINDS = ['ARRIVED', 'DEPARTED'] as const;
 export type GeofenceKind = (typeof GEOFENCE_KINDS)[number];
 
-export const GEOFENCE_DEFAULTS = Object.freeze({
+export interface GeofenceSettings {
+  /** A fix at this distance (metres) or less is inside. */
+  enterM: number;
+  /** A fix beyond this distance is outside; between enterM and leaveM neither (hysteresis). */
+  leaveM: number;
+  /** Fixes of a run that confirm an arrival or departure... */
+  confirmFixes: number;
+  /** ...or the seconds from its first fix to its last. */
+  confirmS: number;
+  maxAccuracyM: number;
+  maxSpeedKmh: number;
+  /** Movement never judged too fast (GPS noise between close fixes). */
+  jitterM: number;
+  /** Consecutive rejected fixes, possible among themselves, that replace the anchor. */
+  reanchorFixes: number;
+}
+
+export const GEOFENCE_DEFAULTS: Readonly<GeofenceSettings> = Object.freeze({
   enterM: 150,
   leaveM: 200,
   confirmFixes: 2,
@@ -57,7 +74,6 @@ export const GEOFENCE_DEFAULTS = Object.freeze({
   jitterM: 50,
   reanchorFixes: 3,
 });
-export type GeofenceSettings = typeof GEOFENCE_DEFAULTS;
 
 export interface GeofenceCentre {
   site: GeofenceSite;

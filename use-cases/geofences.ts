@@ -8,13 +8,16 @@
  *   the batch's drivers' active dispatches whose order has given coordinates (most batches stop
  *   there); one reads those dispatches' recent fixes, one their current events. Only a dispatch
  *   whose result differs from what is stored is locked and written.
- * - Window: a dispatch is evaluated over its fixes from `LOOKBACK_S` (10 min) before the batch's
- *   earliest fix of its driver (not before the dispatch was created), starting from the state its
- *   stored events give at that moment (inside a site after an ARRIVED, outside after a DEPARTED or
- *   none). Evaluating every fix of a day-long trip on every post would read thousands of rows per
- *   post. The windowed result equals the full evaluation whenever a run of fixes (inside, or beyond
- *   the leave radius) has no silence longer than the lookback, which fixes every few seconds always
- *   satisfy; a late offline buffer is evaluated from its own earliest fix, however old.
+ * - Window: a dispatch is evaluated over its fixes from the `PRIOR_FIXES`-th (10th) fix before the
+ *   batch's earliest fix of its driver (not before the dispatch was created), starting from the
+ *   state its stored events give at that moment (inside a site after an ARRIVED, outside after a
+ *   DEPARTED or none). Evaluating every fix of a day-long trip on every post would read thousands
+ *   of rows per post; a time lookback would too, for a phone posting often. An unconfirmed run
+ *   holds fewer than two fixes, so a few fixes before the batch hold every run still in progress:
+ *   the windowed result is the full evaluation's (tests/unit/geofences.test.ts checks it), except
+ *   that the impossible-speed filter starts its track afresh at the window (a wild fix right there
+ *   is judged against fewer neighbours). A late offline buffer is evaluated from its own earliest
+ *   fix, however old.
  * - Which fixes belong to a dispatch: its driver's, recorded since the dispatch was created, while
  *   it is active. Points stored after the dispatch finished change nothing (no evaluation).
  * - Serialized per dispatch under its lock (db/dispatches.ts lockDispatch: the order FOR UPDATE,
@@ -34,7 +37,7 @@ import { lockDispatch } from '../db/dispatches.js';
 import {
   currentEvents,
   eventIdentity,
-  fixesSince,
+  fixesForWindows,
   geofencedDispatches,
   orderSites,
   storeGeofenceEvents,
@@ -46,16 +49,13 @@ import { writeEvent } from '../db/outbox.js';
 import type { UseCaseDeps } from './deps.js';
 import { transaction } from './transaction.js';
 
-export const LOOKBACK_S = 600;
+/** How many stored fixes before a batch its evaluation reads (see the header). */
+export const PRIOR_FIXES = 10;
 
 /** The earliest fix a stored batch holds for a driver. */
 export interface DriverWindow {
   driverId: number;
   earliest: Date;
-}
-
-function windowStart(dispatch: Pick<GeofencedDispatch, 'created_at'>, earliest: Date): Date {
-  return new Date(Math.max(dispatch.created_at.getTime(), earliest.getTime() - LOOKBACK_S * 1000));
 }
 
 /** The events the fixes since `from` give, starting from the state the stored events before `from` give. */
@@ -105,11 +105,11 @@ export async function evaluateGeofencesAfterBatch(
   const earliest = new Map(windows.map((w) => [w.driverId, w.earliest]));
   const dispatches = (await geofencedDispatches(db, [...earliest.keys()])).filter((d) => d.sites.length > 0);
   if (dispatches.length === 0) return { evaluated: 0, announced: 0 };
-  const from = new Map(dispatches.map((d) => [d.id, windowStart(d, earliest.get(d.driver_id)!)]));
-  const [fixes, stored] = await Promise.all([
-    fixesSince(
+  const [{ since: sinceOf, fixes }, stored] = await Promise.all([
+    fixesForWindows(
       db,
-      dispatches.map((d) => ({ driverId: d.driver_id, since: from.get(d.id)! })),
+      dispatches.map((d) => ({ driverId: d.driver_id, earliest: earliest.get(d.driver_id)!, notBefore: d.created_at })),
+      PRIOR_FIXES,
     ),
     currentEvents(
       db,
@@ -120,7 +120,8 @@ export async function evaluateGeofencesAfterBatch(
   const storedOf = groupBy(stored, (e) => e.dispatch_id);
   let announced = 0;
   for (const d of dispatches) {
-    const since = from.get(d.id)!;
+    const since = sinceOf.get(d.driver_id);
+    if (since === undefined) continue; // no fix of this dispatch: nothing to evaluate
     const events = evaluateWindow(d, fixesOf.get(d.driver_id) ?? [], storedOf.get(d.id) ?? [], since);
     if (sameEvents(events, storedOf.get(d.id) ?? [], since)) continue; // the common case: nothing new
     announced += await evaluateDispatchGeofences(deps, d.id, since);
@@ -141,7 +142,10 @@ export async function evaluateDispatchGeofences(deps: Pick<UseCaseDeps, 'db' | '
     const target: GeofencedDispatch = { ...dispatch, sites: orderSites(order) };
     if (target.sites.length === 0) return 0;
     const from = new Date(Math.max(since.getTime(), dispatch.created_at.getTime()));
-    const [fixes, stored] = await Promise.all([fixesSince(tx.trx, [{ driverId: dispatch.driver_id, since: from }]), currentEvents(tx.trx, [dispatch.id])]);
+    const [{ fixes }, stored] = await Promise.all([
+      fixesForWindows(tx.trx, [{ driverId: dispatch.driver_id, earliest: from, notBefore: from }], 0),
+      currentEvents(tx.trx, [dispatch.id]),
+    ]);
     const events = evaluateWindow(target, fixes, stored, from);
     const result = await storeGeofenceEvents(tx.trx, dispatch.id, from, events);
     // Announced in time order, so a receiver that applies them in order sees the trip as it went.

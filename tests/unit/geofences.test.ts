@@ -200,9 +200,9 @@ describe('evaluateGeofences: out-of-order and duplicated fixes', () => {
     );
   });
 
-  it("property: the worker's windowed evaluation (stored events, then the fixes from 10 min before a new batch's earliest) equals a full evaluation", () => {
-    const LOOKBACK_MS = 600_000;
-    // A plausible drive (at most 18 km/h between fixes, no inaccurate fix, gaps under the lookback) split into
+  it("property: the worker's windowed evaluation (stored events, then the fixes from the 10th before a new batch's earliest) equals a full evaluation", () => {
+    const PRIOR_FIXES = 10;
+    // A plausible drive (at most 18 km/h between fixes, no inaccurate fix) split into
     // fixes already stored and a new batch, possibly late and interleaved with them.
     const walk = fc.array(fc.record({ dt: fc.integer({ min: 1, max: 120 }), step: fc.integer({ min: -5, max: 5 }), isNew: fc.boolean() }), {
       minLength: 1,
@@ -221,7 +221,9 @@ describe('evaluateGeofences: out-of-order and duplicated fixes', () => {
         const batch = fixes.filter((x) => x.isNew).map((x) => x.f);
         if (batch.length === 0) return;
         const storedEvents = evaluateGeofences({ sites: [PICKUP], fixes: stored });
-        const from = Math.min(...batch.map((f) => (f.recordedAt as Date).getTime())) - LOOKBACK_MS;
+        const earliest = Math.min(...batch.map((f) => (f.recordedAt as Date).getTime()));
+        const prior = stored.map((f) => (f.recordedAt as Date).getTime()).filter((t) => t < earliest);
+        const from = prior.length >= PRIOR_FIXES ? prior[prior.length - PRIOR_FIXES]! : -Infinity;
         const before = storedEvents.filter((e) => e.at.getTime() < from);
         const initial = before.length > 0 ? { PICKUP: before[before.length - 1]!.kind === 'ARRIVED' } : {};
         const windowed = evaluateGeofences({ sites: [PICKUP], fixes: fixes.map((x) => x.f).filter((f) => (f.recordedAt as Date).getTime() >= from), initial });
