@@ -105,24 +105,32 @@ export interface FixWindow {
 
 /**
  * The fixes an evaluation of each driver's window reads, and where each window starts: the
- * `before`-th fix before the batch's earliest (or the dispatch's creation, if it has fewer), so
- * that a run of fixes in progress when the batch begins is read whole. Only the columns the
- * evaluation reads, on the (driver_id, recorded_at) index: a few rows before the batch, then the
- * batch's own, however fast the driver posts.
+ * `before`-th stored point before the batch's earliest (or the dispatch's creation, if it has
+ * fewer), so that a run of fixes in progress when the batch begins is read whole. On the
+ * (driver_id, recorded_at) index: a few rows before the batch, then the batch's own, however fast
+ * the driver posts. One fix per instant, chosen as domain/geofences.ts chooses (usable accuracy
+ * first, then the most accurate, then by position), so a post of many points stamped with one
+ * receipt time sends one row to the evaluation, not a hundred.
  */
-export async function fixesForWindows(db: Db | Trx, windows: readonly FixWindow[], before: number): Promise<{ since: Map<number, Date>; fixes: FixRow[] }> {
+export async function fixesForWindows(
+  db: Db | Trx,
+  windows: readonly FixWindow[],
+  before: number,
+  maxAccuracyM: number,
+): Promise<{ since: Map<number, Date>; fixes: FixRow[] }> {
   if (windows.length === 0) return { since: new Map(), fixes: [] };
   const col = <K extends keyof FixWindow>(key: K) => windows.map((w) => w[key]) as unknown as Knex.Value;
   const { rows } = await db.raw(
-    `select v.driver_id, v.recorded_at, v.latitude, v.longitude, v.accuracy_m, s.since
+    `select distinct on (v.driver_id, v.recorded_at) v.driver_id, v.recorded_at, v.latitude, v.longitude, v.accuracy_m, s.since
        from unnest(?::bigint[], ?::timestamptz[], ?::timestamptz[]) as w(driver_id, earliest, not_before)
        cross join lateral (
          select coalesce((select b.recorded_at from vehicle_locations b
                            where b.driver_id = w.driver_id and b.recorded_at < w.earliest and b.recorded_at >= w.not_before
                            order by b.recorded_at desc offset ? limit 1), w.not_before) as since
        ) s
-       join vehicle_locations v on v.driver_id = w.driver_id and v.recorded_at >= s.since`,
-    [col('driverId'), col('earliest'), col('notBefore'), Math.max(0, before - 1)],
+       join vehicle_locations v on v.driver_id = w.driver_id and v.recorded_at >= s.since
+      order by v.driver_id, v.recorded_at, (v.accuracy_m is not null and v.accuracy_m > ?), v.accuracy_m nulls last, v.latitude, v.longitude`,
+    [col('driverId'), col('earliest'), col('notBefore'), Math.max(0, before - 1), maxAccuracyM],
   );
   const since = new Map<number, Date>();
   const fixes: FixRow[] = [];

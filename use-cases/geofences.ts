@@ -31,7 +31,7 @@
  *   moment; GET /mobile/dispatches computes it again on each read (domain/geofences.ts suggestedStatus).
  */
 import { DISPATCH_ARRIVED, DISPATCH_DEPARTED } from '../domain/events.js';
-import { compareEvents, evaluateGeofences, suggestedStatus, type GeofenceEvent, type GeofenceSite } from '../domain/geofences.js';
+import { GEOFENCE_DEFAULTS, compareEvents, evaluateGeofences, suggestedStatus, type GeofenceEvent, type GeofenceSite } from '../domain/geofences.js';
 import { ACTIVE_DISPATCH_STATUSES } from '../domain/dispatch-status.js';
 import { lockDispatch } from '../db/dispatches.js';
 import {
@@ -49,7 +49,7 @@ import { writeEvent } from '../db/outbox.js';
 import type { UseCaseDeps } from './deps.js';
 import { transaction } from './transaction.js';
 
-/** How many stored fixes before a batch its evaluation reads (see the header). */
+/** How many stored points before a batch its evaluation reads (see the header). */
 export const PRIOR_FIXES = 10;
 
 /** The earliest fix a stored batch holds for a driver. */
@@ -110,6 +110,7 @@ export async function evaluateGeofencesAfterBatch(
       db,
       dispatches.map((d) => ({ driverId: d.driver_id, earliest: earliest.get(d.driver_id)!, notBefore: d.created_at })),
       PRIOR_FIXES,
+      GEOFENCE_DEFAULTS.maxAccuracyM,
     ),
     currentEvents(
       db,
@@ -143,7 +144,7 @@ export async function evaluateDispatchGeofences(deps: Pick<UseCaseDeps, 'db' | '
     if (target.sites.length === 0) return 0;
     const from = new Date(Math.max(since.getTime(), dispatch.created_at.getTime()));
     const [{ fixes }, stored] = await Promise.all([
-      fixesForWindows(tx.trx, [{ driverId: dispatch.driver_id, earliest: from, notBefore: from }], 0),
+      fixesForWindows(tx.trx, [{ driverId: dispatch.driver_id, earliest: from, notBefore: from }], 0, GEOFENCE_DEFAULTS.maxAccuracyM),
       currentEvents(tx.trx, [dispatch.id]),
     ]);
     const events = evaluateWindow(target, fixes, stored, from);
