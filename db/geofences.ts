@@ -113,24 +113,34 @@ export interface FixWindow {
  * receipt time sends one row to the evaluation, not a hundred.
  */
 export async function fixesForWindows(
-  db: Db | Trx,
+  trx: Trx,
   windows: readonly FixWindow[],
   before: number,
   maxAccuracyM: number,
 ): Promise<{ since: Map<number, Date>; fixes: FixRow[] }> {
   if (windows.length === 0) return { since: new Map(), fixes: [] };
+  // The planner cannot know how few rows each window holds; its estimate grows with the table and
+  // crosses jit_above_cost, and compiling the plan took 700 ms of an 8 ms query (measured on the bench).
+  await trx.raw('set local jit = off');
   const col = <K extends keyof FixWindow>(key: K) => windows.map((w) => w[key]) as unknown as Knex.Value;
-  const { rows } = await db.raw(
-    `select distinct on (v.driver_id, v.recorded_at) v.driver_id, v.recorded_at, v.latitude, v.longitude, v.accuracy_m, s.since
+  // Both laterals stay per window (offset 0 keeps `since` from being recomputed for every row), and
+  // the points before the batch are read backwards on the index, `before` of them at most.
+  const { rows } = await trx.raw(
+    `select distinct on (w.driver_id, v.recorded_at) w.driver_id, v.recorded_at, v.latitude, v.longitude, v.accuracy_m, s.since
        from unnest(?::bigint[], ?::timestamptz[], ?::timestamptz[]) as w(driver_id, earliest, not_before)
        cross join lateral (
-         select coalesce((select b.recorded_at from vehicle_locations b
-                           where b.driver_id = w.driver_id and b.recorded_at < w.earliest and b.recorded_at >= w.not_before
-                           order by b.recorded_at desc offset ? limit 1), w.not_before) as since
+         select greatest(w.not_before, (select min(x.recorded_at) from (
+                  select b.recorded_at from vehicle_locations b
+                   where b.driver_id = w.driver_id and b.recorded_at < w.earliest
+                   order by b.recorded_at desc limit ?) x)) as since
+         offset 0
        ) s
-       join vehicle_locations v on v.driver_id = w.driver_id and v.recorded_at >= s.since
-      order by v.driver_id, v.recorded_at, (v.accuracy_m is not null and v.accuracy_m > ?), v.accuracy_m nulls last, v.latitude, v.longitude`,
-    [col('driverId'), col('earliest'), col('notBefore'), Math.max(0, before - 1), maxAccuracyM],
+       cross join lateral (
+         select v.recorded_at, v.latitude, v.longitude, v.accuracy_m from vehicle_locations v
+          where v.driver_id = w.driver_id and v.recorded_at >= s.since
+       ) v
+      order by w.driver_id, v.recorded_at, (v.accuracy_m is not null and v.accuracy_m > ?), v.accuracy_m nulls last, v.latitude, v.longitude`,
+    [col('driverId'), col('earliest'), col('notBefore'), before, maxAccuracyM],
   );
   const since = new Map<number, Date>();
   const fixes: FixRow[] = [];

@@ -105,18 +105,19 @@ export async function evaluateGeofencesAfterBatch(
   const earliest = new Map(windows.map((w) => [w.driverId, w.earliest]));
   const dispatches = (await geofencedDispatches(db, [...earliest.keys()])).filter((d) => d.sites.length > 0);
   if (dispatches.length === 0) return { evaluated: 0, announced: 0 };
-  const [{ since: sinceOf, fixes }, stored] = await Promise.all([
-    fixesForWindows(
-      db,
+  const { sinceOf, fixes, stored } = await db.transaction(async (trx) => {
+    const read = await fixesForWindows(
+      trx,
       dispatches.map((d) => ({ driverId: d.driver_id, earliest: earliest.get(d.driver_id)!, notBefore: d.created_at })),
       PRIOR_FIXES,
       GEOFENCE_DEFAULTS.maxAccuracyM,
-    ),
-    currentEvents(
-      db,
+    );
+    const events = await currentEvents(
+      trx,
       dispatches.map((d) => d.id),
-    ),
-  ]);
+    );
+    return { sinceOf: read.since, fixes: read.fixes, stored: events };
+  });
   const fixesOf = groupBy(fixes, (f) => f.driver_id);
   const storedOf = groupBy(stored, (e) => e.dispatch_id);
   let announced = 0;
@@ -143,10 +144,8 @@ export async function evaluateDispatchGeofences(deps: Pick<UseCaseDeps, 'db' | '
     const target: GeofencedDispatch = { ...dispatch, sites: orderSites(order) };
     if (target.sites.length === 0) return 0;
     const from = new Date(Math.max(since.getTime(), dispatch.created_at.getTime()));
-    const [{ fixes }, stored] = await Promise.all([
-      fixesForWindows(tx.trx, [{ driverId: dispatch.driver_id, earliest: from, notBefore: from }], 0, GEOFENCE_DEFAULTS.maxAccuracyM),
-      currentEvents(tx.trx, [dispatch.id]),
-    ]);
+    const { fixes } = await fixesForWindows(tx.trx, [{ driverId: dispatch.driver_id, earliest: from, notBefore: from }], 0, GEOFENCE_DEFAULTS.maxAccuracyM);
+    const stored = await currentEvents(tx.trx, [dispatch.id]);
     const events = evaluateWindow(target, fixes, stored, from);
     const result = await storeGeofenceEvents(tx.trx, dispatch.id, from, events);
     // Announced in time order, so a receiver that applies them in order sees the trip as it went.
