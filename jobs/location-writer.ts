@@ -4,10 +4,11 @@
  * the unique (driver, point_key) making a retried job harmless. After the commit, the
  * batch's drivers are handed on once each (geofence evaluation, jobs/locations.ts).
  */
-import type { Db } from '../db/knex.js';
+import type { Db, Trx } from '../db/knex.js';
 import { insertPoints, upsertPositions, type PointRow } from '../db/locations.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
+import type { GeofenceChange } from '../use-cases/geofences.js';
 import { BatchWriter } from './batch-writer.js';
 
 export interface LocationWriterOptions {
@@ -16,14 +17,17 @@ export interface LocationWriterOptions {
   /** Called after a commit with each driver's newest point of the batch (live dashboard). */
   onCommitted?: (latest: PointRow[]) => void;
   /**
-   * Called after a commit with each driver's earliest point of the batch (geofence evaluation).
-   * Its errors fail the batch's jobs, which are retried: their points are stored, so the retry
-   * stores nothing and calls this again.
+   * Geofences: `find` runs in the batch's transaction after its inserts, with each driver's
+   * earliest point of the batch; `apply` after the commit with what `find` returned. Errors of
+   * either fail the batch's jobs, which are retried: a retry stores nothing and evaluates again.
    */
-  afterStored?: (earliest: PointRow[]) => Promise<unknown>;
+  geofences?: {
+    find: (trx: Trx, earliest: PointRow[]) => Promise<GeofenceChange[]>;
+    apply: (changes: GeofenceChange[]) => Promise<unknown>;
+  };
 }
 
-export class LocationWriter extends BatchWriter<PointRow, { latest: PointRow[]; earliest: PointRow[] }> {
+export class LocationWriter extends BatchWriter<PointRow, { latest: PointRow[]; changes: GeofenceChange[] }> {
   constructor(db: Db, metrics: Metrics, log: Logger, options: LocationWriterOptions) {
     super(log, {
       what: 'points',
@@ -31,19 +35,19 @@ export class LocationWriter extends BatchWriter<PointRow, { latest: PointRow[]; 
       maxWaitMs: options.maxWaitMs,
       store: async (points) => {
         const latest = newestPerDriver(points);
-        const stored = await db.transaction(async (trx) => {
+        const { stored, changes } = await db.transaction(async (trx) => {
           const inserted = await insertPoints(trx, points);
           // Once per batch and driver, not once per point.
           await upsertPositions(trx, latest);
-          return inserted;
+          return { stored: inserted, changes: options.geofences ? await options.geofences.find(trx, oldestPerDriver(points)) : [] };
         });
         metrics.locationsStored.inc(stored);
         metrics.locationBatchSize.observe(points.length);
-        return { latest, earliest: options.afterStored ? oldestPerDriver(points) : [] };
+        return { latest, changes };
       },
-      afterCommit: async ({ latest, earliest }) => {
+      afterCommit: async ({ latest, changes }) => {
         options.onCommitted?.(latest);
-        if (options.afterStored) await options.afterStored(earliest);
+        if (changes.length > 0) await options.geofences?.apply(changes);
       },
     });
   }

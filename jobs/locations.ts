@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { PointRow } from '../db/locations.js';
-import { evaluateGeofencesAfterBatch } from '../use-cases/geofences.js';
+import { applyGeofenceChanges, findGeofenceChanges } from '../use-cases/geofences.js';
 import { LocationWriter } from './location-writer.js';
 import { HIGH_VOLUME_JOB_OPTIONS, SHARED_HASH_TAG, defineQueue } from './define.js';
 
@@ -80,11 +80,14 @@ export const locationsQueue = defineQueue({
             recorded_at: p.recorded_at.toISOString(),
           })),
         }),
-      afterStored: (earliest) =>
-        evaluateGeofencesAfterBatch(
-          unit,
-          earliest.map((p) => ({ driverId: p.driver_id, earliest: p.recorded_at })),
-        ),
+      geofences: {
+        find: (trx, earliest) =>
+          findGeofenceChanges(
+            trx,
+            earliest.map((p) => ({ driverId: p.driver_id, earliest: p.recorded_at })),
+          ),
+        apply: (changes) => applyGeofenceChanges(unit, changes),
+      },
     });
     return {
       handlers: {

@@ -4,10 +4,11 @@
  * outbox as `dispatch.arrived` / `dispatch.departed` in the same transaction.
  *
  * Decisions:
- * - Cost: called once per stored GPS batch (jobs/locations.ts), never per point. One query finds
- *   the batch's drivers' active dispatches whose order has given coordinates (most batches stop
- *   there); one reads those dispatches' recent fixes, one their current events. Only a dispatch
- *   whose result differs from what is stored is locked and written.
+ * - Cost: once per stored GPS batch (jobs/location-writer.ts), never per point, inside the batch's
+ *   own transaction. One query finds the batch's drivers' active dispatches whose order has given
+ *   coordinates (a batch without any stops there); one reads those dispatches' recent fixes, one
+ *   their current events. Only a dispatch whose result differs from what is stored is locked and
+ *   written, after the batch commits.
  * - Window: a dispatch is evaluated over its fixes from the `PRIOR_FIXES`-th (10th) fix before the
  *   batch's earliest fix of its driver (not before the dispatch was created), starting from the
  *   state its stored events give at that moment (inside a site after an ARRIVED, outside after a
@@ -46,6 +47,7 @@ import {
   type GeofencedDispatch,
 } from '../db/geofences.js';
 import { writeEvent } from '../db/outbox.js';
+import type { Trx } from '../db/knex.js';
 import type { UseCaseDeps } from './deps.js';
 import { transaction } from './transaction.js';
 
@@ -86,49 +88,49 @@ const groupBy = <T, K>(items: readonly T[], key: (item: T) => K) => {
   return groups;
 };
 
-export interface GeofenceBatchResult {
-  /** Dispatches evaluated. */
-  evaluated: number;
-  /** Events stored for the first time (each announced). */
-  announced: number;
+/** A dispatch whose evaluation differs from what is stored, and where its window starts. */
+export interface GeofenceChange {
+  dispatchId: number;
+  since: Date;
 }
 
 /**
- * Evaluates the geofences of the dispatches a stored GPS batch touches, once each. Any failure
- * fails the caller (the batch's jobs are retried: their points are stored, the retry evaluates again).
+ * Evaluates the geofences of the dispatches a stored GPS batch touches, once each, and returns
+ * those whose stored events differ. Runs in the batch's own transaction, after its inserts (it
+ * sees them): three statements, no round trip of its own; the writes come after the commit
+ * (applyGeofenceChanges), so the batch's locks are not held for them.
  */
-export async function evaluateGeofencesAfterBatch(
-  deps: Pick<UseCaseDeps, 'db' | 'relay' | 'log'>,
-  windows: readonly DriverWindow[],
-): Promise<GeofenceBatchResult> {
-  const { db } = deps;
+export async function findGeofenceChanges(trx: Trx, windows: readonly DriverWindow[]): Promise<GeofenceChange[]> {
   const earliest = new Map(windows.map((w) => [w.driverId, w.earliest]));
-  const dispatches = (await geofencedDispatches(db, [...earliest.keys()])).filter((d) => d.sites.length > 0);
-  if (dispatches.length === 0) return { evaluated: 0, announced: 0 };
-  const { sinceOf, fixes, stored } = await db.transaction(async (trx) => {
-    const read = await fixesForWindows(
-      trx,
-      dispatches.map((d) => ({ driverId: d.driver_id, earliest: earliest.get(d.driver_id)!, notBefore: d.created_at })),
-      PRIOR_FIXES,
-      GEOFENCE_DEFAULTS.maxAccuracyM,
-    );
-    const events = await currentEvents(
-      trx,
-      dispatches.map((d) => d.id),
-    );
-    return { sinceOf: read.since, fixes: read.fixes, stored: events };
-  });
+  const dispatches = (await geofencedDispatches(trx, [...earliest.keys()])).filter((d) => d.sites.length > 0);
+  if (dispatches.length === 0) return [];
+  const { since: sinceOf, fixes } = await fixesForWindows(
+    trx,
+    dispatches.map((d) => ({ driverId: d.driver_id, earliest: earliest.get(d.driver_id)!, notBefore: d.created_at })),
+    PRIOR_FIXES,
+    GEOFENCE_DEFAULTS.maxAccuracyM,
+  );
+  const stored = await currentEvents(
+    trx,
+    dispatches.map((d) => d.id),
+  );
   const fixesOf = groupBy(fixes, (f) => f.driver_id);
   const storedOf = groupBy(stored, (e) => e.dispatch_id);
-  let announced = 0;
+  const changes: GeofenceChange[] = [];
   for (const d of dispatches) {
     const since = sinceOf.get(d.driver_id);
     if (since === undefined) continue; // no fix of this dispatch: nothing to evaluate
     const events = evaluateWindow(d, fixesOf.get(d.driver_id) ?? [], storedOf.get(d.id) ?? [], since);
-    if (sameEvents(events, storedOf.get(d.id) ?? [], since)) continue; // the common case: nothing new
-    announced += await evaluateDispatchGeofences(deps, d.id, since);
+    if (!sameEvents(events, storedOf.get(d.id) ?? [], since)) changes.push({ dispatchId: d.id, since });
   }
-  return { evaluated: dispatches.length, announced };
+  return changes;
+}
+
+/** Stores the changed dispatches' events, each under its lock; returns how many events were announced. */
+export async function applyGeofenceChanges(deps: Pick<UseCaseDeps, 'db' | 'relay' | 'log'>, changes: readonly GeofenceChange[]): Promise<number> {
+  let announced = 0;
+  for (const c of changes) announced += await evaluateDispatchGeofences(deps, c.dispatchId, c.since);
+  return announced;
 }
 
 /**
