@@ -1,4 +1,7 @@
 /** Who may read a dispatch's telemetry, excursions, temperature record and status. */
+import { getDispatch, type DispatchRow } from '../db/dispatches.js';
+import type { Db } from '../db/knex.js';
+import { getOrder } from '../db/orders.js';
 import type { Principal } from '../db/sessions.js';
 import { STAFF } from '../domain/roles.js';
 import { NotFoundError } from '../lib/errors/index.js';
@@ -24,4 +27,11 @@ export function readableDispatch<D extends { driver_id: number; client_id?: numb
       : STAFF.includes(principal.role) || (principal.driverId !== null && dispatch.driver_id === principal.driverId));
   if (!allowed) throw new NotFoundError('dispatch');
   return dispatch;
+}
+
+/** readableDispatch by id: the dispatch row, and for a shipper's key its order's client (read only then). */
+export async function readableDispatchById(db: Db, caller: Caller, id: number): Promise<DispatchRow> {
+  const dispatch = await getDispatch(db, id);
+  const clientId = caller.shipper && dispatch ? (await getOrder(db, dispatch.order_id))?.client_id : undefined;
+  return readableDispatch(caller, dispatch && { ...dispatch, client_id: clientId });
 }

@@ -87,6 +87,9 @@ function withEstimate(order: (typeof ORDERS)[number]) {
     pickup_lng: route.pickup?.lng,
     delivery_lat: route.delivery?.lat,
     delivery_lng: route.delivery?.lng,
+    // District centres, not doors: no geofence around them (domain/geofences.ts).
+    pickup_estimated: route.pickup !== undefined,
+    delivery_estimated: route.delivery !== undefined,
     distance_km: route.distanceKm,
   };
 }

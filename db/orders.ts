@@ -18,6 +18,9 @@ export interface OrderRow {
   pickup_lng: number | null;
   delivery_lat: number | null;
   delivery_lng: number | null;
+  /** The coordinates were estimated from the address by the orders worker (no geofence around them; migration 0012). */
+  pickup_estimated: boolean;
+  delivery_estimated: boolean;
   cargo_type: CargoClass;
   weight_kg: number;
   status: OrderStatus;
@@ -146,7 +149,7 @@ export function setOrderRouteIfUnchanged(
   db: Db,
   id: number,
   version: string,
-  route: Pick<OrderRow, 'distance_km' | 'pickup_lat' | 'pickup_lng' | 'delivery_lat' | 'delivery_lng'>,
+  route: Pick<OrderRow, 'distance_km' | 'pickup_lat' | 'pickup_lng' | 'delivery_lat' | 'delivery_lng' | 'pickup_estimated' | 'delivery_estimated'>,
 ): Promise<number> {
   return db('orders').where({ id }).whereRaw('updated_at = ?::timestamptz', [version]).update(route);
 }

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { DISPATCH_STATUSES } from './dispatch-status.js';
+import { GEOFENCE_SITES } from './geofences.js';
 
 export interface OutboxEvent<P extends z.ZodObject = z.ZodObject> {
   queue: string;
@@ -49,4 +50,24 @@ export const DISPATCH_STATUS_CHANGED = outboxEvent(
   }),
 );
 
-export const OUTBOX_EVENTS: readonly OutboxEvent[] = [ORDER_CHANGED, DISPATCH_STATUS_CHANGED];
+/**
+ * A recorded geofence arrival or departure (domain/geofences.ts), written in the transaction that
+ * stores it (use-cases/geofences.ts), once per stored event: a re-evaluation that finds the same
+ * event writes nothing. Shippers receive them as webhooks of the same names.
+ */
+const GeofencePayload = z.object({
+  geofenceEventId: z.number().int().positive(),
+  dispatchId: z.number().int().positive(),
+  orderId: z.number().int().positive(),
+  driverId: z.number().int().positive(),
+  vehicleId: z.number().int().positive(),
+  site: z.enum(GEOFENCE_SITES),
+  at: z.iso.datetime({ offset: true }),
+  latitude: z.number().min(-90).max(90),
+  longitude: z.number().min(-180).max(180),
+  suggestedStatus: z.enum(DISPATCH_STATUSES).nullable(),
+});
+export const DISPATCH_ARRIVED = outboxEvent('dispatches', 'dispatch.arrived', GeofencePayload);
+export const DISPATCH_DEPARTED = outboxEvent('dispatches', 'dispatch.departed', GeofencePayload);
+
+export const OUTBOX_EVENTS: readonly OutboxEvent[] = [ORDER_CHANGED, DISPATCH_STATUS_CHANGED, DISPATCH_ARRIVED, DISPATCH_DEPARTED];

@@ -1,12 +1,14 @@
 /**
  * Stores GPS points in batches (jobs/batch-writer.ts): the points of many concurrent
  * jobs in one transaction, each driver's latest position upserted once per batch, and
- * the unique (driver, point_key) making a retried job harmless.
+ * the unique (driver, point_key) making a retried job harmless. After the commit, the
+ * batch's drivers are handed on once each (geofence evaluation, jobs/locations.ts).
  */
-import type { Db } from '../db/knex.js';
+import type { Db, Trx } from '../db/knex.js';
 import { insertPoints, upsertPositions, type PointRow } from '../db/locations.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
+import type { GeofenceChange } from '../use-cases/geofences.js';
 import { BatchWriter } from './batch-writer.js';
 
 export interface LocationWriterOptions {
@@ -14,9 +16,18 @@ export interface LocationWriterOptions {
   maxWaitMs: number;
   /** Called after a commit with each driver's newest point of the batch (live dashboard). */
   onCommitted?: (latest: PointRow[]) => void;
+  /**
+   * Geofences: `find` runs in the batch's transaction after its inserts, with each driver's
+   * earliest point of the batch; `apply` after the commit with what `find` returned. Errors of
+   * either fail the batch's jobs, which are retried: a retry stores nothing and evaluates again.
+   */
+  geofences?: {
+    find: (trx: Trx, earliest: PointRow[]) => Promise<GeofenceChange[]>;
+    apply: (changes: GeofenceChange[]) => Promise<unknown>;
+  };
 }
 
-export class LocationWriter extends BatchWriter<PointRow, PointRow[]> {
+export class LocationWriter extends BatchWriter<PointRow, { latest: PointRow[]; changes: GeofenceChange[] }> {
   constructor(db: Db, metrics: Metrics, log: Logger, options: LocationWriterOptions) {
     super(log, {
       what: 'points',
@@ -24,17 +35,20 @@ export class LocationWriter extends BatchWriter<PointRow, PointRow[]> {
       maxWaitMs: options.maxWaitMs,
       store: async (points) => {
         const latest = newestPerDriver(points);
-        const stored = await db.transaction(async (trx) => {
+        const { stored, changes } = await db.transaction(async (trx) => {
           const inserted = await insertPoints(trx, points);
           // Once per batch and driver, not once per point.
           await upsertPositions(trx, latest);
-          return inserted;
+          return { stored: inserted, changes: options.geofences ? await options.geofences.find(trx, oldestPerDriver(points)) : [] };
         });
         metrics.locationsStored.inc(stored);
         metrics.locationBatchSize.observe(points.length);
-        return latest;
+        return { latest, changes };
       },
-      afterCommit: (latest) => options.onCommitted?.(latest),
+      afterCommit: async ({ latest, changes }) => {
+        options.onCommitted?.(latest);
+        if (changes.length > 0) await options.geofences?.apply(changes);
+      },
     });
   }
 }
@@ -46,4 +60,13 @@ export function newestPerDriver(points: PointRow[]): PointRow[] {
     if (!current || p.recorded_at >= current.recorded_at) newest.set(p.driver_id, p);
   }
   return [...newest.values()];
+}
+
+export function oldestPerDriver(points: PointRow[]): PointRow[] {
+  const oldest = new Map<number, PointRow>();
+  for (const p of points) {
+    const current = oldest.get(p.driver_id);
+    if (!current || p.recorded_at < current.recorded_at) oldest.set(p.driver_id, p);
+  }
+  return [...oldest.values()];
 }

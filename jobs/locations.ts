@@ -1,6 +1,11 @@
-/** locations queue: GPS points posted by drivers, stored in batches by the LocationWriter. */
+/**
+ * locations queue: GPS points posted by drivers, stored in batches by the LocationWriter; after
+ * each stored batch, the geofences of the active dispatches it touches are evaluated once each
+ * (use-cases/geofences.ts).
+ */
 import { z } from 'zod';
 import type { PointRow } from '../db/locations.js';
+import { applyGeofenceChanges, findGeofenceChanges } from '../use-cases/geofences.js';
 import { LocationWriter } from './location-writer.js';
 import { HIGH_VOLUME_JOB_OPTIONS, SHARED_HASH_TAG, defineQueue } from './define.js';
 
@@ -60,6 +65,8 @@ export const locationsQueue = defineQueue({
   // Thousands per second: successes would drown the log; failures still log at warn.
   successLogLevel: 'debug',
   createProcessor: ({ db, metrics, log, live, config }) => {
+    // The outbox rows geofence events write go out on the relay's next poll (OUTBOX_POLL_MS).
+    const unit = { db, log, relay: { kick() {} } };
     const writer = new LocationWriter(db, metrics, log.child({ component: 'location-writer' }), {
       maxPoints: config.worker.locationBatchMaxPoints,
       maxWaitMs: config.worker.locationBatchMaxWaitMs,
@@ -73,6 +80,14 @@ export const locationsQueue = defineQueue({
             recorded_at: p.recorded_at.toISOString(),
           })),
         }),
+      geofences: {
+        find: (trx, earliest) =>
+          findGeofenceChanges(
+            trx,
+            earliest.map((p) => ({ driverId: p.driver_id, earliest: p.recorded_at })),
+          ),
+        apply: (changes) => applyGeofenceChanges(unit, changes),
+      },
     });
     return {
       handlers: {

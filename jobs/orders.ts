@@ -45,6 +45,9 @@ export const ordersQueue = defineQueue({
           pickup_lng: pickup?.lng ?? null,
           delivery_lat: delivery?.lat ?? null,
           delivery_lng: delivery?.lng ?? null,
+          // Filled in here from the address: a district's centre, too rough for a geofence.
+          pickup_estimated: order.pickup_lat == null ? pickup !== undefined : order.pickup_estimated,
+          delivery_estimated: order.delivery_lat == null ? delivery !== undefined : order.delivery_estimated,
         });
         if (written === 0) return { superseded: true };
         await cache.invalidate(cacheNames.orderStatusCounts());

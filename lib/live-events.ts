@@ -23,6 +23,21 @@ export type LiveEvent =
       ended_at: string | null;
       at: string;
     }
+  | {
+      /** A geofence arrival or departure was recorded (use-cases/geofences.ts, relayed by the dispatches queue). */
+      type: 'geofence';
+      geofence_event_id: number;
+      dispatch_id: number;
+      order_id: number;
+      driver_id: number;
+      vehicle_id: number;
+      site: 'PICKUP' | 'DROPOFF';
+      kind: 'ARRIVED' | 'DEPARTED';
+      at: string;
+      latitude: number;
+      longitude: number;
+      suggested_status: string | null;
+    }
   | { type: 'positions'; positions: { driver_id: number; latitude: number; longitude: number; recorded_at: string }[] };
 
 export function liveChannel(prefix: string): string {

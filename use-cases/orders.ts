@@ -11,7 +11,9 @@ import type { Tx } from './transaction.js';
 type Deps = Pick<UseCaseDeps, 'cache'>;
 
 /** An order's own fields, named as stored. */
-export type OrderFields = Partial<Omit<OrderRow, 'id' | 'status' | 'created_by' | 'created_at' | 'updated_at' | 'distance_km'>>;
+export type OrderFields = Partial<
+  Omit<OrderRow, 'id' | 'status' | 'created_by' | 'created_at' | 'updated_at' | 'distance_km' | 'pickup_estimated' | 'delivery_estimated'>
+>;
 
 /** An order's own limits must not cross (the domain rule: 0 °C is a limit, never "unset"). */
 function checkTempLimits(min: number | null | undefined, max: number | null | undefined): void {
@@ -41,9 +43,12 @@ export async function changeOrder(tx: Tx, deps: Deps, id: number, fields: OrderF
     fields.temp_min_c !== undefined ? fields.temp_min_c : current.temp_min_c,
     fields.temp_max_c !== undefined ? fields.temp_max_c : current.temp_max_c,
   );
-  const patch: OrderFields = { ...fields };
+  const patch: OrderFields & Partial<Pick<OrderRow, 'pickup_estimated' | 'delivery_estimated'>> = { ...fields };
   if (fields.pickup_address && fields.pickup_lat === undefined) Object.assign(patch, { pickup_lat: null, pickup_lng: null });
   if (fields.delivery_address && fields.delivery_lat === undefined) Object.assign(patch, { delivery_lat: null, delivery_lng: null });
+  // Coordinates the client gives are the real place: they get a geofence (domain/geofences.ts).
+  if (fields.pickup_lat !== undefined) patch.pickup_estimated = false;
+  if (fields.delivery_lat !== undefined) patch.delivery_estimated = false;
   const row = await updateOrder(tx.trx, id, patch);
   await announceOrderChange(tx, deps, row.id, 'updated');
   return row;

@@ -82,7 +82,7 @@ export function dashboardRoutes(deps: AppDeps): RouteSpec[] {
       path: '/dashboard/events',
       summary: 'Live events (server-sent events): dispatch, order, positions, queues',
       description:
-        'A text/event-stream that stays open. Events: `hello` (subscribed; load data now), `dispatch`, `order`, `positions` and `excursion` ' +
+        'A text/event-stream that stays open. Events: `hello` (subscribed; load data now), `dispatch`, `order`, `positions`, `excursion` and `geofence` ' +
         '(as the workers publish them, from any replica), `queues` (counts per queue, when they change), `resync` (events may have ' +
         'been missed: reload), `bye` (the server ends the stream: token expired, session ended, or shutting down; reconnect). ' +
         'A comment line arrives every 15 seconds. Send the bearer token as on every call (read it with fetch, not EventSource).',

@@ -1,11 +1,11 @@
 /** Dispatches: assigning an order to a vehicle and driver, watching it, cancelling it. */
 import { STAFF } from '../../domain/roles.js';
 import { dispatchHistory, getDispatch, listDispatches, toDispatch } from '../../db/dispatches.js';
-import { getOrder } from '../../db/orders.js';
 import { NotFoundError } from '../../lib/errors/index.js';
 import { assignDispatch, changeDispatchStatus } from '../../use-cases/dispatches.js';
 import { transaction } from '../../use-cases/transaction.js';
 import type { AppDeps } from '../deps.js';
+import { readableDispatchById } from '../dispatch-access.js';
 import { idempotentTransaction } from '../idempotency.js';
 import { defineRoute, reply, type RouteSpec } from '../route.js';
 import { ErrorResponse, IdParams } from '../schemas/common.js';
@@ -84,9 +84,9 @@ export function dispatchRoutes(deps: AppDeps): RouteSpec[] {
         404: { description: 'No such dispatch', schema: ErrorResponse },
         ...errors,
       },
-      handler: async ({ params, shipper }) => {
-        const row = await getDispatch(db, params.id);
-        if (!row || (shipper && (await getOrder(db, row.order_id))?.client_id !== shipper.clientId)) throw new NotFoundError('dispatch');
+      handler: async ({ params, principal, shipper }) => {
+        const row = shipper ? await readableDispatchById(db, { principal, shipper }, params.id) : await getDispatch(db, params.id);
+        if (!row) throw new NotFoundError('dispatch');
         return reply(200, { ...toDispatch(row), history: await dispatchHistory(db, row.id) });
       },
     }),

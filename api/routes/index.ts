@@ -8,6 +8,7 @@ import { dashboardRoutes } from './dashboard.js';
 import { dispatchRoutes } from './dispatches.js';
 import { excursionRoutes } from './excursions.js';
 import { fleetRoutes } from './fleet.js';
+import { geofenceRoutes } from './geofences.js';
 import { healthRoutes } from './health.js';
 import { jobRoutes } from './jobs.js';
 import { locationRoutes } from './locations.js';
@@ -28,6 +29,7 @@ export function allRoutes(deps: AppDeps, loginLimits: RouteSpec['before'] = []):
     ...orderRoutes(deps),
     ...dispatchRoutes(deps),
     ...excursionRoutes(deps),
+    ...geofenceRoutes(deps),
     ...fleetRoutes(deps),
     ...locationRoutes(deps),
     ...jobRoutes(deps),

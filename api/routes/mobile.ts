@@ -1,8 +1,10 @@
 /** The driver's app: own dispatches, status updates, today's summary, GPS posts. */
 import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
+import { suggestedStatus } from '../../domain/geofences.js';
 import { seoulDay } from '../../domain/seoul-day.js';
 import { driverActiveDispatches, driverDaySummary, toDispatch } from '../../db/dispatches.js';
+import { latestGeofenceEvents } from '../../db/geofences.js';
 import type { LocationPoints } from '../../jobs/locations.js';
 import { cacheNames } from '../../lib/cache.js';
 import { changeDispatchStatus } from '../../use-cases/dispatches.js';
@@ -74,11 +76,22 @@ export function mobileRoutes(deps: AppDeps): RouteSpec[] {
     defineRoute({
       method: 'get',
       path: '/mobile/dispatches',
-      summary: "The driver's own active dispatches, with addresses and cargo",
+      summary: "The driver's own active dispatches, with addresses, cargo and the status their geofence events suggest",
       tags: ['mobile'],
       auth: 'driver',
       responses: { 200: { description: 'Active dispatches, oldest first', schema: z.array(MobileDispatch) }, ...errors },
-      handler: async ({ principal }) => reply(200, await driverActiveDispatches(db, principal.driverId!)),
+      handler: async ({ principal }) => {
+        const dispatches = await driverActiveDispatches(db, principal.driverId!);
+        // Computed on each read against the status now: a suggestion the driver followed disappears at once.
+        const latest = await latestGeofenceEvents(
+          db,
+          dispatches.map((d) => d.id),
+        );
+        return reply(
+          200,
+          dispatches.map((d) => ({ ...d, suggested_status: suggestedStatus(d.status, latest.get(d.id)) })),
+        );
+      },
     }),
     defineRoute({
       method: 'put',

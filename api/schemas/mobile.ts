@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DISPATCH_STATUSES } from '../../domain/dispatch-status.js';
 import { MAX_POINTS_PER_POST } from '../../jobs/locations.js';
 import { Dispatch } from './dispatches.js';
 import { Cursor, FreeText, Latitude, Limit, Longitude, Timestamp, pageOf } from './common.js';
@@ -59,6 +60,10 @@ export const MobileDispatch = Dispatch.extend({
     cargo_type: z.string(),
     weight: z.number(),
     status: z.string(),
+  }),
+  suggested_status: z.enum(DISPATCH_STATUSES).nullable().meta({
+    description:
+      'What the latest geofence event suggests the driver report next (arrived at the pickup: PICKED_UP; left it: IN_TRANSIT; arrived at the drop-off with the cargo: DELIVERED; left it once DELIVERED: COMPLETED), or null. Never applied by itself: the driver confirms with PUT /mobile/dispatches/:id/status',
   }),
 }).meta({ id: 'MobileDispatch' });
 

@@ -52,6 +52,12 @@ export async function createDrivers(url: string, count: number): Promise<string[
             cargo_type: 'CHILLED',
             weight_kg: 100,
             status: 'ASSIGNED',
+            // Given coordinates (a geofence each): the benchmark's points start at the pickup, so
+            // every stored batch evaluates its drivers' geofences (use-cases/geofences.ts).
+            pickup_lat: 37.5,
+            pickup_lng: 127.0,
+            delivery_lat: 35.1631,
+            delivery_lng: 129.1635,
           })
           .returning('id');
         await trx('dispatches').insert({ order_id: order.id, vehicle_id: vehicle.id, driver_id: driver.id, status: 'ASSIGNED' });

@@ -22,6 +22,7 @@ export const TABLES = [
   'temperature_excursions',
   'excursion_actions',
   'excursion_evaluations',
+  'geofence_events',
 ];
 /**
  * Columns written in the background by the outbox relay of the process under test

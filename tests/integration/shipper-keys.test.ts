@@ -102,17 +102,19 @@ describe('what a shipper key may do', () => {
     expect(new Set(list.body.items.map((o: { client_id: number }) => o.client_id))).toEqual(new Set([a.clientId]));
     expect((await withKey(a.key, 'GET', `/api/v1/orders?client_id=${b.clientId}`)).body.items).toEqual([]);
 
-    for (const [path, own, foreign] of [
-      ['orders', a.orderId, b.orderId],
-      ['dispatches', a.dispatchId, b.dispatchId],
+    for (const [path, own, foreign, suffix] of [
+      ['orders', a.orderId, b.orderId, ''],
+      ['dispatches', a.dispatchId, b.dispatchId, ''],
+      ['dispatches', a.dispatchId, b.dispatchId, '/events'],
     ] as const) {
-      const mine = await withKey(a.key, 'GET', `/api/v1/${path}/${own}`);
+      const mine = await withKey(a.key, 'GET', `/api/v1/${path}/${own}${suffix}`);
       expect(mine.status, mine.text).toBe(200);
-      expect(mine.body.id).toBe(own);
-      const theirs = await withKey(a.key, 'GET', `/api/v1/${path}/${foreign}`);
+      if (suffix === '') expect(mine.body.id).toBe(own);
+      else expect(mine.body.items).toEqual([]);
+      const theirs = await withKey(a.key, 'GET', `/api/v1/${path}/${foreign}${suffix}`);
       expect(theirs.status).toBe(404);
       // Exactly what a missing record answers: nothing to tell them apart.
-      const missing = await withKey(a.key, 'GET', `/api/v1/${path}/999999`);
+      const missing = await withKey(a.key, 'GET', `/api/v1/${path}/999999${suffix}`);
       expect(theirs.body.error).toEqual(missing.body.error);
     }
     const report = await withKey(a.key, 'GET', `/api/v1/dispatches/${a.dispatchId}/temperature-report`);
@@ -147,6 +149,7 @@ describe('what a shipper key may do', () => {
     expect(shipperRoutes.sort()).toEqual(
       [
         'GET /api/v1/dispatches/{id}',
+        'GET /api/v1/dispatches/{id}/events',
         'GET /api/v1/dispatches/{id}/temperature-report',
         'GET /api/v1/orders',
         'GET /api/v1/orders/{id}',
