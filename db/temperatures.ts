@@ -1,4 +1,5 @@
 /** Reefer temperature readings: batched inserts for the worker, a dispatch's readings in time order, retention. */
+import type { Knex } from 'knex';
 import { decodeTimeCursor, page, timeCursorColumn } from './cursor.js';
 import type { Db, Trx } from './knex.js';
 import { deleteRecordedBefore } from './retention.js';
@@ -80,6 +81,46 @@ export async function insertReadings(trx: Trx, readings: ReadingRow[]): Promise<
   );
   const row = result.rows[0] as { stored: number; dispatch_ids: (string | number)[] };
   return { stored: row.stored, dispatchIds: row.dispatch_ids.map(Number) };
+}
+
+/** A dispatch's newest reading with its order's temperature fields (for the live `temperature` event). */
+export interface LatestReadingRow {
+  dispatch_id: number;
+  vehicle_id: number;
+  sensor: string;
+  recorded_at: Date;
+  temperature_c: number;
+  door_open: boolean | null;
+  cargo_type: string;
+  temperature_profile: string | null;
+  temp_min_c: number | null;
+  temp_max_c: number | null;
+}
+
+/**
+ * Each dispatch's newest reading (by recorded_at, then id, as the dashboard's list orders them),
+ * with the order's temperature fields. One backward probe of the (dispatch_id, recorded_at, id)
+ * index per dispatch (LATERAL ... LIMIT 1): a DISTINCT ON would read every reading of the trip.
+ * The dispatch's newest, not the batch's: a late offline buffer must not pass for the present.
+ */
+export async function latestReadings(db: Db | Trx, dispatchIds: readonly number[]): Promise<LatestReadingRow[]> {
+  if (dispatchIds.length === 0) return [];
+  const result = await db.raw(
+    `select d.id as dispatch_id, r.vehicle_id, r.sensor, r.recorded_at, r.temperature_c, r.door_open,
+            o.cargo_type, o.temperature_profile, o.temp_min_c, o.temp_max_c
+       from dispatches d
+       join orders o on o.id = d.order_id
+       cross join lateral (
+         select vehicle_id, sensor, recorded_at, temperature_c, door_open
+           from temperature_readings
+          where dispatch_id = d.id
+          order by recorded_at desc, id desc
+          limit 1
+       ) r
+      where d.id = any(?::bigint[])`,
+    [dispatchIds as unknown as Knex.Value],
+  );
+  return result.rows as LatestReadingRow[];
 }
 
 export function toReading(row: Record<string, unknown>) {

@@ -1,7 +1,8 @@
 /**
  * telemetry queue: reefer temperature readings posted by drivers' phones and vehicle gateways,
- * stored in batches; after each stored batch, every dispatch the batch's readings belong to is
- * evaluated for excursions once (use-cases/excursions.ts), and a scheduled sweep
+ * stored in batches; after each stored batch, every dispatch the batch's readings belong to
+ * announces its latest reading live (jobs/temperature-events.ts) and is evaluated for excursions
+ * once (use-cases/excursions.ts), and a scheduled sweep
  * (`telemetry.evaluate-gaps`, TELEMETRY_GAP_CRON, every minute) re-evaluates the dispatches on
  * board so that a DATA_GAP opens when time passes without readings.
  */
@@ -16,6 +17,7 @@ import { evaluateDispatchExcursions, type EvaluationTrigger } from '../use-cases
 import { transaction } from '../use-cases/transaction.js';
 import { BatchWriter } from './batch-writer.js';
 import { HIGH_VOLUME_JOB_OPTIONS, SHARED_HASH_TAG, defineQueue } from './define.js';
+import { publishLatestTemperatures } from './temperature-events.js';
 
 export const MAX_READINGS_PER_POST = 500;
 /** The range a reefer logger can report; anything beyond is a broken probe or a unit mix-up (°F). */
@@ -104,9 +106,11 @@ export const telemetryQueue = defineQueue({
         metrics.temperatureReadingsStored.inc(stored);
         return dispatchIds;
       },
-      // One evaluation per affected dispatch per batch, after the readings are committed; a
-      // failed evaluation retries the batch's jobs (their readings are already stored).
+      // After the readings are committed, per affected dispatch: its latest reading goes to the
+      // dashboards (best effort, never fails the batch), then one evaluation; a failed evaluation
+      // retries the batch's jobs (their readings are already stored).
       afterCommit: async (dispatchIds) => {
+        await publishLatestTemperatures({ db, live, log }, dispatchIds);
         await evaluateDispatches({ db, log, live, config }, dispatchIds, 'readings');
       },
     });

@@ -38,6 +38,22 @@ export type LiveEvent =
       longitude: number;
       suggested_status: string | null;
     }
+  | {
+      /**
+       * A dispatch's latest reading, after a batch of readings for it was stored (jobs/temperature-events.ts):
+       * one per dispatch per batch, never one per reading.
+       */
+      type: 'temperature';
+      dispatch_id: number;
+      vehicle_id: number;
+      sensor: string;
+      recorded_at: string;
+      temperature_c: number;
+      door_open: boolean | null;
+      /** Against the order's limits (domain/temperature-profiles.ts classifyReading): a reading on a limit is in range. */
+      in_range: boolean;
+      at: string;
+    }
   | { type: 'positions'; positions: { driver_id: number; latitude: number; longitude: number; recorded_at: string }[] };
 
 export function liveChannel(prefix: string): string {

@@ -4,12 +4,13 @@
  * the same trip as CSV. Issue 15 asks for the PDF in under 1 second. Rendering only: the
  * database reads behind it are one indexed range scan of 1,440 rows.
  *   npm run bench:report [-- rounds]    (REPORT_FONT_PATH picks the Hangul font, as in the app)
+ * Rounds default to BENCH_REPORT_ROUNDS, else 20: `npm run bench` runs this last and passes no arguments.
  */
 import { renderTemperaturePdf } from '../api/reports/temperature-pdf.js';
 import { renderTemperatureCsv, type TemperatureReport } from '../api/reports/temperature-report.js';
 import { resolveOrderLimits } from '../domain/temperature-profiles.js';
 
-const ROUNDS = Number(process.argv[2] ?? 20);
+const ROUNDS = Number(process.argv[2] ?? process.env.BENCH_REPORT_ROUNDS ?? 20);
 const READINGS = 1440;
 const start = Date.UTC(2026, 10, 28, 15, 0, 0); // 00:00 KST
 const readings = Array.from({ length: READINGS }, (_, i) => ({

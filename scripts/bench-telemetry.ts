@@ -1,6 +1,7 @@
 /**
- * npm run bench:telemetry: reefer temperature readings stored per second, end to end,
- * from 500-reading batches (issue 15: at least 20,000 a second on the 2-core machine).
+ * npm run bench:telemetry (the second part of npm run bench): reefer temperature readings
+ * stored per second, end to end, from 500-reading batches (issue 15: at least 20,000 a
+ * second on the 2-core machine).
  *
  * Runs the compiled API and one worker (the telemetry queue) on a fresh database with
  * BENCH_TELEMETRY_VEHICLES reefers, each on an active dispatch (so every reading is

@@ -1,5 +1,6 @@
 /**
- * npm run bench: UVIS (one API process, one worker process) against a bare Express
+ * npm run bench:api (the first part of npm run bench, before bench:telemetry and
+ * bench:report): UVIS (one API process, one worker process) against a bare Express
  * baseline, on this machine, driven by the same load generator in the same run.
  * Prints a table (scenario, requests/s, p50, p99, errors, ratio to the baseline),
  * latency at a fixed offered rate, and end-to-end storage (points stored per second

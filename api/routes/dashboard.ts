@@ -80,10 +80,11 @@ export function dashboardRoutes(deps: AppDeps): RouteSpec[] {
     defineRoute({
       method: 'get',
       path: '/dashboard/events',
-      summary: 'Live events (server-sent events): dispatch, order, positions, queues',
+      summary: 'Live events (server-sent events): dispatch, order, positions, excursion, temperature, queues',
       description:
-        'A text/event-stream that stays open. Events: `hello` (subscribed; load data now), `dispatch`, `order`, `positions`, `excursion` and `geofence` ' +
-        '(as the workers publish them, from any replica), `queues` (counts per queue, when they change), `resync` (events may have ' +
+        'A text/event-stream that stays open. Events: `hello` (subscribed; load data now), `dispatch`, `order`, `positions`, `excursion`, `geofence` ' +
+        "and `temperature` (as the workers publish them, from any replica; `temperature` is a dispatch's latest reading after a stored " +
+        'batch: dispatch_id, vehicle_id, sensor, recorded_at, temperature_c, door_open, in_range), `queues` (counts per queue, when they change), `resync` (events may have ' +
         'been missed: reload), `bye` (the server ends the stream: token expired, session ended, or shutting down; reconnect). ' +
         'A comment line arrives every 15 seconds. Send the bearer token as on every call (read it with fetch, not EventSource).',
       tags: ['dashboard'],

@@ -1,15 +1,16 @@
 /**
  * The dispatcher dashboard in a real browser (Debian's Chromium, headless) against a
  * live UVIS: sign in, create and assign an order, watch it change live as the driver
- * reports, see a vehicle move, read a refusal, stay safe with hostile addresses,
- * survive a network drop, and leave screenshots in test-artifacts/.
+ * reports, see a vehicle move and a card's temperature follow posted readings, read a
+ * refusal, stay safe with hostile addresses, survive a network drop, and leave
+ * screenshots in test-artifacts/.
  */
 import { mkdirSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { projectPath } from '../../lib/paths.js';
 import { DEMO_ADMIN, DEMO_DISPATCHER, DEMO_DRIVER2 } from '../helpers/api-client.js';
-import { assign, createDriver, createOrder, createVehicle } from '../helpers/fixtures.js';
+import { assign, createDriver, createDriverAccount, createOrder, createVehicle } from '../helpers/fixtures.js';
 import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
 import { launchBrowser, newPage, type TestBrowser, type WatchedPage } from './chromium.js';
 import { ensureDashboardBuilt } from './build-dashboard.js';
@@ -424,6 +425,58 @@ describe('dispatcher dashboard', () => {
     await page.locator(card).screenshot({ path: `${ARTIFACTS}/dashboard-temperature-en.png` });
     noProblems(watched);
 
+    await uvis.api.request('POST', `/api/v1/dispatches/${dispatchId}/cancel`, { token: admin, json: {} });
+  });
+
+  it('updates a dispatch’s latest temperature and its state live as readings are posted, without reloading', async () => {
+    const vehicle = await createVehicle(uvis.api, admin);
+    const driver = await createDriverAccount(uvis.api, admin);
+    // CHILLED: 0 to 10 °C.
+    const order = await createOrder(uvis.api, admin, { pickup_address: '경기도 평택시 포승읍 3', delivery_address: '광주광역시 광산구 4' });
+    const created = await assign(uvis.api, admin, order.id, vehicle.id, driver.driverId);
+    expect(created.status, created.text).toBe(201);
+    const dispatchId = created.body.id as number;
+
+    const watched = await signedIn(DEMO_DISPATCHER);
+    const { page } = watched;
+    await useLanguage(page, 'ko');
+    const card = `#dispatches li[data-dispatch-id="${dispatchId}"]`;
+    await page.waitForSelector(`${card} [data-role="temperature"][data-level="NONE"]`);
+
+    // From here the list endpoint answers with this snapshot (no reading yet) and the page must not
+    // reload: only the live `temperature` event can bring the new values to the card.
+    const frozen = await uvis.api.get('/api/v1/dashboard/dispatches', dispatcherToken);
+    expect(frozen.body.items.find((d: any) => d.id === dispatchId).latest_reading).toBeNull();
+    await page.route('**/api/v1/dashboard/dispatches*', (route) => route.fulfill({ json: frozen.body, headers: { 'cache-control': 'no-store' } }));
+    await page.evaluate(() => ((globalThis as any).sameDocument = true));
+    const postReading = async (temperatureC: number) => {
+      const res = await uvis.api.post(
+        '/api/v1/mobile/temperatures',
+        { readings: [{ recorded_at: new Date().toISOString(), temperature_c: temperatureC }] },
+        driver.token,
+      );
+      expect(res.status, res.text).toBe(202);
+    };
+    const valueIs = (text: string) =>
+      page.waitForFunction(([sel, expected]) => (globalThis as any).document.querySelector(sel)?.textContent === expected, [
+        `${card} [data-role="temperature-value"]`,
+        text,
+      ] as const);
+
+    await postReading(4.2);
+    await valueIs('4.2 °C');
+    expect(await page.getAttribute(`${card} [data-role="temperature"]`, 'data-level')).toBe('IN_RANGE');
+    expect(await page.textContent(`${card} [data-role="temperature-state"]`)).toContain('정상');
+
+    await postReading(13.5);
+    await valueIs('13.5 °C');
+    expect(await page.getAttribute(`${card} [data-role="temperature"]`, 'data-level')).toBe('WARNING');
+    expect(await page.textContent(`${card} [data-role="temperature-state"]`)).toContain('경고 · 기준 이탈 (높음)');
+    expect(await page.textContent(`${card} [data-role="temperature-state"]`)).not.toContain('정상');
+
+    expect(await page.evaluate(() => (globalThis as any).sameDocument)).toBe(true);
+    noProblems(watched);
+    await page.unroute('**/api/v1/dashboard/dispatches*');
     await uvis.api.request('POST', `/api/v1/dispatches/${dispatchId}/cancel`, { token: admin, json: {} });
   });
 

@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dashboardRouter } from '../../dashboard/mount.js';
-import { SseParser } from '../../dashboard/web/src/sse-parser.js';
 import { liveChannel } from '../../lib/live-events.js';
 import { LiveHub } from '../../lib/live-subscriber.js';
 import { createLogger } from '../../lib/logger.js';
@@ -19,49 +18,8 @@ import { createRedis } from '../../lib/redis.js';
 import { DEMO_DISPATCHER, DEMO_DRIVER2, waitFor } from '../helpers/api-client.js';
 import { assign, createDriver, createOrder, createVehicle } from '../helpers/fixtures.js';
 import { baseUrls } from '../helpers/databases.js';
+import { openStream } from '../helpers/sse.js';
 import { newPrefix, startTestUvis, type TestUvis } from '../helpers/uvis.js';
-
-interface StreamEvent {
-  event: string;
-  data: any;
-}
-
-/** Reads a server-sent event stream the way the page does: fetch, a reader and the page's own parser. */
-async function openStream(url: string, token?: string) {
-  const controller = new AbortController();
-  const res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: controller.signal });
-  const events: StreamEvent[] = [];
-  let ended = false;
-  const reading = (async () => {
-    if (!res.ok || !res.body) return;
-    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-    const parser = new SseParser();
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        for (const e of parser.push(value)) events.push({ event: e.event, data: JSON.parse(e.data) });
-      }
-    } catch {
-      // aborted by close()
-    } finally {
-      ended = true;
-    }
-  })();
-  return {
-    res,
-    events,
-    get ended() {
-      return ended;
-    },
-    next: (event: string, match: (data: any) => boolean = () => true, timeoutMs = 10_000) =>
-      waitFor(async () => events.find((e) => e.event === event && match(e.data)), { what: `a ${event} event`, timeoutMs }),
-    close: async () => {
-      controller.abort();
-      await reading;
-    },
-  };
-}
 
 let uvis: TestUvis;
 let admin: string;
@@ -385,6 +343,9 @@ describe('live hub rules', () => {
     // Temperature excursions (use-cases/excursions.ts publishes them) are forwarded too.
     await publisher.publish(liveChannel(prefix), JSON.stringify({ type: 'excursion', excursion_id: 9, dispatch_id: 3, status: 'OPEN', severity: 'CRITICAL' }));
     expect((await stream.next('excursion', (d) => d.excursion_id === 9)).data).toMatchObject({ dispatch_id: 3, status: 'OPEN', severity: 'CRITICAL' });
+    // And a dispatch's latest temperature (jobs/temperature-events.ts).
+    await publisher.publish(liveChannel(prefix), JSON.stringify({ type: 'temperature', dispatch_id: 4, temperature_c: 0, in_range: true }));
+    expect((await stream.next('temperature', (d) => d.dispatch_id === 4)).data).toMatchObject({ temperature_c: 0, in_range: true });
     expect(stream.events.map((e) => e.event)).not.toContain('backup');
     await stream.next('queues');
     // Counts are read every 100 ms here but sent only when they change: let several more

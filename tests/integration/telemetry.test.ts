@@ -1,7 +1,11 @@
-/** Temperature readings: posted by a driver, queued, stored once, attached to the right dispatch; bad batches refused whole; retention. */
+/**
+ * Temperature readings: posted by a driver, queued, stored once, attached to the right dispatch;
+ * each stored batch announces its dispatches' latest reading live; bad batches refused whole; retention.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_DISPATCHER, waitFor } from '../helpers/api-client.js';
 import { assign, createDriverAccount, createOrder, createVehicle } from '../helpers/fixtures.js';
+import { openStream } from '../helpers/sse.js';
 import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
 
 let uvis: TestUvis;
@@ -19,10 +23,10 @@ const MINUTE = 60_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** A vehicle, a driver with a sign-in, and an active dispatch holding both. */
-async function driverOnDispatch() {
+async function driverOnDispatch(orderFields: Record<string, unknown> = {}) {
   const vehicle = await createVehicle(uvis.api, admin);
   const driver = await createDriverAccount(uvis.api, admin);
-  const order = await createOrder(uvis.api, admin);
+  const order = await createOrder(uvis.api, admin, orderFields);
   const dispatch = await assign(uvis.api, admin, order.id, vehicle.id, driver.driverId);
   expect(dispatch.status, dispatch.text).toBe(201);
   return { vehicleId: vehicle.id, driver, dispatchId: dispatch.body.id as number };
@@ -175,6 +179,65 @@ describe('driver temperature posts', () => {
     expect(edge.status, edge.text).toBe(202);
     await waitForJob(edge.body.job_id);
     expect((await readingsOf(vehicleId)).map((r) => r.temperature_c)).toEqual([0, -60, 60, 1]);
+  });
+});
+
+describe('live latest temperature', () => {
+  it("sends staff streams each dispatch's latest reading once per stored batch, against the order's limits", async () => {
+    // Own limits 0 to 4 °C: a 0 °C limit is a limit, and a reading on it is in range.
+    const { vehicleId, driver, dispatchId } = await driverOnDispatch({ temp_min_c: 0, temp_max_c: 4 });
+    const { db } = uvis.running.deps;
+    await db('dispatches')
+      .where({ id: dispatchId })
+      .update({ created_at: db.raw(`now() - interval '1 hour'`) });
+    const dispatcher = await uvis.api.login(DEMO_DISPATCHER);
+    const stream = await openStream(`${uvis.baseUrl}/api/v1/dashboard/events`, dispatcher);
+    // The stream's visibility rule applies to this event as to every other: staff only.
+    const refused = await openStream(`${uvis.baseUrl}/api/v1/dashboard/events`, driver.token);
+    expect(refused.res.status).toBe(403);
+    try {
+      await stream.next('hello');
+      const mine = () => stream.events.filter((e) => e.event === 'temperature' && e.data.dispatch_id === dispatchId).map((e) => e.data);
+      const now = Date.now();
+
+      // Three readings in one post (one batch, not in time order): one event, the newest reading.
+      const first = await post(driver.token, {
+        readings: [
+          { recorded_at: iso(now - 3 * MINUTE), temperature_c: 2 },
+          { recorded_at: iso(now - 1 * MINUTE), temperature_c: -0.5, door_open: true },
+          { recorded_at: iso(now - 2 * MINUTE), temperature_c: 3, sensor: 'rear' },
+        ],
+      });
+      expect(first.status, first.text).toBe(202);
+      const latest = {
+        type: 'temperature',
+        dispatch_id: dispatchId,
+        vehicle_id: vehicleId,
+        sensor: 'main',
+        recorded_at: iso(now - 1 * MINUTE),
+        temperature_c: -0.5,
+        door_open: true,
+        in_range: false,
+        at: expect.any(String),
+      };
+      expect((await stream.next('temperature', (d) => d.dispatch_id === dispatchId)).data).toEqual(latest);
+      await waitForJob(first.body.job_id);
+
+      // A late offline buffer: the event still names the dispatch's newest reading, not the batch's.
+      const late = await post(driver.token, { readings: [{ recorded_at: iso(now - 30 * MINUTE), temperature_c: 9 }] });
+      await waitForJob(late.body.job_id);
+      await waitFor(async () => mine().length >= 2, { what: 'the second temperature event' });
+      // Redis delivers in publish order: the first batch sent exactly one event.
+      expect(mine()).toEqual([latest, latest]);
+
+      const onLimit = await post(driver.token, { readings: [{ recorded_at: iso(now), temperature_c: 0, door_open: false }] });
+      await waitForJob(onLimit.body.job_id);
+      await waitFor(async () => mine().length >= 3, { what: 'the third temperature event' });
+      expect(mine()[2]).toEqual({ ...latest, recorded_at: iso(now), temperature_c: 0, door_open: false, in_range: true });
+    } finally {
+      await stream.close();
+      await refused.close();
+    }
   });
 });
 

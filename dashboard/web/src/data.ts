@@ -102,7 +102,14 @@ export const loadPending = coalesce(async () => {
 });
 
 export const loadDispatches = coalesce(async () => {
-  state.dispatches = (await api<{ items: ActiveDispatch[] }>('GET', '/dashboard/dispatches')).items;
+  const loaded = (await api<{ items: ActiveDispatch[] }>('GET', '/dashboard/dispatches')).items;
+  // A live reading that arrived while this was loading may be newer than the snapshot: keep it.
+  const shown = new Map(state.dispatches.map((d) => [d.id, d.latest_reading]));
+  for (const d of loaded) {
+    const live = shown.get(d.id);
+    if (live && (!d.latest_reading || live.recorded_at > d.latest_reading.recorded_at)) d.latest_reading = live;
+  }
+  state.dispatches = loaded;
   pruneTelemetry();
   changed('dispatches');
   // What the page shows of an open temperature section follows the list: refresh it too.

@@ -3,9 +3,9 @@
  * schedules a reload of what it touched: the reload brings what the event does not
  * carry (history notes, list membership under the current filters, counts).
  */
-import { loadCounts, loadDispatches, loadExcursions, loadOrders, loadPending, loadPositions } from './data.js';
+import { loadCounts, loadDispatches, loadExcursions, loadOrders, loadPending, loadPositions, loadTelemetry } from './data.js';
 import { changed, state } from './store.js';
-import type { DispatchEvent, ExcursionEvent, OrderEvent, PositionsEvent, QueuesResponse } from './types.js';
+import type { DispatchEvent, ExcursionEvent, OrderEvent, PositionsEvent, QueuesResponse, TemperatureEvent } from './types.js';
 
 const timers = new Map<string, ReturnType<typeof setTimeout>>();
 
@@ -19,6 +19,11 @@ function later(key: string, fn: () => Promise<void>, ms = 300): void {
       fn().catch(() => undefined);
     }, ms),
   );
+}
+
+/** Runs fn once, ms after the first request for the same key: a steady stream of events still runs it every ms. */
+function within(key: string, fn: () => Promise<void>, ms: number): void {
+  if (!timers.has(key)) later(key, fn, ms);
 }
 
 /** The order follows its dispatch (the same rule as domain/dispatch-status.ts). */
@@ -106,11 +111,27 @@ function onExcursion(e: ExcursionEvent): void {
   later('dispatches', loadDispatches);
 }
 
+/**
+ * A dispatch's latest reading: the card shows it at once (its level is classified here from the
+ * card's limits, as on load). No list reload: the event carries all the card shows. An older
+ * reading than the one shown is ignored (events of two workers may cross); an open trip chart is
+ * reloaded every few seconds at most, however often readings come.
+ */
+function onTemperature(e: TemperatureEvent): void {
+  const dispatch = state.dispatches.find((d) => d.id === e.dispatch_id);
+  if (!dispatch) return;
+  if (dispatch.latest_reading && dispatch.latest_reading.recorded_at > e.recorded_at) return;
+  dispatch.latest_reading = { temperature_c: e.temperature_c, recorded_at: e.recorded_at, sensor: e.sensor };
+  changed('dispatches');
+  if (state.telemetry.has(e.dispatch_id)) within(`readings:${e.dispatch_id}`, () => loadTelemetry(e.dispatch_id), 5000);
+}
+
 export function applyLiveEvent(name: string, data: unknown): void {
   if (name === 'dispatch') onDispatch(data as DispatchEvent);
   else if (name === 'order') onOrder(data as OrderEvent);
   else if (name === 'positions') onPositions(data as PositionsEvent);
   else if (name === 'excursion') onExcursion(data as ExcursionEvent);
+  else if (name === 'temperature') onTemperature(data as TemperatureEvent);
   else if (name === 'queues') {
     state.queues = data as QueuesResponse;
     state.queuesError = false;

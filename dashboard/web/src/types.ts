@@ -195,6 +195,19 @@ export interface ExcursionEvent {
   at: string;
 }
 
+/** A dispatch's latest reading after a stored batch (jobs/temperature-events.ts). */
+export interface TemperatureEvent {
+  type: 'temperature';
+  dispatch_id: number;
+  vehicle_id: number;
+  sensor: string;
+  recorded_at: string;
+  temperature_c: number;
+  door_open: boolean | null;
+  in_range: boolean;
+  at: string;
+}
+
 export interface PositionsEvent {
   type: 'positions';
   positions: { driver_id: number; latitude: number; longitude: number; recorded_at: string }[];
