@@ -12,6 +12,7 @@ import * as normalizedEmails from './20261129_0006_normalized_emails.js';
 import * as textNfc from './20261129_0007_text_nfc.js';
 import * as temperatureTelemetry from './20261129_0008_temperature_telemetry.js';
 import * as temperatureExcursions from './20261129_0009_temperature_excursions.js';
+import * as webhooks from './20261129_0011_webhooks.js';
 
 export interface Migration extends Knex.Migration {
   name: string;
@@ -27,4 +28,5 @@ export const migrations: Migration[] = [
   { name: '20261129_0007_text_nfc', ...textNfc },
   { name: '20261129_0008_temperature_telemetry', ...temperatureTelemetry },
   { name: '20261129_0009_temperature_excursions', ...temperatureExcursions },
+  { name: '20261129_0011_webhooks', ...webhooks },
 ];

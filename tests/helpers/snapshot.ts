@@ -21,6 +21,9 @@ export const TABLES = [
   'api_keys',
   'temperature_excursions',
   'excursion_actions',
+  'webhook_endpoints',
+  'webhook_deliveries',
+  'webhook_attempts',
 ];
 /**
  * Columns written in the background by the outbox relay of the process under test
