@@ -69,6 +69,10 @@ export const WEBHOOK_EVENT = outboxEvent(
 );
 
 /** A manual retry of one delivery (POST /webhooks/deliveries/:id/retry), queued through the outbox like the rest. */
-export const WEBHOOK_RETRY = outboxEvent('webhooks', 'webhook.deliver', z.object({ deliveryId: z.number().int().positive() }));
+export const WEBHOOK_RETRY = outboxEvent(
+  'webhooks',
+  'webhook.deliver',
+  z.object({ deliveryId: z.number().int().positive(), endpointId: z.number().int().positive() }),
+);
 
 export const OUTBOX_EVENTS: readonly OutboxEvent[] = [ORDER_CHANGED, DISPATCH_STATUS_CHANGED, WEBHOOK_EVENT, WEBHOOK_RETRY];

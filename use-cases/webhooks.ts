@@ -122,6 +122,6 @@ export async function retryDelivery(tx: Tx, scope: WebhookScope, deliveryId: num
   });
   if (!endpoint.enabled) throw new ConflictError(`endpoint ${endpoint.id} is disabled: enable it first`, 'endpoint_disabled');
   const row = await reopenDelivery(tx.trx, deliveryId);
-  await writeEvent(tx.trx, WEBHOOK_RETRY, { deliveryId });
+  await writeEvent(tx.trx, WEBHOOK_RETRY, { deliveryId, endpointId: endpoint.id });
   return row;
 }

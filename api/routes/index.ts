@@ -15,6 +15,7 @@ import { mobileRoutes } from './mobile.js';
 import { orderRoutes } from './orders.js';
 import { telemetryRoutes } from './telemetry.js';
 import { temperatureReportRoutes } from './temperature-report.js';
+import { webhookRoutes } from './webhooks.js';
 
 export function allRoutes(deps: AppDeps, loginLimits: RouteSpec['before'] = []): RouteSpec[] {
   // Express matches routes in order: the drivers' hot path (GPS posts, their list) comes first.
@@ -32,6 +33,7 @@ export function allRoutes(deps: AppDeps, loginLimits: RouteSpec['before'] = []):
     ...jobRoutes(deps),
     ...backupRoutes(deps),
     ...apiKeyRoutes(deps),
+    ...webhookRoutes(deps),
     ...dashboardRoutes(deps),
   ];
 }
