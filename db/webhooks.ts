@@ -60,7 +60,10 @@ export function toEndpoint(row: EndpointRow) {
   };
 }
 
-export async function insertEndpoint(trx: Trx, data: Pick<EndpointRow, 'client_id' | 'url' | 'description' | 'events' | 'secret_enc' | 'created_by'>): Promise<EndpointRow> {
+export async function insertEndpoint(
+  trx: Trx,
+  data: Pick<EndpointRow, 'client_id' | 'url' | 'description' | 'events' | 'secret_enc' | 'created_by'>,
+): Promise<EndpointRow> {
   const [row] = await trx('webhook_endpoints').insert(data).returning('*');
   return row;
 }
@@ -103,13 +106,22 @@ export function endpointsForEvent(db: Db, type: string, clientId: number | null)
  * One delivery per endpoint for an event; an event fanned out again (a retried job) adds no row.
  * Returns the deliveries of the event that were never attempted, whether new or left by a crash.
  */
-export async function insertDeliveries(db: Db, eventKey: string, eventType: string, body: string, endpointIds: number[]): Promise<Pick<DeliveryRow, 'id' | 'endpoint_id'>[]> {
+export async function insertDeliveries(
+  db: Db,
+  eventKey: string,
+  eventType: string,
+  body: string,
+  endpointIds: number[],
+): Promise<Pick<DeliveryRow, 'id' | 'endpoint_id'>[]> {
   if (endpointIds.length === 0) return [];
   await db('webhook_deliveries')
     .insert(endpointIds.map((endpoint_id) => ({ endpoint_id, event_key: eventKey, event_type: eventType, body, next_attempt_at: db.fn.now() })))
     .onConflict(['endpoint_id', 'event_key'])
     .ignore();
-  return db('webhook_deliveries').where({ event_key: eventKey, status: 'PENDING', attempts: 0 }).whereIn('endpoint_id', endpointIds).select('id', 'endpoint_id');
+  return db('webhook_deliveries')
+    .where({ event_key: eventKey, status: 'PENDING', attempts: 0 })
+    .whereIn('endpoint_id', endpointIds)
+    .select('id', 'endpoint_id');
 }
 
 export interface DeliveryWithEndpoint {
@@ -172,7 +184,9 @@ export async function recordAttempt(db: Db, a: AttemptRecord): Promise<void> {
 }
 
 export async function cancelDelivery(db: Db, id: number, reason: string): Promise<void> {
-  await db('webhook_deliveries').where({ id, status: 'PENDING' }).update({ status: 'CANCELLED', last_error: reason, next_attempt_at: null, updated_at: db.fn.now() });
+  await db('webhook_deliveries')
+    .where({ id, status: 'PENDING' })
+    .update({ status: 'CANCELLED', last_error: reason, next_attempt_at: null, updated_at: db.fn.now() });
 }
 
 /** A success ends the endpoint's run of failures. Written only when there was one: successes are the common case. */
@@ -219,7 +233,12 @@ export interface AttemptListRow {
 }
 
 /** An endpoint's attempts, newest first, paged by id (webhook_attempts_endpoint_idx). */
-export async function listAttempts(db: Db, endpointId: number, limit: number, cursor?: string): Promise<{ items: AttemptListRow[]; next_cursor: string | null }> {
+export async function listAttempts(
+  db: Db,
+  endpointId: number,
+  limit: number,
+  cursor?: string,
+): Promise<{ items: AttemptListRow[]; next_cursor: string | null }> {
   const q = db('webhook_attempts as a')
     .join('webhook_deliveries as d', 'd.id', 'a.delivery_id')
     .where('a.endpoint_id', endpointId)

@@ -70,7 +70,11 @@ function signingSecrets(key: Buffer, endpoint: EndpointRow, now: Date): string[]
  * fresh schedule). Resolves when the delivery is finished one way or another; throws RetryLater
  * for another attempt, DeliveryOver when no more are due.
  */
-export async function attemptDelivery(deps: DeliveryDeps, deliveryId: number, attemptsMade: number): Promise<{ outcome: AttemptOutcome | 'skipped'; status?: number }> {
+export async function attemptDelivery(
+  deps: DeliveryDeps,
+  deliveryId: number,
+  attemptsMade: number,
+): Promise<{ outcome: AttemptOutcome | 'skipped'; status?: number }> {
   const { db, config, metrics, log } = deps;
   const found = await deliveryWithEndpoint(db, deliveryId);
   if (!found) return { outcome: 'skipped' };

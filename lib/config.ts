@@ -321,7 +321,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const webhookKey = e.WEBHOOK_SECRET_KEY ? parseEncryptionKey(e.WEBHOOK_SECRET_KEY) : DEVELOPMENT_ENCRYPTION_KEY;
   if (!webhookKey) problems.push('WEBHOOK_SECRET_KEY: must be 32 bytes in base64 or hex (`openssl rand -base64 32`)');
   const retrySchedule = parseRetrySchedule(e.WEBHOOK_RETRY_SCHEDULE);
-  if (!retrySchedule) problems.push(`WEBHOOK_RETRY_SCHEDULE: expected waits like 5s,5m,30m,2h (1 to 20 of them; units ms, s, m, h, d): "${e.WEBHOOK_RETRY_SCHEDULE}"`);
+  if (!retrySchedule)
+    problems.push(`WEBHOOK_RETRY_SCHEDULE: expected waits like 5s,5m,30m,2h (1 to 20 of them; units ms, s, m, h, d): "${e.WEBHOOK_RETRY_SCHEDULE}"`);
   if (e.HEADERS_TIMEOUT_MS > e.REQUEST_TIMEOUT_MS) problems.push('HEADERS_TIMEOUT_MS: must not exceed REQUEST_TIMEOUT_MS');
   if (e.DB_POOL_MIN > e.DB_POOL_MAX) problems.push('DB_POOL_MIN: must not exceed DB_POOL_MAX');
   const unknownTargets = e.BACKUP_TARGETS.filter((t) => !(BACKUP_TARGETS as readonly string[]).includes(t));

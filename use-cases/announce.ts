@@ -47,7 +47,13 @@ export function announceOrderChange(tx: Tx, deps: Pick<UseCaseDeps, 'cache'>, or
  * An event for shippers' webhooks, in the change's transaction: committed with it, or never.
  * `data` is what the shipper receives, a snapshot of the change; name fields as the API does.
  */
-export function announceWebhook(tx: Tx, type: WebhookEventType, clientId: number | null, data: Record<string, unknown>, at: Date = new Date()): Promise<number> {
+export function announceWebhook(
+  tx: Tx,
+  type: WebhookEventType,
+  clientId: number | null,
+  data: Record<string, unknown>,
+  at: Date = new Date(),
+): Promise<number> {
   return writeEvent(tx.trx, WEBHOOK_EVENT, { type, clientId, occurredAt: at.toISOString(), data });
 }
 
@@ -74,7 +80,13 @@ export function announceOrderCreated(tx: Tx, order: OrderRow): Promise<number> {
 /** order.status_changed, only when the status really moved. */
 export async function announceOrderStatus(tx: Tx, order: OrderRow, from: OrderRow['status']): Promise<void> {
   if (from === order.status) return;
-  await announceWebhook(tx, 'order.status_changed', order.client_id, { order_id: order.id, client_id: order.client_id, from, to: order.status }, order.updated_at);
+  await announceWebhook(
+    tx,
+    'order.status_changed',
+    order.client_id,
+    { order_id: order.id, client_id: order.client_id, from, to: order.status },
+    order.updated_at,
+  );
 }
 
 /** dispatch.assigned for a new dispatch, dispatch.status_changed for a move (driver notes stay internal). */

@@ -146,7 +146,8 @@ function excursionData(row: ExcursionRow, orderId: number, clientId: number) {
 async function announceExcursionWebhooks(tx: Tx, row: ExcursionRow, previous: 'OPEN' | 'CLOSED' | null, clientId: number, orderId: number): Promise<void> {
   if (previous === row.status) return;
   if (previous === null) await announceWebhook(tx, 'temperature.excursion_opened', clientId, excursionData(row, orderId, clientId), row.started_at);
-  if (row.status === 'CLOSED') await announceWebhook(tx, 'temperature.excursion_closed', clientId, excursionData(row, orderId, clientId), row.ended_at ?? new Date());
+  if (row.status === 'CLOSED')
+    await announceWebhook(tx, 'temperature.excursion_closed', clientId, excursionData(row, orderId, clientId), row.ended_at ?? new Date());
 }
 
 export interface EvaluationResult {

@@ -40,7 +40,13 @@ export interface EndpointInput {
   clientId?: number | null;
 }
 
-export async function createEndpoint(tx: Tx, settings: WebhookSettings, scope: WebhookScope, input: EndpointInput, by: number | null): Promise<{ row: EndpointRow; secret: string }> {
+export async function createEndpoint(
+  tx: Tx,
+  settings: WebhookSettings,
+  scope: WebhookScope,
+  input: EndpointInput,
+  by: number | null,
+): Promise<{ row: EndpointRow; secret: string }> {
   checkUrl(settings, input.url);
   checkEvents(input.events);
   const clientId = scope.kind === 'client' ? scope.clientId : (input.clientId ?? null);
@@ -102,7 +108,13 @@ export async function deleteEndpoint(tx: Tx, scope: WebhookScope, id: number): P
  * so receivers can switch without losing a delivery. Rotating again during the overlap drops the
  * oldest: only two secrets ever sign.
  */
-export async function rotateSecret(tx: Tx, settings: WebhookSettings, scope: WebhookScope, id: number, now: Date = new Date()): Promise<{ row: EndpointRow; secret: string }> {
+export async function rotateSecret(
+  tx: Tx,
+  settings: WebhookSettings,
+  scope: WebhookScope,
+  id: number,
+  now: Date = new Date(),
+): Promise<{ row: EndpointRow; secret: string }> {
   const current = await scopedEndpoint(tx, scope, id);
   const secret = newWebhookSecret();
   const row = await updateEndpoint(tx.trx, id, {

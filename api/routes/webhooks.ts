@@ -54,7 +54,13 @@ export function webhookRoutes(deps: AppDeps): RouteSpec[] {
       },
       handler: async ({ body, principal }) => {
         const { row, secret } = await transaction(deps, (tx) =>
-          createEndpoint(tx, settings, ADMIN_SCOPE, { url: body.url, events: body.events, description: body.description || null, clientId: body.client_id }, principal.userId),
+          createEndpoint(
+            tx,
+            settings,
+            ADMIN_SCOPE,
+            { url: body.url, events: body.events, description: body.description || null, clientId: body.client_id },
+            principal.userId,
+          ),
         );
         return reply(201, { ...toEndpoint(row), secret }, NO_STORE);
       },
@@ -88,7 +94,14 @@ export function webhookRoutes(deps: AppDeps): RouteSpec[] {
       body: EndpointPatch,
       responses: { 200: { description: 'The endpoint', schema: Endpoint }, 400: { description: 'Invalid input', schema: ErrorResponse }, 404: notFound },
       handler: async ({ params, body }) =>
-        reply(200, toEndpoint(await transaction(deps, (tx) => changeEndpoint(tx, settings, ADMIN_SCOPE, params.id, { ...body, description: body.description === '' ? null : body.description })))),
+        reply(
+          200,
+          toEndpoint(
+            await transaction(deps, (tx) =>
+              changeEndpoint(tx, settings, ADMIN_SCOPE, params.id, { ...body, description: body.description === '' ? null : body.description }),
+            ),
+          ),
+        ),
     }),
     defineRoute({
       method: 'delete',

@@ -9,7 +9,10 @@ const EventFilter = z
   .max(50)
   .meta({ description: `Event types, or ["*"] for all (present and future): ${WEBHOOK_EVENT_NAMES.join(', ')}`, example: ['order.status_changed'] });
 
-const Url = z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).max(2000).meta({ example: 'https://shipper.example.com/uvis/webhooks' });
+const Url = z
+  .url({ protocol: /^https?$/, error: 'must be an http or https URL' })
+  .max(2000)
+  .meta({ example: 'https://shipper.example.com/uvis/webhooks' });
 
 export const EndpointCreate = z
   .strictObject({
@@ -38,7 +41,10 @@ export const Endpoint = z
     description: z.string().nullable(),
     events: z.array(z.string()),
     enabled: z.boolean(),
-    disabled_reason: z.enum(['manual', 'gone', 'failing']).nullable().meta({ description: 'manual (PATCH), gone (answered 410), failing (5 days of failures)' }),
+    disabled_reason: z
+      .enum(['manual', 'gone', 'failing'])
+      .nullable()
+      .meta({ description: 'manual (PATCH), gone (answered 410), failing (5 days of failures)' }),
     disabled_at: z.string().nullable(),
     failing_since: z.string().nullable().meta({ description: 'Start of the current run of failed attempts' }),
     previous_secret_expires_at: z.string().nullable().meta({ description: 'Until then the previous secret signs beside the current one' }),

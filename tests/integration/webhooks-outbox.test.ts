@@ -38,7 +38,11 @@ describe('webhooks and the outbox', () => {
     await redis.stop();
     const created = await uvis.api.post('/api/v1/orders', { client_id: 1, ...ORDER }, admin);
     expect(created.status, created.text).toBe(201);
-    const row = await uvis.running.deps.db('outbox').where({ queue: 'webhooks' }).whereRaw(`payload->'data'->>'order_id' = ?`, [String(created.body.id)]).first();
+    const row = await uvis.running.deps
+      .db('outbox')
+      .where({ queue: 'webhooks' })
+      .whereRaw(`payload->'data'->>'order_id' = ?`, [String(created.body.id)])
+      .first();
     expect(row).toMatchObject({ job_name: 'webhook.event', published_at: null });
     // Nothing can be delivered while the queue is away.
     await waitFor(async () => ((await uvis.running.deps.db('outbox').where({ id: row.id }).first()).attempts >= 2 ? true : undefined), {
@@ -59,7 +63,14 @@ describe('webhooks and the outbox', () => {
     let rolledBack = 0;
     await expect(
       transaction(deps, async (tx) => {
-        rolledBack = (await createOrder(tx, deps, { client_id: 1, pickup_address: ORDER.pickup_address, delivery_address: ORDER.delivery_address, cargo_type: 'FROZEN', weight_kg: 50 }, 1)).id;
+        rolledBack = (
+          await createOrder(
+            tx,
+            deps,
+            { client_id: 1, pickup_address: ORDER.pickup_address, delivery_address: ORDER.delivery_address, cargo_type: 'FROZEN', weight_kg: 50 },
+            1,
+          )
+        ).id;
         throw new Error('the change failed after announcing itself');
       }),
     ).rejects.toThrow('the change failed');

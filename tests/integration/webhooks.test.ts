@@ -73,7 +73,11 @@ const attempts = async (endpointId: number) => {
 
 describe('webhook endpoints', () => {
   it('shows the secret once, stores it encrypted, and never lists it', async () => {
-    const created = await uvis.api.post('/api/v1/webhooks/endpoints', { url: 'https://shipper.example.com/hooks', events: ['order.created'], description: '테스트' }, admin);
+    const created = await uvis.api.post(
+      '/api/v1/webhooks/endpoints',
+      { url: 'https://shipper.example.com/hooks', events: ['order.created'], description: '테스트' },
+      admin,
+    );
     expect(created.status, created.text).toBe(201);
     expect(created.headers.get('cache-control')).toBe('no-store');
     const { secret, id } = created.body;
@@ -90,7 +94,10 @@ describe('webhook endpoints', () => {
     const one = await uvis.api.get(`/api/v1/webhooks/endpoints/${id}`, admin);
     expect(one.body).not.toHaveProperty('secret');
 
-    const patched = await uvis.api.request('PATCH', `/api/v1/webhooks/endpoints/${id}`, { token: admin, json: { enabled: false, events: ['dispatch.assigned'] } });
+    const patched = await uvis.api.request('PATCH', `/api/v1/webhooks/endpoints/${id}`, {
+      token: admin,
+      json: { enabled: false, events: ['dispatch.assigned'] },
+    });
     expect(patched.status, patched.text).toBe(200);
     expect(patched.body).toMatchObject({ enabled: false, disabled_reason: 'manual', events: ['dispatch.assigned'] });
     const deleted = await uvis.api.request('DELETE', `/api/v1/webhooks/endpoints/${id}`, { token: admin });
@@ -112,7 +119,10 @@ describe('webhook endpoints', () => {
     for (const [body, field] of cases) {
       const res = await uvis.api.post('/api/v1/webhooks/endpoints', body, admin);
       expect(res.status, JSON.stringify(body)).toBe(400);
-      expect(res.body.error.details.map((d: { field: string }) => d.field), JSON.stringify(body)).toContain(field);
+      expect(
+        res.body.error.details.map((d: { field: string }) => d.field),
+        JSON.stringify(body),
+      ).toContain(field);
     }
     expect(await databaseFingerprint(uvis.running.deps.db)).toEqual(before);
   });
@@ -148,7 +158,10 @@ describe('webhook deliveries', () => {
     // A tampered body does not verify: the check above could fail.
     expect(() => wh.verify(got[0]!.body.replace('}', ',"x":1}'), got[0]!.headers)).toThrow();
     // Another client's endpoint heard nothing of this order.
-    const other = await uvis.running.deps.db('webhook_deliveries as d').join('webhook_endpoints as e', 'e.id', 'd.endpoint_id').where('e.client_id', otherClient);
+    const other = await uvis.running.deps
+      .db('webhook_deliveries as d')
+      .join('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
+      .where('e.client_id', otherClient);
     expect(other).toEqual([]);
     expect(receiver.received(otherPath)).toEqual([]);
   });
@@ -168,7 +181,10 @@ describe('webhook deliveries', () => {
     expect(new Webhook(newSecret).verify(r!.body, r!.headers)).toMatchObject({ type: 'order.created' });
     expect(new Webhook(oldSecret).verify(r!.body, r!.headers)).toMatchObject({ type: 'order.created' });
     // Once the overlap is over only the new secret signs.
-    await uvis.running.deps.db('webhook_endpoints').where({ id }).update({ previous_secret_expires_at: new Date(Date.now() - 1000) });
+    await uvis.running.deps
+      .db('webhook_endpoints')
+      .where({ id })
+      .update({ previous_secret_expires_at: new Date(Date.now() - 1000) });
     await newOrder(clientId);
     const [, r2] = await waitReceived(path, 2);
     expect(new Webhook(newSecret).verify(r2!.body, r2!.headers)).toBeTruthy();

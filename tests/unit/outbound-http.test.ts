@@ -83,7 +83,11 @@ describe('outgoing webhook requests', () => {
     expect(() => loadConfig(withoutKey)).toThrow(/WEBHOOK_SECRET_KEY: required in production/);
     expect(() => loadConfig({ WEBHOOK_SECRET_KEY: 'too-short' })).toThrow(/WEBHOOK_SECRET_KEY: must be 32 bytes/);
     expect(() => loadConfig({ WEBHOOK_RETRY_SCHEDULE: '5s,soon' })).toThrow(/WEBHOOK_RETRY_SCHEDULE/);
-    expect(loadConfig({ NODE_ENV: 'test' }).webhooks).toMatchObject({ allowPrivate: true, timeoutMs: 15_000, retryScheduleMs: [5000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000] });
+    expect(loadConfig({ NODE_ENV: 'test' }).webhooks).toMatchObject({
+      allowPrivate: true,
+      timeoutMs: 15_000,
+      retryScheduleMs: [5000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000],
+    });
   });
 
   it('refuses loopback, private, link-local and metadata addresses, by literal and by name, in production', async () => {
@@ -98,7 +102,15 @@ describe('outgoing webhook requests', () => {
     expect(rebinding.message).toContain('loopback');
     expect((await refusal('http://hooks.shipper.test/', options({ resolver: resolveTo('10.0.0.7') }))).message).toContain('private');
     // A name with one public and one private answer is refused too.
-    await refusal(`http://mixed.shipper.test:${port}/`, options({ resolver: async () => [{ address: '93.184.216.34', family: 4 }, { address: '127.0.0.1', family: 4 }] }));
+    await refusal(
+      `http://mixed.shipper.test:${port}/`,
+      options({
+        resolver: async () => [
+          { address: '93.184.216.34', family: 4 },
+          { address: '127.0.0.1', family: 4 },
+        ],
+      }),
+    );
     await refusal('ftp://example.com/', options());
   });
 
