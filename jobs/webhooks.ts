@@ -15,7 +15,7 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { z } from 'zod';
 import { RelayedFields, WEBHOOK_EVENT, WEBHOOK_RETRY } from '../domain/events.js';
 import { endpointsForEvent, insertDeliveries } from '../db/webhooks.js';
-import { CAPPED_BACKOFF, cappedBackoff, defineQueue } from './define.js';
+import { CAPPED_BACKOFF, SHARED_HASH_TAG, cappedBackoff, defineQueue } from './define.js';
 import { attemptDelivery, DeliveryOver, RetryLater, type DeliveryDeps } from './webhook-delivery.js';
 
 export const WebhookEvent = WEBHOOK_EVENT.payload.extend(RelayedFields.shape);
@@ -24,7 +24,6 @@ export const WebhookDeliver = WEBHOOK_RETRY.payload.extend(RelayedFields.partial
 export type WebhookDeliver = z.infer<typeof WebhookDeliver>;
 
 export const WEBHOOK_BACKOFF = 'webhook';
-export const WEBHOOKS_HASH_TAG = 'webhooks';
 
 /** The job of one (event, endpoint): its id makes a repeated fan-out a no-op. */
 export const deliveryJobId = (eventKey: string, endpointId: number) => `wh-${eventKey}-${endpointId}`;
@@ -66,8 +65,7 @@ class EndpointLoad {
 export const webhooksQueue = defineQueue({
   name: WEBHOOK_EVENT.queue,
   description: '웹훅 전송 · webhook deliveries to shippers',
-  // A tag of its own: deliveries are many and slow; in a cluster they get a slot (a master) of their own.
-  hashTag: WEBHOOKS_HASH_TAG,
+  hashTag: SHARED_HASH_TAG,
   dispatcherVisible: false,
   jobs: { [WEBHOOK_EVENT.job]: WebhookEvent, [WEBHOOK_RETRY.job]: WebhookDeliver },
   defaultJobOptions: {
