@@ -114,14 +114,19 @@ export async function insertDeliveries(
   endpointIds: number[],
 ): Promise<Pick<DeliveryRow, 'id' | 'endpoint_id'>[]> {
   if (endpointIds.length === 0) return [];
-  await db('webhook_deliveries')
-    .insert(endpointIds.map((endpoint_id) => ({ endpoint_id, event_key: eventKey, event_type: eventType, body, next_attempt_at: db.fn.now() })))
-    .onConflict(['endpoint_id', 'event_key'])
-    .ignore();
-  return db('webhook_deliveries')
-    .where({ event_key: eventKey, status: 'PENDING', attempts: 0 })
-    .whereIn('endpoint_id', endpointIds)
-    .select('id', 'endpoint_id');
+  // One statement: the insert's own rows, and (its snapshot does not see them) the ones an earlier run left unattempted.
+  const { rows } = await db.raw(
+    `with inserted as (
+       insert into webhook_deliveries (endpoint_id, event_key, event_type, body, next_attempt_at)
+       select e, ?::uuid, ?, ?, now() from unnest(?::bigint[]) as e
+       on conflict (endpoint_id, event_key) do nothing
+       returning id, endpoint_id)
+     select id, endpoint_id from inserted
+     union
+     select id, endpoint_id from webhook_deliveries where event_key = ?::uuid and status = 'PENDING' and attempts = 0 and endpoint_id = any(?::bigint[])`,
+    [eventKey, eventType, body, endpointIds, eventKey, endpointIds],
+  );
+  return (rows as { id: string | number; endpoint_id: string | number }[]).map((r) => ({ id: Number(r.id), endpoint_id: Number(r.endpoint_id) }));
 }
 
 export interface DeliveryWithEndpoint {
@@ -129,11 +134,31 @@ export interface DeliveryWithEndpoint {
   endpoint: EndpointRow;
 }
 
-export async function deliveryWithEndpoint(db: Db, id: number): Promise<DeliveryWithEndpoint | undefined> {
-  const delivery: DeliveryRow | undefined = await db('webhook_deliveries').where({ id }).first();
-  if (!delivery) return undefined;
-  const endpoint: EndpointRow = await db('webhook_endpoints').where({ id: delivery.endpoint_id }).first();
-  return { delivery, endpoint };
+/** Deliveries with their endpoints, by delivery id, in one query (attempts of many jobs are read together). */
+export async function deliveriesWithEndpoints(db: Db, ids: readonly number[]): Promise<Map<number, DeliveryWithEndpoint>> {
+  const rows: { delivery: Record<string, unknown>; endpoint: Record<string, unknown> }[] = await db('webhook_deliveries as d')
+    .join('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
+    .whereRaw('d.id = any(?::bigint[])', [[...ids]])
+    .select(db.raw('to_jsonb(d) as delivery'), db.raw('to_jsonb(e) as endpoint'));
+  const dates = (o: Record<string, unknown>, keys: string[]) => {
+    for (const k of keys) if (typeof o[k] === 'string') o[k] = new Date(o[k]);
+    return o;
+  };
+  const found = new Map<number, DeliveryWithEndpoint>();
+  for (const { delivery, endpoint } of rows) {
+    found.set(delivery.id as number, {
+      delivery: dates(delivery, ['next_attempt_at', 'created_at', 'updated_at']) as unknown as DeliveryRow,
+      endpoint: dates(endpoint, [
+        'disabled_at',
+        'previous_secret_expires_at',
+        'failing_since',
+        'created_at',
+        'updated_at',
+        'deleted_at',
+      ]) as unknown as EndpointRow,
+    });
+  }
+  return found;
 }
 
 export interface AttemptRecord {
@@ -156,31 +181,39 @@ const DELIVERY_STATUS: Record<AttemptOutcome, DeliveryStatus> = {
   refused: 'FAILED',
 };
 
-/** Logs an attempt and moves its delivery, in one transaction. */
-export async function recordAttempt(db: Db, a: AttemptRecord): Promise<void> {
-  await db.transaction(async (trx) => {
-    await trx('webhook_attempts').insert({
-      delivery_id: a.deliveryId,
-      endpoint_id: a.endpointId,
-      attempt: a.attempt,
-      started_at: a.startedAt,
-      duration_ms: a.durationMs,
-      status_code: a.statusCode,
-      outcome: a.outcome,
-      error: a.error?.slice(0, 500) ?? null,
-      next_attempt_at: a.nextAttemptAt,
-    });
-    await trx('webhook_deliveries')
-      .where({ id: a.deliveryId })
-      .update({
-        status: DELIVERY_STATUS[a.outcome],
-        attempts: trx.raw('attempts + 1'),
-        last_status_code: a.statusCode,
-        last_error: a.error?.slice(0, 500) ?? null,
-        next_attempt_at: a.nextAttemptAt,
-        updated_at: trx.fn.now(),
-      });
-  });
+/**
+ * Logs attempts and moves their deliveries, in one statement: the attempts of many concurrent jobs
+ * are written together (jobs/webhooks.ts batches them), so the database's work per attempt, not a
+ * round trip and a commit each, bounds delivery throughput.
+ */
+export async function recordAttempts(db: Db, attempts: readonly AttemptRecord[]): Promise<void> {
+  if (attempts.length === 0) return;
+  const values = attempts.map((a) => ({
+    delivery_id: a.deliveryId,
+    endpoint_id: a.endpointId,
+    attempt: a.attempt,
+    started_at: a.startedAt.toISOString(),
+    duration_ms: a.durationMs,
+    status_code: a.statusCode,
+    outcome: a.outcome,
+    error: a.error?.slice(0, 500) ?? null,
+    next_attempt_at: a.nextAttemptAt?.toISOString() ?? null,
+    status: DELIVERY_STATUS[a.outcome],
+  }));
+  await db.raw(
+    `with v as (
+       select * from jsonb_to_recordset(?::jsonb) as x(delivery_id bigint, endpoint_id bigint, attempt integer, started_at timestamptz,
+         duration_ms integer, status_code integer, outcome text, error text, next_attempt_at timestamptz, status text)),
+     logged as (
+       insert into webhook_attempts (delivery_id, endpoint_id, attempt, started_at, duration_ms, status_code, outcome, error, next_attempt_at)
+       select delivery_id, endpoint_id, attempt, started_at, duration_ms, status_code, outcome, error, next_attempt_at from v)
+     update webhook_deliveries d
+        set status = v.status, attempts = d.attempts + 1, last_status_code = v.status_code, last_error = v.error,
+            next_attempt_at = v.next_attempt_at, updated_at = now()
+       from v
+      where d.id = v.delivery_id`,
+    [JSON.stringify(values)],
+  );
 }
 
 export async function cancelDelivery(db: Db, id: number, reason: string): Promise<void> {

@@ -8,11 +8,11 @@ import { AUTO_DISABLE_AFTER_MS, retryDelayMs } from '../domain/webhook-events.js
 import {
   cancelDelivery,
   clearFailing,
-  deliveryWithEndpoint,
   disableEndpoint,
   markFailing,
-  recordAttempt,
   type AttemptOutcome,
+  type AttemptRecord,
+  type DeliveryWithEndpoint,
   type EndpointRow,
 } from '../db/webhooks.js';
 import type { Db } from '../db/knex.js';
@@ -52,6 +52,10 @@ export interface DeliveryDeps {
   config: WebhookConfig;
   metrics: Metrics;
   log: Logger;
+  /** Reads a delivery and its endpoint (batched with other jobs' reads: jobs/webhooks.ts). */
+  load: (deliveryId: number) => Promise<DeliveryWithEndpoint | undefined>;
+  /** Logs an attempt; resolves once it is committed (batched with other jobs' attempts). */
+  record: (attempt: AttemptRecord) => Promise<void>;
   /** Injected by tests to point a name at an address without asking the network. */
   resolver?: Resolver;
 }
@@ -76,7 +80,7 @@ export async function attemptDelivery(
   attemptsMade: number,
 ): Promise<{ outcome: AttemptOutcome | 'skipped'; status?: number }> {
   const { db, config, metrics, log } = deps;
-  const found = await deliveryWithEndpoint(db, deliveryId);
+  const found = await deps.load(deliveryId);
   if (!found) return { outcome: 'skipped' };
   const { delivery, endpoint } = found;
   // A job run twice (a stalled worker) or an endpoint switched off since the event: nothing to send.
@@ -109,7 +113,7 @@ export async function attemptDelivery(
 
   const record = (outcome: AttemptOutcome, nextAttemptAt: Date | null = null) => {
     metrics.webhookAttempts.inc({ outcome });
-    return recordAttempt(db, {
+    return deps.record({
       deliveryId: delivery.id,
       endpointId: endpoint.id,
       attempt: delivery.attempts + 1,
@@ -124,7 +128,8 @@ export async function attemptDelivery(
 
   if (error === null) {
     await record('succeeded');
-    await clearFailing(db, endpoint.id);
+    // Written only when a run of failures ends: successes are the common case.
+    if (endpoint.failing_since) await clearFailing(db, endpoint.id);
     return { outcome: 'succeeded', status: status! };
   }
   if (status === 410) {

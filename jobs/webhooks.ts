@@ -14,7 +14,8 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { z } from 'zod';
 import { RelayedFields, WEBHOOK_EVENT, WEBHOOK_RETRY } from '../domain/events.js';
-import { endpointsForEvent, insertDeliveries } from '../db/webhooks.js';
+import { deliveriesWithEndpoints, endpointsForEvent, insertDeliveries, recordAttempts, type AttemptRecord, type DeliveryWithEndpoint } from '../db/webhooks.js';
+import { BatchWriter } from './batch-writer.js';
 import { CAPPED_BACKOFF, SHARED_HASH_TAG, cappedBackoff, defineQueue } from './define.js';
 import { attemptDelivery, DeliveryOver, RetryLater, type DeliveryDeps } from './webhook-delivery.js';
 
@@ -62,6 +63,33 @@ class EndpointLoad {
   }
 }
 
+/**
+ * Collects the ids many jobs ask for within a few milliseconds into one read: one query for a
+ * burst of attempts instead of one each (the database round trips, not the HTTP requests, were
+ * what bounded throughput).
+ */
+function batchedLoader<K, V>(readMany: (keys: K[]) => Promise<Map<K, V>>, waitMs: number): (key: K) => Promise<V | undefined> {
+  let waiting: { key: K; resolve: (v: V | undefined) => void; reject: (e: unknown) => void }[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    const batch = waiting;
+    waiting = [];
+    timer = undefined;
+    readMany([...new Set(batch.map((w) => w.key))]).then(
+      (found) => batch.forEach((w) => w.resolve(found.get(w.key))),
+      (err: unknown) => batch.forEach((w) => w.reject(err)),
+    );
+  };
+  return (key) =>
+    new Promise((resolve, reject) => {
+      waiting.push({ key, resolve, reject });
+      timer ??= setTimeout(flush, waitMs);
+    });
+}
+
+/** How long an attempt's read or log row waits for others to share its query: small beside an HTTP round trip. */
+const BATCH_WAIT_MS = 5;
+
 export const webhooksQueue = defineQueue({
   name: WEBHOOK_EVENT.queue,
   description: '웹훅 전송 · webhook deliveries to shippers',
@@ -80,8 +108,22 @@ export const webhooksQueue = defineQueue({
   successLogLevel: 'debug',
   createProcessor: ({ db, config, metrics, log, queues }) => {
     const endpointLoad = new EndpointLoad(Math.max(1, Math.floor(config.webhooks.concurrency / 4)));
-    const deliveryDeps: DeliveryDeps = { db, config: config.webhooks, metrics, log };
+    const attemptLog = new BatchWriter<AttemptRecord>(log, {
+      maxRows: 200,
+      maxWaitMs: BATCH_WAIT_MS,
+      store: (rows) => recordAttempts(db, rows),
+      what: 'webhook attempts',
+    });
+    const deliveryDeps: DeliveryDeps = {
+      db,
+      config: config.webhooks,
+      metrics,
+      log,
+      load: batchedLoader<number, DeliveryWithEndpoint>((ids) => deliveriesWithEndpoints(db, ids), BATCH_WAIT_MS),
+      record: (attempt) => attemptLog.write([attempt]),
+    };
     return {
+      close: () => attemptLog.close(),
       handlers: {
         'webhook.event': async (event) => {
           if (!event.eventKey) throw new UnrecoverableError('webhook event without an event key');

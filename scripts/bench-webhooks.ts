@@ -85,6 +85,8 @@ async function main() {
   const quiet = new Writable({ write: (_c, _e, cb) => cb() });
   const uvis = await startUvis(config, { role: 'all', logDestination: quiet });
   const { deps } = uvis;
+  const queries = new Map<string, number>();
+  if (env.BENCH_WEBHOOK_COUNT_QUERIES) deps.db.on('query', (q: { sql: string }) => queries.set(q.sql.slice(0, 60), (queries.get(q.sql.slice(0, 60)) ?? 0) + 1));
   for (const server of servers) {
     const secret = newWebhookSecret();
     await deps.db('webhook_endpoints').insert({
@@ -119,10 +121,13 @@ async function main() {
   console.log('');
   console.log(`machine: ${cpus().length} cores, Node ${process.version}`);
   console.log(`events committed: ${EVENTS} in ${((committed - started) / 1000).toFixed(2)} s`);
-  console.log(`first attempts received: ${latencies.length} of ${expected} in ${seconds.toFixed(2)} s (${Math.round(latencies.length / seconds)} deliveries/s)`);
+  console.log(
+    `first attempts received: ${latencies.length} of ${expected} in ${seconds.toFixed(2)} s (${Math.round(latencies.length / seconds)} deliveries/s)`,
+  );
   console.log(`commit -> first attempt: p50 ${pct(sorted, 50)} ms, p95 ${pct(sorted, 95)} ms, p99 ${pct(sorted, 99)} ms, max ${sorted.at(-1)} ms`);
   console.log(`target p99 < 1000 ms: ${pct(sorted, 99) < 1000 && latencies.length === expected ? 'met' : 'NOT met'}`);
 
+  if (env.BENCH_WEBHOOK_COUNT_QUERIES) for (const [sql, n] of [...queries].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(n, sql);
   await uvis.shutdown.run('benchmark finished');
   for (const server of servers) {
     server.closeAllConnections();
