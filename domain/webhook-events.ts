@@ -22,12 +22,6 @@ export const WebhookEventTypeSchema = z.enum(WEBHOOK_EVENT_NAMES);
 /** Subscribes an endpoint to every type, present and future. */
 export const ALL_EVENTS = '*';
 
-/** Whether an endpoint with these filters and this client binding receives an event of `type` for `clientId`. */
-export function endpointReceives(endpoint: { events: readonly string[]; client_id: number | null }, type: string, clientId: number | null): boolean {
-  if (endpoint.client_id !== null && endpoint.client_id !== clientId) return false;
-  return endpoint.events.includes(ALL_EVENTS) || endpoint.events.includes(type);
-}
-
 /**
  * The delivery schedule: WEBHOOK_RETRY_SCHEDULE, the waits after each failed attempt. The first
  * attempt is immediate, so there are schedule.length + 1 attempts in all.

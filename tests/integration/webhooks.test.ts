@@ -6,6 +6,8 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptSecret } from '../../lib/webhook-secrets.js';
+import { evaluateDispatchExcursions } from '../../use-cases/excursions.js';
+import { transaction } from '../../use-cases/transaction.js';
 import { waitFor } from '../helpers/api-client.js';
 import { assign, createDriver, createVehicle } from '../helpers/fixtures.js';
 import { databaseFingerprint } from '../helpers/snapshot.js';
@@ -191,7 +193,51 @@ describe('webhook deliveries', () => {
     expect(() => new Webhook(oldSecret).verify(r2!.body, r2!.headers)).toThrow();
   });
 
+  it('announces temperature excursions from the evaluation’s own transaction: opened, then closed, once', async () => {
+    const clientId = await newClient();
+    const path = newPath();
+    const { secret } = await newEndpoint(path, clientId, ['temperature.excursion_opened', 'temperature.excursion_closed']);
+    const order = await newOrder(clientId);
+    const vehicle = await createVehicle(uvis.api, admin);
+    const driver = await createDriver(uvis.api, admin);
+    const dispatch = await assign(uvis.api, admin, order.id, vehicle.id, driver.id);
+    expect(dispatch.status, dispatch.text).toBe(201);
+    const { deps } = uvis.running;
+    // A chilled load (0..10 °C) at 13 °C for 15 minutes, then back at 4 °C for 10: one HIGH excursion, found closed.
+    const start = Date.now() - 60 * 60_000;
+    const readings = Array.from({ length: 26 }, (_, i) => ({
+      vehicle_id: vehicle.id,
+      dispatch_id: dispatch.body.id,
+      sensor: 'main',
+      recorded_at: new Date(start + i * 60_000),
+      temperature_c: i < 15 ? 13 : 4,
+      source: 'gateway',
+    }));
+    await deps.db('temperature_readings').insert(readings);
+    const evaluate = () =>
+      transaction(deps, (tx) => evaluateDispatchExcursions(tx, { excursions: uvis.config.excursions }, dispatch.body.id, new Date(start + 26 * 60_000)));
+    expect((await evaluate())!.changed).toHaveLength(1);
+    const got = await waitReceived(path, 2);
+    const events = got.map((r) => new Webhook(secret).verify(r.body, r.headers) as { type: string; data: Record<string, unknown> });
+    expect(events.map((e) => e.type).sort()).toEqual(['temperature.excursion_closed', 'temperature.excursion_opened']);
+    expect(events[0]!.data).toMatchObject({ dispatch_id: dispatch.body.id, order_id: order.id, client_id: clientId, kind: 'HIGH', status: 'CLOSED' });
+    // Evaluating the same readings again changes nothing and announces nothing.
+    expect((await evaluate())!.changed).toHaveLength(0);
+    await deps.relay.relayPending();
+    const count = await deps
+      .db('outbox')
+      .where({ queue: 'webhooks' })
+      .whereRaw(`payload->'data'->>'dispatch_id' = ?`, [String(dispatch.body.id)])
+      .whereRaw(`payload->>'type' like 'temperature.%'`);
+    expect(count).toHaveLength(2);
+  });
+
   it('retries failures and timeouts on the schedule with the same webhook-id, and logs every attempt', async () => {
+    const counted = async () =>
+      Object.fromEntries(
+        (await uvis.running.deps.metrics.registry.getSingleMetric('uvis_webhook_attempts_total')!.get()).values.map((v) => [v.labels.outcome, v.value]),
+      );
+    const before = await counted();
     const clientId = await newClient();
     const path = newPath();
     // 500, then no answer (a timeout), then 200.
@@ -221,6 +267,10 @@ describe('webhook deliveries', () => {
     expect(log[0]!.next_attempt_at).not.toBeNull();
     expect(log[0]!.webhook_id).toBe(got[0]!.headers['webhook-id']);
     expect(log[2]!.next_attempt_at).toBeNull();
+    // uvis_webhook_attempts_total counts them by outcome (other tests' attempts may add to it meanwhile).
+    const after = await counted();
+    expect((after.retrying ?? 0) - (before.retrying ?? 0)).toBeGreaterThanOrEqual(2);
+    expect((after.succeeded ?? 0) - (before.succeeded ?? 0)).toBeGreaterThanOrEqual(1);
   });
 
   it('gives up after the last scheduled attempt; a manual retry sends it again', async () => {
