@@ -310,3 +310,18 @@ export async function reopenDelivery(trx: Trx, id: number): Promise<DeliveryRow>
     .returning('*');
   return row;
 }
+
+/** Deletes finished deliveries (and their attempts) last changed before `before`, in batches; returns how many deliveries. */
+export async function deleteFinishedDeliveriesBefore(db: Db, before: Date, batch = 5000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const { rowCount } = await db.raw(
+      `with old as (select id from webhook_deliveries where status <> 'PENDING' and updated_at < ? limit ?),
+            gone as (delete from webhook_attempts where delivery_id in (select id from old))
+       delete from webhook_deliveries where id in (select id from old)`,
+      [before, batch],
+    );
+    total += rowCount ?? 0;
+    if ((rowCount ?? 0) < batch) return total;
+  }
+}

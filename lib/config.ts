@@ -156,6 +156,8 @@ const EnvSchema = z.object({
   WEBHOOK_TIMEOUT_MS: int(100, 60_000).default(15_000),
   WEBHOOK_SECRET_KEY: z.string().min(1).optional(),
   WEBHOOK_CONCURRENCY: int(1, 1000).default(50),
+  // How long the delivery log of finished deliveries is kept (the maintenance job deletes older ones).
+  WEBHOOK_LOG_RETENTION_DAYS: int(1, 3650).default(30),
 });
 
 type Env = z.infer<typeof EnvSchema>;
@@ -268,6 +270,8 @@ export interface WebhookConfig {
   /** AES-256-GCM key of the signing secrets at rest. */
   secretKey: Buffer;
   concurrency: number;
+  /** Days finished deliveries and their attempts are kept. */
+  logRetentionDays: number;
 }
 
 export class ConfigError extends Error {
@@ -430,6 +434,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,
       secretKey: webhookKey!,
       concurrency: e.WEBHOOK_CONCURRENCY,
+      logRetentionDays: e.WEBHOOK_LOG_RETENTION_DAYS,
     },
   };
 }

@@ -5,6 +5,7 @@
  */
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteFinishedDeliveriesBefore } from '../../db/webhooks.js';
 import { decryptSecret } from '../../lib/webhook-secrets.js';
 import { evaluateDispatchExcursions } from '../../use-cases/excursions.js';
 import { transaction } from '../../use-cases/transaction.js';
@@ -364,5 +365,25 @@ describe('webhook deliveries', () => {
     expect(new Date(healthyLast!.at).getTime()).toBeLessThan(new Date(deadFirstEnd!.at).getTime());
     expect(receiver.received(dead).length).toBeGreaterThan(0);
     await uvis.api.request('PATCH', `/api/v1/webhooks/endpoints/${deadEndpoint.id}`, { token: admin, json: { enabled: false } });
+  });
+
+  it('the delivery log of finished deliveries is deleted after the retention; pending ones stay', async () => {
+    const { db } = uvis.running.deps;
+    const clientId = await newClient();
+    const path = newPath();
+    const { id } = await newEndpoint(path, clientId, ['order.created']);
+    await newOrder(clientId);
+    await newOrder(clientId);
+    const [done, pending] = await waitFor(async () => {
+      const rows = await db('webhook_deliveries').where({ endpoint_id: id, status: 'SUCCEEDED' }).orderBy('id');
+      return rows.length === 2 ? rows : undefined;
+    });
+    const old = new Date(Date.now() - 40 * 86_400_000);
+    await db('webhook_deliveries').where({ id: done.id }).update({ updated_at: old });
+    await db('webhook_deliveries').where({ id: pending.id }).update({ updated_at: old, status: 'PENDING' });
+    expect(await deleteFinishedDeliveriesBefore(db, new Date(Date.now() - uvis.config.webhooks.logRetentionDays * 86_400_000))).toBe(1);
+    expect(await db('webhook_deliveries').where({ endpoint_id: id }).pluck('id')).toEqual([pending.id]);
+    expect(await db('webhook_attempts').where({ delivery_id: done.id })).toEqual([]);
+    expect(await db('webhook_attempts').where({ delivery_id: pending.id })).toHaveLength(1);
   });
 });
