@@ -60,11 +60,25 @@ export interface DeliveryDeps {
   resolver?: Resolver;
 }
 
+// Decrypted secrets by their ciphertext: a rotation makes a new ciphertext, so an entry can never be stale.
+const decrypted = new Map<string, string>();
+const MAX_CACHED_SECRETS = 10_000;
+
+function secretOf(key: Buffer, stored: string): string {
+  let secret = decrypted.get(stored);
+  if (secret === undefined) {
+    secret = decryptSecret(key, stored);
+    if (decrypted.size >= MAX_CACHED_SECRETS) decrypted.clear();
+    decrypted.set(stored, secret);
+  }
+  return secret;
+}
+
 /** The secrets that sign now: the current one, and the previous one during a rotation's overlap. */
 function signingSecrets(key: Buffer, endpoint: EndpointRow, now: Date): string[] {
-  const secrets = [decryptSecret(key, endpoint.secret_enc)];
+  const secrets = [secretOf(key, endpoint.secret_enc)];
   if (endpoint.previous_secret_enc && endpoint.previous_secret_expires_at && endpoint.previous_secret_expires_at > now) {
-    secrets.push(decryptSecret(key, endpoint.previous_secret_enc));
+    secrets.push(secretOf(key, endpoint.previous_secret_enc));
   }
   return secrets;
 }

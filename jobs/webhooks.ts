@@ -7,8 +7,8 @@
  *   the attempt chose (WEBHOOK_RETRY_SCHEDULE with jitter). Also queued by a manual retry.
  *
  * No head-of-line blocking: every (event, endpoint) is its own job, so a slow endpoint holds only
- * its own jobs, and no endpoint may occupy more than a quarter of a worker's slots: a job for an
- * endpoint at its limit goes back to the delayed set (not counted as an attempt) for about as long
+ * its own jobs, and no endpoint may occupy more than endpointSlotLimit of a worker's slots: a job
+ * for an endpoint at its limit goes back to the delayed set (not counted as an attempt) for about as long
  * as that endpoint's attempts take, and healthy endpoints keep the other slots.
  */
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
@@ -33,6 +33,15 @@ export const deliveryJobId = (eventKey: string, endpointId: number) => `wh-${eve
 export function webhookBackoff(attemptsMade: number, _type?: string, err?: Error, job?: { opts: { backoff?: unknown } }): number {
   if (err instanceof RetryLater) return err.delayMs;
   return cappedBackoff(attemptsMade, CAPPED_BACKOFF, err, job);
+}
+
+/**
+ * Slots of a worker one endpoint may hold: a quarter of them, at most 10. With the default 200
+ * slots it takes 20 endpoints hanging at once to fill a worker; each of them costs only its own
+ * deliveries' latency.
+ */
+export function endpointSlotLimit(concurrency: number): number {
+  return Math.max(1, Math.min(10, Math.floor(concurrency / 4)));
 }
 
 /** Per-process load of each endpoint: attempts in flight, and how long its attempts take lately. */
@@ -107,7 +116,7 @@ export const webhooksQueue = defineQueue({
   workerOptions: { settings: { backoffStrategy: webhookBackoff } },
   successLogLevel: 'debug',
   createProcessor: ({ db, config, metrics, log, queues }) => {
-    const endpointLoad = new EndpointLoad(Math.max(1, Math.floor(config.webhooks.concurrency / 4)));
+    const endpointLoad = new EndpointLoad(endpointSlotLimit(config.webhooks.concurrency));
     const attemptLog = new BatchWriter<AttemptRecord>(log, {
       maxRows: 200,
       maxWaitMs: BATCH_WAIT_MS,

@@ -149,13 +149,14 @@ const EnvSchema = z.object({
   // Webhooks (DESIGN.md "Shippers", docs/webhooks.md): the waits between attempts (the first is
   // immediate), whether private/loopback/link-local targets are allowed (development and tests
   // only), host names allowed to resolve to them anyway, the per-attempt deadline, the key that
-  // encrypts signing secrets at rest (32 bytes, base64 or hex), and deliveries in flight per worker.
+  // encrypts signing secrets at rest (32 bytes, base64 or hex), and deliveries in flight per worker
+  // (attempts mostly wait on the network, so many; one endpoint holds at most 10 of them).
   WEBHOOK_RETRY_SCHEDULE: z.string().default('5s,5m,30m,2h,5h,10h,10h'),
   WEBHOOK_ALLOW_PRIVATE: bool.optional(),
   WEBHOOK_ALLOWED_HOSTS: list.default([]),
   WEBHOOK_TIMEOUT_MS: int(100, 60_000).default(15_000),
   WEBHOOK_SECRET_KEY: z.string().min(1).optional(),
-  WEBHOOK_CONCURRENCY: int(1, 1000).default(50),
+  WEBHOOK_CONCURRENCY: int(1, 2000).default(200),
   // How long the delivery log of finished deliveries is kept (the maintenance job deletes older ones).
   WEBHOOK_LOG_RETENTION_DAYS: int(1, 3650).default(30),
 });

@@ -5,18 +5,19 @@
  * machine).
  *
  * One UVIS process (role all: API, workers, outbox relay) on a fresh database, started in this
- * process; the receivers run here too, so everything shares the cores. Events are committed
+ * process; the receivers (the shippers' side) run in a child process (scripts/bench/webhook-receivers.ts),
+ * on the same two cores. Events are committed
  * through the same path as real changes (use-cases/announce.ts announceWebhook in a unit of work:
  * outbox row, relay kick) at BENCH_WEBHOOK_RATE events a second (200: 2,000 deliveries a second)
  * from BENCH_WEBHOOK_WRITERS concurrent writers. Prints p50/p95/p99/max and throughput.
  *
  * Options (environment): BENCH_WEBHOOK_EVENTS, BENCH_WEBHOOK_ENDPOINTS, BENCH_WEBHOOK_RATE,
- * WEBHOOK_CONCURRENCY (50), DATABASE_URL / REDIS_URL (servers to use).
+ * WEBHOOK_CONCURRENCY (200), DATABASE_URL / REDIS_URL (servers to use).
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { fork } from 'node:child_process';
 import { cpus } from 'node:os';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { startUvis } from '../app/start.js';
 import { loadConfig } from '../lib/config.js';
 import { ensurePostgres, ensureRedis } from '../lib/local-services.js';
@@ -43,30 +44,19 @@ async function main() {
   await clearRedisPrefix(REDIS, PREFIX);
 
   const committedAt = new Map<number, number>();
-  const latencies: number[] = [];
-  const seen = new Set<string>();
-  let lastArrival = 0;
-  const servers: Server[] = [];
-  for (let i = 0; i < ENDPOINTS; i++) {
-    const server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const now = Date.now();
-        const seq = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { data: { seq: number } }).data.seq;
-        const key = `${i}:${seq}`;
-        if (!seen.has(key)) {
-          seen.add(key);
-          latencies.push(now - committedAt.get(seq)!);
-          lastArrival = now;
+  const receivers = fork(fileURLToPath(new URL('./bench/webhook-receivers.ts', import.meta.url)), [String(ENDPOINTS)], { execArgv: ['--import', 'tsx'] });
+  const ask = <T>(type: string, key: string) =>
+    new Promise<T>((resolve) => {
+      const on = (msg: Record<string, unknown>) => {
+        if (key in msg) {
+          receivers.off('message', on);
+          resolve(msg[key] as T);
         }
-        res.statusCode = 204;
-        res.end();
-      });
+      };
+      receivers.on('message', on);
+      if (type) receivers.send({ type });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    servers.push(server);
-  }
+  const ports = await ask<number[]>('', 'ports');
 
   const config = loadConfig({
     ...env,
@@ -87,10 +77,10 @@ async function main() {
   const { deps } = uvis;
   const queries = new Map<string, number>();
   if (env.BENCH_WEBHOOK_COUNT_QUERIES) deps.db.on('query', (q: { sql: string }) => queries.set(q.sql.slice(0, 60), (queries.get(q.sql.slice(0, 60)) ?? 0) + 1));
-  for (const server of servers) {
+  for (const port of ports) {
     const secret = newWebhookSecret();
     await deps.db('webhook_endpoints').insert({
-      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+      url: `http://127.0.0.1:${port}/hook`,
       events: ['*'],
       secret_enc: encryptSecret(config.webhooks.secretKey, secret),
     });
@@ -114,8 +104,10 @@ async function main() {
   const committed = Date.now();
   const expected = EVENTS * ENDPOINTS;
   const deadline = Date.now() + 120_000;
-  while (latencies.length < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-
+  while ((await ask<number>('count', 'count')) < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const arrivals = await ask<[string, number][]>('arrivals', 'arrivals');
+  const latencies = arrivals.map(([key, at]) => at - committedAt.get(Number(key.split(':')[1]))!);
+  const lastArrival = Math.max(...arrivals.map(([, at]) => at));
   const sorted = [...latencies].sort((a, b) => a - b);
   const seconds = (lastArrival - started) / 1000;
   console.log('');
@@ -129,10 +121,7 @@ async function main() {
 
   if (env.BENCH_WEBHOOK_COUNT_QUERIES) for (const [sql, n] of [...queries].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(n, sql);
   await uvis.shutdown.run('benchmark finished');
-  for (const server of servers) {
-    server.closeAllConnections();
-    server.close();
-  }
+  receivers.kill();
   await clearRedisPrefix(REDIS, PREFIX);
   process.exit(0);
 }
