@@ -65,15 +65,24 @@ export async function createEndpoint(
   return { row, secret };
 }
 
+/** The endpoint if the scope may see it: another client's looks exactly like a missing one. */
+async function findScoped(tx: Tx, scope: WebhookScope, id: number, forUpdate: boolean): Promise<EndpointRow | undefined> {
+  const row = await getEndpoint(tx.trx, id, { forUpdate });
+  return row && (scope.kind === 'all' || row.client_id === scope.clientId) ? row : undefined;
+}
+
+/** Locks an endpoint the caller may change (404 otherwise). */
 async function scopedEndpoint(tx: Tx, scope: WebhookScope, id: number): Promise<EndpointRow> {
-  const row = await getEndpoint(tx.trx, id, { forUpdate: true });
-  if (!row || (scope.kind === 'client' && row.client_id !== scope.clientId)) throw new NotFoundError('webhook endpoint');
+  const row = await findScoped(tx, scope, id, true);
+  if (!row) throw new NotFoundError('webhook endpoint');
   return row;
 }
 
 /** An endpoint the caller may read (404 otherwise). */
 export async function readEndpoint(tx: Tx, scope: WebhookScope, id: number): Promise<EndpointRow> {
-  return scopedEndpoint(tx, scope, id);
+  const row = await findScoped(tx, scope, id, false);
+  if (!row) throw new NotFoundError('webhook endpoint');
+  return row;
 }
 
 export interface EndpointPatch {
@@ -129,9 +138,9 @@ export async function rotateSecret(
 export async function retryDelivery(tx: Tx, scope: WebhookScope, deliveryId: number): Promise<DeliveryRow> {
   const delivery = await lockDelivery(tx.trx, deliveryId);
   if (!delivery) throw new NotFoundError('webhook delivery');
-  const endpoint = await scopedEndpoint(tx, scope, delivery.endpoint_id).catch(() => {
-    throw new NotFoundError('webhook delivery');
-  });
+  // A deleted endpoint's deliveries, or another client's, are not there for this caller.
+  const endpoint = await findScoped(tx, scope, delivery.endpoint_id, true);
+  if (!endpoint) throw new NotFoundError('webhook delivery');
   if (!endpoint.enabled) throw new ConflictError(`endpoint ${endpoint.id} is disabled: enable it first`, 'endpoint_disabled');
   const row = await reopenDelivery(tx.trx, deliveryId);
   await writeEvent(tx.trx, WEBHOOK_RETRY, { deliveryId, endpointId: endpoint.id });
