@@ -9,7 +9,7 @@
  * on the same two cores. Events are committed
  * through the same path as real changes (use-cases/announce.ts announceWebhook in a unit of work:
  * outbox row, relay kick) at BENCH_WEBHOOK_RATE events a second (200: 2,000 deliveries a second)
- * from BENCH_WEBHOOK_WRITERS concurrent writers. Prints p50/p95/p99/max and throughput.
+ * from 8 concurrent writers. Prints p50/p95/p99/max and throughput.
  *
  * Options (environment): BENCH_WEBHOOK_EVENTS, BENCH_WEBHOOK_ENDPOINTS, BENCH_WEBHOOK_RATE,
  * WEBHOOK_CONCURRENCY (200), DATABASE_URL / REDIS_URL (servers to use).
