@@ -3,6 +3,7 @@ import type { Db } from '../db/knex.js';
 import { poolStats } from '../db/knex.js';
 import { openExcursionCounts } from '../db/excursions.js';
 import { pendingOutbox } from '../db/outbox.js';
+import { autoDisabledCount } from '../db/webhooks.js';
 import { lastSuccessTimes } from '../backups/manifest.js';
 import type { Queues } from '../jobs/queues.js';
 import { scrapeGauge, type Metrics } from '../lib/metrics.js';
@@ -89,5 +90,15 @@ export function registerExcursionGauges(metrics: Metrics, db: Db, options: Scrap
       const counts = await read();
       for (const severity of ['WARNING', 'CRITICAL'] as const) gauge.set({ severity }, counts[severity]);
     },
+  );
+}
+
+/** Webhook endpoints UVIS disabled after 5 days of failures and nobody has re-enabled or deleted: the operator alert's source. */
+export function registerWebhookGauges(metrics: Metrics, db: Db, options: ScrapeCacheOptions = {}): void {
+  const read = cachedRead(() => withTimeout(autoDisabledCount(db), 1000, () => new Error('timeout')), options.cacheMs);
+  scrapeGauge(
+    metrics.registry,
+    { name: 'uvis_webhook_endpoints_auto_disabled', help: 'Webhook endpoints disabled after 5 days of failed deliveries, not yet re-enabled or deleted' },
+    async (gauge) => gauge.set(await read()),
   );
 }

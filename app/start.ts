@@ -32,7 +32,7 @@ import { AuthAnnouncer, PrincipalCache } from '../lib/principal-cache.js';
 import { closeRedis, createRedis, waitForRedis } from '../lib/redis.js';
 import { Shutdown } from '../lib/shutdown.js';
 import { TokenService } from '../lib/tokens.js';
-import { registerBackupGauges, registerDatabaseGauges, registerExcursionGauges, registerQueueGauges } from './scrape-metrics.js';
+import { registerBackupGauges, registerDatabaseGauges, registerExcursionGauges, registerQueueGauges, registerWebhookGauges } from './scrape-metrics.js';
 
 export interface StartOptions {
   role: ProcessRole;
@@ -67,6 +67,7 @@ export function createDeps(config: Config, options: StartOptions): AppDeps {
   registerDatabaseGauges(metrics, db);
   registerBackupGauges(metrics, db);
   registerExcursionGauges(metrics, db);
+  registerWebhookGauges(metrics, db);
   return {
     config,
     log,

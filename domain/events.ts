@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { DISPATCH_STATUSES } from './dispatch-status.js';
 import { GEOFENCE_SITES } from './geofences.js';
+import { WebhookEventTypeSchema } from './webhook-events.js';
 
 export interface OutboxEvent<P extends z.ZodObject = z.ZodObject> {
   queue: string;
@@ -70,4 +71,36 @@ const GeofencePayload = z.object({
 export const DISPATCH_ARRIVED = outboxEvent('dispatches', 'dispatch.arrived', GeofencePayload);
 export const DISPATCH_DEPARTED = outboxEvent('dispatches', 'dispatch.departed', GeofencePayload);
 
-export const OUTBOX_EVENTS: readonly OutboxEvent[] = [ORDER_CHANGED, DISPATCH_STATUS_CHANGED, DISPATCH_ARRIVED, DISPATCH_DEPARTED];
+/**
+ * An event for shippers' webhooks (domain/webhook-events.ts), written in the change's own
+ * transaction: `data` is the snapshot the shipper receives, taken when the change committed.
+ * The webhooks queue fans it out to every subscribed endpoint; the outbox row's job key is
+ * the event's identity (the `webhook-id` header), so a fan-out run twice delivers once.
+ */
+export const WEBHOOK_EVENT = outboxEvent(
+  'webhooks',
+  'webhook.event',
+  z.object({
+    type: WebhookEventTypeSchema,
+    /** The client whose order the event concerns: only that client's endpoints and the unbound ones receive it. */
+    clientId: z.number().int().positive().nullable(),
+    occurredAt: z.iso.datetime({ offset: true }),
+    data: z.record(z.string(), z.unknown()),
+  }),
+);
+
+/** A manual retry of one delivery (POST /webhooks/deliveries/:id/retry), queued through the outbox like the rest. */
+export const WEBHOOK_RETRY = outboxEvent(
+  'webhooks',
+  'webhook.deliver',
+  z.object({ deliveryId: z.number().int().positive(), endpointId: z.number().int().positive() }),
+);
+
+export const OUTBOX_EVENTS: readonly OutboxEvent[] = [
+  ORDER_CHANGED,
+  DISPATCH_STATUS_CHANGED,
+  DISPATCH_ARRIVED,
+  DISPATCH_DEPARTED,
+  WEBHOOK_EVENT,
+  WEBHOOK_RETRY,
+];

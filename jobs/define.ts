@@ -4,7 +4,7 @@
  * schemas, options, concurrency, schedules, who may see its jobs, its description),
  * so adding a queue is one new file and one line in the catalogue.
  */
-import type { Job, JobsOptions, WorkerOptions } from 'bullmq';
+import type { Job, JobsOptions, Queue, WorkerOptions } from 'bullmq';
 import type { z } from 'zod';
 import type { Config } from '../lib/config.js';
 import type { Cache } from '../lib/cache.js';
@@ -21,10 +21,14 @@ export interface WorkerDeps {
   live: LivePublisher;
   metrics: Metrics;
   log: Logger;
+  /** The catalogue's producers, for a processor that fans one job out into others (webhooks). */
+  queues: Record<string, Queue>;
 }
 
 export interface JobContext {
   job: Job;
+  /** The worker's lock token: what job.moveToDelayed needs to put an active job back. */
+  token?: string;
   log: Logger;
 }
 

@@ -13,12 +13,14 @@ import { dispatchesQueue } from './dispatches.js';
 import { locationsQueue } from './locations.js';
 import { ordersQueue } from './orders.js';
 import { telemetryQueue } from './telemetry.js';
+import { webhooksQueue } from './webhooks.js';
 
 export const catalogue = {
   orders: ordersQueue,
   dispatches: dispatchesQueue,
   locations: locationsQueue,
   telemetry: telemetryQueue,
+  webhooks: webhooksQueue,
   backups: backupsQueue,
   maintenance: maintenanceQueue,
 };

@@ -3,7 +3,8 @@
  * older than LOCATION_RETENTION_DAYS and temperature readings older than
  * TELEMETRY_RETENTION_DAYS are deleted in small batches (the BRIN index on
  * recorded_at finds them cheaply); relayed outbox rows, expired idempotency keys and
- * finished sessions are removed. Backup leftovers (runs left running by a dead process,
+ * finished sessions are removed, and finished webhook deliveries with their attempt log
+ * after WEBHOOK_LOG_RETENTION_DAYS. Backup leftovers (runs left running by a dead process,
  * orphaned .partial files, scratch databases of crashed verifications) are swept too.
  */
 import { z } from 'zod';
@@ -12,6 +13,7 @@ import { deleteLocationsBefore } from '../db/locations.js';
 import { deletePublishedBefore } from '../db/outbox.js';
 import { deleteReadingsBefore } from '../db/temperatures.js';
 import { deleteSessionsEndedBefore } from '../db/sessions.js';
+import { deleteFinishedDeliveriesBefore } from '../db/webhooks.js';
 import { sweptCounts } from '../backups/leftovers.js';
 import { sweepBackupLeftovers } from './backups.js';
 import { SHARED_HASH_TAG, defineQueue } from './define.js';
@@ -43,6 +45,7 @@ export const maintenanceQueue = defineQueue({
           outbox: await deletePublishedBefore(db, new Date(now - config.maintenance.outboxRetentionDays * DAY)),
           idempotencyKeys: await deleteKeysBefore(db, new Date(now - config.maintenance.idempotencyKeyTtlHours * 3_600_000)),
           sessions: await deleteSessionsEndedBefore(db, new Date(now - 30 * DAY)),
+          webhookDeliveries: await deleteFinishedDeliveriesBefore(db, new Date(now - config.webhooks.logRetentionDays * DAY)),
           backupLeftovers: sweptCounts(await sweepBackupLeftovers({ db, config, log })),
         };
         log.info(result, 'maintenance cleanup done');

@@ -1,5 +1,5 @@
 /** Starts one BullMQ Worker per configured queue, with payload validation, logging and metrics around every job. */
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import { cappedBackoff, type Processor, type QueueDefinition, type WorkerDeps } from './define.js';
@@ -35,7 +35,7 @@ export function startWorkers(deps: WorkerDeps, options: StartWorkersOptions): Ru
   const workers = options.queues.map((name) => {
     const definition = queueDefinition(name);
     const processor = processors.get(name)!;
-    const worker = new Worker(name, (job) => runJob(deps, name, definition, processor, job), {
+    const worker = new Worker(name, (job, token) => runJob(deps, name, definition, processor, job, token), {
       connection: options.connection(),
       prefix: queuePrefix(options.redisPrefix, name),
       concurrency: definition.concurrency(deps.config),
@@ -72,6 +72,7 @@ async function runJob(
   definition: QueueDefinition,
   processor: Processor<Record<string, z.ZodType>>,
   job: Job,
+  token?: string,
 ): Promise<unknown> {
   const log = deps.log.child({ queue, jobId: job.id, jobName: job.name, attempt: job.attemptsMade + 1 });
   const schema = definition.jobs[job.name];
@@ -88,11 +89,12 @@ async function runJob(
   const stopTimer = deps.metrics.jobDuration.startTimer({ queue });
   try {
     const started = Date.now();
-    const result = await handler(parsed.data, { job, log });
+    const result = await handler(parsed.data, { job, token, log });
     log[definition.successLogLevel ?? 'info']({ durationMs: Date.now() - started }, 'job completed');
     return result;
   } catch (err) {
-    log.warn({ err }, 'job attempt failed');
+    // A job put back on purpose (moveToDelayed, then DelayedError) did not fail.
+    if (!(err instanceof DelayedError)) log.warn({ err }, 'job attempt failed');
     throw err;
   } finally {
     stopTimer();

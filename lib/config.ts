@@ -5,6 +5,7 @@
 import cron from 'node-cron';
 import { z } from 'zod';
 import { projectPath } from './paths.js';
+import { DEVELOPMENT_ENCRYPTION_KEY, parseEncryptionKey } from './webhook-secrets.js';
 
 export const ROLES = ['api', 'worker', 'all'] as const;
 export type ProcessRole = (typeof ROLES)[number];
@@ -150,6 +151,20 @@ const EnvSchema = z.object({
   LOGIN_LOCKOUT_SECONDS: int(1, 86_400).default(900),
   LOGIN_SLOWDOWN_AFTER: int(1, 1000).default(3),
   LOGIN_SLOWDOWN_STEP_MS: int(0, 10_000).default(250),
+
+  // Webhooks (DESIGN.md "Shippers", docs/webhooks.md): the waits between attempts (the first is
+  // immediate), whether private/loopback/link-local targets are allowed (development and tests
+  // only), host names allowed to resolve to them anyway, the per-attempt deadline, the key that
+  // encrypts signing secrets at rest (32 bytes, base64 or hex), and deliveries in flight per worker
+  // (attempts mostly wait on the network, so many; one endpoint holds at most 10 of them).
+  WEBHOOK_RETRY_SCHEDULE: z.string().default('5s,5m,30m,2h,5h,10h,10h'),
+  WEBHOOK_ALLOW_PRIVATE: bool.optional(),
+  WEBHOOK_ALLOWED_HOSTS: list.default([]),
+  WEBHOOK_TIMEOUT_MS: int(100, 60_000).default(15_000),
+  WEBHOOK_SECRET_KEY: z.string().min(1).optional(),
+  WEBHOOK_CONCURRENCY: int(1, 2000).default(200),
+  // How long the delivery log of finished deliveries is kept (the maintenance job deletes older ones).
+  WEBHOOK_LOG_RETENTION_DAYS: int(1, 3650).default(30),
 });
 
 type Env = z.infer<typeof EnvSchema>;
@@ -251,6 +266,21 @@ export interface Config {
   /** Whether worker processes run the cron schedules of the queues they serve (backups, maintenance, the DATA_GAP sweep). */
   schedules: boolean;
   maintenance: { cron: string; idempotencyKeyTtlHours: number; outboxRetentionDays: number };
+  webhooks: WebhookConfig;
+}
+
+export interface WebhookConfig {
+  /** Waits after each failed attempt, in ms (WEBHOOK_RETRY_SCHEDULE); attempts = length + 1. */
+  retryScheduleMs: number[];
+  allowPrivate: boolean;
+  /** Lower-cased host names that may resolve to non-public addresses. */
+  allowedHosts: string[];
+  timeoutMs: number;
+  /** AES-256-GCM key of the signing secrets at rest. */
+  secretKey: Buffer;
+  concurrency: number;
+  /** Days finished deliveries and their attempts are kept. */
+  logRetentionDays: number;
 }
 
 export class ConfigError extends Error {
@@ -296,7 +326,16 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     }
     if (e.DEMO_DATA) problems.push('DEMO_DATA: demo data (with its known password) is refused in production');
     if (e.RATE_LIMITS === 'off') problems.push('RATE_LIMITS: cannot be off in production');
+    if (e.WEBHOOK_ALLOW_PRIVATE) {
+      problems.push('WEBHOOK_ALLOW_PRIVATE: refused in production (webhooks could reach internal services); name trusted hosts in WEBHOOK_ALLOWED_HOSTS');
+    }
+    if (!e.WEBHOOK_SECRET_KEY) problems.push('WEBHOOK_SECRET_KEY: required in production: generate one with `openssl rand -base64 32`');
   }
+  const webhookKey = e.WEBHOOK_SECRET_KEY ? parseEncryptionKey(e.WEBHOOK_SECRET_KEY) : DEVELOPMENT_ENCRYPTION_KEY;
+  if (!webhookKey) problems.push('WEBHOOK_SECRET_KEY: must be 32 bytes in base64 or hex (`openssl rand -base64 32`)');
+  const retrySchedule = parseRetrySchedule(e.WEBHOOK_RETRY_SCHEDULE);
+  if (!retrySchedule)
+    problems.push(`WEBHOOK_RETRY_SCHEDULE: expected waits like 5s,5m,30m,2h (1 to 20 of them; units ms, s, m, h, d): "${e.WEBHOOK_RETRY_SCHEDULE}"`);
   if (e.HEADERS_TIMEOUT_MS > e.REQUEST_TIMEOUT_MS) problems.push('HEADERS_TIMEOUT_MS: must not exceed REQUEST_TIMEOUT_MS');
   if (e.DB_POOL_MIN > e.DB_POOL_MAX) problems.push('DB_POOL_MIN: must not exceed DB_POOL_MAX');
   const unknownTargets = e.BACKUP_TARGETS.filter((t) => !(BACKUP_TARGETS as readonly string[]).includes(t));
@@ -398,7 +437,29 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     // Tests start workers by the dozen: they opt in to schedules explicitly.
     schedules: (e.SCHEDULES ?? (e.NODE_ENV === 'test' ? 'off' : 'on')) === 'on',
     maintenance: { cron: e.MAINTENANCE_CRON, idempotencyKeyTtlHours: e.IDEMPOTENCY_KEY_TTL_HOURS, outboxRetentionDays: e.OUTBOX_RETENTION_DAYS },
+    webhooks: {
+      retryScheduleMs: retrySchedule!,
+      allowPrivate: e.WEBHOOK_ALLOW_PRIVATE ?? !isProduction,
+      allowedHosts: e.WEBHOOK_ALLOWED_HOSTS.map((h) => h.toLowerCase()),
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      secretKey: webhookKey!,
+      concurrency: e.WEBHOOK_CONCURRENCY,
+      logRetentionDays: e.WEBHOOK_LOG_RETENTION_DAYS,
+    },
   };
+}
+
+/** Parses "5s,5m,30m,2h" into milliseconds; undefined for a malformed list. */
+export function parseRetrySchedule(text: string): number[] | undefined {
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+  const parts = text.split(',').map((p) => p.trim());
+  const out: number[] = [];
+  for (const part of parts) {
+    const m = /^(\d+)(ms|s|m|h|d)$/.exec(part);
+    if (!m) return undefined;
+    out.push(Number(m[1]) * units[m[2]!]!);
+  }
+  return out.length > 0 && out.length <= 20 ? out : undefined;
 }
 
 /**

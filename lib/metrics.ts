@@ -16,6 +16,9 @@ export interface Metrics {
   locationBatchSize: Histogram;
   temperatureReadingsStored: Counter;
   outboxPublished: Counter<'queue'>;
+  webhookAttempts: Counter<'outcome'>;
+  webhookAttemptDuration: Histogram;
+  webhookEndpointsDisabled: Counter<'reason'>;
 }
 
 export function createMetrics(role: string): Metrics {
@@ -84,6 +87,24 @@ export function createMetrics(role: string): Metrics {
       name: 'uvis_outbox_published_total',
       help: 'Outbox rows relayed to their queue',
       labelNames: ['queue'],
+      registers,
+    }),
+    webhookAttempts: new Counter({
+      name: 'uvis_webhook_attempts_total',
+      help: 'Webhook delivery attempts by outcome: succeeded, retrying, failed (no attempts left), gone (410), refused (address not allowed)',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    webhookAttemptDuration: new Histogram({
+      name: 'uvis_webhook_attempt_duration_seconds',
+      help: 'Duration of webhook delivery attempts, answered or not',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30],
+      registers,
+    }),
+    webhookEndpointsDisabled: new Counter({
+      name: 'uvis_webhook_endpoints_disabled_total',
+      help: 'Webhook endpoints disabled by UVIS: gone (answered 410) or failing (5 days of failed attempts)',
+      labelNames: ['reason'],
       registers,
     }),
   };

@@ -13,6 +13,7 @@ import * as textNfc from './20261129_0007_text_nfc.js';
 import * as temperatureTelemetry from './20261129_0008_temperature_telemetry.js';
 import * as temperatureExcursions from './20261129_0009_temperature_excursions.js';
 import * as excursionEvaluations from './20261129_0010_excursion_evaluations.js';
+import * as webhooks from './20261129_0011_webhooks.js';
 import * as geofenceEvents from './20261129_0012_geofence_events.js';
 import * as shipperKeys from './20261129_0013_shipper_keys.js';
 import * as trackingLinks from './20261129_0014_tracking_links.js';
@@ -32,6 +33,7 @@ export const migrations: Migration[] = [
   { name: '20261129_0008_temperature_telemetry', ...temperatureTelemetry },
   { name: '20261129_0009_temperature_excursions', ...temperatureExcursions },
   { name: '20261129_0010_excursion_evaluations', ...excursionEvaluations },
+  { name: '20261129_0011_webhooks', ...webhooks },
   { name: '20261129_0012_geofence_events', ...geofenceEvents },
   { name: '20261129_0013_shipper_keys', ...shipperKeys },
   { name: '20261129_0014_tracking_links', ...trackingLinks },

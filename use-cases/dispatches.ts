@@ -22,7 +22,7 @@ import {
 import { unresolvedExcursions } from '../db/excursions.js';
 import { getOrder, updateOrder, type OrderRow } from '../db/orders.js';
 import { ConflictError, NotFoundError } from '../lib/errors/index.js';
-import { announceDispatchChange, announceOrderChange } from './announce.js';
+import { announceDispatchChange, announceDispatchWebhook, announceOrderChange, announceOrderStatus } from './announce.js';
 import type { UseCaseDeps } from './deps.js';
 import type { Tx } from './transaction.js';
 
@@ -68,9 +68,11 @@ export async function assignDispatch(tx: Tx, deps: Deps, input: AssignInput): Pr
     assigned_by: input.by,
     notes: input.notes ?? null,
   });
-  await updateOrder(trx, order.id, { status: orderStatusFor('ASSIGNED') });
+  const assigned = await updateOrder(trx, order.id, { status: orderStatusFor('ASSIGNED') });
   await announceDispatchChange(tx, deps, dispatch, null, input.by);
   await announceOrderChange(tx, deps, order.id, 'status');
+  await announceDispatchWebhook(tx, dispatch, order.client_id, null);
+  await announceOrderStatus(tx, assigned, order.status);
   return dispatch;
 }
 
@@ -107,7 +109,7 @@ export async function changeDispatchStatus(tx: Tx, deps: Deps, input: StatusChan
     throw new ConflictError(reason, 'invalid_transition', { from: current.status, to: input.to });
   }
   if (check.kind === 'same') return { dispatch: current, order: locked.order, changed: false };
-  return { ...(await moveDispatch(tx, deps, current, input.to, actor.userId, input.note)), changed: true };
+  return { ...(await moveDispatch(tx, deps, current, locked.order.status, input.to, actor.userId, input.note)), changed: true };
 }
 
 /** Cancels an order that is PENDING or ASSIGNED (domain/orders.ts) and its active dispatch; 409 once it is on the road, done or cancelled. */
@@ -118,9 +120,10 @@ export async function cancelOrder(tx: Tx, deps: Deps, orderId: number, by: numbe
   const refusal = orderCancelRefusal(orderId, order.status);
   if (refusal) throw new ConflictError(refusal.message, refusal.code);
   const active = await lockActiveDispatchOfOrder(tx.trx, order.id);
-  if (active) return (await moveDispatch(tx, deps, active, 'CANCELLED', by, reason ?? 'order cancelled', 'CANCELLED')).order;
+  if (active) return (await moveDispatch(tx, deps, active, order.status, 'CANCELLED', by, reason ?? 'order cancelled', 'CANCELLED')).order;
   const row = await updateOrder(tx.trx, order.id, { status: 'CANCELLED' });
   await announceOrderChange(tx, deps, row.id, 'cancelled');
+  await announceOrderStatus(tx, row, order.status);
   return row;
 }
 
@@ -135,6 +138,7 @@ async function moveDispatch(
   tx: Tx,
   deps: Deps,
   current: DispatchRow,
+  orderBefore: OrderStatus,
   to: DispatchStatus,
   by: number,
   note: string | null | undefined,
@@ -154,5 +158,7 @@ async function moveDispatch(
   const order = await updateOrder(tx.trx, dispatch.order_id, { status: orderStatus });
   await announceDispatchChange(tx, deps, dispatch, current.status, by, note);
   await announceOrderChange(tx, deps, dispatch.order_id, orderStatus === 'CANCELLED' ? 'cancelled' : 'status');
+  await announceDispatchWebhook(tx, dispatch, order.client_id, current.status);
+  await announceOrderStatus(tx, order, orderBefore);
   return { dispatch, order };
 }

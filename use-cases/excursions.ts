@@ -61,6 +61,7 @@ import {
 import type { CorrectiveAction } from '../domain/corrective-actions.js';
 import { NotFoundError } from '../lib/errors/index.js';
 import type { LiveEvent } from '../lib/live-events.js';
+import { announceWebhook } from './announce.js';
 import type { Tx } from './transaction.js';
 
 export interface EvaluationSettings {
@@ -130,6 +131,38 @@ function liveEvent(row: ExcursionRow): LiveEvent {
     ended_at: row.ended_at?.toISOString() ?? null,
     at: new Date().toISOString(),
   };
+}
+
+function excursionData(row: ExcursionRow, orderId: number, clientId: number) {
+  return {
+    excursion_id: row.id,
+    dispatch_id: row.dispatch_id,
+    order_id: orderId,
+    client_id: clientId,
+    vehicle_id: row.vehicle_id,
+    sensor: row.sensor,
+    kind: row.kind,
+    severity: row.severity,
+    status: row.status,
+    started_at: row.started_at,
+    ended_at: row.ended_at,
+    duration_s: row.duration_s,
+    peak_c: row.peak_c,
+    mean_c: row.mean_c,
+  };
+}
+
+/**
+ * The shipper's excursion events, written in the evaluation's transaction: opened when an excursion
+ * first appears, closed when it closes. One found already closed (an offline buffer uploaded late)
+ * sends both, in that order. A superseded excursion (a late reading moved its start) sends nothing
+ * more: its replacement is a new excursion, announced as such.
+ */
+async function announceExcursionWebhooks(tx: Tx, row: ExcursionRow, previous: 'OPEN' | 'CLOSED' | null, clientId: number, orderId: number): Promise<void> {
+  if (previous === row.status) return;
+  if (previous === null) await announceWebhook(tx, 'temperature.excursion_opened', clientId, excursionData(row, orderId, clientId), row.started_at);
+  if (row.status === 'CLOSED')
+    await announceWebhook(tx, 'temperature.excursion_closed', clientId, excursionData(row, orderId, clientId), row.ended_at ?? new Date());
 }
 
 export interface EvaluationResult {
@@ -248,6 +281,7 @@ export async function evaluateDispatchExcursions(
   await saveEvaluationState(trx, dispatchId, { basis, sensors });
 
   const changed = written.filter((w) => w.previousStatus !== w.row.status).map((w) => w.row);
+  for (const w of written) await announceExcursionWebhooks(tx, w.row, w.previousStatus, order.client_id, dispatch.order_id);
   if (deps.live && changed.length > 0) {
     const live = deps.live;
     tx.afterCommit(() => {

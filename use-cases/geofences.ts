@@ -47,6 +47,7 @@ import {
   type GeofencedDispatch,
 } from '../db/geofences.js';
 import { writeEvent } from '../db/outbox.js';
+import { announceWebhook } from './announce.js';
 import type { Trx } from '../db/knex.js';
 import type { UseCaseDeps } from './deps.js';
 import { transaction } from './transaction.js';
@@ -164,6 +165,14 @@ export async function evaluateDispatchGeofences(deps: Pick<UseCaseDeps, 'db' | '
         longitude: row.longitude,
         suggestedStatus: suggestedStatus(dispatch.status, row),
       });
+      // The shipper's webhook of the same name (the site, when; not the driver's exact fix).
+      await announceWebhook(
+        tx,
+        row.kind === 'ARRIVED' ? 'dispatch.arrived' : 'dispatch.departed',
+        order.client_id,
+        { dispatch_id: dispatch.id, order_id: dispatch.order_id, client_id: order.client_id, site: row.site, at: row.at },
+        row.at,
+      );
     }
     return result.inserted.length;
   });

@@ -4,7 +4,7 @@ import { customLimitsProblem } from '../domain/temperature-profiles.js';
 import { getOrder, insertOrder, updateOrder, type OrderRow } from '../db/orders.js';
 import { findRecord } from '../db/records.js';
 import { ConflictError, NotFoundError, ValidationError } from '../lib/errors/index.js';
-import { announceOrderChange } from './announce.js';
+import { announceOrderChange, announceOrderCreated } from './announce.js';
 import type { UseCaseDeps } from './deps.js';
 import type { Tx } from './transaction.js';
 
@@ -30,6 +30,7 @@ export async function createOrder(tx: Tx, deps: Deps, fields: OrderFields & { cl
   checkTempLimits(fields.temp_min_c, fields.temp_max_c);
   const row = await insertOrder(tx.trx, { ...fields, status: 'PENDING', created_by: by });
   await announceOrderChange(tx, deps, row.id, 'created');
+  await announceOrderCreated(tx, row);
   return row;
 }
 

@@ -17,6 +17,7 @@ import { orderRoutes } from './orders.js';
 import { telemetryRoutes } from './telemetry.js';
 import { temperatureReportRoutes } from './temperature-report.js';
 import { trackingRoutes } from './tracking.js';
+import { webhookRoutes } from './webhooks.js';
 
 export function allRoutes(deps: AppDeps, loginLimits: RouteSpec['before'] = []): RouteSpec[] {
   // Express matches routes in order: the drivers' hot path (GPS posts, their list) comes first.
@@ -36,6 +37,7 @@ export function allRoutes(deps: AppDeps, loginLimits: RouteSpec['before'] = []):
     ...backupRoutes(deps),
     ...apiKeyRoutes(deps),
     ...trackingRoutes(deps),
+    ...webhookRoutes(deps),
     ...dashboardRoutes(deps),
   ];
 }

@@ -146,6 +146,7 @@ describe('the runtime command, without Docker', () => {
     JWT_SECRET: 'deploy-test-secret-0123456789abcdefghijklmnop',
     // Required in production (lib/config.ts).
     METRICS_TOKEN: 'deploy-test-metrics-token-4f7c1e9a',
+    WEBHOOK_SECRET_KEY: 'Xb3kP9qL2vN7sR4tW8yB1cF6hJ0mQ5dG8aE3uI7oP1s=',
     REDIS_URL: baseUrls().redisUrl,
     REDIS_PREFIX: prefix,
     HOST: '127.0.0.1',

@@ -23,6 +23,9 @@ export const TABLES = [
   'excursion_actions',
   'excursion_evaluations',
   'geofence_events',
+  'webhook_endpoints',
+  'webhook_deliveries',
+  'webhook_attempts',
 ];
 /**
  * Columns written in the background by the outbox relay of the process under test

@@ -7,6 +7,7 @@
  * the address get no geofence.
  */
 import { Redis } from 'ioredis';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { liveChannel } from '../../lib/live-events.js';
 import { evaluateDispatchGeofences } from '../../use-cases/geofences.js';
@@ -14,6 +15,7 @@ import { DEMO_DISPATCHER, waitFor } from '../helpers/api-client.js';
 import { assign, createDriverAccount, createOrder, createVehicle } from '../helpers/fixtures.js';
 import { baseUrls } from '../helpers/databases.js';
 import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
+import { startReceiver } from '../helpers/webhook-receiver.js';
 
 let uvis: TestUvis;
 let admin: string;
@@ -83,7 +85,14 @@ async function mobileItem(token: string, dispatchId: number) {
 }
 
 describe('geofences over HTTP', () => {
-  it('points posted near the pickup give one arrival, one outbox event, one live event and one suggested status; the status is unchanged', async () => {
+  it('points posted near the pickup give one arrival, one outbox event, one live event, one signed webhook and one suggested status; the status is unchanged', async () => {
+    const receiver = await startReceiver();
+    const endpoint = await uvis.api.post(
+      '/api/v1/webhooks/endpoints',
+      { url: receiver.url('/arrivals'), events: ['dispatch.arrived', 'dispatch.departed'] },
+      admin,
+    );
+    expect(endpoint.status, endpoint.text).toBe(201);
     const subscriber = new Redis(baseUrls().redisUrl);
     const live: Record<string, unknown>[] = [];
     await subscriber.subscribe(liveChannel(uvis.config.redisPrefix));
@@ -120,6 +129,24 @@ describe('geofences over HTTP', () => {
         suggestedStatus: 'PICKED_UP',
       });
 
+      // The shipper's webhook: one outbox event of the type, one delivery, verified with the standardwebhooks library.
+      const webhookEvents = await db()('outbox')
+        .where('job_name', 'webhook.event')
+        .whereRaw(`payload->'data'->>'dispatch_id' = ?`, [String(dispatchId)]);
+      expect(webhookEvents.map((r) => r.payload.type).filter((t: string) => t.startsWith('dispatch.a'))).toEqual(['dispatch.assigned', 'dispatch.arrived']);
+      const mine = () =>
+        receiver
+          .received('/arrivals')
+          .map((r) => new Webhook(endpoint.body.secret).verify(r.body, r.headers) as { type: string; data: Record<string, unknown> })
+          .filter((e) => e.data.dispatch_id === dispatchId);
+      await waitFor(async () => mine().length >= 1, { what: 'the dispatch.arrived webhook' });
+      expect(mine()).toEqual([
+        expect.objectContaining({
+          type: 'dispatch.arrived',
+          data: expect.objectContaining({ order_id: orderId, site: 'PICKUP', at: new Date(t0 + 30_000).toISOString() }),
+        }),
+      ]);
+
       await waitFor(async () => live.length >= 1, { what: 'the live geofence event' });
       expect(live).toEqual([
         expect.objectContaining({ type: 'geofence', dispatch_id: dispatchId, site: 'PICKUP', kind: 'ARRIVED', suggested_status: 'PICKED_UP' }),
@@ -136,6 +163,7 @@ describe('geofences over HTTP', () => {
       expect(live).toHaveLength(1);
     } finally {
       await subscriber.quit();
+      await receiver.close();
     }
   });
 

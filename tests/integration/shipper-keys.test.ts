@@ -125,6 +125,36 @@ describe('what a shipper key may do', () => {
     expect(pdf.status).toBe(404);
   });
 
+  it("manages its own client's webhook endpoints only: another client's endpoint is a 404 on every endpoint route", async () => {
+    const [a, b] = shippers as [(typeof shippers)[0], (typeof shippers)[0]];
+    const create = (key: string, body: Record<string, unknown>) => withKey(key, 'POST', '/api/v1/webhooks/endpoints', body);
+    const mine = await create(a.key, { url: 'http://127.0.0.1:9/a', events: ['*'] });
+    expect(mine.status, mine.text).toBe(201);
+    expect(mine.body).toMatchObject({ client_id: a.clientId });
+    expect(mine.body.secret).toMatch(/^whsec_/);
+    const theirs = await create(b.key, { url: 'http://127.0.0.1:9/b', events: ['order.created'] });
+    expect(theirs.status).toBe(201);
+    // Naming another client is refused like an unknown client.
+    const foreign = await create(a.key, { url: 'http://127.0.0.1:9/x', events: ['*'], client_id: b.clientId });
+    expect([foreign.status, foreign.body.error.details[0].field]).toEqual([400, 'body.client_id']);
+
+    const listed = await withKey(a.key, 'GET', '/api/v1/webhooks/endpoints');
+    expect(listed.body.items.map((e: { id: number }) => e.id)).toEqual([mine.body.id]);
+    for (const [method, path, body] of [
+      ['GET', `/api/v1/webhooks/endpoints/${theirs.body.id}`, undefined],
+      ['PATCH', `/api/v1/webhooks/endpoints/${theirs.body.id}`, { enabled: false }],
+      ['POST', `/api/v1/webhooks/endpoints/${theirs.body.id}/rotate-secret`, undefined],
+      ['GET', `/api/v1/webhooks/endpoints/${theirs.body.id}/deliveries`, undefined],
+      ['DELETE', `/api/v1/webhooks/endpoints/${theirs.body.id}`, undefined],
+    ] as const) {
+      const res = await withKey(a.key, method, path, body);
+      expect(res.status, `${method} ${path}`).toBe(404);
+    }
+    expect((await withKey(a.key, 'GET', `/api/v1/webhooks/endpoints/${mine.body.id}`)).status).toBe(200);
+    // The other client's endpoint is untouched.
+    expect((await uvis.api.get(`/api/v1/webhooks/endpoints/${theirs.body.id}`, admin)).body).toMatchObject({ id: theirs.body.id, enabled: true });
+  });
+
   it('is refused (403 api_key_not_allowed) on every route not open to shipper keys, and those open to it are exactly the expected ones', async () => {
     const doc = (await uvis.api.get('/api/v1/openapi.json', admin)).body as {
       paths: Record<string, Record<string, { security?: Record<string, string[]>[] }>>;
@@ -156,6 +186,14 @@ describe('what a shipper key may do', () => {
         'POST /api/v1/orders',
         'POST /api/v1/orders/{id}/tracking-link',
         'DELETE /api/v1/orders/{id}/tracking-link',
+        'POST /api/v1/webhooks/endpoints',
+        'GET /api/v1/webhooks/endpoints',
+        'GET /api/v1/webhooks/endpoints/{id}',
+        'PATCH /api/v1/webhooks/endpoints/{id}',
+        'DELETE /api/v1/webhooks/endpoints/{id}',
+        'POST /api/v1/webhooks/endpoints/{id}/rotate-secret',
+        'GET /api/v1/webhooks/endpoints/{id}/deliveries',
+        'POST /api/v1/webhooks/deliveries/{id}/retry',
       ].sort(),
     );
   });

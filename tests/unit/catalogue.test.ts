@@ -10,7 +10,7 @@ import { ConfigError, loadConfig } from '../../lib/config.js';
 
 describe('job catalogue', () => {
   it('lists every queue once, each under its own name, with a description in Korean and English', () => {
-    expect(QUEUE_NAMES).toEqual(['orders', 'dispatches', 'locations', 'telemetry', 'backups', 'maintenance']);
+    expect(QUEUE_NAMES).toEqual(['orders', 'dispatches', 'locations', 'telemetry', 'webhooks', 'backups', 'maintenance']);
     for (const [key, definition] of Object.entries(catalogue)) {
       expect(definition.name).toBe(key);
       expect(definition.description).toMatch(/[가-힣].* · [A-Za-z]/);

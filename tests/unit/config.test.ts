@@ -3,7 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { ConfigError, loadConfig, secretWeakness } from '../../lib/config.js';
 
 /** What production needs besides the setting under test. */
-const PRODUCTION = { NODE_ENV: 'production', JWT_SECRET: 'q8Vn3+Zt0pLw7sXc2bYr5mKa9dHf4jGe6uTi1oPz', METRICS_TOKEN: '3f9a2c7e1b8d4a6f0c5e' };
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  JWT_SECRET: 'q8Vn3+Zt0pLw7sXc2bYr5mKa9dHf4jGe6uTi1oPz',
+  METRICS_TOKEN: '3f9a2c7e1b8d4a6f0c5e',
+  WEBHOOK_SECRET_KEY: 'Xb3kP9qL2vN7sR4tW8yB1cF6hJ0mQ5dG8aE3uI7oP1s=',
+};
 
 const problemsOf = (env: Record<string, string>) => {
   try {

@@ -1,0 +1,327 @@
+/** Webhook endpoints, deliveries (one per event and endpoint) and the attempt log (migrations/20261129_0011_webhooks.ts). */
+import { decodeCursor, encodeCursor } from './cursor.js';
+import type { Db, Trx } from './knex.js';
+
+export type DisabledReason = 'manual' | 'gone' | 'failing';
+
+export interface EndpointRow {
+  id: number;
+  client_id: number | null;
+  url: string;
+  description: string | null;
+  events: string[];
+  enabled: boolean;
+  disabled_reason: DisabledReason | null;
+  disabled_at: Date | null;
+  secret_enc: string;
+  previous_secret_enc: string | null;
+  previous_secret_expires_at: Date | null;
+  failing_since: Date | null;
+  created_by: number | null;
+  created_at: Date;
+  updated_at: Date;
+  deleted_at: Date | null;
+}
+
+export type DeliveryStatus = 'PENDING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+export type AttemptOutcome = 'succeeded' | 'retrying' | 'failed' | 'gone' | 'refused';
+
+export interface DeliveryRow {
+  id: number;
+  endpoint_id: number;
+  event_key: string;
+  event_type: string;
+  body: string;
+  status: DeliveryStatus;
+  attempts: number;
+  manual_retries: number;
+  last_status_code: number | null;
+  last_error: string | null;
+  next_attempt_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** The shape API clients see: never a secret, encrypted or not. */
+export function toEndpoint(row: EndpointRow) {
+  return {
+    id: row.id,
+    client_id: row.client_id,
+    url: row.url,
+    description: row.description,
+    events: row.events,
+    enabled: row.enabled,
+    disabled_reason: row.disabled_reason,
+    disabled_at: row.disabled_at,
+    failing_since: row.failing_since,
+    previous_secret_expires_at: row.previous_secret_expires_at,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+
+export async function insertEndpoint(
+  trx: Trx,
+  data: Pick<EndpointRow, 'client_id' | 'url' | 'description' | 'events' | 'secret_enc' | 'created_by'>,
+): Promise<EndpointRow> {
+  const [row] = await trx('webhook_endpoints').insert(data).returning('*');
+  return row;
+}
+
+/** Endpoints not deleted, newest first; a client's own when clientId is given (a shipper key, later). */
+export function listEndpoints(db: Db, clientId?: number): Promise<EndpointRow[]> {
+  const q = db('webhook_endpoints').whereNull('deleted_at').orderBy('id', 'desc');
+  if (clientId !== undefined) q.where('client_id', clientId);
+  return q.select('*');
+}
+
+export function getEndpoint(db: Db | Trx, id: number, options: { forUpdate?: boolean } = {}): Promise<EndpointRow | undefined> {
+  const q = db('webhook_endpoints').where({ id }).whereNull('deleted_at').first();
+  if (options.forUpdate) q.forUpdate();
+  return q;
+}
+
+export async function updateEndpoint(trx: Trx | Db, id: number, patch: Partial<EndpointRow>): Promise<EndpointRow> {
+  const [row] = await trx('webhook_endpoints')
+    .where({ id })
+    .update({ ...patch, updated_at: trx.fn.now() })
+    .returning('*');
+  return row;
+}
+
+/** Enabled, undeleted endpoints that receive `type` for `clientId` (their own client's, and the unbound ones). */
+export function endpointsForEvent(db: Db, type: string, clientId: number | null): Promise<Pick<EndpointRow, 'id'>[]> {
+  return db('webhook_endpoints')
+    .where('enabled', true)
+    .whereNull('deleted_at')
+    .where((q) => {
+      q.whereNull('client_id');
+      if (clientId !== null) q.orWhere('client_id', clientId);
+    })
+    .whereRaw('events && ?::text[]', [[type, '*']])
+    .select('id');
+}
+
+/**
+ * One delivery per endpoint for an event; an event fanned out again (a retried job) adds no row.
+ * Returns the deliveries of the event that were never attempted, whether new or left by a crash.
+ */
+export async function insertDeliveries(
+  db: Db,
+  eventKey: string,
+  eventType: string,
+  body: string,
+  endpointIds: number[],
+): Promise<Pick<DeliveryRow, 'id' | 'endpoint_id'>[]> {
+  if (endpointIds.length === 0) return [];
+  // One statement: the insert's own rows, and (its snapshot does not see them) the ones an earlier run left unattempted.
+  const { rows } = await db.raw(
+    `with inserted as (
+       insert into webhook_deliveries (endpoint_id, event_key, event_type, body, next_attempt_at)
+       select e, ?::uuid, ?, ?, now() from unnest(?::bigint[]) as e
+       on conflict (endpoint_id, event_key) do nothing
+       returning id, endpoint_id)
+     select id, endpoint_id from inserted
+     union
+     select id, endpoint_id from webhook_deliveries where event_key = ?::uuid and status = 'PENDING' and attempts = 0 and endpoint_id = any(?::bigint[])`,
+    [eventKey, eventType, body, endpointIds, eventKey, endpointIds],
+  );
+  return (rows as { id: string | number; endpoint_id: string | number }[]).map((r) => ({ id: Number(r.id), endpoint_id: Number(r.endpoint_id) }));
+}
+
+export interface DeliveryWithEndpoint {
+  delivery: DeliveryRow;
+  endpoint: EndpointRow;
+}
+
+/** Deliveries with their endpoints, by delivery id, in one query (attempts of many jobs are read together). */
+export async function deliveriesWithEndpoints(db: Db, ids: readonly number[]): Promise<Map<number, DeliveryWithEndpoint>> {
+  const rows: { delivery: Record<string, unknown>; endpoint: Record<string, unknown> }[] = await db('webhook_deliveries as d')
+    .join('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
+    .whereRaw('d.id = any(?::bigint[])', [[...ids]])
+    .select(db.raw('to_jsonb(d) as delivery'), db.raw('to_jsonb(e) as endpoint'));
+  const dates = (o: Record<string, unknown>, keys: string[]) => {
+    for (const k of keys) if (typeof o[k] === 'string') o[k] = new Date(o[k]);
+    return o;
+  };
+  const found = new Map<number, DeliveryWithEndpoint>();
+  for (const { delivery, endpoint } of rows) {
+    found.set(delivery.id as number, {
+      delivery: dates(delivery, ['next_attempt_at', 'created_at', 'updated_at']) as unknown as DeliveryRow,
+      endpoint: dates(endpoint, [
+        'disabled_at',
+        'previous_secret_expires_at',
+        'failing_since',
+        'created_at',
+        'updated_at',
+        'deleted_at',
+      ]) as unknown as EndpointRow,
+    });
+  }
+  return found;
+}
+
+export interface AttemptRecord {
+  deliveryId: number;
+  endpointId: number;
+  attempt: number;
+  startedAt: Date;
+  durationMs: number;
+  statusCode: number | null;
+  outcome: AttemptOutcome;
+  error: string | null;
+  nextAttemptAt: Date | null;
+}
+
+const DELIVERY_STATUS: Record<AttemptOutcome, DeliveryStatus> = {
+  succeeded: 'SUCCEEDED',
+  retrying: 'PENDING',
+  failed: 'FAILED',
+  gone: 'FAILED',
+  refused: 'FAILED',
+};
+
+/**
+ * Logs attempts and moves their deliveries, in one statement: the attempts of many concurrent jobs
+ * are written together (jobs/webhooks.ts batches them), so the database's work per attempt, not a
+ * round trip and a commit each, bounds delivery throughput.
+ */
+export async function recordAttempts(db: Db, attempts: readonly AttemptRecord[]): Promise<void> {
+  if (attempts.length === 0) return;
+  const values = attempts.map((a) => ({
+    delivery_id: a.deliveryId,
+    endpoint_id: a.endpointId,
+    attempt: a.attempt,
+    started_at: a.startedAt.toISOString(),
+    duration_ms: a.durationMs,
+    status_code: a.statusCode,
+    outcome: a.outcome,
+    error: a.error?.slice(0, 500) ?? null,
+    next_attempt_at: a.nextAttemptAt?.toISOString() ?? null,
+    status: DELIVERY_STATUS[a.outcome],
+  }));
+  await db.raw(
+    `with v as (
+       select * from jsonb_to_recordset(?::jsonb) as x(delivery_id bigint, endpoint_id bigint, attempt integer, started_at timestamptz,
+         duration_ms integer, status_code integer, outcome text, error text, next_attempt_at timestamptz, status text)),
+     logged as (
+       insert into webhook_attempts (delivery_id, endpoint_id, attempt, started_at, duration_ms, status_code, outcome, error, next_attempt_at)
+       select delivery_id, endpoint_id, attempt, started_at, duration_ms, status_code, outcome, error, next_attempt_at from v)
+     update webhook_deliveries d
+        set status = v.status, attempts = d.attempts + 1, last_status_code = v.status_code, last_error = v.error,
+            next_attempt_at = v.next_attempt_at, updated_at = now()
+       from v
+      where d.id = v.delivery_id`,
+    [JSON.stringify(values)],
+  );
+}
+
+export async function cancelDelivery(db: Db, id: number, reason: string): Promise<void> {
+  await db('webhook_deliveries')
+    .where({ id, status: 'PENDING' })
+    .update({ status: 'CANCELLED', last_error: reason, next_attempt_at: null, updated_at: db.fn.now() });
+}
+
+/** A success ends the endpoint's run of failures. Written only when there was one: successes are the common case. */
+export async function clearFailing(db: Db, endpointId: number): Promise<void> {
+  await db('webhook_endpoints').where({ id: endpointId }).whereNotNull('failing_since').update({ failing_since: null });
+}
+
+/** Starts the endpoint's run of failures (if none is running); returns when it started. */
+export async function markFailing(db: Db, endpointId: number): Promise<Date> {
+  const [row] = await db('webhook_endpoints')
+    .where({ id: endpointId })
+    .update({ failing_since: db.raw('coalesce(failing_since, now())') })
+    .returning('failing_since');
+  return (row as { failing_since: Date }).failing_since;
+}
+
+/** Disables an enabled endpoint; false when it was already disabled (another attempt got there first). */
+export async function disableEndpoint(db: Db, endpointId: number, reason: DisabledReason): Promise<boolean> {
+  const n = await db('webhook_endpoints')
+    .where({ id: endpointId, enabled: true })
+    .update({ enabled: false, disabled_reason: reason, disabled_at: db.fn.now(), updated_at: db.fn.now() });
+  return n > 0;
+}
+
+/** Endpoints UVIS disabled after days of failures, still not re-enabled or deleted: what the operator alert counts. */
+export async function autoDisabledCount(db: Db): Promise<number> {
+  const row = await db('webhook_endpoints').where({ enabled: false, disabled_reason: 'failing' }).whereNull('deleted_at').first(db.raw('count(*)::int as n'));
+  return Number((row as { n: number } | undefined)?.n ?? 0);
+}
+
+export interface AttemptListRow {
+  id: number;
+  delivery_id: number;
+  event_key: string;
+  event_type: string;
+  delivery_status: DeliveryStatus;
+  attempt: number;
+  started_at: Date;
+  duration_ms: number;
+  status_code: number | null;
+  outcome: AttemptOutcome;
+  error: string | null;
+  next_attempt_at: Date | null;
+}
+
+/** An endpoint's attempts, newest first, paged by id (webhook_attempts_endpoint_idx). */
+export async function listAttempts(
+  db: Db,
+  endpointId: number,
+  limit: number,
+  cursor?: string,
+): Promise<{ items: AttemptListRow[]; next_cursor: string | null }> {
+  const q = db('webhook_attempts as a')
+    .join('webhook_deliveries as d', 'd.id', 'a.delivery_id')
+    .where('a.endpoint_id', endpointId)
+    .orderBy('a.id', 'desc')
+    .limit(limit + 1)
+    .select(
+      'a.id',
+      'a.delivery_id',
+      'd.event_key',
+      'd.event_type',
+      'd.status as delivery_status',
+      'a.attempt',
+      'a.started_at',
+      'a.duration_ms',
+      'a.status_code',
+      'a.outcome',
+      'a.error',
+      'a.next_attempt_at',
+    );
+  if (cursor) q.where('a.id', '<', decodeCursor(cursor, ['number'])[0]!);
+  const rows: AttemptListRow[] = await q;
+  const more = rows.length > limit;
+  const items = rows.slice(0, limit);
+  return { items, next_cursor: more ? encodeCursor([items[items.length - 1]!.id]) : null };
+}
+
+/** Locks a delivery for a manual retry. */
+export function lockDelivery(trx: Trx, id: number): Promise<DeliveryRow | undefined> {
+  return trx('webhook_deliveries').where({ id }).forUpdate().first();
+}
+
+export async function reopenDelivery(trx: Trx, id: number): Promise<DeliveryRow> {
+  const [row] = await trx('webhook_deliveries')
+    .where({ id })
+    .update({ status: 'PENDING', manual_retries: trx.raw('manual_retries + 1'), next_attempt_at: trx.fn.now(), updated_at: trx.fn.now() })
+    .returning('*');
+  return row;
+}
+
+/** Deletes finished deliveries (and their attempts) last changed before `before`, in batches; returns how many deliveries. */
+export async function deleteFinishedDeliveriesBefore(db: Db, before: Date, batch = 5000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const { rowCount } = await db.raw(
+      `with old as (select id from webhook_deliveries where status <> 'PENDING' and updated_at < ? limit ?),
+            gone as (delete from webhook_attempts where delivery_id in (select id from old))
+       delete from webhook_deliveries where id in (select id from old)`,
+      [before, batch],
+    );
+    total += rowCount ?? 0;
+    if ((rowCount ?? 0) < batch) return total;
+  }
+}
