@@ -35,7 +35,9 @@ export async function loadTrackingView(db: Db, token: string): Promise<TrackingV
   if (!TRACKING_TOKEN_SHAPE.test(token)) return undefined;
   const order = await trackedOrder(db, token);
   if (!order) return undefined;
-  const current: Status = (order.dispatch_status as Status | null) ?? (order.order_status === 'CANCELLED' ? 'CANCELLED' : 'PENDING');
+  // A cancelled dispatch whose order went back to PENDING (a dispatcher re-planning) is not a cancelled shipment.
+  const dispatchStatus = order.dispatch_status === 'CANCELLED' && order.order_status !== 'CANCELLED' ? null : (order.dispatch_status as Status | null);
+  const current: Status = dispatchStatus ?? (order.order_status === 'CANCELLED' ? 'CANCELLED' : 'PENDING');
   const [history, fix, temps] = await Promise.all([
     order.dispatch_id === null ? Promise.resolve([]) : trackingTimeline(db, order.dispatch_id),
     order.driver_id !== null && POSITION_SHOWN_WHILE.includes(current as never) ? latestPosition(db, order.driver_id) : Promise.resolve(undefined),

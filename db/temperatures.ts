@@ -18,9 +18,9 @@ export interface ReadingRow {
 }
 
 /**
- * Inserts many readings in one statement (arrays unnested server-side). Duplicates by
- * (vehicle, sensor, recorded_at) are skipped, so a re-sent batch or a retried job is
- * harmless; the first stored reading wins. Each reading is attached to the dispatch
+ * Inserts many readings in one statement. Duplicates by (vehicle, sensor, recorded_at)
+ * store nothing new, so a re-sent batch or a retried job is harmless; when a duplicate's
+ * values disagree, the warmer reading (then door open) is kept, whichever came first. Each reading is attached to the dispatch
  * that held its vehicle at recorded_at: created at or before it, and not finished
  * (COMPLETED, CANCELLED, FAILED set finished_at) before it. One vehicle has at most one
  * active dispatch at a time (a unique index), so at most one matches; the lookup is
@@ -64,8 +64,16 @@ export async function insertReadings(trx: Trx, readings: ReadingRow[]): Promise<
      select * from m
       -- One lock order for every writer (see db/locations.ts insertPoints).
       order by vehicle_id, sensor, recorded_at
-     on conflict (vehicle_id, sensor, recorded_at) do nothing
-     returning 1
+     on conflict (vehicle_id, sensor, recorded_at) do update
+       set temperature_c = excluded.temperature_c, setpoint_c = excluded.setpoint_c, door_open = excluded.door_open, source = excluded.source
+       -- Two readings for one instant that disagree: the one kept is chosen by value (the warmer,
+       -- then door open over closed over unreported), as domain/excursions.ts chooses, never by
+       -- arrival order, so the stored record and its excursions do not depend on which came first.
+       where excluded.temperature_c > temperature_readings.temperature_c
+          or (excluded.temperature_c = temperature_readings.temperature_c
+              and (case when excluded.door_open then 2 when not excluded.door_open then 1 else 0 end)
+                > (case when temperature_readings.door_open then 2 when not temperature_readings.door_open then 1 else 0 end))
+     returning (xmax = 0) as inserted
      ),
      -- What the next evaluation of each dispatch must look at (db/excursions.ts takeEvaluationState):
      -- set with the readings, so a committed reading is always evaluated or pending.
@@ -75,7 +83,7 @@ export async function insertReadings(trx: Trx, readings: ReadingRow[]): Promise<
       order by dispatch_id
      on conflict (dispatch_id) do update set pending_from = least(excursion_evaluations.pending_from, excluded.pending_from)
      )
-     select (select count(*) from ins)::int as stored,
+     select (select count(*) from ins where inserted)::int as stored,
             coalesce((select array_agg(distinct dispatch_id) from m where dispatch_id is not null), '{}') as dispatch_ids`,
     [json],
   );

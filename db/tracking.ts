@@ -16,18 +16,14 @@ export interface TrackedOrder {
   driver_id: number | null;
 }
 
-/** The order behind a tracking token, with its latest dispatch; undefined for an unknown or revoked token. */
+/**
+ * The order behind a tracking token, with its latest dispatch; undefined for an unknown or revoked
+ * token. The dispatch is one lateral probe on dispatches (order_id): an anonymous request must not
+ * cost a walk over every dispatch.
+ */
 export function trackedOrder(db: Db, token: string): Promise<TrackedOrder | undefined> {
   return db('orders as o')
-    .leftJoin(
-      db('dispatches')
-        .distinctOn('order_id')
-        .orderBy([{ column: 'order_id' }, { column: 'created_at', order: 'desc' }])
-        .select('*')
-        .as('d'),
-      'd.order_id',
-      'o.id',
-    )
+    .joinRaw('left join lateral (select id, status, driver_id from dispatches where order_id = o.id order by created_at desc, id desc limit 1) d on true')
     .where('o.tracking_token', token)
     .first('o.id as order_id', 'o.status as order_status', 'o.cargo_type', 'o.created_at', 'd.id as dispatch_id', 'd.status as dispatch_status', 'd.driver_id');
 }

@@ -48,6 +48,8 @@ const RESERVED = list([
   ['240.0.0.0', 4, 'ipv4'],
   ['ff00::', 8, 'ipv6'],
   ['64:ff9b::', 96, 'ipv6'], // NAT64 can map to any IPv4 address, private ones included
+  ['64:ff9b:1::', 48, 'ipv6'], // local-use NAT64 (RFC 8215) likewise
+  ['::', 96, 'ipv6'], // IPv4-compatible (deprecated): [::127.0.0.1] parses to ::7f00:1
   ['2002::', 16, 'ipv6'], // 6to4 embeds an IPv4 address likewise
 ]);
 
@@ -89,7 +91,10 @@ export interface AddressPolicy {
 export function addressRefusal(policy: AddressPolicy, host: string, address: string): string | undefined {
   const kind = classifyAddress(address);
   if (kind === 'public') return undefined;
-  if (policy.allowedHosts.includes(host.toLowerCase().replace(/^\[|\]$/g, ''))) return undefined;
+  // The metadata service never: not for an allowed host, not with private addresses allowed.
+  if (kind !== 'metadata' && policy.allowedHosts.includes(host.toLowerCase().replace(/^\[|\]$/g, ''))) return undefined;
   if (policy.allowPrivate && (kind === 'private' || kind === 'loopback' || kind === 'link-local')) return undefined;
-  return `${host} resolves to ${address}, a ${kind} address (WEBHOOK_ALLOW_PRIVATE, WEBHOOK_ALLOWED_HOSTS)`;
+  // The refusal reaches the endpoint's owner (the delivery log): it names neither the address nor
+  // its kind, so a shipper cannot map what internal names resolve to.
+  return `${host}: not a public address (refused by WEBHOOK_ALLOW_PRIVATE, WEBHOOK_ALLOWED_HOSTS)`;
 }

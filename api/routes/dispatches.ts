@@ -74,7 +74,8 @@ export function dispatchRoutes(deps: AppDeps): RouteSpec[] {
       method: 'get',
       path: '/dispatches/:id',
       summary: 'One dispatch with its status history',
-      description: "A shipper's API key reads the dispatches of its own client's orders; any other is a 404.",
+      description:
+        "A shipper's API key reads the dispatches of its own client's orders (any other is a 404), without the carrier's internal fields: notes, assigned_by, and each history entry's changed_by and note are null.",
       tags: ['dispatches'],
       auth: STAFF,
       shipperKey: true,
@@ -87,7 +88,15 @@ export function dispatchRoutes(deps: AppDeps): RouteSpec[] {
       handler: async ({ params, principal, shipper }) => {
         const row = shipper ? await readableDispatchById(db, { principal, shipper }, params.id) : await getDispatch(db, params.id);
         if (!row) throw new NotFoundError('dispatch');
-        return reply(200, { ...toDispatch(row), history: await dispatchHistory(db, row.id) });
+        const history = await dispatchHistory(db, row.id);
+        if (!shipper) return reply(200, { ...toDispatch(row), history });
+        // A shipper sees what happened and when, not the carrier's notes or who among its staff did it.
+        return reply(200, {
+          ...toDispatch(row),
+          notes: null,
+          assigned_by: null,
+          history: history.map((h) => ({ ...h, changed_by: null, note: null })),
+        });
       },
     }),
     defineRoute({

@@ -105,8 +105,8 @@ describe('Bull Board', () => {
         .queues.map((q: { name: string }) => q.name)
         .sort(),
     ).toEqual(QUEUE_NAMES.filter(dispatcherMaySee).sort());
-    // The admin-only queues are the ones the catalogue keeps from dispatchers.
-    expect(QUEUE_NAMES.filter((q) => !dispatcherMaySee(q)).sort()).toEqual(['backups', 'maintenance']);
+    // The admin-only queues are the ones the catalogue keeps from dispatchers (webhook jobs carry shippers' URLs and payloads).
+    expect(QUEUE_NAMES.filter((q) => !dispatcherMaySee(q)).sort()).toEqual(['backups', 'maintenance', 'webhooks']);
     const retry = await browser.request('PUT', `/admin/queues/api/queues/dispatches/${jobId}/retry`, { headers: { 'x-xsrf-token': browser.xsrf } });
     expect(retry.status).toBe(403);
     expect(await uvis.running.deps.queues.dispatches.getJobState(jobId)).toBe('failed');

@@ -13,6 +13,8 @@ import { DEMO_ADMIN } from '../helpers/api-client.js';
 import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
 
 const STRONG = 'q8Vn3+Zt0pLw7sXc2bYr5mKa9dHf4jGe6uTi1oPz';
+/** Production also needs the webhook secrets' key (issue 16); these tests are about the other settings. */
+const WEBHOOK_SECRET_KEY = Buffer.alloc(32, 7).toString('base64');
 
 function configProblems(env: Record<string, string>): string[] {
   try {
@@ -104,9 +106,9 @@ describe('security battery (edge): /metrics, public route limits, slow clients, 
     });
 
     it('production refuses to start without METRICS_TOKEN, with a clear error', () => {
-      const problems = configProblems({ NODE_ENV: 'production', JWT_SECRET: STRONG });
+      const problems = configProblems({ NODE_ENV: 'production', WEBHOOK_SECRET_KEY, JWT_SECRET: STRONG });
       expect(problems.find((p) => p.startsWith('METRICS_TOKEN'))).toMatch(/required in production/);
-      expect(configProblems({ NODE_ENV: 'production', JWT_SECRET: STRONG, METRICS_TOKEN: 'a1b2c3d4e5f6a7b8c9d0' })).toEqual([]);
+      expect(configProblems({ NODE_ENV: 'production', WEBHOOK_SECRET_KEY, JWT_SECRET: STRONG, METRICS_TOKEN: 'a1b2c3d4e5f6a7b8c9d0' })).toEqual([]);
     });
 
     it('a flood of concurrent scrapes reads PostgreSQL and Redis at most once a second', async () => {
@@ -161,12 +163,12 @@ describe('security battery (edge): /metrics, public route limits, slow clients, 
         'password'.repeat(5),
       ];
       for (const secret of weak) {
-        const problem = configProblems({ NODE_ENV: 'production', JWT_SECRET: secret, METRICS_TOKEN: 'a1b2c3d4e5f6a7b8c9d0' }).find((p) =>
+        const problem = configProblems({ NODE_ENV: 'production', WEBHOOK_SECRET_KEY, JWT_SECRET: secret, METRICS_TOKEN: 'a1b2c3d4e5f6a7b8c9d0' }).find((p) =>
           p.startsWith('JWT_SECRET'),
         );
         expect(problem, JSON.stringify(secret)).toMatch(/openssl rand -base64 48/);
       }
-      expect(configProblems({ NODE_ENV: 'production', JWT_SECRET: STRONG, METRICS_TOKEN: 'a1b2c3d4e5f6a7b8c9d0' })).toEqual([]);
+      expect(configProblems({ NODE_ENV: 'production', WEBHOOK_SECRET_KEY, JWT_SECRET: STRONG, METRICS_TOKEN: 'a1b2c3d4e5f6a7b8c9d0' })).toEqual([]);
     });
   });
 
@@ -206,7 +208,7 @@ describe('security battery (edge): /metrics, public route limits, slow clients, 
     });
 
     it('production limits these routes by default', () => {
-      const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: STRONG, METRICS_TOKEN: 'a1b2c3d4e5f6a7b8c9d0' });
+      const config = loadConfig({ NODE_ENV: 'production', WEBHOOK_SECRET_KEY, JWT_SECRET: STRONG, METRICS_TOKEN: 'a1b2c3d4e5f6a7b8c9d0' });
       expect(config.rateLimits.publicPerAddress).toBeLessThanOrEqual(1000);
     });
   });
@@ -304,9 +306,11 @@ describe('security battery (edge): /metrics, public route limits, slow clients, 
     });
 
     it('is off by default in production', () => {
-      const production = loadConfig({ NODE_ENV: 'production', JWT_SECRET: STRONG, METRICS_TOKEN: 'a1b2c3d4e5f6a7b8c9d0' });
+      const production = loadConfig({ NODE_ENV: 'production', WEBHOOK_SECRET_KEY, JWT_SECRET: STRONG, METRICS_TOKEN: 'a1b2c3d4e5f6a7b8c9d0' });
       expect(production.apiDocs).toBe(false);
-      expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: STRONG, METRICS_TOKEN: 'a1b2c3d4e5f6a7b8c9d0', API_DOCS: 'on' }).apiDocs).toBe(true);
+      expect(
+        loadConfig({ NODE_ENV: 'production', WEBHOOK_SECRET_KEY, JWT_SECRET: STRONG, METRICS_TOKEN: 'a1b2c3d4e5f6a7b8c9d0', API_DOCS: 'on' }).apiDocs,
+      ).toBe(true);
       expect(loadConfig({}).apiDocs).toBe(true);
     });
   });

@@ -155,6 +155,28 @@ describe('what a shipper key may do', () => {
     expect((await uvis.api.get(`/api/v1/webhooks/endpoints/${theirs.body.id}`, admin)).body).toMatchObject({ id: theirs.body.id, enabled: true });
   });
 
+  it("reads a dispatch without the carrier's internal notes or staff ids", async () => {
+    const [a] = shippers as [(typeof shippers)[0]];
+    await uvis.running.deps.db('dispatches').where({ id: a.dispatchId }).update({ notes: '내부 메모: 기사 연락처 010-1234-5678' });
+    await uvis.running.deps.db('dispatch_status_history').insert({
+      event_id: 999_999,
+      dispatch_id: a.dispatchId,
+      from_status: 'ASSIGNED',
+      to_status: 'ACCEPTED',
+      changed_by: 1,
+      changed_at: new Date(),
+      note: '허리 아파서 늦음',
+    });
+    const staff = await uvis.api.get(`/api/v1/dispatches/${a.dispatchId}`, admin);
+    expect(staff.body.notes).toContain('내부 메모');
+    const res = await withKey(a.key, 'GET', `/api/v1/dispatches/${a.dispatchId}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ id: a.dispatchId, notes: null, assigned_by: null });
+    expect(res.body.history.length).toBeGreaterThan(0);
+    for (const h of res.body.history) expect(h).toMatchObject({ changed_by: null, note: null });
+    expect(res.text).not.toMatch(/010-1234-5678|허리/);
+  });
+
   it('is refused (403 api_key_not_allowed) on every route not open to shipper keys, and those open to it are exactly the expected ones', async () => {
     const doc = (await uvis.api.get('/api/v1/openapi.json', admin)).body as {
       paths: Record<string, Record<string, { security?: Record<string, string[]>[] }>>;

@@ -110,6 +110,20 @@ describe('the tracking page', () => {
     expect((await page(`/track/${token}`)).text).toContain('온도 기준 이탈 있음');
   });
 
+  it('a cancelled dispatch whose order went back to PENDING shows the order waiting, not a cancelled shipment', async () => {
+    const vehicle = await createVehicle(uvis.api, admin);
+    const driver = await createDriverAccount(uvis.api, admin);
+    const order = await createOrder(uvis.api, admin);
+    const dispatch = await assign(uvis.api, admin, order.id, vehicle.id, driver.driverId);
+    expect(dispatch.status, dispatch.text).toBe(201);
+    const cancel = await uvis.api.post(`/api/v1/dispatches/${dispatch.body.id}/cancel`, { reason: '차량 고장' }, admin);
+    expect(cancel.status, cancel.text).toBe(200);
+    const got = await uvis.api.get(`/api/v1/orders/${order.id}`, admin);
+    expect(got.body.status).toBe('PENDING');
+    const view = await uvis.api.get(`/api/v1/track/${tokenOf(got.body.tracking_url)}`);
+    expect(view.body.status).toMatchObject({ code: 'PENDING', label: '접수' });
+  });
+
   it('is rotated and revoked by staff or the order’s shipper key; old, revoked, unknown and malformed tokens are 404', async () => {
     const client = await uvis.api.post('/api/v1/clients', { name: '추적식품' }, admin);
     const key = (await uvis.api.post('/api/v1/admin/api-keys', { name: 'k', role: 'shipper', client_id: client.body.id }, admin)).body.key;
