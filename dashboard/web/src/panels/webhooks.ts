@@ -64,7 +64,14 @@ export function webhooksPanel(): HTMLElement {
       h('p', {}, h('code', { class: 'secret', attrs: { id: 'webhook-secret-value' } }, endpoint.secret)),
       h('p', { attrs: { 'data-role': 'secret-note' }, i18n: 'webhooks.secretNote' }),
       rotated && endpoint.previous_secret_expires_at
-        ? h('p', { attrs: { 'data-role': 'secret-overlap' } }, label('webhooks.secretOverlap'), ` ${dateTime(endpoint.previous_secret_expires_at)}`)
+        ? h(
+            'p',
+            { attrs: { 'data-role': 'secret-overlap' } },
+            label('webhooks.secretOverlap'),
+            ' ',
+            // Re-formatted on a language change (below); the rest of the box relabels itself.
+            h('time', { attrs: { datetime: endpoint.previous_secret_expires_at } }, dateTime(endpoint.previous_secret_expires_at)),
+          )
         : null,
       h(
         'div',
@@ -551,6 +558,7 @@ export function webhooksPanel(): HTMLElement {
   // Labels relabel themselves; what carries formatted dates is rebuilt on a language change.
   onLangChange(() => {
     if (!element.isConnected) return;
+    for (const when of secretBox.querySelectorAll('time')) when.textContent = dateTime(when.dateTime);
     renderEndpoints();
     renderDeliveriesHead();
     renderAttempts();
