@@ -1,7 +1,8 @@
 /**
  * The dispatcher dashboard: sign in (dispatcher or admin), then one screen with
  * orders, the order and assignment forms, active dispatches, vehicle positions and
- * queue health, kept current by the live event stream (live.ts).
+ * queue health, kept current by the live event stream (live.ts); admins also get the
+ * webhook endpoints and their deliveries.
  */
 import './styles.css';
 import { ApiError, api, hasTokens, onSignedOut, signOut } from './api.js';
@@ -15,6 +16,7 @@ import { formsPanel } from './panels/forms.js';
 import { mapPanel } from './panels/map.js';
 import { ordersPanel } from './panels/orders.js';
 import { queuesPanel } from './panels/queues.js';
+import { webhooksPanel } from './panels/webhooks.js';
 import { signInScreen, skipLink, topBar } from './shell.js';
 import { changed, state, type Topic } from './store.js';
 import type { Session } from './types.js';
@@ -66,6 +68,8 @@ function showDashboard(session: Session): void {
       dispatchesPanel(),
       mapPanel(),
       queuesPanel(session.role === 'admin'),
+      // Webhook endpoints are the admins' (the API answers 403 to dispatchers): not even offered to others.
+      session.role === 'admin' ? webhooksPanel() : null,
     ),
   );
   applyLabels(document);

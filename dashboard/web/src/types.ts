@@ -212,3 +212,39 @@ export interface PositionsEvent {
   type: 'positions';
   positions: { driver_id: number; latitude: number; longitude: number; recorded_at: string }[];
 }
+
+/** A webhook endpoint as the API lists it (api/schemas/webhooks.ts Endpoint): never its secret. */
+export interface WebhookEndpoint {
+  id: number;
+  client_id: number | null;
+  url: string;
+  description: string | null;
+  events: string[];
+  enabled: boolean;
+  disabled_reason: 'manual' | 'gone' | 'failing' | null;
+  disabled_at: string | null;
+  failing_since: string | null;
+  previous_secret_expires_at: string | null;
+  created_at: string;
+}
+
+/** The answer to a create or a secret rotation: the only time the secret is seen. */
+export interface WebhookEndpointWithSecret extends WebhookEndpoint {
+  secret: string;
+}
+
+/** One delivery attempt (api/schemas/webhooks.ts Attempt). */
+export interface WebhookAttempt {
+  id: number;
+  delivery_id: number;
+  webhook_id: string;
+  event_type: string;
+  delivery_status: 'PENDING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+  attempt: number;
+  started_at: string;
+  duration_ms: number;
+  status_code: number | null;
+  outcome: 'succeeded' | 'retrying' | 'failed' | 'gone' | 'refused';
+  error: string | null;
+  next_attempt_at: string | null;
+}
