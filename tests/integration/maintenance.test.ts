@@ -20,8 +20,8 @@ describe('maintenance cleanup', () => {
       insert into outbox (queue, job_name, payload, created_at, published_at) values
         ('orders', 'order.changed', '{}', now() - interval '10 days', now() - interval '10 days'),
         ('orders', 'order.changed', '{}', now() - interval '1 day', now() - interval '1 day');
-      insert into idempotency_keys (user_id, key, method, path, request_hash, created_at) values
-        (1, 'old-key', 'POST', '/x', 'h', now() - interval '3 days'), (1, 'new-key', 'POST', '/x', 'h', now() - interval '1 hour');
+      insert into idempotency_keys (owner, user_id, key, method, path, request_hash, created_at) values
+        ('user:1', 1, 'old-key', 'POST', '/x', 'h', now() - interval '3 days'), ('user:1', 1, 'new-key', 'POST', '/x', 'h', now() - interval '1 hour');
       insert into sessions (id, user_id, expires_at, revoked_at) values
         ('33333333-3333-4333-8333-333333333333', 1, now() - interval '40 days', null),
         ('44444444-4444-4444-8444-444444444444', 1, now() + interval '10 days', null);`);
