@@ -4,7 +4,7 @@
  */
 import type { CargoClass } from '../domain/cargo.js';
 import { ACTIVE_DISPATCH_STATUSES } from '../domain/dispatch-status.js';
-import { TEMPERATURE_PROFILES, resolveOrderLimits, type TemperatureProfileCode } from '../domain/temperature-profiles.js';
+import { TEMPERATURE_PROFILES, limitsOfOrder, type TemperatureProfileCode } from '../domain/temperature-profiles.js';
 import { UNRESOLVED_EXCURSION_SQL } from './excursions.js';
 import type { Db } from './knex.js';
 
@@ -174,8 +174,8 @@ export async function activeDispatches(db: Db, limit: number) {
 
 /** The order's limits as the dashboard shows them; a 0 °C limit stays 0 (num() and ?? keep it, never ||). */
 function dispatchLimits(r: Record<string, unknown>) {
-  const resolved = resolveOrderLimits({
-    cargo_class: r.cargo_type as CargoClass,
+  const resolved = limitsOfOrder({
+    cargo_type: r.cargo_type as CargoClass,
     temperature_profile: (r.temperature_profile as TemperatureProfileCode | null) ?? null,
     temp_min_c: num(r.temp_min_c),
     temp_max_c: num(r.temp_max_c),

@@ -1,5 +1,7 @@
 /** Reefer temperature readings: batched inserts for the worker, a dispatch's readings in time order, retention. */
 import type { Knex } from 'knex';
+import type { CargoClass } from '../domain/cargo.js';
+import type { TemperatureProfileCode } from '../domain/temperature-profiles.js';
 import { decodeTimeCursor, page, timeCursorColumn } from './cursor.js';
 import type { Db, Trx } from './knex.js';
 import { deleteRecordedBefore } from './retention.js';
@@ -99,8 +101,8 @@ export interface LatestReadingRow {
   recorded_at: Date;
   temperature_c: number;
   door_open: boolean | null;
-  cargo_type: string;
-  temperature_profile: string | null;
+  cargo_type: CargoClass;
+  temperature_profile: TemperatureProfileCode | null;
   temp_min_c: number | null;
   temp_max_c: number | null;
 }

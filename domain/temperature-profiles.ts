@@ -118,6 +118,24 @@ export function customLimitsProblem(min: number | null | undefined, max: number 
   return null;
 }
 
+/** An order row's temperature fields as stored: the cargo class is its `cargo_type` column. */
+export interface OrderLimitColumns {
+  cargo_type: CargoClass;
+  temperature_profile?: TemperatureProfileCode | null;
+  temp_min_c?: number | null;
+  temp_max_c?: number | null;
+}
+
+/** resolveOrderLimits for an order row (or any row carrying its temperature columns). */
+export function limitsOfOrder(row: OrderLimitColumns): ResolvedLimits {
+  return resolveOrderLimits({
+    cargo_class: row.cargo_type,
+    temperature_profile: row.temperature_profile,
+    temp_min_c: row.temp_min_c,
+    temp_max_c: row.temp_max_c,
+  });
+}
+
 /** The limits an order is held to: its own, else its chosen profile, else its cargo class's profile. */
 export function resolveOrderLimits(order: OrderTemperatureFields): ResolvedLimits {
   const min = order.temp_min_c ?? null;

@@ -10,19 +10,13 @@
  */
 import { latestReadings, type LatestReadingRow } from '../db/temperatures.js';
 import type { Db } from '../db/knex.js';
-import type { CargoClass } from '../domain/cargo.js';
-import { classifyReading, resolveOrderLimits, type TemperatureProfileCode } from '../domain/temperature-profiles.js';
+import { classifyReading, limitsOfOrder } from '../domain/temperature-profiles.js';
 import type { LiveEvent, LivePublisher } from '../lib/live-events.js';
 import type { Logger } from '../lib/logger.js';
 
 /** The event for one dispatch's latest reading; in range by the same rule as the dashboard's list. */
 export function temperatureEvent(row: LatestReadingRow, at: Date = new Date()): LiveEvent {
-  const { limits } = resolveOrderLimits({
-    cargo_class: row.cargo_type as CargoClass,
-    temperature_profile: row.temperature_profile as TemperatureProfileCode | null,
-    temp_min_c: row.temp_min_c,
-    temp_max_c: row.temp_max_c,
-  });
+  const { limits } = limitsOfOrder(row);
   return {
     type: 'temperature',
     dispatch_id: row.dispatch_id,

@@ -27,7 +27,7 @@
  *   workers evaluating one dispatch at once therefore run one after another, each over the readings
  *   committed so far, and the completion gate (use-cases/dispatches.ts) sees either the state before
  *   an evaluation or after it, never half of it.
- * - Limits: the order's, resolved by domain/temperature-profiles.ts resolveOrderLimits.
+ * - Limits: the order's, resolved by domain/temperature-profiles.ts limitsOfOrder.
  * - On board (for DATA_GAP): the PICKED_UP / IN_TRANSIT periods of dispatch_status_history. That
  *   history is written by the dispatches worker from the outbox, moments after the change commits;
  *   when it lags, the dispatch row itself decides: a dispatch on board now whose history shows no
@@ -41,7 +41,7 @@
  * - Live events: after the commit, one `excursion` event per excursion that appeared or changed status.
  */
 import { evaluateExcursions, isSettledReading, settledSearchBound, type Excursion, type ExcursionLimits, type OnBoardInterval } from '../domain/excursions.js';
-import { resolveOrderLimits } from '../domain/temperature-profiles.js';
+import { limitsOfOrder } from '../domain/temperature-profiles.js';
 import { lockDispatch, type DispatchRow } from '../db/dispatches.js';
 import {
   dispatchExcursionRows,
@@ -250,12 +250,7 @@ export async function evaluateDispatchExcursions(
   const state = await takeEvaluationState(trx, dispatchId);
   if (trigger === 'readings' && state !== undefined && state.pending_from === null) return { ...NOTHING, skipped: true };
   const [history, stored] = await Promise.all([statusHistoryForEvaluation(trx, dispatchId), dispatchExcursionRows(trx, dispatchId)]);
-  const { limits } = resolveOrderLimits({
-    cargo_class: order.cargo_type,
-    temperature_profile: order.temperature_profile,
-    temp_min_c: order.temp_min_c,
-    temp_max_c: order.temp_max_c,
-  });
+  const { limits } = limitsOfOrder(order);
   const { openAfterS, closeAfterS, gapS } = deps.excursions;
   const onBoard = onBoardIntervals(history, dispatch);
   const basis = JSON.stringify({ limits, openAfterS, closeAfterS, gapS, onBoard });

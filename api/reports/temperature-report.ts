@@ -6,7 +6,7 @@
 import { CARGO_INFO } from '../../domain/cargo.js';
 import {
   TEMPERATURE_PROFILES,
-  resolveOrderLimits,
+  limitsOfOrder,
   type LimitsSource,
   type TemperatureProfileCode,
   type TemperatureLimits,
@@ -130,12 +130,7 @@ export async function loadTemperatureReport(
     db,
     excursions.flatMap((e) => e.actions.map((a) => a.created_by).filter((id): id is number => id !== null)),
   );
-  const resolved = resolveOrderLimits({
-    cargo_class: header.cargo_type,
-    temperature_profile: header.temperature_profile,
-    temp_min_c: header.temp_min_c,
-    temp_max_c: header.temp_max_c,
-  });
+  const resolved = limitsOfOrder(header);
   const profile = resolved.profile ? TEMPERATURE_PROFILES[resolved.profile] : null;
   const l = resolved.limits;
   const mkt =
