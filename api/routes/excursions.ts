@@ -16,7 +16,12 @@ import { defineRoute, reply, type RouteSpec } from '../route.js';
 import { ErrorResponse, IdParams } from '../schemas/common.js';
 import { ExcursionAction, ExcursionActionPost, ExcursionList, TemperatureProfileList } from '../schemas/excursions.js';
 
-const toAction = (a: ActionRow) => ({ id: a.id, excursion_id: a.excursion_id, action: a.action, note: a.note, by: a.created_by, at: a.created_at });
+/** An action as listed under its excursion; `toAction` adds the excursion it belongs to. */
+const actionFields = (a: ActionRow) => ({ id: a.id, action: a.action, note: a.note, by: a.created_by, at: a.created_at });
+function toAction(a: ActionRow) {
+  const { id, ...rest } = actionFields(a);
+  return { id, excursion_id: a.excursion_id, ...rest };
+}
 
 function toExcursion(row: ExcursionRow & { actions: ActionRow[] }) {
   return {
@@ -36,10 +41,7 @@ function toExcursion(row: ExcursionRow & { actions: ActionRow[] }) {
     readings: row.readings,
     door_open_s: row.door_open_s,
     mkt_c: row.mkt_c,
-    actions: row.actions.map((a) => {
-      const { excursion_id: _, ...rest } = toAction(a);
-      return rest;
-    }),
+    actions: row.actions.map(actionFields),
   };
 }
 
