@@ -1,5 +1,6 @@
 /** Webhook endpoints, deliveries (one per event and endpoint) and the attempt log (migrations/20261129_0011_webhooks.ts). */
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { ALL_EVENTS } from '../domain/webhook-events.js';
+import { decodeCursor, page } from './cursor.js';
 import type { Db, Trx } from './knex.js';
 
 export type DisabledReason = 'manual' | 'gone' | 'failing';
@@ -98,7 +99,7 @@ export function endpointsForEvent(db: Db, type: string, clientId: number | null)
       q.whereNull('client_id');
       if (clientId !== null) q.orWhere('client_id', clientId);
     })
-    .whereRaw('events && ?::text[]', [[type, '*']])
+    .whereRaw('events && ?::text[]', [[type, ALL_EVENTS]])
     .select('id');
 }
 
@@ -293,9 +294,7 @@ export async function listAttempts(
     );
   if (cursor) q.where('a.id', '<', decodeCursor(cursor, ['number'])[0]!);
   const rows: AttemptListRow[] = await q;
-  const more = rows.length > limit;
-  const items = rows.slice(0, limit);
-  return { items, next_cursor: more ? encodeCursor([items[items.length - 1]!.id]) : null };
+  return page(rows, limit, (row) => [row.id]);
 }
 
 /** Locks a delivery for a manual retry. */

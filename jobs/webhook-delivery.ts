@@ -26,7 +26,7 @@ import { decryptSecret, signedHeaders } from '../lib/webhook-secrets.js';
 export const webhookId = (eventKey: string) => `msg_${eventKey}`;
 
 /** Bytes of an endpoint's answer kept in the log: enough to see an error page's first lines. */
-export const MAX_RESPONSE_BYTES = 4096;
+const MAX_RESPONSE_BYTES = 4096;
 
 /** Thrown to have BullMQ retry after exactly `delayMs` (the webhooks worker's backoff strategy reads it). */
 export class RetryLater extends Error {

@@ -19,18 +19,18 @@ import { BatchWriter } from './batch-writer.js';
 import { CAPPED_BACKOFF, SHARED_HASH_TAG, cappedBackoff, defineQueue } from './define.js';
 import { attemptDelivery, DeliveryOver, RetryLater, type DeliveryDeps } from './webhook-delivery.js';
 
-export const WebhookEvent = WEBHOOK_EVENT.payload.extend(RelayedFields.shape);
+const WebhookEvent = WEBHOOK_EVENT.payload.extend(RelayedFields.shape);
 /** From the fan-out (no relay fields) or from a manual retry through the outbox (with them). */
 export const WebhookDeliver = WEBHOOK_RETRY.payload.extend(RelayedFields.partial().shape);
 export type WebhookDeliver = z.infer<typeof WebhookDeliver>;
 
-export const WEBHOOK_BACKOFF = 'webhook';
+const WEBHOOK_BACKOFF = 'webhook';
 
 /** The job of one (event, endpoint): its id makes a repeated fan-out a no-op. */
-export const deliveryJobId = (eventKey: string, endpointId: number) => `wh-${eventKey}-${endpointId}`;
+const deliveryJobId = (eventKey: string, endpointId: number) => `wh-${eventKey}-${endpointId}`;
 
 /** The wait an attempt chose; anything else (a database error) backs off like every queue. */
-export function webhookBackoff(attemptsMade: number, _type?: string, err?: Error, job?: { opts: { backoff?: unknown } }): number {
+function webhookBackoff(attemptsMade: number, _type?: string, err?: Error, job?: { opts: { backoff?: unknown } }): number {
   if (err instanceof RetryLater) return err.delayMs;
   return cappedBackoff(attemptsMade, CAPPED_BACKOFF, err, job);
 }
@@ -40,7 +40,7 @@ export function webhookBackoff(attemptsMade: number, _type?: string, err?: Error
  * slots it takes 20 endpoints hanging at once to fill a worker; each of them costs only its own
  * deliveries' latency.
  */
-export function endpointSlotLimit(concurrency: number): number {
+function endpointSlotLimit(concurrency: number): number {
   return Math.max(1, Math.min(10, Math.floor(concurrency / 4)));
 }
 

@@ -16,7 +16,7 @@ import { addressRefusal, type AddressPolicy } from './address-guard.js';
 /** Resolves a host name to its addresses; tests inject one instead of asking the network. */
 export type Resolver = (host: string) => Promise<LookupAddress[]>;
 
-export const systemResolver: Resolver = (host) =>
+const systemResolver: Resolver = (host) =>
   new Promise((resolve, reject) => dnsLookup(host, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))));
 
 export interface OutboundOptions {
@@ -70,18 +70,12 @@ function guardedLookup(policy: AddressPolicy, resolver: Resolver): LookupFunctio
   return (host, options, callback) => {
     resolver(host).then(
       (addresses) => {
-        const allowed = addresses.filter((a) => !addressRefusal(policy, host, a.address));
-        if (allowed.length === 0) {
-          const reason = addresses.length === 0 ? `${host} has no address` : addressRefusal(policy, host, addresses[0]!.address)!;
-          return callback(new OutboundError('refused', reason), '', 0);
-        }
         // Only if every address is allowed: a mixed answer is how rebinding attacks look.
-        if (allowed.length < addresses.length) {
-          const bad = addresses.find((a) => addressRefusal(policy, host, a.address))!;
-          return callback(new OutboundError('refused', addressRefusal(policy, host, bad.address)!), '', 0);
-        }
-        if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, allowed);
-        const first = allowed.find((a) => !options.family || a.family === options.family) ?? allowed[0]!;
+        const refusal =
+          addresses.length === 0 ? `${host} has no address` : addresses.map((a) => addressRefusal(policy, host, a.address)).find((r) => r !== undefined);
+        if (refusal) return callback(new OutboundError('refused', refusal), '', 0);
+        if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
+        const first = addresses.find((a) => !options.family || a.family === options.family) ?? addresses[0]!;
         callback(null, first.address, first.family);
       },
       (err: Error) => callback(err as NodeJS.ErrnoException, '', 0),

@@ -10,7 +10,7 @@
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 
-export const WEBHOOK_SECRET_PREFIX = 'whsec_';
+const WEBHOOK_SECRET_PREFIX = 'whsec_';
 const FORMAT = 'v1';
 // Binds ciphertexts to their purpose: one encrypted for something else under the same key does not decrypt here.
 const AAD = Buffer.from('uvis webhook signing secret');

@@ -3,7 +3,7 @@
  * admin's is every client; a shipper key's (a later issue) is its own client, and another
  * client's endpoint then looks exactly like a missing one.
  */
-import { SECRET_OVERLAP_MS } from '../domain/webhook-events.js';
+import { ALL_EVENTS, SECRET_OVERLAP_MS } from '../domain/webhook-events.js';
 import { WEBHOOK_RETRY } from '../domain/events.js';
 import { writeEvent } from '../db/outbox.js';
 import { findRecord } from '../db/records.js';
@@ -29,7 +29,9 @@ function checkUrl(settings: WebhookSettings, url: string): void {
 
 /** A `*` beside named types would be ambiguous to read back; one or the other. */
 function checkEvents(events: readonly string[]): void {
-  if (events.includes('*') && events.length > 1) throw new ValidationError('events', [{ field: 'body.events', message: '"*" must be the only entry' }]);
+  if (events.includes(ALL_EVENTS) && events.length > 1) {
+    throw new ValidationError('events', [{ field: 'body.events', message: `"${ALL_EVENTS}" must be the only entry` }]);
+  }
 }
 
 export interface EndpointInput {
@@ -71,16 +73,9 @@ async function findScoped(tx: Tx, scope: WebhookScope, id: number, forUpdate: bo
   return row && (scope.kind === 'all' || row.client_id === scope.clientId) ? row : undefined;
 }
 
-/** Locks an endpoint the caller may change (404 otherwise). */
-async function scopedEndpoint(tx: Tx, scope: WebhookScope, id: number): Promise<EndpointRow> {
-  const row = await findScoped(tx, scope, id, true);
-  if (!row) throw new NotFoundError('webhook endpoint');
-  return row;
-}
-
-/** An endpoint the caller may read (404 otherwise). */
-export async function readEndpoint(tx: Tx, scope: WebhookScope, id: number): Promise<EndpointRow> {
-  const row = await findScoped(tx, scope, id, false);
+/** An endpoint the caller may read, locked when it is about to be changed (404 otherwise). */
+export async function readEndpoint(tx: Tx, scope: WebhookScope, id: number, forUpdate = false): Promise<EndpointRow> {
+  const row = await findScoped(tx, scope, id, forUpdate);
   if (!row) throw new NotFoundError('webhook endpoint');
   return row;
 }
@@ -94,7 +89,7 @@ export interface EndpointPatch {
 
 /** Enabling clears a disabled reason and the run of failures: the shipper says the endpoint is fixed. */
 export async function changeEndpoint(tx: Tx, settings: WebhookSettings, scope: WebhookScope, id: number, patch: EndpointPatch): Promise<EndpointRow> {
-  await scopedEndpoint(tx, scope, id);
+  await readEndpoint(tx, scope, id, true);
   if (patch.url !== undefined) checkUrl(settings, patch.url);
   if (patch.events !== undefined) checkEvents(patch.events);
   const update: Partial<EndpointRow> = {};
@@ -108,7 +103,7 @@ export async function changeEndpoint(tx: Tx, settings: WebhookSettings, scope: W
 
 /** Deleted endpoints receive nothing more; their delivery log stays. */
 export async function deleteEndpoint(tx: Tx, scope: WebhookScope, id: number): Promise<void> {
-  await scopedEndpoint(tx, scope, id);
+  await readEndpoint(tx, scope, id, true);
   await updateEndpoint(tx.trx, id, { deleted_at: new Date(), enabled: false });
 }
 
@@ -124,7 +119,7 @@ export async function rotateSecret(
   id: number,
   now: Date = new Date(),
 ): Promise<{ row: EndpointRow; secret: string }> {
-  const current = await scopedEndpoint(tx, scope, id);
+  const current = await readEndpoint(tx, scope, id, true);
   const secret = newWebhookSecret();
   const row = await updateEndpoint(tx.trx, id, {
     secret_enc: encryptSecret(settings.secretKey, secret),

@@ -1,10 +1,10 @@
 /** Webhook endpoints and their delivery log (api/routes/webhooks.ts). */
 import { z } from 'zod';
-import { WEBHOOK_EVENT_NAMES } from '../../domain/webhook-events.js';
+import { ALL_EVENTS, WEBHOOK_EVENT_NAMES } from '../../domain/webhook-events.js';
 import { BodyId, Cursor, FreeText, Limit } from './common.js';
 
 const EventFilter = z
-  .array(z.enum([...WEBHOOK_EVENT_NAMES, '*']))
+  .array(z.enum([...WEBHOOK_EVENT_NAMES, ALL_EVENTS]))
   .min(1)
   .max(50)
   .meta({ description: `Event types, or ["*"] for all (present and future): ${WEBHOOK_EVENT_NAMES.join(', ')}`, example: ['order.status_changed'] });
