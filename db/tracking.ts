@@ -3,7 +3,7 @@
  * page may show is decided here by what is selected: no names, phone numbers, plates,
  * addresses or exact positions ever leave this module.
  */
-import type { Db, Trx } from './knex.js';
+import type { Db } from './knex.js';
 import type { OrderRow } from './orders.js';
 
 export interface TrackedOrder {
@@ -54,8 +54,17 @@ export async function temperatureOutline(db: Db, dispatchId: number): Promise<{ 
   return { readings: readings !== undefined, excursions: excursions?.n ?? 0, open: excursions?.open ?? 0 };
 }
 
-/** A new tracking token for the order (the old link stops working), or none (revoked); the order row, undefined when unknown. */
-export async function setTrackingToken(trx: Trx, orderId: number, token: string | null): Promise<OrderRow | undefined> {
-  const [row] = await trx('orders').where('id', orderId).update({ tracking_token: token, updated_at: trx.fn.now() }).returning('*');
+/**
+ * A new tracking token for the order (the old link stops working), or none (revoked); the order
+ * row, undefined when unknown or (given `clientId`, a shipper key's) another client's.
+ */
+export async function setTrackingToken(db: Db, orderId: number, token: string | null, clientId?: number): Promise<OrderRow | undefined> {
+  const [row] = await db('orders')
+    .where('id', orderId)
+    .modify((q) => {
+      if (clientId !== undefined) q.where('client_id', clientId);
+    })
+    .update({ tracking_token: token, updated_at: db.fn.now() })
+    .returning('*');
   return row;
 }

@@ -53,20 +53,15 @@ export class LocationWriter extends BatchWriter<PointRow, { latest: PointRow[]; 
   }
 }
 
-export function newestPerDriver(points: PointRow[]): PointRow[] {
-  const newest = new Map<number, PointRow>();
+/** Each driver's one point that `wins` over all its others. */
+function onePerDriver(points: PointRow[], wins: (p: PointRow, current: PointRow) => boolean): PointRow[] {
+  const chosen = new Map<number, PointRow>();
   for (const p of points) {
-    const current = newest.get(p.driver_id);
-    if (!current || p.recorded_at >= current.recorded_at) newest.set(p.driver_id, p);
+    const current = chosen.get(p.driver_id);
+    if (!current || wins(p, current)) chosen.set(p.driver_id, p);
   }
-  return [...newest.values()];
+  return [...chosen.values()];
 }
 
-export function oldestPerDriver(points: PointRow[]): PointRow[] {
-  const oldest = new Map<number, PointRow>();
-  for (const p of points) {
-    const current = oldest.get(p.driver_id);
-    if (!current || p.recorded_at < current.recorded_at) oldest.set(p.driver_id, p);
-  }
-  return [...oldest.values()];
-}
+export const newestPerDriver = (points: PointRow[]) => onePerDriver(points, (p, current) => p.recorded_at >= current.recorded_at);
+export const oldestPerDriver = (points: PointRow[]) => onePerDriver(points, (p, current) => p.recorded_at < current.recorded_at);

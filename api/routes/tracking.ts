@@ -1,24 +1,15 @@
 /** Tracking links: the public JSON of an order's tracking page, and rotating or revoking the link (staff, the order's shipper key). */
 import { STAFF } from '../../domain/roles.js';
-import { getOrder, toOrder } from '../../db/orders.js';
-import type { Db } from '../../db/knex.js';
+import { toOrder } from '../../db/orders.js';
 import { setTrackingToken } from '../../db/tracking.js';
 import { NotFoundError } from '../../lib/errors/index.js';
 import { newTrackingToken } from '../../lib/tracking-token.js';
-import { transaction } from '../../use-cases/transaction.js';
 import type { AppDeps } from '../deps.js';
-import { defineRoute, reply, type RouteSpec, type ShipperKey } from '../route.js';
+import { defineRoute, reply, type RouteSpec } from '../route.js';
 import { ErrorResponse, IdParams } from '../schemas/common.js';
 import { Order } from '../schemas/orders.js';
 import { TrackingParams, TrackingView } from '../schemas/tracking.js';
 import { loadTrackingView } from '../tracking-page.js';
-
-/** The order, if the caller may manage its link: staff any, a shipper key its client's (another is a 404). */
-async function manageableOrder(db: Db, id: number, shipper: ShipperKey | undefined) {
-  const row = await getOrder(db, id);
-  if (!row || (shipper && row.client_id !== shipper.clientId)) throw new NotFoundError('order');
-  return row;
-}
 
 export function trackingRoutes(deps: AppDeps): RouteSpec[] {
   const { db, config } = deps;
@@ -38,13 +29,13 @@ export function trackingRoutes(deps: AppDeps): RouteSpec[] {
         200: { description: 'The order with its new tracking_url (null when revoked)', schema: Order },
         404: { description: 'No such order (or another client’s, for a shipper key)', schema: ErrorResponse },
       },
-      handler: async ({ params, shipper }) =>
-        transaction(deps, async (tx) => {
-          await manageableOrder(db, params.id, shipper);
-          const row = await setTrackingToken(tx.trx, params.id, method === 'post' ? newTrackingToken() : null);
-          if (!row) throw new NotFoundError('order');
-          return reply(200, toOrder(row, config.publicUrl));
-        }),
+      // One statement: the order is changed only if the caller may manage its link (staff any,
+      // a shipper key its client's); another client's is a 404 like a missing one.
+      handler: async ({ params, shipper }) => {
+        const row = await setTrackingToken(db, params.id, method === 'post' ? newTrackingToken() : null, shipper?.clientId);
+        if (!row) throw new NotFoundError('order');
+        return reply(200, toOrder(row, config.publicUrl));
+      },
     });
   return [
     linkRoute('post'),

@@ -1,6 +1,7 @@
 /** Small builders for test data, created through the API like a real admin would. */
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
+import type { Db } from '../../db/knex.js';
 import type { ApiClient } from './api-client.js';
 
 const unique = () => randomBytes(3).toString('hex');
@@ -39,4 +40,21 @@ export async function createOrder(api: ApiClient, token: string, overrides: Reco
 
 export async function assign(api: ApiClient, token: string, orderId: number, vehicleId: number, driverId: number) {
   return api.post('/api/v1/dispatches', { order_id: orderId, vehicle_id: vehicleId, driver_id: driverId }, token);
+}
+
+/**
+ * An ASSIGNED dispatch of a new order to a new vehicle and driver, its creation moved `ageMs`
+ * back so fixes and readings from that span belong to it.
+ */
+export async function backdatedDispatch(api: ApiClient, db: Db, adminToken: string, ageMs: number, orderOverrides: Record<string, unknown> = {}) {
+  const vehicle = await createVehicle(api, adminToken);
+  const driver = await createDriverAccount(api, adminToken);
+  const order = await createOrder(api, adminToken, orderOverrides);
+  const created = await assign(api, adminToken, order.id, vehicle.id, driver.driverId);
+  expect(created.status, created.text).toBe(201);
+  const dispatchId = created.body.id as number;
+  await db('dispatches')
+    .where({ id: dispatchId })
+    .update({ created_at: new Date(Date.now() - ageMs) });
+  return { vehicleId: vehicle.id, driver, dispatchId, orderId: order.id };
 }

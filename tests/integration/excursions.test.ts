@@ -16,7 +16,7 @@ import { changeDispatchStatus } from '../../use-cases/dispatches.js';
 import { evaluateDispatchExcursions } from '../../use-cases/excursions.js';
 import { transaction } from '../../use-cases/transaction.js';
 import { DEMO_DISPATCHER, waitFor } from '../helpers/api-client.js';
-import { assign, createDriverAccount, createOrder, createVehicle } from '../helpers/fixtures.js';
+import { assign, backdatedDispatch, createDriverAccount, createOrder, createVehicle } from '../helpers/fixtures.js';
 import { parseMetrics, total } from '../helpers/prom-text.js';
 import { baseUrls } from '../helpers/databases.js';
 import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
@@ -52,18 +52,10 @@ const db = () => uvis.running.deps.db;
  * dispatch active on its vehicle at recorded_at).
  */
 async function pickedUpDispatch(orderOverrides: Record<string, unknown> = {}) {
-  const vehicle = await createVehicle(uvis.api, admin);
-  const driver = await createDriverAccount(uvis.api, admin);
-  const order = await createOrder(uvis.api, admin, orderOverrides);
-  const created = await assign(uvis.api, admin, order.id, vehicle.id, driver.driverId);
-  expect(created.status, created.text).toBe(201);
-  const dispatchId = created.body.id as number;
-  await db()('dispatches')
-    .where({ id: dispatchId })
-    .update({ created_at: new Date(Date.now() - 2 * 3600 * SECOND) });
+  const { vehicleId, driver, dispatchId } = await backdatedDispatch(uvis.api, db(), admin, 2 * 3600 * SECOND, orderOverrides);
   const picked = await setStatus(driver.token, dispatchId, 'PICKED_UP');
   expect(picked.status, picked.text).toBe(200);
-  return { vehicleId: vehicle.id, driver, dispatchId };
+  return { vehicleId, driver, dispatchId };
 }
 
 const setStatus = (token: string, dispatchId: number, status: string) =>

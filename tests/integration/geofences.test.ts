@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { liveChannel } from '../../lib/live-events.js';
 import { evaluateDispatchGeofences } from '../../use-cases/geofences.js';
 import { DEMO_DISPATCHER, waitFor } from '../helpers/api-client.js';
-import { assign, createDriverAccount, createOrder, createVehicle } from '../helpers/fixtures.js';
+import { backdatedDispatch, createDriverAccount } from '../helpers/fixtures.js';
 import { baseUrls } from '../helpers/databases.js';
 import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
 import { startReceiver } from '../helpers/webhook-receiver.js';
@@ -48,16 +48,8 @@ const near = (m: number, recordedAt: number, accuracy = 10) => ({
 async function geofencedDispatch(
   orderOverrides: Record<string, unknown> = { pickup_lat: PICKUP.lat, pickup_lng: PICKUP.lng, delivery_lat: DROPOFF.lat, delivery_lng: DROPOFF.lng },
 ) {
-  const vehicle = await createVehicle(uvis.api, admin);
-  const driver = await createDriverAccount(uvis.api, admin);
-  const order = await createOrder(uvis.api, admin, orderOverrides);
-  const created = await assign(uvis.api, admin, order.id, vehicle.id, driver.driverId);
-  expect(created.status, created.text).toBe(201);
-  const dispatchId = created.body.id as number;
-  await db()('dispatches')
-    .where({ id: dispatchId })
-    .update({ created_at: new Date(Date.now() - 60 * MINUTE) });
-  return { driver, dispatchId, orderId: order.id };
+  const { driver, dispatchId, orderId } = await backdatedDispatch(uvis.api, db(), admin, 60 * MINUTE, orderOverrides);
+  return { driver, dispatchId, orderId };
 }
 
 /** Posts the points as one offline buffer and waits until the worker stored and evaluated them. */
