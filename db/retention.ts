@@ -1,15 +1,24 @@
-/** Retention of the append-only tables (GPS points, temperature readings). */
+/** Retention of the tables that grow without bound: batched deletes (GPS points, temperature readings, the webhook log). */
 import type { Db } from './knex.js';
 
 /**
- * Deletes rows recorded before the cutoff in small batches (the BRIN index on
- * recorded_at finds them), so retention never holds long locks. Returns how many went.
+ * Runs one batched delete until a batch deletes fewer rows than asked, so retention never holds
+ * long locks. `deleteBatch(limit)` deletes at most `limit` rows and says how many went.
  */
-export async function deleteRecordedBefore(db: Db, table: 'vehicle_locations' | 'temperature_readings', cutoff: Date, batchSize = 10_000): Promise<number> {
+export async function deleteInBatches(batchSize: number, deleteBatch: (limit: number) => Promise<number>): Promise<number> {
   let total = 0;
   for (;;) {
-    const result = await db.raw(`delete from ?? where id in (select id from ?? where recorded_at < ? limit ?)`, [table, table, cutoff, batchSize]);
-    total += result.rowCount ?? 0;
-    if ((result.rowCount ?? 0) < batchSize) return total;
+    const deleted = await deleteBatch(batchSize);
+    total += deleted;
+    if (deleted < batchSize) return total;
   }
+}
+
+/** Deletes rows recorded before the cutoff in batches (the BRIN index on recorded_at finds them). Returns how many went. */
+export function deleteRecordedBefore(db: Db, table: 'vehicle_locations' | 'temperature_readings', cutoff: Date, batchSize = 10_000): Promise<number> {
+  return deleteInBatches(
+    batchSize,
+    async (limit) =>
+      (await db.raw(`delete from ?? where id in (select id from ?? where recorded_at < ? limit ?)`, [table, table, cutoff, limit])).rowCount ?? 0,
+  );
 }

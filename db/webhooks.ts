@@ -2,6 +2,7 @@
 import { ALL_EVENTS } from '../domain/webhook-events.js';
 import { decodeCursor, page } from './cursor.js';
 import type { Db, Trx } from './knex.js';
+import { deleteInBatches } from './retention.js';
 
 export type DisabledReason = 'manual' | 'gone' | 'failing';
 
@@ -311,16 +312,17 @@ export async function reopenDelivery(trx: Trx, id: number): Promise<DeliveryRow>
 }
 
 /** Deletes finished deliveries (and their attempts) last changed before `before`, in batches; returns how many deliveries. */
-export async function deleteFinishedDeliveriesBefore(db: Db, before: Date, batch = 5000): Promise<number> {
-  let total = 0;
-  for (;;) {
-    const { rowCount } = await db.raw(
-      `with old as (select id from webhook_deliveries where status <> 'PENDING' and updated_at < ? limit ?),
-            gone as (delete from webhook_attempts where delivery_id in (select id from old))
-       delete from webhook_deliveries where id in (select id from old)`,
-      [before, batch],
-    );
-    total += rowCount ?? 0;
-    if ((rowCount ?? 0) < batch) return total;
-  }
+export function deleteFinishedDeliveriesBefore(db: Db, before: Date, batch = 5000): Promise<number> {
+  return deleteInBatches(
+    batch,
+    async (limit) =>
+      (
+        await db.raw(
+          `with old as (select id from webhook_deliveries where status <> 'PENDING' and updated_at < ? limit ?),
+                gone as (delete from webhook_attempts where delivery_id in (select id from old))
+           delete from webhook_deliveries where id in (select id from old)`,
+          [before, limit],
+        )
+      ).rowCount ?? 0,
+  );
 }
