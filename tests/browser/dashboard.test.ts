@@ -12,7 +12,8 @@ import { projectPath } from '../../lib/paths.js';
 import { DEMO_ADMIN, DEMO_DISPATCHER, DEMO_DRIVER2 } from '../helpers/api-client.js';
 import { assign, createDriver, createDriverAccount, createOrder, createVehicle } from '../helpers/fixtures.js';
 import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
-import { launchBrowser, newPage, type TestBrowser, type WatchedPage } from './chromium.js';
+import { launchBrowser, type TestBrowser, type WatchedPage } from './chromium.js';
+import { openSignedIn, useLanguage } from '../helpers/dashboard-page.js';
 import { ensureDashboardBuilt } from './build-dashboard.js';
 
 const ARTIFACTS = projectPath('test-artifacts');
@@ -42,22 +43,7 @@ afterAll(async () => {
 });
 
 /** Opens the dashboard and signs in through its form, as a person would; resolves when the live stream is up. */
-async function signedIn(account = DEMO_DISPATCHER): Promise<WatchedPage> {
-  const watched = await newPage(browser.context);
-  pages.push(watched);
-  const { page } = watched;
-  await page.goto(`${uvis.baseUrl}/dashboard/`);
-  await page.fill('#email', account.email);
-  await page.fill('#password', account.password);
-  await page.press('#password', 'Enter');
-  await page.waitForSelector('#live-state[data-state="live"]');
-  return watched;
-}
-
-async function useLanguage(page: Page, lang: 'ko' | 'en'): Promise<void> {
-  if ((await page.getAttribute('html', 'lang')) !== lang) await page.click('#lang-switch');
-  await page.waitForSelector(`html[lang="${lang}"]`);
-}
+const signedIn = (account = DEMO_DISPATCHER): Promise<WatchedPage> => openSignedIn(browser.context, uvis.baseUrl, account, pages);
 
 async function createOrderInPage(page: Page, fields: { pickup: string; delivery: string; cargo: string; weight: string }): Promise<number> {
   await page.selectOption('#create-order select[name="client_id"]', '1');

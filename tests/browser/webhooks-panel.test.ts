@@ -16,7 +16,8 @@ import { createOrder } from '../helpers/fixtures.js';
 import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
 import { startReceiver, type Received, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { ensureDashboardBuilt } from './build-dashboard.js';
-import { launchBrowser, newPage, type TestBrowser, type WatchedPage } from './chromium.js';
+import { launchBrowser, type TestBrowser, type WatchedPage } from './chromium.js';
+import { openSignedIn, useLanguage } from '../helpers/dashboard-page.js';
 
 const ARTIFACTS = projectPath('test-artifacts');
 const PATH = '/shipper/uvis-hooks';
@@ -48,22 +49,7 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-async function signedIn(account: { email: string; password: string }): Promise<WatchedPage> {
-  const watched = await newPage(browser.context);
-  pages.push(watched);
-  const { page } = watched;
-  await page.goto(`${uvis.baseUrl}/dashboard/`);
-  await page.fill('#email', account.email);
-  await page.fill('#password', account.password);
-  await page.press('#password', 'Enter');
-  await page.waitForSelector('#live-state[data-state="live"]');
-  return watched;
-}
-
-async function useLanguage(page: Page, lang: 'ko' | 'en'): Promise<void> {
-  if ((await page.getAttribute('html', 'lang')) !== lang) await page.click('#lang-switch');
-  await page.waitForSelector(`html[lang="${lang}"]`);
-}
+const signedIn = (account: { email: string; password: string }): Promise<WatchedPage> => openSignedIn(browser.context, uvis.baseUrl, account, pages);
 
 const text = async (page: Page, selector: string) => ((await page.textContent(selector)) ?? '').trim();
 const waitReceived = (n: number) =>

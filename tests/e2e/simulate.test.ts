@@ -61,7 +61,9 @@ describe('npm run simulate', () => {
         .whereIn('vehicle_id', [2, 4, 5])
         .groupBy('vehicle_id')
         .select('vehicle_id', db.raw('count(*)::int as n'), db.raw('max(temperature_c)::float as max'), db.raw('count(dispatch_id)::int as attached'));
-      if (gps.length === 3 && readings.length === 3) break;
+      // Wait for what is asserted below, not for the first row of each: a vehicle seen once may still have posts in flight.
+      const settled = gps.length === 3 && gps.every((g) => g.n > 5) && readings.length === 3 && readings.every((r) => r.n > 5 && r.attached === r.n);
+      if (settled) break;
       await new Promise((r) => setTimeout(r, 300));
     }
     expect(gps.map((g) => g.driver_id).sort()).toEqual([2, 3, 4]);

@@ -243,6 +243,8 @@ describe('geofences over HTTP', () => {
     const bad = await uvis.api.get('/api/v1/dispatches/abc/events', dispatcher);
     expect(bad.status, bad.text).toBe(400);
     expect(bad.body.error.code).toBeDefined();
+    expect(bad.body.error.code).toBe('validation_failed');
+    expect(bad.body.error.details[0].field).toBe('params.id');
     expect((await uvis.api.get(`/api/v1/dispatches/${dispatchId}/events`)).status).toBe(401);
   });
 });

@@ -1,5 +1,7 @@
 /** What the page reads from the API (the fields it uses). */
 
+import type { LiveEvent } from '../../../lib/live-events.js';
+
 export type Role = 'admin' | 'dispatcher' | 'driver';
 
 export interface Session {
@@ -162,56 +164,17 @@ export interface JobStatus {
   finished_at: string | null;
 }
 
-/** Live events as the workers publish them (lib/live-events.ts). */
-export interface DispatchEvent {
-  type: 'dispatch';
-  dispatch_id: number;
-  order_id: number;
-  driver_id: number;
-  vehicle_id: number;
-  from: string | null;
-  to: string;
-  at: string;
-}
-
-export interface OrderEvent {
-  type: 'order';
-  order_id: number;
-  status: string;
-  at: string;
-}
-
-export interface ExcursionEvent {
-  type: 'excursion';
-  excursion_id: number;
-  dispatch_id: number;
-  vehicle_id: number;
-  sensor: string;
-  kind: string;
-  severity: string;
-  status: string;
-  started_at: string;
-  ended_at: string | null;
-  at: string;
-}
-
+/**
+ * Live events as the workers publish them: the server's own union (lib/live-events.ts), imported
+ * as a type only, so the bundle takes none of that module's code and the two cannot drift apart.
+ */
+type LiveEventOf<T extends LiveEvent['type']> = Extract<LiveEvent, { type: T }>;
+export type DispatchEvent = LiveEventOf<'dispatch'>;
+export type OrderEvent = LiveEventOf<'order'>;
+export type ExcursionEvent = LiveEventOf<'excursion'>;
 /** A dispatch's latest reading after a stored batch (jobs/temperature-events.ts). */
-export interface TemperatureEvent {
-  type: 'temperature';
-  dispatch_id: number;
-  vehicle_id: number;
-  sensor: string;
-  recorded_at: string;
-  temperature_c: number;
-  door_open: boolean | null;
-  in_range: boolean;
-  at: string;
-}
-
-export interface PositionsEvent {
-  type: 'positions';
-  positions: { driver_id: number; latitude: number; longitude: number; recorded_at: string }[];
-}
+export type TemperatureEvent = LiveEventOf<'temperature'>;
+export type PositionsEvent = LiveEventOf<'positions'>;
 
 /** A webhook endpoint as the API lists it (api/schemas/webhooks.ts Endpoint): never its secret. */
 export interface WebhookEndpoint {
