@@ -1,9 +1,13 @@
 /** Dispatches and their status history: queries and the shape clients see. */
 import type { DispatchStatus } from '../domain/dispatch-status.js';
 import { ACTIVE_DISPATCH_STATUSES } from '../domain/dispatch-status.js';
+import type { GeofenceKind, GeofenceSite } from '../domain/geofences.js';
 import { decodeTimeCursor, timeCursorColumn, page } from './cursor.js';
 import type { Db, Trx } from './knex.js';
 import type { OrderRow } from './orders.js';
+
+/** The active statuses as an SQL list literal, for statements that inline them (fixed values, not input). */
+export const ACTIVE_STATUSES_SQL = ACTIVE_DISPATCH_STATUSES.map((s) => `'${s}'`).join(',');
 
 export interface DispatchRow {
   id: number;
@@ -134,10 +138,18 @@ export async function listDispatches(db: Db, f: DispatchFilters) {
 export async function driverActiveDispatches(db: Db, driverId: number) {
   const rows = await db('dispatches as d')
     .join('orders as o', 'o.id', 'd.order_id')
+    // Each dispatch's latest current geofence event (for the suggested status), in the same round
+    // trip: on geofence_events_current_idx, read backwards, one row per dispatch.
+    .joinRaw(
+      `left join lateral (
+         select g.site as geofence_site, g.kind as geofence_kind from geofence_events g
+          where g.dispatch_id = d.id and g.superseded_at is null
+          order by g.at desc, g.id desc limit 1) g on true`,
+    )
     .where('d.driver_id', driverId)
     .whereIn('d.status', ACTIVE_DISPATCH_STATUSES)
     .orderBy('d.created_at')
-    .select('d.*', 'o.pickup_address', 'o.delivery_address', 'o.cargo_type', 'o.weight_kg', 'o.status as order_status');
+    .select('d.*', 'o.pickup_address', 'o.delivery_address', 'o.cargo_type', 'o.weight_kg', 'o.status as order_status', 'g.geofence_site', 'g.geofence_kind');
   return rows.map((row: DispatchRow & Record<string, unknown>) => ({
     ...toDispatch(row),
     order: {
@@ -148,6 +160,7 @@ export async function driverActiveDispatches(db: Db, driverId: number) {
       weight: row.weight_kg,
       status: row.order_status,
     },
+    latestGeofenceEvent: row.geofence_site ? { site: row.geofence_site as GeofenceSite, kind: row.geofence_kind as GeofenceKind } : undefined,
   }));
 }
 

@@ -1,7 +1,8 @@
 /** Geofence arrivals and departures of dispatches (the stored evaluation of domain/geofences.ts), and what the evaluation reads. */
 import type { Knex } from 'knex';
-import { ACTIVE_DISPATCH_STATUSES, type DispatchStatus } from '../domain/dispatch-status.js';
+import type { DispatchStatus } from '../domain/dispatch-status.js';
 import type { GeofenceCentre, GeofenceEvent, GeofenceKind, GeofenceSite } from '../domain/geofences.js';
+import { ACTIVE_STATUSES_SQL } from './dispatches.js';
 import type { Db, Trx } from './knex.js';
 
 export interface GeofenceEventRow {
@@ -48,45 +49,6 @@ export function orderSites(o: Pick<CandidateRow, 'pickup_lat' | 'pickup_lng' | '
   return sites;
 }
 
-/**
- * The active, geofenced dispatches of these drivers: one query per stored GPS batch, on the
- * dispatches' driver index (a driver has at most one active dispatch). Most batches get none back
- * and cost nothing more.
- */
-export async function geofencedDispatches(db: Db | Trx, driverIds: readonly number[], dispatchId?: number): Promise<GeofencedDispatch[]> {
-  if (driverIds.length === 0 && dispatchId === undefined) return [];
-  const query = db('dispatches as d')
-    .join('orders as o', 'o.id', 'd.order_id')
-    .whereIn('d.status', ACTIVE_DISPATCH_STATUSES)
-    .whereRaw(GEOFENCED_SQL)
-    .select(
-      'd.id',
-      'd.order_id',
-      'd.driver_id',
-      'd.vehicle_id',
-      'd.status',
-      'd.created_at',
-      'o.pickup_lat',
-      'o.pickup_lng',
-      'o.pickup_estimated',
-      'o.delivery_lat',
-      'o.delivery_lng',
-      'o.delivery_estimated',
-    );
-  if (dispatchId !== undefined) query.where('d.id', dispatchId);
-  else query.whereRaw('d.driver_id = any(?::bigint[])', [driverIds as unknown as Knex.Value]);
-  const rows: CandidateRow[] = await query;
-  return rows.map((r) => ({
-    id: r.id,
-    order_id: r.order_id,
-    driver_id: r.driver_id,
-    vehicle_id: r.vehicle_id,
-    status: r.status,
-    created_at: r.created_at,
-    sites: orderSites(r),
-  }));
-}
-
 export interface FixRow {
   driver_id: number;
   recorded_at: Date;
@@ -95,60 +57,89 @@ export interface FixRow {
   accuracy_m: number | null;
 }
 
-export interface FixWindow {
-  driverId: number;
-  /** The earliest fix of the new batch. */
-  earliest: Date;
-  /** No fix before this belongs to the dispatch (its creation). */
-  notBefore: Date;
+/** What one dispatch's windowed evaluation needs: the dispatch, where its window starts, its stored fixes from there, its current events. */
+export interface GeofenceWindow {
+  dispatch: GeofencedDispatch;
+  since: Date;
+  fixes: FixRow[];
+  events: GeofenceEventRow[];
 }
 
 /**
- * The fixes an evaluation of each driver's window reads, and where each window starts: the
- * `before`-th stored point before the batch's earliest (or the dispatch's creation, if it has
- * fewer), so that a run of fixes in progress when the batch begins is read whole. On the
- * (driver_id, recorded_at) index: a few rows before the batch, then the batch's own, however fast
- * the driver posts. One fix per instant, chosen as domain/geofences.ts chooses (usable accuracy
- * first, then the most accurate, then by position), so a post of many points stamped with one
- * receipt time sends one row to the evaluation, not a hundred.
+ * The windows of the active, geofenced dispatches of these drivers (a driver has at most one
+ * active dispatch), in one statement and one round trip: the dispatch and its order's sites; where
+ * its window starts (`since`: the `before`-th stored fix before the driver's `earliest`, or
+ * `earliest` itself when `before` is 0 or nothing is stored before it; never before the dispatch
+ * was created), so a run of fixes in progress is read whole; the stored fixes from there; and its
+ * current events. Most GPS batches find no such dispatch and cost this one index probe.
+ *
+ * Fixes: on the (driver_id, recorded_at) index, the ones before `earliest` read backwards; one
+ * per instant, chosen as domain/geofences.ts chooses (usable accuracy first, then the most
+ * accurate, then by position), so a post of many points stamped with one receipt time sends one
+ * row, not a hundred. Times travel as epoch milliseconds inside JSON (one value per dispatch, not
+ * a row per fix). Each subquery runs once per dispatch (correlated on it), never per fix.
  */
-export async function fixesForWindows(
-  trx: Trx,
-  windows: readonly FixWindow[],
-  before: number,
-  maxAccuracyM: number,
-): Promise<{ since: Map<number, Date>; fixes: FixRow[] }> {
-  if (windows.length === 0) return { since: new Map(), fixes: [] };
-  // The planner cannot know how few rows each window holds; its estimate grows with the table and
-  // crosses jit_above_cost, and compiling the plan took 700 ms of an 8 ms query (measured on the bench).
-  await trx.raw('set local jit = off');
-  const col = <K extends keyof FixWindow>(key: K) => windows.map((w) => w[key]) as unknown as Knex.Value;
-  // Both laterals stay per window (offset 0 keeps `since` from being recomputed for every row), and
-  // the points before the batch are read backwards on the index, `before` of them at most.
-  const { rows } = await trx.raw(
-    `select distinct on (w.driver_id, v.recorded_at) w.driver_id, v.recorded_at, v.latitude, v.longitude, v.accuracy_m, s.since
-       from unnest(?::bigint[], ?::timestamptz[], ?::timestamptz[]) as w(driver_id, earliest, not_before)
-       cross join lateral (
-         select greatest(w.not_before, (select min(x.recorded_at) from (
+export async function geofenceWindows(
+  db: Db | Trx,
+  windows: readonly { driverId: number; earliest: Date }[],
+  options: { before: number; maxAccuracyM: number; dispatchId?: number },
+): Promise<GeofenceWindow[]> {
+  if (windows.length === 0) return [];
+  const { rows } = await db.raw(
+    `with w as (
+       select * from unnest(?::bigint[], ?::timestamptz[]) as w(driver_id, earliest)
+     ), d as (
+       select d.id, d.order_id, d.driver_id, d.vehicle_id, d.status, d.created_at, w.earliest,
+              o.pickup_lat, o.pickup_lng, o.pickup_estimated, o.delivery_lat, o.delivery_lng, o.delivery_estimated
+         from w join dispatches d on d.driver_id = w.driver_id
+         join orders o on o.id = d.order_id
+        where d.status in (${ACTIVE_STATUSES_SQL}) and ${GEOFENCED_SQL} and (?::bigint is null or d.id = ?::bigint)
+     )
+     select d.*, s.since,
+            (select coalesce(json_agg(json_build_array(extract(epoch from f.recorded_at) * 1000, f.latitude, f.longitude, f.accuracy_m) order by f.recorded_at), '[]')
+               from (select distinct on (v.recorded_at) v.recorded_at, v.latitude, v.longitude, v.accuracy_m
+                       from vehicle_locations v
+                      where v.driver_id = d.driver_id and v.recorded_at >= s.since
+                      order by v.recorded_at, (v.accuracy_m is not null and v.accuracy_m > ?), v.accuracy_m nulls last, v.latitude, v.longitude) f) as fixes,
+            (select coalesce(json_agg(e order by e.at, e.id), '[]')
+               from geofence_events e where e.dispatch_id = d.id and e.superseded_at is null) as events
+       from d cross join lateral (
+         select greatest(d.created_at, coalesce((select min(x.recorded_at) from (
                   select b.recorded_at from vehicle_locations b
-                   where b.driver_id = w.driver_id and b.recorded_at < w.earliest
-                   order by b.recorded_at desc limit ?) x)) as since
+                   where b.driver_id = d.driver_id and b.recorded_at < d.earliest
+                   order by b.recorded_at desc limit ?) x), d.earliest)) as since
          offset 0
-       ) s
-       cross join lateral (
-         select v.recorded_at, v.latitude, v.longitude, v.accuracy_m from vehicle_locations v
-          where v.driver_id = w.driver_id and v.recorded_at >= s.since
-       ) v
-      order by w.driver_id, v.recorded_at, (v.accuracy_m is not null and v.accuracy_m > ?), v.accuracy_m nulls last, v.latitude, v.longitude`,
-    [col('driverId'), col('earliest'), col('notBefore'), before, maxAccuracyM],
+       ) s`,
+    [
+      windows.map((w) => w.driverId) as unknown as Knex.Value,
+      windows.map((w) => w.earliest) as unknown as Knex.Value,
+      options.dispatchId ?? null,
+      options.dispatchId ?? null,
+      options.maxAccuracyM,
+      options.before,
+    ],
   );
-  const since = new Map<number, Date>();
-  const fixes: FixRow[] = [];
-  for (const { since: s, ...fix } of rows as (FixRow & { since: Date })[]) {
-    since.set(fix.driver_id, s);
-    fixes.push(fix);
-  }
-  return { since, fixes };
+  type Row = CandidateRow & { since: Date; fixes: [number, number, number, number | null][]; events: Record<string, unknown>[] };
+  return (rows as Row[]).map((r) => ({
+    dispatch: {
+      id: r.id,
+      order_id: r.order_id,
+      driver_id: r.driver_id,
+      vehicle_id: r.vehicle_id,
+      status: r.status,
+      created_at: r.created_at,
+      sites: orderSites(r),
+    },
+    since: r.since,
+    fixes: r.fixes.map(([ms, latitude, longitude, accuracy_m]) => ({ driver_id: r.driver_id, recorded_at: new Date(ms), latitude, longitude, accuracy_m })),
+    events: r.events.map(eventFromJson),
+  }));
+}
+
+/** A geofence_events row as json_agg gives it (times as ISO text). */
+function eventFromJson(e: Record<string, unknown>): GeofenceEventRow {
+  const time = (v: unknown) => (v == null ? null : new Date(v as string));
+  return { ...(e as unknown as GeofenceEventRow), at: time(e.at)!, superseded_at: time(e.superseded_at), created_at: time(e.created_at)! };
 }
 
 /** The current (not superseded) events of these dispatches, in time order. */
@@ -163,17 +154,6 @@ export function currentEvents(db: Db | Trx, dispatchIds: readonly number[]): Pro
 /** A dispatch's current arrivals and departures in time order (GET /dispatches/:id/events). */
 export function listDispatchGeofenceEvents(db: Db, dispatchId: number): Promise<GeofenceEventRow[]> {
   return currentEvents(db, [dispatchId]);
-}
-
-/** Each dispatch's latest current event (for the driver's suggested status), one query for the list. */
-export async function latestGeofenceEvents(db: Db, dispatchIds: readonly number[]): Promise<Map<number, GeofenceEventRow>> {
-  if (dispatchIds.length === 0) return new Map();
-  const rows: GeofenceEventRow[] = await db('geofence_events')
-    .distinctOn('dispatch_id')
-    .whereIn('dispatch_id', dispatchIds)
-    .whereNull('superseded_at')
-    .orderBy([{ column: 'dispatch_id' }, { column: 'at', order: 'desc' }, { column: 'id', order: 'desc' }]);
-  return new Map(rows.map((r) => [r.dispatch_id, r]));
 }
 
 export const eventIdentity = (e: { site: string; kind: string; at: Date }) => `${e.site}|${e.kind}|${e.at.toISOString()}`;

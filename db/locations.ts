@@ -1,7 +1,7 @@
 /** GPS points: batched inserts for the worker, per-driver replay for dispatchers, retention. */
-import { ACTIVE_DISPATCH_STATUSES } from '../domain/dispatch-status.js';
 import { decodeTimeCursor, page, timeCursorColumn } from './cursor.js';
 import type { Knex } from 'knex';
+import { ACTIVE_STATUSES_SQL } from './dispatches.js';
 import type { Db, Trx } from './knex.js';
 import { deleteRecordedBefore } from './retention.js';
 
@@ -58,12 +58,11 @@ export async function insertPoints(trx: Trx, points: PointRow[]): Promise<number
   return result.rowCount ?? 0;
 }
 
-const ACTIVE_SQL = ACTIVE_DISPATCH_STATUSES.map((s) => `'${s}'`).join(',');
 // The vehicle each driver of the batch is in right now (looked up once per driver, not per
 // point): the active dispatch's, else the driver's usual one. Expects a CTE named p.
 const CURRENT_VEHICLE_SQL = `
   select dr.id as driver_id, coalesce(
-    (select d.vehicle_id from dispatches d where d.driver_id = dr.id and d.status in (${ACTIVE_SQL}) limit 1),
+    (select d.vehicle_id from dispatches d where d.driver_id = dr.id and d.status in (${ACTIVE_STATUSES_SQL}) limit 1),
     dr.vehicle_id
   ) as vehicle_id
   from drivers dr where dr.id in (select distinct driver_id from p)`;

@@ -17,12 +17,12 @@ export interface LocationWriterOptions {
   /** Called after a commit with each driver's newest point of the batch (live dashboard). */
   onCommitted?: (latest: PointRow[]) => void;
   /**
-   * Geofences: `find` runs in the batch's transaction after its inserts, with each driver's
-   * earliest point of the batch; `apply` after the commit with what `find` returned. Errors of
+   * Geofences: `find` runs in the batch's transaction before its inserts, with the batch's
+   * points; `apply` after the commit with what `find` returned. Errors of
    * either fail the batch's jobs, which are retried: a retry stores nothing and evaluates again.
    */
   geofences?: {
-    find: (trx: Trx, earliest: PointRow[]) => Promise<GeofenceChange[]>;
+    find: (trx: Trx, points: PointRow[]) => Promise<GeofenceChange[]>;
     apply: (changes: GeofenceChange[]) => Promise<unknown>;
   };
 }
@@ -36,10 +36,12 @@ export class LocationWriter extends BatchWriter<PointRow, { latest: PointRow[]; 
       store: async (points) => {
         const latest = newestPerDriver(points);
         const { stored, changes } = await db.transaction(async (trx) => {
+          // Before the inserts: the evaluation reads the stored fixes around the batch and takes the batch's own from memory.
+          const changes = options.geofences ? await options.geofences.find(trx, points) : [];
           const inserted = await insertPoints(trx, points);
           // Once per batch and driver, not once per point.
           await upsertPositions(trx, latest);
-          return { stored: inserted, changes: options.geofences ? await options.geofences.find(trx, oldestPerDriver(points)) : [] };
+          return { stored: inserted, changes };
         });
         metrics.locationsStored.inc(stored);
         metrics.locationBatchSize.observe(points.length);
@@ -64,4 +66,3 @@ function onePerDriver(points: PointRow[], wins: (p: PointRow, current: PointRow)
 }
 
 export const newestPerDriver = (points: PointRow[]) => onePerDriver(points, (p, current) => p.recorded_at >= current.recorded_at);
-export const oldestPerDriver = (points: PointRow[]) => onePerDriver(points, (p, current) => p.recorded_at < current.recorded_at);

@@ -81,11 +81,7 @@ export const locationsQueue = defineQueue({
           })),
         }),
       geofences: {
-        find: (trx, earliest) =>
-          findGeofenceChanges(
-            trx,
-            earliest.map((p) => ({ driverId: p.driver_id, earliest: p.recorded_at })),
-          ),
+        find: (trx, points) => findGeofenceChanges(trx, points),
         apply: (changes) => applyGeofenceChanges(unit, changes),
       },
     });

@@ -5,10 +5,11 @@
  *
  * Decisions:
  * - Cost: once per stored GPS batch (jobs/location-writer.ts), never per point, inside the batch's
- *   own transaction. One query finds the batch's drivers' active dispatches whose order has given
- *   coordinates (a batch without any stops there); one reads those dispatches' recent fixes, one
- *   their current events. Only a dispatch whose result differs from what is stored is locked and
- *   written, after the batch commits.
+ *   own transaction and before its inserts. One statement finds the batch's drivers' active
+ *   dispatches whose order has given coordinates (a batch without any stops there), the stored fixes
+ *   around their windows and their current events; the batch's own fixes come from memory.
+ *   Only a dispatch whose result differs from what is stored is locked and written, after the batch
+ *   commits.
  * - Window: a dispatch is evaluated over its fixes from the `PRIOR_FIXES`-th (10th) fix before the
  *   batch's earliest fix of its driver (not before the dispatch was created), starting from the
  *   state its stored events give at that moment (inside a site after an ARRIVED, outside after a
@@ -35,17 +36,7 @@ import { DISPATCH_ARRIVED, DISPATCH_DEPARTED } from '../domain/events.js';
 import { GEOFENCE_DEFAULTS, compareEvents, evaluateGeofences, suggestedStatus, type GeofenceEvent, type GeofenceSite } from '../domain/geofences.js';
 import { ACTIVE_DISPATCH_STATUSES } from '../domain/dispatch-status.js';
 import { lockDispatch } from '../db/dispatches.js';
-import {
-  currentEvents,
-  eventIdentity,
-  fixesForWindows,
-  geofencedDispatches,
-  orderSites,
-  storeGeofenceEvents,
-  type FixRow,
-  type GeofenceEventRow,
-  type GeofencedDispatch,
-} from '../db/geofences.js';
+import { eventIdentity, geofenceWindows, storeGeofenceEvents, type FixRow, type GeofenceEventRow, type GeofencedDispatch } from '../db/geofences.js';
 import { writeEvent } from '../db/outbox.js';
 import { announceWebhook } from './announce.js';
 import type { Trx } from '../db/knex.js';
@@ -54,12 +45,6 @@ import { transaction } from './transaction.js';
 
 /** How many stored points before a batch its evaluation reads (see the header). */
 export const PRIOR_FIXES = 10;
-
-/** The earliest fix a stored batch holds for a driver. */
-export interface DriverWindow {
-  driverId: number;
-  earliest: Date;
-}
 
 /** The events the fixes since `from` give, starting from the state the stored events before `from` give. */
 function evaluateWindow(dispatch: GeofencedDispatch, fixes: readonly FixRow[], stored: readonly GeofenceEventRow[], from: Date): GeofenceEvent[] {
@@ -95,34 +80,39 @@ export interface GeofenceChange {
   since: Date;
 }
 
+/** Each driver's earliest fix in a batch. */
+function earliestPerDriver(batch: readonly FixRow[]): Map<number, Date> {
+  const earliest = new Map<number, Date>();
+  for (const f of batch) {
+    const current = earliest.get(f.driver_id);
+    if (current === undefined || f.recorded_at < current) earliest.set(f.driver_id, f.recorded_at);
+  }
+  return earliest;
+}
+
 /**
- * Evaluates the geofences of the dispatches a stored GPS batch touches, once each, and returns
- * those whose stored events differ. Runs in the batch's own transaction, after its inserts (it
- * sees them): three statements, no round trip of its own; the writes come after the commit
- * (applyGeofenceChanges), so the batch's locks are not held for them.
+ * Evaluates the geofences of the dispatches a GPS batch touches, once each, and returns those
+ * whose stored events differ. Runs in the batch's own transaction, before its inserts: one
+ * statement (db/geofences.ts geofenceWindows: the dispatches, the stored fixes around each window,
+ * their events); the batch's own fixes come from memory, so a phone posting in order costs a few index rows, not a re-read of
+ * what it just sent (called after the inserts it gives the same result, reading them twice: a fix
+ * at one instant counts once). The writes come after the commit (applyGeofenceChanges), so the
+ * batch's locks are not held for them.
  */
-export async function findGeofenceChanges(trx: Trx, windows: readonly DriverWindow[]): Promise<GeofenceChange[]> {
-  const earliest = new Map(windows.map((w) => [w.driverId, w.earliest]));
-  const dispatches = (await geofencedDispatches(trx, [...earliest.keys()])).filter((d) => d.sites.length > 0);
-  if (dispatches.length === 0) return [];
-  const { since: sinceOf, fixes } = await fixesForWindows(
+export async function findGeofenceChanges(trx: Trx, batch: readonly FixRow[]): Promise<GeofenceChange[]> {
+  const earliest = earliestPerDriver(batch);
+  const windows = await geofenceWindows(
     trx,
-    dispatches.map((d) => ({ driverId: d.driver_id, earliest: earliest.get(d.driver_id)!, notBefore: d.created_at })),
-    PRIOR_FIXES,
-    GEOFENCE_DEFAULTS.maxAccuracyM,
+    [...earliest].map(([driverId, at]) => ({ driverId, earliest: at })),
+    { before: PRIOR_FIXES, maxAccuracyM: GEOFENCE_DEFAULTS.maxAccuracyM },
   );
-  const stored = await currentEvents(
-    trx,
-    dispatches.map((d) => d.id),
-  );
-  const fixesOf = groupBy(fixes, (f) => f.driver_id);
-  const storedOf = groupBy(stored, (e) => e.dispatch_id);
+  const batchOf = groupBy(batch, (f) => f.driver_id);
   const changes: GeofenceChange[] = [];
-  for (const d of dispatches) {
-    const since = sinceOf.get(d.driver_id);
-    if (since === undefined) continue; // no fix of this dispatch: nothing to evaluate
-    const events = evaluateWindow(d, fixesOf.get(d.driver_id) ?? [], storedOf.get(d.id) ?? [], since);
-    if (!sameEvents(events, storedOf.get(d.id) ?? [], since)) changes.push({ dispatchId: d.id, since });
+  for (const { dispatch, since, fixes: stored, events } of windows) {
+    const own = (batchOf.get(dispatch.driver_id) ?? []).filter((f) => f.recorded_at >= since);
+    if (own.length === 0) continue; // every fix of the batch predates the dispatch: nothing to evaluate
+    const computed = evaluateWindow(dispatch, [...stored, ...own], events, since);
+    if (!sameEvents(computed, events, since)) changes.push({ dispatchId: dispatch.id, since });
   }
   return changes;
 }
@@ -144,12 +134,15 @@ export async function evaluateDispatchGeofences(deps: Pick<UseCaseDeps, 'db' | '
     const locked = await lockDispatch(tx.trx, dispatchId);
     if (!locked || !ACTIVE_DISPATCH_STATUSES.includes(locked.dispatch.status)) return 0;
     const { dispatch, order } = locked;
-    const target: GeofencedDispatch = { ...dispatch, sites: orderSites(order) };
-    if (target.sites.length === 0) return 0;
-    const from = new Date(Math.max(since.getTime(), dispatch.created_at.getTime()));
-    const { fixes } = await fixesForWindows(tx.trx, [{ driverId: dispatch.driver_id, earliest: from, notBefore: from }], 0, GEOFENCE_DEFAULTS.maxAccuracyM);
-    const stored = await currentEvents(tx.trx, [dispatch.id]);
-    const events = evaluateWindow(target, fixes, stored, from);
+    // The window from `since` (never before the dispatch was created), read again under the lock.
+    const [window] = await geofenceWindows(tx.trx, [{ driverId: dispatch.driver_id, earliest: since }], {
+      before: 0,
+      maxAccuracyM: GEOFENCE_DEFAULTS.maxAccuracyM,
+      dispatchId: dispatch.id,
+    });
+    if (!window) return 0; // no geofenced site
+    const from = window.since;
+    const events = evaluateWindow(window.dispatch, window.fixes, window.events, from);
     const result = await storeGeofenceEvents(tx.trx, dispatch.id, from, events);
     // Announced in time order, so a receiver that applies them in order sees the trip as it went.
     for (const row of [...result.inserted].sort((a, b) => compareEvents(a, b) || a.id - b.id)) {

@@ -4,7 +4,6 @@ import type { Request } from 'express';
 import { suggestedStatus } from '../../domain/geofences.js';
 import { seoulDay } from '../../domain/seoul-day.js';
 import { driverActiveDispatches, driverDaySummary, toDispatch } from '../../db/dispatches.js';
-import { latestGeofenceEvents } from '../../db/geofences.js';
 import type { LocationPoints } from '../../jobs/locations.js';
 import { cacheNames } from '../../lib/cache.js';
 import { changeDispatchStatus } from '../../use-cases/dispatches.js';
@@ -83,13 +82,9 @@ export function mobileRoutes(deps: AppDeps): RouteSpec[] {
       handler: async ({ principal }) => {
         const dispatches = await driverActiveDispatches(db, principal.driverId!);
         // Computed on each read against the status now: a suggestion the driver followed disappears at once.
-        const latest = await latestGeofenceEvents(
-          db,
-          dispatches.map((d) => d.id),
-        );
         return reply(
           200,
-          dispatches.map((d) => ({ ...d, suggested_status: suggestedStatus(d.status, latest.get(d.id)) })),
+          dispatches.map(({ latestGeofenceEvent, ...d }) => ({ ...d, suggested_status: suggestedStatus(d.status, latestGeofenceEvent) })),
         );
       },
     }),

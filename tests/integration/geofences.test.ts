@@ -177,6 +177,23 @@ describe('geofences over HTTP', () => {
     expect(await mobileItem(driver.token, dispatchId)).toMatchObject({ status: 'ASSIGNED', suggested_status: 'IN_TRANSIT' });
   });
 
+  it('a run split over two posts (one fix inside in each) arrives once, dated at the first post; the same post again changes nothing', async () => {
+    // The worker reads the stored fixes before a batch and takes the batch's own from memory:
+    // the arrival needs the first post's fix (stored) and the second's (in memory) together.
+    const { driver, dispatchId } = await geofencedDispatch();
+    const t0 = Date.now() - 20 * MINUTE;
+    await postPoints(driver.token, [near(800, t0), near(100, t0 + 30_000)]);
+    expect((await eventsOf(dispatchId)).body.items).toEqual([]);
+    const second = [near(60, t0 + 60_000)];
+    await postPoints(driver.token, second);
+    const expected = [['PICKUP', 'ARRIVED', new Date(t0 + 30_000).toISOString()]];
+    const items = (await eventsOf(dispatchId)).body.items.map((e: { site: string; kind: string; at: string }) => [e.site, e.kind, e.at]);
+    expect(items).toEqual(expected);
+    await postPoints(driver.token, second);
+    expect((await eventsOf(dispatchId)).body.items.map((e: { site: string; kind: string; at: string }) => [e.site, e.kind, e.at])).toEqual(expected);
+    expect((await outboxOf(dispatchId)).map((r) => r.job_name)).toEqual(['dispatch.arrived']);
+  });
+
   it('fixes with poor accuracy near the pickup record nothing', async () => {
     const { driver, dispatchId } = await geofencedDispatch();
     const t0 = Date.now() - 10 * MINUTE;

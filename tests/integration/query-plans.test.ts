@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { driverActiveDispatches, listDispatches } from '../../db/dispatches.js';
 import { createDb, type Db } from '../../db/knex.js';
+import { geofenceWindows } from '../../db/geofences.js';
 import { listDriverLocations } from '../../db/locations.js';
 import { listOrders } from '../../db/orders.js';
 import { trackedOrder } from '../../db/tracking.js';
@@ -14,7 +15,7 @@ let db: Db;
 beforeAll(async () => {
   database = await createTestDatabase();
   db = createDb({ url: database.url, poolMin: 0, poolMax: 2, statementTimeoutMs: 120_000 });
-  // 200 drivers, 50,000 orders with one dispatch each over 90 days, 200,000 GPS points.
+  // 200 drivers, 50,000 orders with one dispatch each over 90 days, 200,000 GPS points, two geofence events per dispatch.
   await db.raw(`
     insert into vehicles (license_plate, vehicle_type, cargo_classes, capacity_kg)
       select 'Q' || i, 'REFRIGERATED', array['CHILLED'], 5000 from generate_series(1, 200) i;
@@ -29,9 +30,12 @@ beforeAll(async () => {
       select o.id, d.vehicle_id, d.id, case when o.status = 'COMPLETED' then 'COMPLETED' when o.status = 'CANCELLED' then 'CANCELLED' else 'COMPLETED' end, o.created_at
         from orders o join drivers d on d.id = 5 + (o.id % 200) where o.id > 3;
     insert into vehicle_locations (driver_id, latitude, longitude, recorded_at, received_at, point_key)
-      select 5 + (i % 200), 37, 127, now() - (i * interval '3 seconds'), now(), 'q:' || i from generate_series(1, 200000) i;`);
+      select 5 + (i % 200), 37, 127, now() - (i * interval '3 seconds'), now(), 'q:' || i from generate_series(1, 200000) i;
+    insert into geofence_events (dispatch_id, site, kind, at, latitude, longitude, distance_m)
+      select d.id, 'PICKUP', k.kind, d.created_at + k.after, 37, 127, 10
+        from dispatches d cross join (values ('ARRIVED', interval '1 hour'), ('DEPARTED', interval '2 hours')) k(kind, after);`);
   // Outside the inserts' implicit transaction: VACUUM cannot run inside one.
-  for (const table of ['orders', 'dispatches', 'vehicle_locations']) await db.raw(`vacuum analyze ${table}`);
+  for (const table of ['orders', 'dispatches', 'vehicle_locations', 'geofence_events']) await db.raw(`vacuum analyze ${table}`);
 }, 120_000);
 
 afterAll(async () => {
@@ -69,7 +73,7 @@ describe('query plans', () => {
     expect(text).not.toContain('Sort');
   });
 
-  it("a driver's active dispatches (the mobile list): the (driver_id, status) index", async () => {
+  it("a driver's active dispatches (the mobile list): the (driver_id, status) index, and each one's latest geofence event on its index", async () => {
     const { indexes, plan: text } = await plan(() => driverActiveDispatches(db, 42));
     // Active dispatches are few: a partial index over them, or the driver's own index.
     expect(
@@ -77,6 +81,7 @@ describe('query plans', () => {
       text,
     ).toBe(true);
     expect(text).not.toMatch(/"Seq Scan".{0,80}"Relation Name":"dispatches"/);
+    expect(text).not.toMatch(/"Seq Scan".{0,80}"Relation Name":"geofence_events"/);
   });
 
   it('dispatches by driver, newest first: the (driver_id, created_at, id) index', async () => {
@@ -89,5 +94,18 @@ describe('query plans', () => {
     const to = new Date();
     const { indexes, plan: text } = await plan(() => listDriverLocations(db, { driverId: 42, from: new Date(to.getTime() - 3_600_000), to, limit: 1000 }));
     expect(indexes, text).toContain('vehicle_locations_driver_recorded_idx');
+  });
+
+  it("a GPS batch's geofence windows: the dispatches' active index, each driver's fixes and each dispatch's events on their indexes", async () => {
+    const drivers = Array.from({ length: 10 }, (_, i) => ({ driverId: 5 + i * 20, earliest: new Date() }));
+    const { indexes, plan: text } = await plan(() => geofenceWindows(db, drivers, { before: 10, maxAccuracyM: 100 }));
+    expect(indexes, text).toContain('vehicle_locations_driver_recorded_idx');
+    expect(indexes, text).toContain('geofence_events_current_idx');
+    expect(text).not.toMatch(/"Seq Scan".{0,80}"Relation Name":"(dispatches|vehicle_locations|geofence_events)"/);
+  });
+
+  it('connections run without JIT (a plan compiled for an 8 ms statement took 700 ms)', async () => {
+    const { rows } = await db.raw('show jit');
+    expect(rows[0].jit).toBe('off');
   });
 });
