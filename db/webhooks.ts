@@ -91,44 +91,33 @@ export async function updateEndpoint(trx: Trx | Db, id: number, patch: Partial<E
   return row;
 }
 
-/** Enabled, undeleted endpoints that receive `type` for `clientId` (their own client's, and the unbound ones). */
-export function endpointsForEvent(db: Db, type: string, clientId: number | null): Promise<Pick<EndpointRow, 'id'>[]> {
-  return db('webhook_endpoints')
-    .where('enabled', true)
-    .whereNull('deleted_at')
-    .where((q) => {
-      q.whereNull('client_id');
-      if (clientId !== null) q.orWhere('client_id', clientId);
-    })
-    .whereRaw('events && ?::text[]', [[type, ALL_EVENTS]])
-    .select('id');
-}
-
 /**
- * One delivery per endpoint for an event; an event fanned out again (a retried job) adds no row.
- * Returns the deliveries of the event that were never attempted, whether new or left by a crash.
+ * Fans an event out, in one statement: one delivery for each enabled, undeleted endpoint that
+ * receives `type` for `clientId` (its own client's endpoints and the unbound ones). An event fanned
+ * out again (a retried job) adds no row. Returns the event's deliveries still PENDING with their
+ * endpoints, whether new or left by a run that crashed (those with `attempts` > 0 were attempted
+ * by it and wait for their next attempt).
  */
-export async function insertDeliveries(
-  db: Db,
-  eventKey: string,
-  eventType: string,
-  body: string,
-  endpointIds: number[],
-): Promise<Pick<DeliveryRow, 'id' | 'endpoint_id'>[]> {
-  if (endpointIds.length === 0) return [];
-  // One statement: the insert's own rows, and (its snapshot does not see them) the ones an earlier run left unattempted.
+export async function fanOutDeliveries(db: Db, event: { key: string; type: string; clientId: number | null; body: string }): Promise<DeliveryWithEndpoint[]> {
+  // The insert's snapshot does not see its own rows: the union adds the ones an earlier run left pending.
   const { rows } = await db.raw(
-    `with inserted as (
+    `with e as (
+       select * from webhook_endpoints
+        where enabled and deleted_at is null and (client_id is null or client_id = ?::bigint) and events && ?::text[]
+     ), inserted as (
        insert into webhook_deliveries (endpoint_id, event_key, event_type, body, next_attempt_at)
-       select e, ?::uuid, ?, ?, now() from unnest(?::bigint[]) as e
+       select e.id, ?::uuid, ?, ?, now() from e
        on conflict (endpoint_id, event_key) do nothing
-       returning id, endpoint_id)
-     select id, endpoint_id from inserted
-     union
-     select id, endpoint_id from webhook_deliveries where event_key = ?::uuid and status = 'PENDING' and attempts = 0 and endpoint_id = any(?::bigint[])`,
-    [eventKey, eventType, body, endpointIds, eventKey, endpointIds],
+       returning *
+     ), pending as (
+       select * from inserted
+       union all
+       select d.* from webhook_deliveries d where d.event_key = ?::uuid and d.status = 'PENDING' and d.endpoint_id in (select id from e)
+     )
+     select to_jsonb(p) as delivery, to_jsonb(e) as endpoint from pending p join e on e.id = p.endpoint_id`,
+    [event.clientId, [event.type, ALL_EVENTS], event.key, event.type, event.body, event.key],
   );
-  return (rows as { id: string | number; endpoint_id: string | number }[]).map((r) => ({ id: Number(r.id), endpoint_id: Number(r.endpoint_id) }));
+  return (rows as JsonPair[]).map(fromJsonPair);
 }
 
 export interface DeliveryWithEndpoint {
@@ -136,31 +125,34 @@ export interface DeliveryWithEndpoint {
   endpoint: EndpointRow;
 }
 
-/** Deliveries with their endpoints, by delivery id, in one query (attempts of many jobs are read together). */
-export async function deliveriesWithEndpoints(db: Db, ids: readonly number[]): Promise<Map<number, DeliveryWithEndpoint>> {
-  const rows: { delivery: Record<string, unknown>; endpoint: Record<string, unknown> }[] = await db('webhook_deliveries as d')
-    .join('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
-    .whereRaw('d.id = any(?::bigint[])', [[...ids]])
-    .select(db.raw('to_jsonb(d) as delivery'), db.raw('to_jsonb(e) as endpoint'));
+type JsonPair = { delivery: Record<string, unknown>; endpoint: Record<string, unknown> };
+
+/** A delivery and its endpoint as to_jsonb gives them (times as ISO text). */
+function fromJsonPair({ delivery, endpoint }: JsonPair): DeliveryWithEndpoint {
   const dates = (o: Record<string, unknown>, keys: string[]) => {
     for (const k of keys) if (typeof o[k] === 'string') o[k] = new Date(o[k]);
     return o;
   };
-  const found = new Map<number, DeliveryWithEndpoint>();
-  for (const { delivery, endpoint } of rows) {
-    found.set(delivery.id as number, {
-      delivery: dates(delivery, ['next_attempt_at', 'created_at', 'updated_at']) as unknown as DeliveryRow,
-      endpoint: dates(endpoint, [
-        'disabled_at',
-        'previous_secret_expires_at',
-        'failing_since',
-        'created_at',
-        'updated_at',
-        'deleted_at',
-      ]) as unknown as EndpointRow,
-    });
-  }
-  return found;
+  return {
+    delivery: dates(delivery, ['next_attempt_at', 'created_at', 'updated_at']) as unknown as DeliveryRow,
+    endpoint: dates(endpoint, [
+      'disabled_at',
+      'previous_secret_expires_at',
+      'failing_since',
+      'created_at',
+      'updated_at',
+      'deleted_at',
+    ]) as unknown as EndpointRow,
+  };
+}
+
+/** Deliveries with their endpoints, by delivery id, in one query (attempts of many jobs are read together). */
+export async function deliveriesWithEndpoints(db: Db, ids: readonly number[]): Promise<Map<number, DeliveryWithEndpoint>> {
+  const rows: JsonPair[] = await db('webhook_deliveries as d')
+    .join('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
+    .whereRaw('d.id = any(?::bigint[])', [[...ids]])
+    .select(db.raw('to_jsonb(d) as delivery'), db.raw('to_jsonb(e) as endpoint'));
+  return new Map(rows.map((r) => [r.delivery.id as number, fromJsonPair(r)]));
 }
 
 export interface AttemptRecord {

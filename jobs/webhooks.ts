@@ -1,33 +1,54 @@
 /**
  * webhooks queue (DESIGN.md "Shippers", docs/webhooks.md). Two jobs:
- * - `webhook.event` (from the outbox): fans one event out into a delivery row and a
- *   `webhook.deliver` job per subscribed endpoint. The job id comes from the event's key and the
- *   endpoint, so a fan-out run twice adds each delivery once.
+ * - `webhook.event` (from the outbox): fans one event out into a delivery row per subscribed
+ *   endpoint and makes each delivery's first attempt at once, all in parallel, with what the
+ *   fan-out already holds (the body, the endpoint): no job, no read per delivery. A delivery
+ *   whose first attempt fails continues as a `webhook.deliver` job, delayed by the schedule's
+ *   first wait. The job id comes from the event's key and the endpoint, so a fan-out run twice
+ *   adds each delivery once; a run that crashed is found again from the deliveries still pending.
  * - `webhook.deliver`: one attempt (jobs/webhook-delivery.ts); BullMQ retries it after the wait
  *   the attempt chose (WEBHOOK_RETRY_SCHEDULE with jitter). Also queued by a manual retry.
  *
- * No head-of-line blocking: every (event, endpoint) is its own job, so a slow endpoint holds only
- * its own jobs, and no endpoint may occupy more than endpointSlotLimit of a worker's slots: a job
- * for an endpoint at its limit goes back to the delayed set (not counted as an attempt) for about as long
- * as that endpoint's attempts take, and healthy endpoints keep the other slots.
+ * Why first attempts inline: a job per delivery cost three Redis scripts and a database read per
+ * attempt, and on the 2-core machine that capped fan-out at about 800 deliveries a second
+ * (docs/performance.md). Retries are rare and keep their own jobs.
+ *
+ * No head-of-line blocking: no endpoint may occupy more than endpointLimits attempts of a
+ * worker at once, inline or as jobs. A fan-out finding an endpoint at its limit queues that
+ * delivery as its own job instead of attempting it, so a slow endpoint holds at most that many
+ * fan-outs (whose other endpoints were attempted alongside, not after it); a job for an endpoint
+ * at its limit goes back to the delayed set (not counted as an attempt) for about as long as that
+ * endpoint's attempts take, and healthy endpoints keep the other slots.
  */
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { RelayedFields, WEBHOOK_EVENT, WEBHOOK_RETRY } from '../domain/events.js';
-import { deliveriesWithEndpoints, endpointsForEvent, insertDeliveries, recordAttempts, type AttemptRecord, type DeliveryWithEndpoint } from '../db/webhooks.js';
+import { deliveriesWithEndpoints, fanOutDeliveries, recordAttempts, type AttemptRecord, type DeliveryRow, type DeliveryWithEndpoint } from '../db/webhooks.js';
 import { BatchWriter } from './batch-writer.js';
 import { CAPPED_BACKOFF, SHARED_HASH_TAG, cappedBackoff, defineQueue } from './define.js';
 import { attemptDelivery, DeliveryOver, RetryLater, type DeliveryDeps } from './webhook-delivery.js';
 
 const WebhookEvent = WEBHOOK_EVENT.payload.extend(RelayedFields.shape);
 /** From the fan-out (no relay fields) or from a manual retry through the outbox (with them). */
-export const WebhookDeliver = WEBHOOK_RETRY.payload.extend(RelayedFields.partial().shape);
+export const WebhookDeliver = WEBHOOK_RETRY.payload.extend(RelayedFields.partial().shape).extend({
+  /** Attempts made before this job (the fan-out's first): where the retry schedule continues. A manual retry starts afresh. */
+  attemptsBefore: z.number().int().min(0).optional(),
+});
 export type WebhookDeliver = z.infer<typeof WebhookDeliver>;
 
 const WEBHOOK_BACKOFF = 'webhook';
 
 /** The job of one (event, endpoint): its id makes a repeated fan-out a no-op. */
 const deliveryJobId = (eventKey: string, endpointId: number) => `wh-${eventKey}-${endpointId}`;
+
+/** The `webhook.deliver` job that continues a delivery after `attemptsBefore` attempts, `delayMs` from now. */
+function deliverJob(delivery: Pick<DeliveryRow, 'id' | 'endpoint_id' | 'event_key'>, attemptsBefore: number, delayMs: number) {
+  return {
+    name: WEBHOOK_RETRY.job,
+    data: { deliveryId: delivery.id, endpointId: delivery.endpoint_id, ...(attemptsBefore > 0 ? { attemptsBefore } : {}) },
+    opts: { jobId: deliveryJobId(delivery.event_key, delivery.endpoint_id), ...(delayMs > 0 ? { delay: Math.round(delayMs) } : {}) },
+  };
+}
 
 /** The wait an attempt chose; anything else (a database error) backs off like every queue. */
 function webhookBackoff(attemptsMade: number, _type?: string, err?: Error, job?: { opts: { backoff?: unknown } }): number {
@@ -36,33 +57,45 @@ function webhookBackoff(attemptsMade: number, _type?: string, err?: Error, job?:
 }
 
 /**
- * Slots of a worker one endpoint may hold: a quarter of them, at most 10. With the default 200
- * slots it takes 20 endpoints hanging at once to fill a worker; each of them costs only its own
- * deliveries' latency.
+ * Attempts one endpoint may have in flight in a worker. A healthy endpoint may use a quarter of
+ * the slots (50 of the default 200): at 200 events a second it needs rate × latency in flight, 10
+ * at 50 ms, more when the machine is busy, and a smaller cap throttled healthy receivers in the
+ * benchmark. An endpoint that turns slow (an attempt in flight for a second, or attempts averaging
+ * a second) is held to `slow` (a quarter, at most 10), so it takes 4 endpoints hanging within the
+ * same second, or 20 known to be slow, to fill a worker; each of them costs only its own deliveries' latency.
  */
-function endpointSlotLimit(concurrency: number): number {
-  return Math.max(1, Math.min(10, Math.floor(concurrency / 4)));
+export function endpointLimits(concurrency: number): { healthy: number; slow: number } {
+  const quarter = Math.max(1, Math.floor(concurrency / 4));
+  return { healthy: quarter, slow: Math.min(10, quarter) };
 }
 
-/** Per-process load of each endpoint: attempts in flight, and how long its attempts take lately. */
-class EndpointLoad {
-  private readonly load = new Map<number, { inFlight: number; avgMs: number }>();
-  constructor(readonly limit: number) {}
+/** An attempt this old, or an average this long, makes an endpoint slow. */
+const SLOW_MS = 1000;
 
-  tryStart(endpointId: number): boolean {
-    const entry = this.load.get(endpointId) ?? { inFlight: 0, avgMs: 100 };
-    if (entry.inFlight >= this.limit) return false;
-    entry.inFlight += 1;
+/** Per-process load of each endpoint: when its attempts in flight started, and how long its attempts take lately. */
+class EndpointLoad {
+  private readonly load = new Map<number, { started: number[]; avgMs: number }>();
+  constructor(readonly limits: { healthy: number; slow: number }) {}
+
+  /** Takes a slot for an attempt; returns its token (for finish), or undefined when the endpoint is at its limit. */
+  tryStart(endpointId: number): number | undefined {
+    const entry = this.load.get(endpointId) ?? { started: [], avgMs: 100 };
+    const now = Date.now();
+    const n = entry.started.length;
+    if (n >= this.limits.healthy) return undefined;
+    if (n >= this.limits.slow && (entry.avgMs >= SLOW_MS || now - Math.min(...entry.started) >= SLOW_MS)) return undefined;
+    entry.started.push(now);
     this.load.set(endpointId, entry);
-    return true;
+    return now;
   }
 
-  finish(endpointId: number, ms: number): void {
+  finish(endpointId: number, token: number): void {
     const entry = this.load.get(endpointId);
     if (!entry) return;
-    entry.inFlight -= 1;
-    entry.avgMs = entry.avgMs * 0.8 + ms * 0.2;
-    if (entry.inFlight === 0 && entry.avgMs < 200) this.load.delete(endpointId);
+    const i = entry.started.indexOf(token);
+    if (i !== -1) entry.started.splice(i, 1);
+    entry.avgMs = entry.avgMs * 0.8 + (Date.now() - token) * 0.2;
+    if (entry.started.length === 0 && entry.avgMs < 200) this.load.delete(endpointId);
   }
 
   /** How long a job for a busy endpoint waits: about one of its attempts, between 50 ms and 2 s, jittered. */
@@ -116,7 +149,7 @@ export const webhooksQueue = defineQueue({
   workerOptions: { settings: { backoffStrategy: webhookBackoff } },
   successLogLevel: 'debug',
   createProcessor: ({ db, config, metrics, log, queues }) => {
-    const endpointLoad = new EndpointLoad(endpointSlotLimit(config.webhooks.concurrency));
+    const endpointLoad = new EndpointLoad(endpointLimits(config.webhooks.concurrency));
     const attemptLog = new BatchWriter<AttemptRecord>(log, {
       maxRows: 200,
       maxWaitMs: BATCH_WAIT_MS,
@@ -131,44 +164,63 @@ export const webhooksQueue = defineQueue({
       load: batchedLoader<number, DeliveryWithEndpoint>((ids) => deliveriesWithEndpoints(db, ids), BATCH_WAIT_MS),
       record: (attempt) => attemptLog.write([attempt]),
     };
+    /**
+     * A fan-out's first attempt of one delivery (the endpoint's slot already taken); returns the
+     * job that continues it, if any. Never throws: one endpoint's failure is not the event's.
+     */
+    const firstAttempt = async (found: DeliveryWithEndpoint, token: number) => {
+      try {
+        await attemptDelivery({ ...deliveryDeps, load: async () => found }, found.delivery.id, 0);
+        return undefined;
+      } catch (err) {
+        if (err instanceof DeliveryOver) return undefined; // logged as failed or refused: nothing more is due
+        if (err instanceof RetryLater) return deliverJob(found.delivery, 1, err.delayMs);
+        // Not the endpoint's answer (the database, say): the delivery job makes the attempt again.
+        log.warn({ err, deliveryId: found.delivery.id }, 'webhook first attempt failed; queued as a job');
+        return deliverJob(found.delivery, 0, 0);
+      } finally {
+        endpointLoad.finish(found.endpoint.id, token);
+      }
+    };
     return {
       close: () => attemptLog.close(),
       handlers: {
         'webhook.event': async (event) => {
           if (!event.eventKey) throw new UnrecoverableError('webhook event without an event key');
-          const endpoints = await endpointsForEvent(db, event.type, event.clientId);
           const body = JSON.stringify({ type: event.type, timestamp: event.occurredAt, data: event.data });
-          const pending = await insertDeliveries(
-            db,
-            event.eventKey,
-            event.type,
-            body,
-            endpoints.map((e) => e.id),
-          );
-          if (pending.length > 0) {
-            await queues[WEBHOOK_EVENT.queue]!.addBulk(
-              pending.map((d) => ({
-                name: WEBHOOK_RETRY.job,
-                data: { deliveryId: d.id, endpointId: d.endpoint_id },
-                opts: { jobId: deliveryJobId(event.eventKey!, d.endpoint_id) },
-              })),
-            );
+          const pending = await fanOutDeliveries(db, { key: event.eventKey, type: event.type, clientId: event.clientId, body });
+          const queued: ReturnType<typeof deliverJob>[] = [];
+          const inline: { found: DeliveryWithEndpoint; token: number }[] = [];
+          for (const found of pending) {
+            const { delivery, endpoint } = found;
+            if (delivery.attempts > 0) {
+              // Attempted by a run that crashed before queuing its retry: continue the schedule.
+              queued.push(deliverJob(delivery, delivery.attempts, (delivery.next_attempt_at?.getTime() ?? 0) - Date.now()));
+              continue;
+            }
+            const token = endpointLoad.tryStart(endpoint.id);
+            if (token !== undefined) inline.push({ found, token });
+            else queued.push(deliverJob(delivery, 0, 0));
           }
-          return { endpoints: endpoints.length, queued: pending.length };
+          // Queued before the inline attempts: a crash during them leaves nothing that a rerun would not find.
+          if (queued.length > 0) await queues[WEBHOOK_EVENT.queue]!.addBulk(queued);
+          const retries = (await Promise.all(inline.map(({ found, token }) => firstAttempt(found, token)))).filter((job) => job !== undefined);
+          if (retries.length > 0) await queues[WEBHOOK_EVENT.queue]!.addBulk(retries);
+          return { deliveries: pending.length, attempted: inline.length, queued: queued.length + retries.length };
         },
-        'webhook.deliver': async ({ deliveryId, endpointId }, { job, token }) => {
-          if (!endpointLoad.tryStart(endpointId)) {
+        'webhook.deliver': async ({ deliveryId, endpointId, attemptsBefore }, { job, token }) => {
+          const slot = endpointLoad.tryStart(endpointId);
+          if (slot === undefined) {
             await (job as Job).moveToDelayed(Date.now() + endpointLoad.deferMs(endpointId), token);
             throw new DelayedError();
           }
-          const started = Date.now();
           try {
-            return await attemptDelivery(deliveryDeps, deliveryId, job.attemptsMade);
+            return await attemptDelivery(deliveryDeps, deliveryId, (attemptsBefore ?? 0) + job.attemptsMade);
           } catch (err) {
             if (err instanceof DeliveryOver) throw new UnrecoverableError(err.message);
             throw err;
           } finally {
-            endpointLoad.finish(endpointId, Date.now() - started);
+            endpointLoad.finish(endpointId, slot);
           }
         },
       },

@@ -274,6 +274,36 @@ describe('webhook deliveries', () => {
     expect((after.succeeded ?? 0) - (before.succeeded ?? 0)).toBeGreaterThanOrEqual(1);
   });
 
+  it('a fan-out run again after a crash (first attempt made, retry never queued) continues the schedule: attempt 2, same webhook-id, not before its time', async () => {
+    const clientId = await newClient();
+    const path = newPath();
+    receiver.on(path, () => 200);
+    const { id: endpointId } = await newEndpoint(path, clientId, ['order.created']);
+    // The state such a crash leaves: the delivery attempted once and pending, and no job for it.
+    const eventKey = crypto.randomUUID();
+    const due = new Date(Date.now() + 1500);
+    const body = JSON.stringify({ type: 'order.created', timestamp: new Date().toISOString(), data: { order_id: 1 } });
+    const [delivery] = await uvis.running.deps
+      .db('webhook_deliveries')
+      .insert({ endpoint_id: endpointId, event_key: eventKey, event_type: 'order.created', body, attempts: 1, last_status_code: 500, next_attempt_at: due })
+      .returning('id');
+    await uvis.running.deps.queues.webhooks!.add(
+      'webhook.event',
+      { type: 'order.created', clientId, occurredAt: new Date().toISOString(), data: { order_id: 1 }, eventId: 1, eventKey },
+      { jobId: `rerun-${eventKey}` },
+    );
+    const [got] = await waitReceived(path, 1);
+    expect(got!.at).toBeGreaterThanOrEqual(due.getTime() - 50);
+    expect(got!.headers['webhook-id']).toBe(`msg_${eventKey}`);
+    expect(got!.body).toBe(body);
+    const log = await waitFor(async () => {
+      const a = (await attempts(endpointId)).filter((x) => x.delivery_id === delivery.id);
+      return a.length === 1 && a[0]!.delivery_status === 'SUCCEEDED' ? a : undefined;
+    });
+    expect(log.map((a) => [a.attempt, a.outcome])).toEqual([[2, 'succeeded']]);
+    expect(receiver.received(path)).toHaveLength(1);
+  });
+
   it('gives up after the last scheduled attempt; a manual retry sends it again', async () => {
     const clientId = await newClient();
     const path = newPath();
