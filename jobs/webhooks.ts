@@ -73,7 +73,7 @@ export function endpointLimits(concurrency: number): { healthy: number; slow: nu
 const SLOW_MS = 1000;
 
 /** Per-process load of each endpoint: when its attempts in flight started, and how long its attempts take lately. */
-class EndpointLoad {
+export class EndpointLoad {
   private readonly load = new Map<number, { started: number[]; avgMs: number }>();
   constructor(readonly limits: { healthy: number; slow: number }) {}
 
