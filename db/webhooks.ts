@@ -210,6 +210,20 @@ export async function recordAttempts(db: Db, attempts: readonly AttemptRecord[])
   );
 }
 
+/** PENDING deliveries after id `after`, in id order, `limit` at most (what a restore queues again). */
+export function pendingDeliveries(
+  db: Db,
+  after: number,
+  limit: number,
+): Promise<Pick<DeliveryRow, 'id' | 'endpoint_id' | 'event_key' | 'attempts' | 'next_attempt_at'>[]> {
+  return db('webhook_deliveries')
+    .where('status', 'PENDING')
+    .where('id', '>', after)
+    .orderBy('id')
+    .limit(limit)
+    .select('id', 'endpoint_id', 'event_key', 'attempts', 'next_attempt_at');
+}
+
 export async function cancelDelivery(db: Db, id: number, reason: string): Promise<void> {
   await db('webhook_deliveries')
     .where({ id, status: 'PENDING' })

@@ -20,10 +20,19 @@
  * at its limit goes back to the delayed set (not counted as an attempt) for about as long as that
  * endpoint's attempts take, and healthy endpoints keep the other slots.
  */
-import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job, type Queue } from 'bullmq';
 import { z } from 'zod';
 import { RelayedFields, WEBHOOK_EVENT, WEBHOOK_RETRY } from '../domain/events.js';
-import { deliveriesWithEndpoints, fanOutDeliveries, recordAttempts, type AttemptRecord, type DeliveryRow, type DeliveryWithEndpoint } from '../db/webhooks.js';
+import {
+  deliveriesWithEndpoints,
+  fanOutDeliveries,
+  pendingDeliveries,
+  recordAttempts,
+  type AttemptRecord,
+  type DeliveryRow,
+  type DeliveryWithEndpoint,
+} from '../db/webhooks.js';
+import type { Db } from '../db/knex.js';
 import { BatchWriter } from './batch-writer.js';
 import { CAPPED_BACKOFF, SHARED_HASH_TAG, cappedBackoff, defineQueue } from './define.js';
 import { attemptDelivery, DeliveryOver, RetryLater, type DeliveryDeps } from './webhook-delivery.js';
@@ -137,6 +146,9 @@ export const webhooksQueue = defineQueue({
   description: '웹훅 전송 · webhook deliveries to shippers',
   hashTag: SHARED_HASH_TAG,
   dispatcherVisible: false,
+  // Its jobs name deliveries by id: after a restore those ids belong to other rows. The restore
+  // clears them and queues the restored database's pending deliveries (requeuePendingDeliveries).
+  outboxEvents: true,
   jobs: { [WEBHOOK_EVENT.job]: WebhookEvent, [WEBHOOK_RETRY.job]: WebhookDeliver },
   defaultJobOptions: {
     // Enough for the longest schedule config accepts (20 waits); the attempt itself decides when to stop.
@@ -227,3 +239,18 @@ export const webhooksQueue = defineQueue({
     };
   },
 });
+
+/**
+ * Queues a `webhook.deliver` job for every delivery still PENDING, continuing its schedule (after
+ * a restore, which cleared the jobs of the discarded timeline). Returns how many were queued.
+ */
+export async function requeuePendingDeliveries(db: Db, queue: Queue): Promise<number> {
+  let queued = 0;
+  for (let after = 0; ;) {
+    const batch = await pendingDeliveries(db, after, 1000);
+    if (batch.length === 0) return queued;
+    await queue.addBulk(batch.map((d) => deliverJob(d, d.attempts, (d.next_attempt_at?.getTime() ?? 0) - Date.now())));
+    queued += batch.length;
+    after = batch.at(-1)!.id;
+  }
+}

@@ -16,7 +16,7 @@ import { DamagedBackupError, fetchVerified, restoreDump } from '../backups/resto
 import { BackupNotFoundError } from '../backups/storage.js';
 import { createStorages } from '../backups/storage-targets.js';
 import { databaseName, databaseUrl, dropDatabase, ensureDatabase, isSafeDatabaseName, withAdminConnection } from '../db/ensure-database.js';
-import { createDb } from '../db/knex.js';
+import { createDb, type Db } from '../db/knex.js';
 import { ConfigError, loadConfig, type Config } from '../lib/config.js';
 import { closeRedis, createRedis, waitForRedis } from '../lib/redis.js';
 import { closeQueues, createQueues } from '../jobs/queues.js';
@@ -24,6 +24,7 @@ import { assertWritable, unpackFiles } from '../backups/restore-files.js';
 import { databaseIdentity, discardManifest, putManifestBack, saveManifest } from '../backups/restore-target.js';
 import { rekeyUnpublished } from '../db/outbox.js';
 import { clearTimelineJobs, TIMELINE_QUEUES } from '../jobs/timeline-jobs.js';
+import { requeuePendingDeliveries } from '../jobs/webhooks.js';
 
 const USAGE = 'usage: npm run restore -- <backup id | latest> [--yes] [--database <name or postgres:// URL>] [--files]';
 
@@ -60,16 +61,21 @@ async function confirm(backup: BackupRow, target: string): Promise<boolean> {
   return answer.trim() === name;
 }
 
-/** After restoring the live database: its queued order and dispatch events belong to the discarded timeline. */
-async function clearStaleJobs(config: Config): Promise<string> {
+/**
+ * After restoring the live database: its queued order, dispatch and webhook jobs belong to the
+ * discarded timeline; the restored database's pending webhook deliveries get their jobs again.
+ */
+async function clearStaleJobs(config: Config, db: Db): Promise<string> {
   const redis = createRedis(config.redisUrl, 'client', { commandTimeoutMs: 5000, name: 'uvis-restore' });
   const queues = createQueues(redis, config.redisPrefix);
+  const which = TIMELINE_QUEUES.join(', ');
   try {
     if (!(await waitForRedis(redis, 5000))) throw new Error(`Redis at ${config.redisUrl} does not answer`);
     const removed = await clearTimelineJobs(queues);
-    return `; removed ${removed} queued ${TIMELINE_QUEUES.join(' and ')} jobs of the discarded timeline`;
+    const requeued = await requeuePendingDeliveries(db, queues.webhooks!);
+    return `; removed ${removed} queued jobs of the discarded timeline (${which}); queued ${requeued} pending webhook deliveries again`;
   } catch (err) {
-    return `; WARNING: could not remove the queued ${TIMELINE_QUEUES.join(' and ')} jobs of the discarded timeline (${err instanceof Error ? err.message : String(err)}): remove their waiting, delayed and failed jobs in Bull Board before starting the workers`;
+    return `; WARNING: could not clear the queued jobs of the discarded timeline (${which}) or queue the pending webhook deliveries again (${err instanceof Error ? err.message : String(err)}): remove their waiting, delayed and failed jobs in Bull Board before starting the workers`;
   } finally {
     await closeQueues(queues);
     await closeRedis(redis);
@@ -158,7 +164,7 @@ async function main(argv: string[]): Promise<string> {
           );
         });
         if (files) await unpackFiles(files.path, config.backup.uploadsDir);
-        const jobs = live ? await clearStaleJobs(config) : '';
+        const jobs = live ? await clearStaleJobs(config, targetDb) : '';
         return `restored backup ${backup.id} (${backup.kind}, ${backup.started_at.toISOString()}) from ${dump.source} into ${describe(target)}${files ? ` and its files into ${config.backup.uploadsDir}` : ''}${jobs}`;
       } finally {
         await targetDb?.destroy();

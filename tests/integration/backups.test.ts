@@ -127,6 +127,16 @@ describe('backup round trips', () => {
     const before = await business(uvis);
     // An outbox row still waiting when the backup is taken (a queue no worker of this version serves).
     const [waiting] = await uvis.running.deps.db('outbox').insert({ queue: 'future', job_name: 'x.y', payload: {} }).returning(['id', 'job_key']);
+    // A webhook delivery attempted once and due again in an hour when the backup is taken.
+    const [endpoint] = await uvis.running.deps
+      .db('webhook_endpoints')
+      .insert({ url: 'https://shipper.example.com/hooks', events: ['*'], secret_enc: 'x' })
+      .returning('id');
+    const dueAgain = new Date(Date.now() + 3_600_000);
+    const [pending] = await uvis.running.deps
+      .db('webhook_deliveries')
+      .insert({ endpoint_id: endpoint.id, event_key: randomUUID(), event_type: 'order.created', body: '{}', attempts: 1, next_attempt_at: dueAgain })
+      .returning('id');
     const backup = await backupNow(uvis, admin);
     expect(backup).toMatchObject({ kind: 'manual', targets: ['local'], verification_status: null });
     expect(backup.size_bytes).toBeGreaterThan(1000);
@@ -162,16 +172,24 @@ describe('backup round trips', () => {
     await queues.dispatches.add('dispatch.status_changed', stale);
     await queues.dispatches.add('dispatch.status_changed', stale, { delay: 60_000 });
     await queues.orders.add('order.changed', { eventId: 9_999_998, orderId: 1, change: 'updated' });
+    // A webhook retry naming a delivery id that, after the restore, belongs to another row (or none).
+    await queues.webhooks!.add('webhook.deliver', { deliveryId: 9_999_997, endpointId: endpoint.id }, { delay: 60_000 });
     // The same database, spelled differently (with or without the default port).
     const spelled = new URL(uvis.database.url);
     spelled.port = spelled.port ? '' : '5432';
     const restored = await restore(uvis, [backup.id, '--yes', '--database', spelled.toString()]);
     expect(restored.code, restored.stderr).toBe(0);
     expect(restored.stdout).toContain(`restored backup ${backup.id}`);
-    expect(restored.stdout).toContain('removed 3 queued orders and dispatches jobs of the discarded timeline');
+    expect(restored.stdout).toContain(
+      'removed 4 queued jobs of the discarded timeline (orders, dispatches, webhooks); queued 1 pending webhook deliveries again',
+    );
     for (const queue of [queues.dispatches, queues.orders]) {
       expect(Object.values(await queue.getJobCounts('waiting', 'delayed', 'failed')).reduce((a, b) => a + b, 0)).toBe(0);
     }
+    // The restored delivery's job, continuing its schedule when it was due: the stale one is gone.
+    const webhookJobs = await queues.webhooks!.getJobs(['waiting', 'delayed', 'failed']);
+    expect(webhookJobs.map((j) => j.data)).toEqual([{ deliveryId: pending.id, endpointId: endpoint.id, attemptsBefore: 1 }]);
+    expect(Math.abs(webhookJobs[0]!.timestamp + webhookJobs[0]!.delay - dueAgain.getTime())).toBeLessThan(5000);
     const after = await startTestUvis({ role: 'api', database: uvis.database, prefix: uvis.config.redisPrefix, env: { BACKUP_DIR: uvis.config.backup.dir } });
     cleanups.push(() => after.stop({ keepData: true }));
     expect(await business(after)).toEqual(before);
