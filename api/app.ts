@@ -77,6 +77,7 @@ export function buildApp(deps: AppDeps, pages: PageMount[] = []): Express {
     authenticateShipperKey: authenticateShipperKey(deps),
     authorize,
     rateLimit: (kind) => limits[kind],
+    refusedApiKeys: limits.refusedApiKeys,
     body: bodyParser,
     validate: validateInput,
   });

@@ -114,6 +114,8 @@ export interface RouteMiddleware {
   authenticateShipperKey: RequestHandler;
   authorize: (requirement: Exclude<AuthRequirement, 'vehicle-key'>) => RequestHandler;
   rateLimit: (kind: Exclude<RateLimitClass, 'none'>) => RequestHandler;
+  /** Counts requests whose API key was refused, per address, and refuses more (429) past the limit. */
+  refusedApiKeys: RequestHandler;
   body: (route: RouteSpec) => RequestHandler;
   validate: (route: RouteSpec) => RequestHandler;
 }
@@ -136,8 +138,10 @@ function userOrShipper(shipper: RequestHandler, user: [RequestHandler, RequestHa
 export function mountRoutes(router: Router, routes: RouteSpec[], deps: AppDeps, mw: RouteMiddleware): void {
   for (const route of routes) {
     const chain: RequestHandler[] = [recordRouteTemplate];
-    if (route.auth === 'vehicle-key') chain.push(mw.authenticateVehicleKey);
-    else if (route.auth !== 'public' && route.shipperKey) chain.push(userOrShipper(mw.authenticateShipperKey, [mw.authenticate, mw.authorize(route.auth)]));
+    // Refused API keys are counted per address before any key is looked up (RateLimits.refusedApiKeys).
+    if (route.auth === 'vehicle-key') chain.push(mw.refusedApiKeys, mw.authenticateVehicleKey);
+    else if (route.auth !== 'public' && route.shipperKey)
+      chain.push(mw.refusedApiKeys, userOrShipper(mw.authenticateShipperKey, [mw.authenticate, mw.authorize(route.auth)]));
     else if (route.auth !== 'public') chain.push(mw.authenticate, mw.authorize(route.auth));
     // Routes without sign-in are limited per address (sign-in keeps its own guards as well).
     const limit = route.rateLimit ?? (route.auth === 'public' ? 'public' : 'general');

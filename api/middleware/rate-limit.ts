@@ -69,10 +69,17 @@ export class RateLimits {
   readonly loginAttempts: RequestHandler;
   /** Routes without sign-in (health, readiness, sign-in, refresh, /metrics), per client address. */
   readonly public: RequestHandler;
+  /**
+   * Requests carrying an API key that was refused (401), per client address, counted before the
+   * key is looked up: a flood of made-up keys stops at Redis instead of costing a database read
+   * each. As many as failed sign-ins per address (RATE_LIMIT_LOGIN_IP_FAILURES) per window; keys
+   * that authenticate (any other answer) do not count.
+   */
+  readonly refusedApiKeys: RequestHandler;
 
   constructor(redis: Redis, prefix: string, config: RateLimitConfig, log: Logger) {
     if (!config.enabled) {
-      this.general = this.location = this.loginAttempts = this.public = passThrough;
+      this.general = this.location = this.loginAttempts = this.public = this.refusedApiKeys = passThrough;
       return;
     }
     const common = {
@@ -132,6 +139,22 @@ export class RateLimits {
       log,
       'public',
     );
+    const refusedKeys = failOpen(
+      rateLimit({
+        ...common,
+        windowMs,
+        limit: config.loginIpFailures,
+        identifier: 'refused-api-keys',
+        skipSuccessfulRequests: true,
+        requestWasSuccessful: (_req, res) => res.statusCode !== 401,
+        keyGenerator: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
+        store: store(redis, `${prefix}:rl:refused-keys:`),
+        handler: limitReached('rate_limited', (s) => `too many refused API keys from this address; retry in ${s} s`),
+      }),
+      log,
+      'refused-api-keys',
+    );
+    this.refusedApiKeys = (req, res, next) => (req.headers['x-api-key'] !== undefined ? refusedKeys(req, res, next) : next());
     // Fails open like the others: without Redis the sign-in guard answers 503 anyway.
     this.loginAttempts = failOpen(
       rateLimit({

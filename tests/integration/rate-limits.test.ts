@@ -108,6 +108,30 @@ describe('rate limits', () => {
       expect((await uvis.api.post('/api/v1/auth/login', { username: DEMO_DRIVER2.email, password: DEMO_DRIVER2.password })).status).toBe(200);
   });
 
+  it('refuses made-up API keys from one address past the sign-in failure limit, before any key is looked up; keys that work do not count', async () => {
+    await startReplicas({ RATE_LIMIT_GENERAL: '100' });
+    const admin = await uvis.api.login();
+    const client = await uvis.api.post('/api/v1/clients', { name: `화주 ${Date.now()}` }, admin);
+    const created = await uvis.api.post('/api/v1/admin/api-keys', { name: '연동', role: 'shipper', client_id: client.body.id }, admin);
+    expect(created.status, created.text).toBe(201);
+    const withKey = (api: typeof uvis.api, key: string) => api.request('GET', '/api/v1/orders?limit=1', { headers: { 'x-api-key': key } });
+    // Ten requests with the real key (more than the limit of six): none counts.
+    for (let i = 0; i < 10; i++) expect((await withKey(i % 2 ? replica.api : uvis.api, created.body.key)).status).toBe(200);
+    // Six made-up keys, across both replicas: refused as unknown ...
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await withKey(i % 2 ? replica.api : uvis.api, `uvk_${'x'.repeat(40)}${i}`)).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 401]);
+    // ... and then the address is refused before a lookup, whatever key it sends, on both replicas.
+    for (const api of [uvis.api, replica.api]) {
+      const refused = await withKey(api, created.body.key);
+      expect(refused.status).toBe(429);
+      expect(refused.body.error.code).toBe('rate_limited');
+      expect(refused.body.error.message).toContain('refused API keys');
+    }
+    // A signed-in user from the same address is not affected (no API key sent).
+    expect((await uvis.api.get('/api/v1/orders?limit=1', admin)).status).toBe(200);
+  });
+
   it('stops a brute force from one address across many accounts', async () => {
     await startReplicas();
     // Six failures from this address, each on another account (no account lock involved) ...
