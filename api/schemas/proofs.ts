@@ -10,7 +10,7 @@ const ProofKindSchema = z.enum(PROOF_KINDS);
  * `photo`, `signature` and `both` are accepted as well, and `null` or `[]` mean none. Always answered as a list.
  */
 export const ProofRequirement = z
-  .union([z.array(ProofKindSchema).max(2), z.enum(['photo', 'signature', 'both']), z.null()])
+  .union([z.array(ProofKindSchema).max(10), z.enum(['photo', 'signature', 'both']), z.null()])
   .transform((v): ProofKind[] => (v === null ? [] : v === 'both' ? [...PROOF_KINDS] : typeof v === 'string' ? [v] : normalizeProofKinds(v)))
   .meta({
     description:
