@@ -20,11 +20,12 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Request } from 'express';
 import { fileTypeFromBuffer } from 'file-type';
+import { INCOMING_UPLOADS } from '../backups/proof-storage.js';
 import { ACCEPTED_IMAGE_TYPES, PROOF_KINDS, PROOF_MAX_BYTES, type ProofKind } from '../domain/proofs.js';
 import { AppError } from '../lib/errors/index.js';
 
 /** The folder of uploads in progress, inside UPLOADS_DIR (the weekly backup leaves it out). */
-export const INCOMING_DIR = '.incoming';
+export const INCOMING_DIR = INCOMING_UPLOADS;
 
 /** What file-type may need to tell a format; JPEG, PNG and WebP need far less. */
 const SNIFF_BYTES = 4100;
@@ -147,7 +148,8 @@ export async function receiveProofUpload(req: Request, uploadsDir: string): Prom
     };
 
     parser.on('field', (name, value, info) => {
-      if (!(FIELDS as readonly string[]).includes(name)) return fail(refuse(400, 'validation_failed', 'request is invalid', [{ field: `body.${name}`, message: 'unknown field' }]));
+      if (!(FIELDS as readonly string[]).includes(name))
+        return fail(refuse(400, 'validation_failed', 'request is invalid', [{ field: `body.${name}`, message: 'unknown field' }]));
       if (name in fields) return fail(refuse(400, 'validation_failed', 'request is invalid', [{ field: `body.${name}`, message: 'sent twice' }]));
       if (info.valueTruncated) return fail(refuse(400, 'validation_failed', 'request is invalid', [{ field: `body.${name}`, message: 'too long' }]));
       fields[name] = value;
@@ -158,17 +160,21 @@ export async function receiveProofUpload(req: Request, uploadsDir: string): Prom
         return fail(refuse(400, 'validation_failed', 'request is invalid', [{ field: `body.${name}`, message: 'one file, in the field "file"' }]));
       }
       fileStream = stream;
-      const current = inspector = new Inspector(() => {
+      const current = (inspector = new Inspector(() => {
         const kind = isKind(fields.kind) ? fields.kind : 'photo';
         return { kind, bytes: PROOF_MAX_BYTES[kind] };
-      });
+      }));
       writing = pipeline(stream, current, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
       writing.catch(fail);
     });
     for (const limit of ['partsLimit', 'filesLimit', 'fieldsLimit'] as const) {
-      parser.on(limit, () => fail(refuse(400, 'validation_failed', 'request is invalid', [{ field: 'body', message: `only the fields ${FIELDS.join(', ')} and one file` }])));
+      parser.on(limit, () =>
+        fail(refuse(400, 'validation_failed', 'request is invalid', [{ field: 'body', message: `only the fields ${FIELDS.join(', ')} and one file` }])),
+      );
     }
-    parser.on('error', (err: unknown) => fail(refuse(400, 'invalid_form', `the multipart/form-data body is malformed: ${err instanceof Error ? err.message : String(err)}`)));
+    parser.on('error', (err: unknown) =>
+      fail(refuse(400, 'invalid_form', `the multipart/form-data body is malformed: ${err instanceof Error ? err.message : String(err)}`)),
+    );
     parser.on('close', () => {
       void (writing ?? Promise.resolve()).then(
         () => {

@@ -15,6 +15,9 @@ import type { BackupStorage } from './storage.js';
 
 export const PROOF_KEY_PREFIX = 'proofs/';
 
+/** Where the API receives uploads inside UPLOADS_DIR before they are proofs (api/proof-upload.ts); the weekly backup leaves it out. */
+export const INCOMING_UPLOADS = '.incoming';
+
 /** The configured proof storage. The AWS SDK is loaded only when it is S3 (it is large). */
 export async function createProofStorage(config: { backup: BackupConfig; proofs: ProofConfig }): Promise<BackupStorage> {
   if (config.proofs.storage === 'local') return new LocalStorage(config.backup.uploadsDir);

@@ -10,7 +10,9 @@ import { Readable } from 'node:stream';
 import { newProofKey } from '../backups/proof-storage.js';
 import type { BackupStorage } from '../backups/storage.js';
 import { lockDispatch } from '../db/dispatches.js';
-import { countDispatchProofs, insertProof, type ProofRow } from '../db/proofs.js';
+import type { Db } from '../db/knex.js';
+import { countDispatchProofs, deleteProofs, expiredProofs, insertProof, type ProofRow } from '../db/proofs.js';
+import { deleteInBatches } from '../db/retention.js';
 import { MAX_PROOFS_PER_DISPATCH, type ProofKind } from '../domain/proofs.js';
 import { ConflictError, NotFoundError } from '../lib/errors/index.js';
 import { announceWebhook } from './announce.js';
@@ -93,4 +95,22 @@ export async function addProof(tx: Tx, input: AddProofInput): Promise<ProofRow> 
     row.created_at,
   );
   return row;
+}
+
+/**
+ * Retention (PROOF_RETENTION_DAYS): proofs taken before the cutoff go, image first and row after, a
+ * batch at a time. The rows are the to-do list: a run that stops between the two finds the same rows
+ * next time (deleting an image twice is harmless), and no row ever points at an image already gone
+ * for longer than one batch. Returns how many proofs were removed.
+ */
+export function purgeExpiredProofs(db: Db, storage: BackupStorage, cutoff: Date, batchSize = 200): Promise<number> {
+  return deleteInBatches(batchSize, async (limit) => {
+    const batch = await expiredProofs(db, cutoff, limit);
+    for (const proof of batch) await storage.delete(proof.storage_key);
+    await deleteProofs(
+      db,
+      batch.map((p) => p.id),
+    );
+    return batch.length;
+  });
 }

@@ -83,7 +83,12 @@ export function proofRoutes(deps: AppDeps): RouteSpec[] {
           let recorded = false;
           try {
             // The fingerprint of a retry: the same fields and the same file bytes (as sent, before re-encoding).
-            const fingerprint = { kind: fields.kind, recipient_name: fields.recipient_name ?? null, note: fields.note ?? null, file_sha256: upload.file.sha256 };
+            const fingerprint = {
+              kind: fields.kind,
+              recipient_name: fields.recipient_name ?? null,
+              note: fields.note ?? null,
+              file_sha256: upload.file.sha256,
+            };
             const result = await idempotentTransaction(deps, req, { userId: principal.userId }, fingerprint, async (tx) => {
               const row = await addProof(tx, {
                 dispatchId: dispatch.id,
@@ -98,7 +103,13 @@ export function proofRoutes(deps: AppDeps): RouteSpec[] {
               return reply(201, toProof(row));
             });
             if (recorded) {
-              deps.live.publish({ type: 'proof', proof_id: (result.body as { id: number }).id, dispatch_id: dispatch.id, kind: fields.kind, at: new Date().toISOString() });
+              deps.live.publish({
+                type: 'proof',
+                proof_id: (result.body as { id: number }).id,
+                dispatch_id: dispatch.id,
+                kind: fields.kind,
+                at: new Date().toISOString(),
+              });
             } else {
               // A replay: the first request's image is the proof; this copy is not needed.
               await storage.delete(stored.key);
@@ -106,7 +117,9 @@ export function proofRoutes(deps: AppDeps): RouteSpec[] {
             return result;
           } catch (err) {
             // The row did not commit: its image must not stay.
-            await storage.delete(stored.key).catch((deleteErr: unknown) => log.error({ err: deleteErr, key: stored.key }, 'could not delete an unrecorded proof image'));
+            await storage
+              .delete(stored.key)
+              .catch((deleteErr: unknown) => log.error({ err: deleteErr, key: stored.key }, 'could not delete an unrecorded proof image'));
             throw err;
           }
         } finally {
