@@ -152,10 +152,14 @@ async function moveDispatch(
   if (needsProofFor(to) && orderBefore.proof_required.length > 0) {
     const missing = missingProofs(orderBefore.proof_required, await proofKindsOf(tx.trx, current.id));
     if (missing.length > 0) {
-      throw new ConflictError(`dispatch ${current.id} cannot become ${to}: the order requires proof of delivery (${missing.join(', ')} missing)`, 'PROOF_REQUIRED', {
-        required: orderBefore.proof_required,
-        missing,
-      });
+      throw new ConflictError(
+        `dispatch ${current.id} cannot become ${to}: the order requires proof of delivery (${missing.join(', ')} missing)`,
+        'PROOF_REQUIRED',
+        {
+          required: orderBefore.proof_required,
+          missing,
+        },
+      );
     }
   }
   if (to === 'COMPLETED') {

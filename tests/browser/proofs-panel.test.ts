@@ -67,11 +67,17 @@ describe('proofs on the dashboard', () => {
     expect(await text(page, `${card} .proof-content p.muted`)).toBe('아직 증빙이 없습니다.');
 
     // The driver takes a photo: it arrives live (no reload), with the real image.
-    const photo = await uploadProof(uvis.api, driver.token, dispatchId, { kind: 'photo', recipient_name: '김<b>수령</b>', note: '경비실 보관' }, await noiseJpeg(640, 480));
+    const photo = await uploadProof(
+      uvis.api,
+      driver.token,
+      dispatchId,
+      { kind: 'photo', recipient_name: '김<b>수령</b>', note: '경비실 보관' },
+      await noiseJpeg(640, 480),
+    );
     expect(photo.status, photo.text).toBe(201);
     const image = await page.waitForSelector(`${card} li.proof[data-proof-id="${photo.body.id}"] img[data-role="proof-image"]`);
-    await page.waitForFunction((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0, image);
-    expect(await image.evaluate((img) => [(img as HTMLImageElement).naturalWidth, (img as HTMLImageElement).naturalHeight])).toEqual([640, 480]);
+    await page.waitForFunction((img) => (img as any).complete && (img as any).naturalWidth > 0, image);
+    expect(await image.evaluate((img) => [(img as any).naturalWidth, (img as any).naturalHeight])).toEqual([640, 480]);
     expect(await image.getAttribute('src')).toMatch(/^blob:/);
     const alt = await image.getAttribute('alt');
     expect(alt).toContain(`배송 사진 #${photo.body.id}`);
@@ -84,24 +90,34 @@ describe('proofs on the dashboard', () => {
     expect(caption).toContain('경비실 보관');
     expect(await page.getAttribute(`${card} li.proof[data-proof-id="${photo.body.id}"] time`, 'datetime')).toBe(photo.body.created_at);
     // The thumbnail is a link a keyboard reaches, named for screen readers.
-    expect(await page.getAttribute(`${card} li.proof[data-proof-id="${photo.body.id}"] a.proof-thumb`, 'aria-label')).toBe(`사진 #${photo.body.id} 크게 보기 (새 탭)`);
+    expect(await page.getAttribute(`${card} li.proof[data-proof-id="${photo.body.id}"] a.proof-thumb`, 'aria-label')).toBe(
+      `사진 #${photo.body.id} 크게 보기 (새 탭)`,
+    );
     await page.waitForFunction(
-      (selector) => document.querySelector(selector)?.getAttribute('data-missing') === 'signature',
+      (selector) => (globalThis as any).document.querySelector(selector)?.getAttribute('data-missing') === 'signature',
       `${card} [data-role="proof-summary"]`,
     );
     expect(await items(page, `${card} [data-role="proof-missing"]`)).toEqual(['⚠ 서명 필요 — 아직 없음']);
     await page.locator(card).screenshot({ path: `${ARTIFACTS}/dashboard-proofs-ko.png` });
 
     // The signature completes it.
-    const signature = await uploadProof(uvis.api, driver.token, dispatchId, { kind: 'signature', recipient_name: '김수령' }, await signaturePng(), { type: 'image/png' });
+    const signature = await uploadProof(uvis.api, driver.token, dispatchId, { kind: 'signature', recipient_name: '김수령' }, await signaturePng(), {
+      type: 'image/png',
+    });
     expect(signature.status, signature.text).toBe(201);
     await page.waitForSelector(`${card} li.proof[data-proof-id="${signature.body.id}"] img[data-role="proof-image"]`);
-    await page.waitForFunction((selector) => document.querySelector(selector)?.getAttribute('data-missing') === '', `${card} [data-role="proof-summary"]`);
+    await page.waitForFunction(
+      (selector) => (globalThis as any).document.querySelector(selector)?.getAttribute('data-missing') === '',
+      `${card} [data-role="proof-summary"]`,
+    );
     expect(await page.$(`${card} [data-role="proof-missing"]`)).toBeNull();
     expect(await text(page, `${card} [data-role="proof-summary"]`)).toBe('사진 1 · 서명 1 ✓ 필수 증빙 완료');
 
     await useLanguage(page, 'en');
-    await page.waitForFunction((selector) => document.querySelector(selector)?.textContent?.includes('Photos 1'), `${card} [data-role="proof-summary"]`);
+    await page.waitForFunction(
+      (selector) => (globalThis as any).document.querySelector(selector)?.textContent?.includes('Photos 1'),
+      `${card} [data-role="proof-summary"]`,
+    );
     expect(await text(page, `${card} [data-role="proof-summary"]`)).toBe('Photos 1 · signatures 1 ✓ Required proof complete');
     expect(await text(page, `${card} [data-role="proof-details"] summary`)).toContain('Delivery photos · signatures');
     await page.locator(card).screenshot({ path: `${ARTIFACTS}/dashboard-proofs-en.png` });

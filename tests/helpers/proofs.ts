@@ -52,7 +52,13 @@ export async function phoneJpeg(): Promise<Buffer> {
 /** A small signature-like PNG with transparency. */
 export function signaturePng(width = 300, height = 120): Promise<Buffer> {
   return sharp({ create: { width, height, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
-    .composite([{ input: Buffer.from(`<svg width="${width}" height="${height}"><path d="M10 60 Q 80 10 150 60 T 290 60" stroke="black" stroke-width="4" fill="none"/></svg>`) }])
+    .composite([
+      {
+        input: Buffer.from(
+          `<svg width="${width}" height="${height}"><path d="M10 60 Q 80 10 150 60 T 290 60" stroke="black" stroke-width="4" fill="none"/></svg>`,
+        ),
+      },
+    ])
     .png()
     .toBuffer();
 }

@@ -20,7 +20,8 @@ let dispatcher: string;
 let uploads: string;
 
 const withKey = (key: string, path: string) => uvis.api.request('GET', path, { headers: { 'x-api-key': key } });
-const setStatus = (token: string, dispatchId: number, status: string) => uvis.api.request('PUT', `/api/v1/mobile/dispatches/${dispatchId}/status`, { token, json: { status } });
+const setStatus = (token: string, dispatchId: number, status: string) =>
+  uvis.api.request('PUT', `/api/v1/mobile/dispatches/${dispatchId}/status`, { token, json: { status } });
 
 async function createClient(body: Record<string, unknown>): Promise<number> {
   const res = await uvis.api.post('/api/v1/clients', body, admin);
@@ -82,9 +83,15 @@ describe('authorization', () => {
     ] as const) {
       const l = await read(list);
       expect(l.status, who).toBe(200);
-      expect(l.body.items.map((p: { id: number }) => p.id), who).toEqual([proofId]);
+      expect(
+        l.body.items.map((p: { id: number }) => p.id),
+        who,
+      ).toEqual([proofId]);
       const f = await fetch(`${uvis.baseUrl}${file}`, {
-        headers: who === 'the order’s shipper key' ? { 'x-api-key': ownKey } : { authorization: `Bearer ${who === 'the driver' ? driver.token : who === 'a dispatcher' ? dispatcher : admin}` },
+        headers:
+          who === 'the order’s shipper key'
+            ? { 'x-api-key': ownKey }
+            : { authorization: `Bearer ${who === 'the driver' ? driver.token : who === 'a dispatcher' ? dispatcher : admin}` },
       });
       expect(f.status, who).toBe(200);
       expect(sha256(new Uint8Array(await f.arrayBuffer())), who).toBe(added.body.sha256);
@@ -117,7 +124,18 @@ describe('proof_required and the delivery gate', () => {
     const client = await uvis.api.get(`/api/v1/clients/${strict}`, admin);
     expect(client.body.default_proof_required).toEqual(['signature']);
     const order = (overrides: Record<string, unknown>) =>
-      uvis.api.post('/api/v1/orders', { client_id: strict, pickup_address: '서울시 중구 세종대로 110', delivery_address: '부산시 중구 중앙대로 1', cargo_type: '냉장', weight: 10, ...overrides }, admin);
+      uvis.api.post(
+        '/api/v1/orders',
+        {
+          client_id: strict,
+          pickup_address: '서울시 중구 세종대로 110',
+          delivery_address: '부산시 중구 중앙대로 1',
+          cargo_type: '냉장',
+          weight: 10,
+          ...overrides,
+        },
+        admin,
+      );
     expect((await order({})).body.proof_required).toEqual(['signature']);
     expect((await order({ proof_required: [] })).body.proof_required).toEqual([]);
     expect((await order({ proof_required: null })).body.proof_required).toEqual([]);
@@ -158,7 +176,9 @@ describe('proof_required and the delivery gate', () => {
     const listed = await uvis.api.get(`/api/v1/dispatches/${dispatchId}/proofs`, admin);
     expect(listed.body).toMatchObject({ required: ['photo', 'signature'], missing: ['signature'] });
 
-    const signature = await uploadProof(uvis.api, driver.token, dispatchId, { kind: 'signature', recipient_name: '김수령' }, await signaturePng(), { type: 'image/png' });
+    const signature = await uploadProof(uvis.api, driver.token, dispatchId, { kind: 'signature', recipient_name: '김수령' }, await signaturePng(), {
+      type: 'image/png',
+    });
     expect(signature.status, signature.text).toBe(201);
     expect((await uvis.api.get(`/api/v1/dispatches/${dispatchId}/proofs`, admin)).body.missing).toEqual([]);
     const delivered = await setStatus(driver.token, dispatchId, 'DELIVERED');
@@ -170,9 +190,9 @@ describe('proof_required and the delivery gate', () => {
   it('the skip straight to COMPLETED passes once the proofs exist, and an order without the requirement moves as before', async () => {
     const gated = await dispatchWithDriver(uvis.api, admin, { proof_required: 'signature' });
     expect((await setStatus(gated.driver.token, gated.dispatchId, 'COMPLETED')).status).toBe(409);
-    expect(
-      (await uploadProof(uvis.api, gated.driver.token, gated.dispatchId, { kind: 'signature' }, await signaturePng(), { type: 'image/png' })).status,
-    ).toBe(201);
+    expect((await uploadProof(uvis.api, gated.driver.token, gated.dispatchId, { kind: 'signature' }, await signaturePng(), { type: 'image/png' })).status).toBe(
+      201,
+    );
     const completed = await setStatus(gated.driver.token, gated.dispatchId, 'COMPLETED');
     expect(completed.status, completed.text).toBe(200);
     expect(completed.body.order_status).toBe('COMPLETED');
@@ -181,6 +201,10 @@ describe('proof_required and the delivery gate', () => {
     expect(plain.order.proof_required).toEqual([]);
     const straight = await setStatus(plain.driver.token, plain.dispatchId, 'COMPLETED');
     expect(straight.status, straight.text).toBe(200);
-    expect((await uvis.api.get(`/api/v1/dispatches/${plain.dispatchId}/proofs`, plain.driver.token)).body).toMatchObject({ required: [], missing: [], items: [] });
+    expect((await uvis.api.get(`/api/v1/dispatches/${plain.dispatchId}/proofs`, plain.driver.token)).body).toMatchObject({
+      required: [],
+      missing: [],
+      items: [],
+    });
   });
 });

@@ -170,7 +170,9 @@ describe('retention', () => {
     await db('proofs')
       .whereIn('id', ids.slice(0, 2))
       .update({ created_at: new Date(Date.now() - 31 * 86_400_000) });
-    const keys: Record<number, string> = Object.fromEntries((await db('proofs').whereIn('id', ids).select('id', 'storage_key')).map((r) => [r.id, r.storage_key]));
+    const keys: Record<number, string> = Object.fromEntries(
+      (await db('proofs').whereIn('id', ids).select('id', 'storage_key')).map((r) => [r.id, r.storage_key]),
+    );
 
     const queue = uvis.running.deps.queues.maintenance;
     const job = await queue.add('maintenance.cleanup', {});

@@ -174,7 +174,12 @@ describe('hostile and broken files', () => {
     const json = await uvis.api.post(`/api/v1/mobile/dispatches/${dispatchId}/proofs`, { kind: 'photo' }, driver.token);
     expect(json.status).toBe(415);
     expect(incomingFiles()).toEqual([]);
-    expect(storedProofFiles().length).toBe(await uvis.running.deps.db('proofs').count<{ n: string }[]>('* as n').then((r) => Number(r[0]!.n)));
+    expect(storedProofFiles().length).toBe(
+      await uvis.running.deps
+        .db('proofs')
+        .count<{ n: string }[]>('* as n')
+        .then((r) => Number(r[0]!.n)),
+    );
   });
 });
 
@@ -233,7 +238,11 @@ describe('limits while reading', () => {
       port: url.port,
       method: 'POST',
       path: `/api/v1/mobile/dispatches/${dispatchId}/proofs`,
-      headers: { authorization: `Bearer ${driver.token}`, 'content-type': 'multipart/form-data; boundary=----uvis-proof-test-boundary', 'content-length': jpeg.length * 2 },
+      headers: {
+        authorization: `Bearer ${driver.token}`,
+        'content-type': 'multipart/form-data; boundary=----uvis-proof-test-boundary',
+        'content-length': jpeg.length * 2,
+      },
     });
     req.on('error', () => {});
     req.write(formHead({ kind: 'photo' }));

@@ -11,7 +11,6 @@ import type {
   PositionsResponse,
   Proof,
   ProofKind,
-  ProofsOfDispatch,
   QueuesResponse,
   Telemetry,
   TemperatureReading,

@@ -47,7 +47,13 @@ function proofItem(proof: Proof, image: string | undefined): HTMLLIElement {
         'a',
         {
           class: 'proof-thumb',
-          attrs: { href: image, target: '_blank', rel: 'noopener', 'data-key': `proof-open-${proof.id}`, 'aria-label': t('proof.open', { kind, id: proof.id }) },
+          attrs: {
+            href: image,
+            target: '_blank',
+            rel: 'noopener',
+            'data-key': `proof-open-${proof.id}`,
+            'aria-label': t('proof.open', { kind, id: proof.id }),
+          },
         },
         h('img', { attrs: { src: image, alt, width: proof.width, height: proof.height, 'data-role': 'proof-image' } }),
       )
