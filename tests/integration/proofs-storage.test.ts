@@ -15,6 +15,8 @@ import { projectPath } from '../../lib/paths.js';
 import { waitFor } from '../helpers/api-client.js';
 import { dispatchWithDriver, filesBelow, phoneJpeg, sha256, signaturePng, uploadProof } from '../helpers/proofs.js';
 import { startS3, type TestS3 } from '../helpers/s3-server.js';
+import { startReceiver } from '../helpers/webhook-receiver.js';
+import { Webhook } from 'standardwebhooks';
 import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
 
 const execFileAsync = promisify(execFile);
@@ -151,6 +153,42 @@ describe('the S3 target', () => {
     for (const row of rows) expect(sha256(await s3Bytes(s3, `test/${row.storage_key}`))).toBe(row.sha256);
     // Not kept twice: the local copies the archive brought are gone again.
     expect(filesBelow(join(uvis.config.backup.uploadsDir, 'proofs'))).toEqual([]);
+  });
+});
+
+describe('the shipper hears of it', () => {
+  it('delivers proof.added, signed, to an endpoint subscribed to it, and the image is theirs to fetch with their key', async () => {
+    const receiver = await startReceiver();
+    cleanups.push(() => receiver.close());
+    const uvis = await start({ OUTBOX_POLL_MS: '100' });
+    const admin = await uvis.api.login();
+    const client = await uvis.api.post('/api/v1/clients', { name: '증빙상사' }, admin);
+    const key = await uvis.api.post('/api/v1/admin/api-keys', { name: '증빙 연동', role: 'shipper', client_id: client.body.id }, admin);
+    const endpoint = await uvis.api.request('POST', '/api/v1/webhooks/endpoints', {
+      headers: { 'x-api-key': key.body.key },
+      json: { url: receiver.url('/pod'), events: ['proof.added'] },
+    });
+    expect(endpoint.status, endpoint.text).toBe(201);
+    const { dispatchId, orderId, driver } = await dispatchWithDriver(uvis.api, admin, { client_id: client.body.id });
+    const proof = await uploadProof(uvis.api, driver.token, dispatchId, { kind: 'signature', recipient_name: '김수령' }, await signaturePng(), {
+      type: 'image/png',
+    });
+    expect(proof.status, proof.text).toBe(201);
+
+    const [delivery] = await waitFor(async () => (receiver.received('/pod').length ? receiver.received('/pod') : undefined), { what: 'proof.added delivery' });
+    const event = new Webhook(endpoint.body.secret).verify(delivery!.body, delivery!.headers) as { type: string; data: Record<string, unknown> };
+    expect(event.type).toBe('proof.added');
+    expect(event.data).toMatchObject({
+      proof_id: proof.body.id,
+      dispatch_id: dispatchId,
+      order_id: orderId,
+      kind: 'signature',
+      recipient_name: '김수령',
+      sha256: proof.body.sha256,
+    });
+    const image = await fetch(`${uvis.baseUrl}${event.data.file_url}`, { headers: { 'x-api-key': key.body.key } });
+    expect(image.status).toBe(200);
+    expect(sha256(new Uint8Array(await image.arrayBuffer()))).toBe(proof.body.sha256);
   });
 });
 
