@@ -14,7 +14,7 @@ import { reencodeProofImage } from '../../use-cases/proof-images.js';
 import { addProof, proofLimitError, storeProofImage } from '../../use-cases/proofs.js';
 import type { AppDeps } from '../deps.js';
 import { readableDispatch, readableDispatchById } from '../dispatch-access.js';
-import { idempotentTransaction } from '../idempotency.js';
+import { idempotencyKey, idempotentTransaction } from '../idempotency.js';
 import { receiveProofUpload } from '../proof-upload.js';
 import { defineRoute, reply, type RouteSpec } from '../route.js';
 import { ErrorResponse, IdParams } from '../schemas/common.js';
@@ -59,7 +59,9 @@ export function proofRoutes(deps: AppDeps): RouteSpec[] {
         // Before a byte of the body is read: another driver's dispatch, or a full one, is answered at once.
         const dispatch = await getDispatch(db, params.id);
         if (!dispatch || dispatch.driver_id !== driverId) throw new AppError(404, 'not_found', 'dispatch not found', null, CLOSE);
-        if ((await countDispatchProofs(db, dispatch.id)) >= MAX_PROOFS_PER_DISPATCH) {
+        // A retry with an Idempotency-Key must reach its stored answer even when that upload filled the dispatch:
+        // with a key, the limit is left to the transaction (after the key's lookup, under the dispatch's lock).
+        if (idempotencyKey(req) === undefined && (await countDispatchProofs(db, dispatch.id)) >= MAX_PROOFS_PER_DISPATCH) {
           const full = proofLimitError(dispatch.id);
           throw new AppError(full.status, full.code, full.message, full.details, CLOSE);
         }

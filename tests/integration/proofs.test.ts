@@ -280,6 +280,26 @@ describe('retries and the per-dispatch limit', () => {
     expect(storedProofFiles()).toEqual(filesAfterFirst);
   });
 
+  it('a retry of the upload that filled the dispatch still gets its first answer, not 409', async () => {
+    const { dispatchId, driver } = await dispatchWithDriver(uvis.api, admin);
+    const png = await signaturePng(100, 50);
+    for (let i = 0; i < 9; i++)
+      expect((await uploadProof(uvis.api, driver.token, dispatchId, { kind: 'signature' }, png, { type: 'image/png' })).status).toBe(201);
+    const headers = { 'idempotency-key': `tenth-${dispatchId}` };
+    const tenth = await uploadProof(uvis.api, driver.token, dispatchId, { kind: 'photo' }, png, { type: 'image/png', headers });
+    expect(tenth.status, tenth.text).toBe(201);
+    const retry = await uploadProof(uvis.api, driver.token, dispatchId, { kind: 'photo' }, png, { type: 'image/png', headers });
+    expect(retry.status, retry.text).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.body.id).toBe(tenth.body.id);
+    const another = await uploadProof(uvis.api, driver.token, dispatchId, { kind: 'photo' }, png, {
+      type: 'image/png',
+      headers: { 'idempotency-key': `eleventh-${dispatchId}` },
+    });
+    expect(another.status).toBe(409);
+    expect(another.body.error.code).toBe('proof_limit_reached');
+  });
+
   it('takes at most 10 proofs per dispatch (409 proof_limit_reached), even when they arrive together', async () => {
     const { dispatchId, driver } = await dispatchWithDriver(uvis.api, admin);
     const png = await signaturePng(120, 60);
