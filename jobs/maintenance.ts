@@ -46,13 +46,14 @@ export const maintenanceQueue = defineQueue({
         'maintenance.cleanup': async () => {
           const now = Date.now();
           const result = {
-            proofs: await purgeExpiredProofs(db, await proofStorage(), new Date(now - config.proofs.retentionDays * DAY)),
             locations: await deleteLocationsBefore(db, new Date(now - config.locationRetentionDays * DAY)),
             temperatures: await deleteReadingsBefore(db, new Date(now - config.telemetryRetentionDays * DAY)),
             outbox: await deletePublishedBefore(db, new Date(now - config.maintenance.outboxRetentionDays * DAY)),
             idempotencyKeys: await deleteKeysBefore(db, new Date(now - config.maintenance.idempotencyKeyTtlHours * 3_600_000)),
             sessions: await deleteSessionsEndedBefore(db, new Date(now - 30 * DAY)),
             webhookDeliveries: await deleteFinishedDeliveriesBefore(db, new Date(now - config.webhooks.logRetentionDays * DAY)),
+            // After the database-only steps: a proof storage that does not answer fails the job (retried) without holding them up.
+            proofs: await purgeExpiredProofs(db, await proofStorage(), new Date(now - config.proofs.retentionDays * DAY)),
             backupLeftovers: sweptCounts(await sweepBackupLeftovers({ db, config, log })),
           };
           log.info(result, 'maintenance cleanup done');

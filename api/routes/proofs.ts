@@ -9,7 +9,7 @@ import { getOrder } from '../../db/orders.js';
 import { countDispatchProofs, getProof, listDispatchProofs, proofKindsOf, toProof } from '../../db/proofs.js';
 import { MAX_PROOFS_PER_DISPATCH, PROOF_MAX_BYTES, missingProofs } from '../../domain/proofs.js';
 import { BackupNotFoundError } from '../../backups/storage.js';
-import { AppError, NotFoundError, ValidationError } from '../../lib/errors/index.js';
+import { AppError, NotFoundError, UnavailableError, ValidationError } from '../../lib/errors/index.js';
 import { reencodeProofImage } from '../../use-cases/proof-images.js';
 import { addProof, proofLimitError, storeProofImage } from '../../use-cases/proofs.js';
 import type { AppDeps } from '../deps.js';
@@ -81,7 +81,10 @@ export function proofRoutes(deps: AppDeps): RouteSpec[] {
           }
           const image = await reencodeProofImage(upload.file.path, fields.kind);
           const storage = await deps.proofStorage();
-          const stored = await storeProofImage(storage, image);
+          const stored = await storeProofImage(storage, image).catch((err: unknown) => {
+            log.warn({ err }, 'could not store a proof image');
+            throw new UnavailableError('storage', 'the proof storage is unavailable; retry with the same Idempotency-Key');
+          });
           let recorded = false;
           try {
             // The fingerprint of a retry: the same fields and the same file bytes (as sent, before re-encoding).
@@ -187,7 +190,8 @@ export function proofRoutes(deps: AppDeps): RouteSpec[] {
             log.error({ proofId: proof!.id, key: proof!.storage_key }, 'a proof’s stored image is missing');
             throw new AppError(404, 'proof_file_missing', 'the stored image of this proof is missing');
           }
-          throw err;
+          log.warn({ err, proofId: proof!.id }, 'could not read a proof image');
+          throw new UnavailableError('storage', 'the proof storage is unavailable; retry shortly');
         }
         res.status(200);
         res.set({

@@ -156,6 +156,27 @@ describe('the S3 target', () => {
   });
 });
 
+describe('an unreachable storage', () => {
+  it('answers 503 (retry) and records nothing', async () => {
+    // Port 9 (discard) on loopback: nothing listens, so every connection is refused at once.
+    const uvis = await start({
+      PROOF_STORAGE: 's3',
+      BACKUP_S3_ENDPOINT: 'http://127.0.0.1:9',
+      BACKUP_S3_BUCKET: 'gone',
+      BACKUP_S3_ACCESS_KEY_ID: 'x',
+      BACKUP_S3_SECRET_ACCESS_KEY: 'y',
+    });
+    const admin = await uvis.api.login();
+    const { dispatchId, driver } = await dispatchWithDriver(uvis.api, admin);
+    const res = await uploadProof(uvis.api, driver.token, dispatchId, { kind: 'signature' }, await signaturePng(), { type: 'image/png' });
+    expect(res.status, res.text).toBe(503);
+    expect(res.headers.get('retry-after')).toBeTruthy();
+    expect(res.body.error.details).toEqual({ dependency: 'storage' });
+    expect(await uvis.running.deps.db('proofs').where({ dispatch_id: dispatchId })).toEqual([]);
+    expect(filesBelow(uvis.config.backup.uploadsDir)).toEqual([]);
+  });
+});
+
 describe('the shipper hears of it', () => {
   it('delivers proof.added, signed, to an endpoint subscribed to it, and the image is theirs to fetch with their key', async () => {
     const receiver = await startReceiver();
