@@ -1,5 +1,6 @@
 /** Everything the HTTP app needs, built once per process by app/start.ts and passed in (tests pass their own). */
 import type { Redis } from 'ioredis';
+import type { BackupStorage } from '../backups/storage.js';
 import type { Db } from '../db/knex.js';
 import type { Principal } from '../db/sessions.js';
 import type { OutboxRelay } from '../jobs/outbox-relay.js';
@@ -31,6 +32,8 @@ export interface AppDeps {
   auth: AuthAnnouncer<Principal>;
   /** This process's live-update hub: dashboard streams fed by one Redis subscription, opened on first use. */
   liveHub: LiveHub;
+  /** Where proof-of-delivery images are kept (backups/proof-storage.ts), made on first use. */
+  proofStorage: () => Promise<BackupStorage>;
   /** Flipped to true on SIGTERM: readiness answers 503 so load balancers stop sending traffic. */
   lifecycle: { draining: boolean };
 }

@@ -71,7 +71,7 @@ const errorContent = { 'application/json': { schema: ErrorResponse } };
 /** Answers every route can give beyond what its declaration lists, so the reference shows them too. */
 function implicitResponses(route: RouteSpec): Record<number, ResponseConfig> {
   const extra: Record<number, ResponseConfig> = {};
-  const hasInput = Boolean(route.body || route.query || route.params || route.idempotencyKey);
+  const hasInput = Boolean(route.body || route.multipart || route.query || route.params || route.idempotencyKey);
   if (hasInput) extra[400] = { description: 'Invalid input; `details` lists every problem (`field`, `message`)', content: errorContent };
   if (route.auth !== 'public') {
     extra[401] = {
@@ -138,7 +138,9 @@ function routeConfig(route: RouteSpec): RouteConfig {
             required: !isOptionalBody(route.body),
             content: Object.fromEntries(mediaTypes.map((type) => [type, { schema: route.body! }])),
           }
-        : undefined,
+        : route.multipart
+          ? { required: true, content: { 'multipart/form-data': { schema: route.multipart } } }
+          : undefined,
     },
     responses,
   };

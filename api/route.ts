@@ -89,6 +89,11 @@ export interface RouteSpec<B extends z.ZodType = z.ZodType, Q extends z.ZodType 
   body?: B;
   query?: Q;
   params?: P;
+  /**
+   * A multipart/form-data body the handler reads itself, as a stream (uploads): the schema describes
+   * the form for the reference; the body parser lets such a request through untouched (415 for any other type).
+   */
+  multipart?: z.ZodType;
   /** Largest accepted body; default 16kb. */
   bodyLimit?: string;
   /** Also accept application/x-www-form-urlencoded (the seed's login form). */

@@ -12,6 +12,7 @@ import type { AppDeps } from '../api/deps.js';
 import { startMetricsServer } from '../api/metrics-server.js';
 import { mountAdmin } from '../dashboard/admin-routes.js';
 import { mountDashboard } from '../dashboard/mount.js';
+import { createProofStorage } from '../backups/proof-storage.js';
 import { createDb } from '../db/knex.js';
 import { loadPrincipal, type Principal } from '../db/sessions.js';
 import { sweepBackupLeftovers } from '../jobs/backups.js';
@@ -22,7 +23,9 @@ import { queueCounts } from '../jobs/queue-counts.js';
 import { closeQueues, createQueues } from '../jobs/queues.js';
 import { startWorkers, type RunningWorkers } from '../jobs/run-workers.js';
 import { startSchedules } from '../jobs/schedules.js';
+import { sweepIncomingUploads } from '../api/proof-upload.js';
 import { Cache } from '../lib/cache.js';
+import { lazy } from '../lib/lazy.js';
 import type { Config, ProcessRole } from '../lib/config.js';
 import { LivePublisher, liveChannel } from '../lib/live-events.js';
 import { LiveHub } from '../lib/live-subscriber.js';
@@ -91,6 +94,7 @@ export function createDeps(config: Config, options: StartOptions): AppDeps {
       isDraining: () => lifecycle.draining,
       subscribeTimeoutMs: config.redisCommandTimeoutMs,
     }),
+    proofStorage: lazy(() => createProofStorage(config)),
     lifecycle,
   };
 }
@@ -161,6 +165,11 @@ export async function startUvis(config: Config, options: StartOptions): Promise<
     running.server.keepAliveTimeout = 65_000;
     running.port = await listen(running.server, config.port, config.host);
     log.info({ port: running.port }, 'api listening');
+    // Uploads a crashed process left half-received (an hour is far beyond REQUEST_TIMEOUT_MS).
+    sweepIncomingUploads(config.backup.uploadsDir, 3_600_000).then(
+      (removed) => removed > 0 && log.info({ removed }, 'removed interrupted proof uploads'),
+      (err: unknown) => log.warn({ err }, 'could not sweep interrupted proof uploads'),
+    );
   }
   let sweeping: Promise<void> | undefined;
   if (runsWorkers) {

@@ -11,9 +11,12 @@ import type { Db } from '../db/knex.js';
 import type { BackupConfig } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
 import { hashing } from './checksum.js';
+import { ownerTag } from './leftovers.js';
+import { PROOF_FOLDER, stageProofs } from './proof-files.js';
 import { claimBackup, finishBackup, getBackup, type BackupKind, type BackupRow } from './manifest.js';
 import { commandStream, openSnapshot, pgBinary, pgConnection } from './pg-tools.js';
 import { artifactKey, type BackupStorage } from './storage.js';
+import { INCOMING_UPLOADS } from './proof-storage.js';
 
 export interface BackupContext {
   db: Db;
@@ -21,6 +24,8 @@ export interface BackupContext {
   config: BackupConfig;
   storages: BackupStorage[];
   log: Logger;
+  /** Where proof images are kept (proof-storage.ts): a remote one's images are copied into the weekly archive. */
+  proofStorage?: BackupStorage;
 }
 
 export interface BackupRequest {
@@ -126,12 +131,29 @@ async function makeArtifacts(ctx: BackupContext, kind: BackupKind, claimed: Back
   let files: Artifact | undefined;
   if (kind === 'weekly') {
     await mkdir(config.uploadsDir, { recursive: true });
-    files = await store(
-      ctx.storages,
-      artifactKey(kind, claimed.id, claimed.started_at, 'tar.gz', config.timezone),
-      () => commandStream('tar', ['-czf', '-', '-C', config.uploadsDir, '.']),
-      written,
-    );
+    // Proof images in S3 join the archive under proofs/ (kept locally, they are in UPLOADS_DIR already).
+    const remote = ctx.proofStorage && ctx.proofStorage.name !== 'local' ? ctx.proofStorage : undefined;
+    const staged = remote ? await stageProofs(ctx.db, remote, ownerTag(ctx.databaseUrl), ctx.log) : undefined;
+    try {
+      files = await store(
+        ctx.storages,
+        artifactKey(kind, claimed.id, claimed.started_at, 'tar.gz', config.timezone),
+        // Uploads still being received (api/proof-upload.ts) are not files yet.
+        () =>
+          commandStream('tar', [
+            '-czf',
+            '-',
+            `--exclude=./${INCOMING_UPLOADS}`,
+            '-C',
+            config.uploadsDir,
+            '.',
+            ...(staged ? ['-C', staged.dir, PROOF_FOLDER] : []),
+          ]),
+        written,
+      );
+    } finally {
+      await staged?.cleanup();
+    }
   }
   return { dump, files, counts: snapshot.counts };
 }

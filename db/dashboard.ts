@@ -5,7 +5,9 @@
 import type { CargoClass } from '../domain/cargo.js';
 import { ACTIVE_DISPATCH_STATUSES } from '../domain/dispatch-status.js';
 import { TEMPERATURE_PROFILES, limitsOfOrder, type TemperatureProfileCode } from '../domain/temperature-profiles.js';
+import { PROOF_KINDS, missingProofs, type ProofKind } from '../domain/proofs.js';
 import { UNRESOLVED_EXCURSION_SQL } from './excursions.js';
+import { proofCountsOf } from './proofs.js';
 import type { Db } from './knex.js';
 
 const iso = (value: unknown): string | null => (value instanceof Date ? value.toISOString() : value == null ? null : String(value));
@@ -64,7 +66,7 @@ const num = (value: unknown) => (value as number | null | undefined) ?? null;
 
 /**
  * Active dispatches, newest first, with their order, vehicle plate, driver name, status history,
- * latest temperature reading, resolved limits and excursion counts (four queries in all, whatever the number of dispatches).
+ * latest temperature reading, resolved limits, excursion and proof counts (five queries in all, whatever the number of dispatches).
  */
 export async function activeDispatches(db: Db, limit: number) {
   const rows: Record<string, unknown>[] = await db('dispatches as d')
@@ -94,6 +96,7 @@ export async function activeDispatches(db: Db, limit: number) {
       'o.temperature_profile',
       'o.temp_min_c',
       'o.temp_max_c',
+      'o.proof_required',
       'v.license_plate',
       'dr.name as driver_name',
     );
@@ -127,6 +130,7 @@ export async function activeDispatches(db: Db, limit: number) {
         )
     : [];
   const countsBy = new Map(counts.map((r) => [r.dispatch_id as number, r]));
+  const proofCounts = await proofCountsOf(db, ids);
   const byDispatch = new Map<number, Record<string, unknown>[]>();
   for (const h of history) {
     const list = byDispatch.get(h.dispatch_id as number) ?? [];
@@ -168,8 +172,17 @@ export async function activeDispatches(db: Db, limit: number) {
         unresolved: (c?.unresolved as number | undefined) ?? 0,
         total: (c?.total as number | undefined) ?? 0,
       },
+      proofs: proofSummary((r.proof_required as ProofKind[] | null) ?? [], proofCounts.get(r.id as number)),
     };
   });
+}
+
+/** What the card says about proof of delivery: the requirement, what is missing, and how many of each kind exist. */
+function proofSummary(required: ProofKind[], counts: Record<ProofKind, number> | undefined) {
+  const photo = counts?.photo ?? 0;
+  const signature = counts?.signature ?? 0;
+  const present = PROOF_KINDS.filter((k) => (k === 'photo' ? photo : signature) > 0);
+  return { required, missing: missingProofs(required, present), photo, signature };
 }
 
 /** The order's limits as the dashboard shows them; a 0 °C limit stays 0 (num() and ?? keep it, never ||). */

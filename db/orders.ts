@@ -2,6 +2,7 @@
 import type { CargoClass } from '../domain/cargo.js';
 import { CARGO_INFO } from '../domain/cargo.js';
 import type { OrderStatus } from '../domain/dispatch-status.js';
+import type { ProofKind } from '../domain/proofs.js';
 import { normalizeText } from '../domain/text.js';
 import { decodeTimeCursor, timeCursorColumn, page } from './cursor.js';
 import type { Db, Trx } from './knex.js';
@@ -34,6 +35,8 @@ export interface OrderRow {
   updated_at: Date;
   /** The public tracking page's token (migration 0014); null when revoked. */
   tracking_token: string | null;
+  /** Proofs that must exist before the goods are handed over (migration 0015); empty: none. */
+  proof_required: ProofKind[];
 }
 
 /** The order as the API shows it; `publicUrl` (PUBLIC_URL, may be empty) prefixes its tracking link. */
@@ -56,6 +59,7 @@ export function toOrder(row: OrderRow, publicUrl = '') {
     temperature_profile: row.temperature_profile,
     temp_min_c: row.temp_min_c,
     temp_max_c: row.temp_max_c,
+    proof_required: row.proof_required,
     created_by: row.created_by,
     created_at: row.created_at,
     updated_at: row.updated_at,

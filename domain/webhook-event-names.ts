@@ -16,6 +16,7 @@ export const WEBHOOK_EVENT_TYPES = {
   'dispatch.departed': "The vehicle left the order's pickup or drop-off (a geofence)",
   'temperature.excursion_opened': 'A load left its temperature range long enough to open an excursion (or its logger fell silent)',
   'temperature.excursion_closed': 'An excursion closed: readings were back in range long enough',
+  'proof.added': 'The driver added a proof of delivery (a photo or a signature) to a dispatch',
 } as const;
 
 export type WebhookEventType = keyof typeof WEBHOOK_EVENT_TYPES;

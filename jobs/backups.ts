@@ -1,6 +1,7 @@
 /** backups queue: database backups (daily, weekly full, on demand), their verification and retention. */
 import { Queue, UnrecoverableError } from 'bullmq';
 import { z } from 'zod';
+import { createProofStorage } from '../backups/proof-storage.js';
 import { createStorages } from '../backups/storage-targets.js';
 import { sweepLeftovers, type JobStateOf, type SweepResult } from '../backups/leftovers.js';
 import { applyRetention } from '../backups/retention.js';
@@ -48,6 +49,7 @@ export const backupsQueue = defineQueue({
       config: config.backup,
       storages: await createStorages(config.backup),
       log: log.child({ component: 'backups' }),
+      proofStorage: await createProofStorage(config),
     }));
     return {
       handlers: {

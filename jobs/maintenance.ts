@@ -4,7 +4,7 @@
  * TELEMETRY_RETENTION_DAYS are deleted in small batches (the BRIN index on
  * recorded_at finds them cheaply); relayed outbox rows, expired idempotency keys and
  * finished sessions are removed, and finished webhook deliveries with their attempt log
- * after WEBHOOK_LOG_RETENTION_DAYS. Backup leftovers (runs left running by a dead process,
+ * after WEBHOOK_LOG_RETENTION_DAYS; proofs of delivery (rows and images) after PROOF_RETENTION_DAYS. Backup leftovers (runs left running by a dead process,
  * orphaned .partial files, scratch databases of crashed verifications) are swept too.
  */
 import { z } from 'zod';
@@ -15,6 +15,9 @@ import { deleteReadingsBefore } from '../db/temperatures.js';
 import { deleteSessionsEndedBefore } from '../db/sessions.js';
 import { deleteFinishedDeliveriesBefore } from '../db/webhooks.js';
 import { sweptCounts } from '../backups/leftovers.js';
+import { createProofStorage } from '../backups/proof-storage.js';
+import { lazy } from '../lib/lazy.js';
+import { purgeExpiredProofs } from '../use-cases/proofs.js';
 import { sweepBackupLeftovers } from './backups.js';
 import { SHARED_HASH_TAG, defineQueue } from './define.js';
 
@@ -35,22 +38,28 @@ export const maintenanceQueue = defineQueue({
     removeOnFail: { age: 30 * 86_400 },
   },
   concurrency: () => 1,
-  createProcessor: ({ db, config, log }) => ({
-    handlers: {
-      'maintenance.cleanup': async () => {
-        const now = Date.now();
-        const result = {
-          locations: await deleteLocationsBefore(db, new Date(now - config.locationRetentionDays * DAY)),
-          temperatures: await deleteReadingsBefore(db, new Date(now - config.telemetryRetentionDays * DAY)),
-          outbox: await deletePublishedBefore(db, new Date(now - config.maintenance.outboxRetentionDays * DAY)),
-          idempotencyKeys: await deleteKeysBefore(db, new Date(now - config.maintenance.idempotencyKeyTtlHours * 3_600_000)),
-          sessions: await deleteSessionsEndedBefore(db, new Date(now - 30 * DAY)),
-          webhookDeliveries: await deleteFinishedDeliveriesBefore(db, new Date(now - config.webhooks.logRetentionDays * DAY)),
-          backupLeftovers: sweptCounts(await sweepBackupLeftovers({ db, config, log })),
-        };
-        log.info(result, 'maintenance cleanup done');
-        return result;
+  createProcessor: ({ db, config, log }) => {
+    // Made on first use: the AWS SDK loads only where proofs are in S3.
+    const proofStorage = lazy(() => createProofStorage(config));
+    return {
+      handlers: {
+        'maintenance.cleanup': async () => {
+          const now = Date.now();
+          const result = {
+            locations: await deleteLocationsBefore(db, new Date(now - config.locationRetentionDays * DAY)),
+            temperatures: await deleteReadingsBefore(db, new Date(now - config.telemetryRetentionDays * DAY)),
+            outbox: await deletePublishedBefore(db, new Date(now - config.maintenance.outboxRetentionDays * DAY)),
+            idempotencyKeys: await deleteKeysBefore(db, new Date(now - config.maintenance.idempotencyKeyTtlHours * 3_600_000)),
+            sessions: await deleteSessionsEndedBefore(db, new Date(now - 30 * DAY)),
+            webhookDeliveries: await deleteFinishedDeliveriesBefore(db, new Date(now - config.webhooks.logRetentionDays * DAY)),
+            // After the database-only steps: a proof storage that does not answer fails the job (retried) without holding them up.
+            proofs: await purgeExpiredProofs(db, await proofStorage(), new Date(now - config.proofs.retentionDays * DAY)),
+            backupLeftovers: sweptCounts(await sweepBackupLeftovers({ db, config, log })),
+          };
+          log.info(result, 'maintenance cleanup done');
+          return result;
+        },
       },
-    },
-  }),
+    };
+  },
 });

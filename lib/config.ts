@@ -134,6 +134,10 @@ const EnvSchema = z.object({
   BACKUP_RETENTION_CRON: z.string().min(9).default('0 6 * * *'),
   BACKUP_RETENTION_DAYS: int(1, 3650).default(30),
   UPLOADS_DIR: z.string().min(1).optional(),
+  // Proof of delivery (DESIGN.md "Proof of delivery"): where the images are kept, through the
+  // backups' storage targets (local: under UPLOADS_DIR; s3: the BACKUP_S3_* bucket), and for how long.
+  PROOF_STORAGE: z.enum(['local', 's3']).default('local'),
+  PROOF_RETENTION_DAYS: int(1, 3650).default(1095),
   SCHEDULES: z.enum(['on', 'off']).optional(),
   MAINTENANCE_CRON: z.string().min(9).default('15 4 * * *'),
   IDEMPOTENCY_KEY_TTL_HOURS: int(1, 24 * 30).default(48),
@@ -214,6 +218,13 @@ export interface BackupConfig {
   pgBinDir?: string;
 }
 
+export interface ProofConfig {
+  /** Which backup storage target keeps the proofs' images: a folder (under UPLOADS_DIR) or the S3 bucket. */
+  storage: BackupTarget;
+  /** Days a proof (row and image) is kept; the maintenance job deletes older ones. */
+  retentionDays: number;
+}
+
 export interface Config {
   env: Env['NODE_ENV'];
   isProduction: boolean;
@@ -263,6 +274,7 @@ export interface Config {
   corsOrigins: string[];
   rateLimits: RateLimitConfig;
   backup: BackupConfig;
+  proofs: ProofConfig;
   /** Whether worker processes run the cron schedules of the queues they serve (backups, maintenance, the DATA_GAP sweep). */
   schedules: boolean;
   maintenance: { cron: string; idempotencyKeyTtlHours: number; outboxRetentionDays: number };
@@ -344,6 +356,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (e.BACKUP_TARGETS.includes('s3')) {
     for (const key of ['BACKUP_S3_BUCKET', 'BACKUP_S3_ACCESS_KEY_ID', 'BACKUP_S3_SECRET_ACCESS_KEY'] as const) {
       if (!e[key]) problems.push(`${key}: required when BACKUP_TARGETS includes s3`);
+    }
+  } else if (e.PROOF_STORAGE === 's3') {
+    for (const key of ['BACKUP_S3_BUCKET', 'BACKUP_S3_ACCESS_KEY_ID', 'BACKUP_S3_SECRET_ACCESS_KEY'] as const) {
+      if (!e[key]) problems.push(`${key}: required when PROOF_STORAGE is s3`);
     }
   }
   for (const key of [
@@ -434,6 +450,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       uploadsDir: e.UPLOADS_DIR ?? projectPath('.uvis', 'uploads'),
       pgBinDir: e.PG_BIN_DIR,
     },
+    proofs: { storage: e.PROOF_STORAGE, retentionDays: e.PROOF_RETENTION_DAYS },
     // Tests start workers by the dozen: they opt in to schedules explicitly.
     schedules: (e.SCHEDULES ?? (e.NODE_ENV === 'test' ? 'off' : 'on')) === 'on',
     maintenance: { cron: e.MAINTENANCE_CRON, idempotencyKeyTtlHours: e.IDEMPOTENCY_KEY_TTL_HOURS, outboxRetentionDays: e.OUTBOX_RETENTION_DAYS },

@@ -54,6 +54,14 @@ export type LiveEvent =
       in_range: boolean;
       at: string;
     }
+  | {
+      /** A proof of delivery (photo, signature) was added to a dispatch (api/routes/proofs.ts, after its commit). */
+      type: 'proof';
+      proof_id: number;
+      dispatch_id: number;
+      kind: 'photo' | 'signature';
+      at: string;
+    }
   | { type: 'positions'; positions: { driver_id: number; latitude: number; longitude: number; recorded_at: string }[] };
 
 export function liveChannel(prefix: string): string {

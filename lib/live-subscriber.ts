@@ -19,7 +19,7 @@ import { SseStream } from './sse-stream.js';
 import { withTimeout } from './timeout.js';
 
 /** Event types the workers publish; anything else on the channel is ignored. */
-const FORWARDED = new Set(['dispatch', 'order', 'positions', 'excursion', 'geofence', 'temperature']);
+const FORWARDED = new Set(['dispatch', 'order', 'positions', 'excursion', 'geofence', 'temperature', 'proof']);
 
 /** Streams one account may hold by default: its tabs on all its devices. */
 export const MAX_STREAMS_PER_USER = 8;

@@ -21,6 +21,8 @@ import { ConfigError, loadConfig, type Config } from '../lib/config.js';
 import { closeRedis, createRedis, waitForRedis } from '../lib/redis.js';
 import { closeQueues, createQueues } from '../jobs/queues.js';
 import { assertWritable, unpackFiles } from '../backups/restore-files.js';
+import { pushRestoredProofs } from '../backups/proof-files.js';
+import { createProofStorage } from '../backups/proof-storage.js';
 import { databaseIdentity, discardManifest, putManifestBack, saveManifest } from '../backups/restore-target.js';
 import { rekeyUnpublished } from '../db/outbox.js';
 import { clearTimelineJobs, TIMELINE_QUEUES } from '../jobs/timeline-jobs.js';
@@ -163,9 +165,17 @@ async function main(argv: string[]): Promise<string> {
             `restored, but the backup manifest could not be put back (${err instanceof Error ? err.message : String(err)}); its rows are in ${manifest.file}`,
           );
         });
-        if (files) await unpackFiles(files.path, config.backup.uploadsDir);
+        let proofs = '';
+        if (files) {
+          await unpackFiles(files.path, config.backup.uploadsDir);
+          // Proof images kept in S3 came back in the archive: they go back into the bucket.
+          if (config.proofs.storage !== 'local') {
+            const pushed = await pushRestoredProofs(config.backup.uploadsDir, await createProofStorage(config));
+            proofs = `, ${pushed} proof images back into the proof storage (${config.proofs.storage})`;
+          }
+        }
         const jobs = live ? await clearStaleJobs(config, targetDb) : '';
-        return `restored backup ${backup.id} (${backup.kind}, ${backup.started_at.toISOString()}) from ${dump.source} into ${describe(target)}${files ? ` and its files into ${config.backup.uploadsDir}` : ''}${jobs}`;
+        return `restored backup ${backup.id} (${backup.kind}, ${backup.started_at.toISOString()}) from ${dump.source} into ${describe(target)}${files ? ` and its files into ${config.backup.uploadsDir}${proofs}` : ''}${jobs}`;
       } finally {
         await targetDb?.destroy();
       }

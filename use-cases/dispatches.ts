@@ -20,6 +20,8 @@ import {
   type DispatchRow,
 } from '../db/dispatches.js';
 import { unresolvedExcursions } from '../db/excursions.js';
+import { proofKindsOf } from '../db/proofs.js';
+import { missingProofs, needsProofFor } from '../domain/proofs.js';
 import { getOrder, updateOrder, type OrderRow } from '../db/orders.js';
 import { ConflictError, NotFoundError } from '../lib/errors/index.js';
 import { announceDispatchChange, announceDispatchWebhook, announceOrderChange, announceOrderStatus } from './announce.js';
@@ -109,7 +111,7 @@ export async function changeDispatchStatus(tx: Tx, deps: Deps, input: StatusChan
     throw new ConflictError(reason, 'invalid_transition', { from: current.status, to: input.to });
   }
   if (check.kind === 'same') return { dispatch: current, order: locked.order, changed: false };
-  return { ...(await moveDispatch(tx, deps, current, locked.order.status, input.to, actor.userId, input.note)), changed: true };
+  return { ...(await moveDispatch(tx, deps, current, locked.order, input.to, actor.userId, input.note)), changed: true };
 }
 
 /** Cancels an order that is PENDING or ASSIGNED (domain/orders.ts) and its active dispatch; 409 once it is on the road, done or cancelled. */
@@ -120,7 +122,7 @@ export async function cancelOrder(tx: Tx, deps: Deps, orderId: number, by: numbe
   const refusal = orderCancelRefusal(orderId, order.status);
   if (refusal) throw new ConflictError(refusal.message, refusal.code);
   const active = await lockActiveDispatchOfOrder(tx.trx, order.id);
-  if (active) return (await moveDispatch(tx, deps, active, order.status, 'CANCELLED', by, reason ?? 'order cancelled', 'CANCELLED')).order;
+  if (active) return (await moveDispatch(tx, deps, active, order, 'CANCELLED', by, reason ?? 'order cancelled', 'CANCELLED')).order;
   const row = await updateOrder(tx.trx, order.id, { status: 'CANCELLED' });
   await announceOrderChange(tx, deps, row.id, 'cancelled');
   await announceOrderStatus(tx, row, order.status);
@@ -129,7 +131,10 @@ export async function cancelOrder(tx: Tx, deps: Deps, orderId: number, by: numbe
 
 /**
  * The one place a dispatch's status is written: the status, the order that follows it, and both announcements.
- * The caller holds the dispatch's lock (order, then dispatch). Completion is refused (409 EXCURSION_UNRESOLVED,
+ * The caller holds the dispatch's lock (order, then dispatch). Handing the goods over (DELIVERED, or any skip
+ * past it to COMPLETED) is refused (409 PROOF_REQUIRED, DESIGN.md "Proof of delivery") while a proof the order
+ * requires is missing; orders that require none (every order unless a client or dispatcher asked) are unaffected.
+ * Completion is refused (409 EXCURSION_UNRESOLVED,
  * DESIGN.md "Cold-chain telemetry and excursions") while one of its current temperature excursions is OPEN or
  * has no corrective action; a dispatch without readings has none, so clients that send none are unaffected.
  * Excursion evaluation takes the same lock, so the check sees a whole evaluation or none of it.
@@ -138,12 +143,25 @@ async function moveDispatch(
   tx: Tx,
   deps: Deps,
   current: DispatchRow,
-  orderBefore: OrderStatus,
+  orderBefore: OrderRow,
   to: DispatchStatus,
   by: number,
   note: string | null | undefined,
   orderStatus: OrderStatus = orderStatusFor(to),
 ): Promise<{ dispatch: DispatchRow; order: OrderRow }> {
+  if (needsProofFor(to) && orderBefore.proof_required.length > 0) {
+    const missing = missingProofs(orderBefore.proof_required, await proofKindsOf(tx.trx, current.id));
+    if (missing.length > 0) {
+      throw new ConflictError(
+        `dispatch ${current.id} cannot become ${to}: the order requires proof of delivery (${missing.join(', ')} missing)`,
+        'PROOF_REQUIRED',
+        {
+          required: orderBefore.proof_required,
+          missing,
+        },
+      );
+    }
+  }
   if (to === 'COMPLETED') {
     const unresolved = await unresolvedExcursions(tx.trx, current.id);
     if (unresolved.length > 0) {
@@ -159,6 +177,6 @@ async function moveDispatch(
   await announceDispatchChange(tx, deps, dispatch, current.status, by, note);
   await announceOrderChange(tx, deps, dispatch.order_id, orderStatus === 'CANCELLED' ? 'cancelled' : 'status');
   await announceDispatchWebhook(tx, dispatch, order.client_id, current.status);
-  await announceOrderStatus(tx, order, orderBefore);
+  await announceOrderStatus(tx, order, orderBefore.status);
   return { dispatch, order };
 }

@@ -3,6 +3,7 @@ import { orderChangeRefusal } from '../domain/orders.js';
 import { customLimitsProblem } from '../domain/temperature-profiles.js';
 import { getOrder, insertOrder, updateOrder, type OrderRow } from '../db/orders.js';
 import { findRecord } from '../db/records.js';
+import type { ProofKind } from '../domain/proofs.js';
 import { ConflictError, NotFoundError, ValidationError } from '../lib/errors/index.js';
 import { announceOrderChange, announceOrderCreated } from './announce.js';
 import type { UseCaseDeps } from './deps.js';
@@ -28,7 +29,9 @@ export async function createOrder(tx: Tx, deps: Deps, fields: OrderFields & { cl
   if (!client) throw new ValidationError('unknown client', [{ field: 'body.client_id', message: `no client ${fields.client_id}` }]);
   if (!client.active) throw new ConflictError(`client ${fields.client_id} is inactive`, 'client_inactive');
   checkTempLimits(fields.temp_min_c, fields.temp_max_c);
-  const row = await insertOrder(tx.trx, { ...fields, status: 'PENDING', created_by: by });
+  // An order that says nothing about proof takes its client's default, copied: changing the default later changes no order.
+  const proof_required = fields.proof_required ?? (client.default_proof_required as ProofKind[] | undefined) ?? [];
+  const row = await insertOrder(tx.trx, { ...fields, proof_required, status: 'PENDING', created_by: by });
   await announceOrderChange(tx, deps, row.id, 'created');
   await announceOrderCreated(tx, row);
   return row;

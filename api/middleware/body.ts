@@ -25,6 +25,11 @@ export function bodyParser(route: RouteSpec): RequestHandler {
   const form = route.form ? express.urlencoded({ limit, extended: false, type: () => true, verify: assertUtf8 }) : undefined;
   const expected = form ? 'application/json or application/x-www-form-urlencoded' : 'application/json';
   return (req, res, next) => {
+    if (route.multipart) {
+      // The handler streams it (api/proof-upload.ts); reading it here would hold the whole upload in memory.
+      if (req.is('multipart/form-data')) return next();
+      return next(new AppError(415, 'unsupported_media_type', 'content type must be multipart/form-data', null, { Connection: 'close' }));
+    }
     if (!hasBody(req)) return next();
     if (!route.body) return next(new AppError(415, 'unsupported_media_type', 'this endpoint takes no request body'));
     if (req.is('application/json')) return json(req, res, next);

@@ -8,7 +8,8 @@ function cspDirectives(inlineStyles: boolean) {
     defaultSrc: ["'self'"],
     scriptSrc: ["'self'"],
     styleSrc: inlineStyles ? ["'self'", "'unsafe-inline'"] : ["'self'"],
-    imgSrc: ["'self'", 'data:'],
+    // blob: the dashboard shows proof-of-delivery images it fetched with the bearer token (an <img> cannot send it).
+    imgSrc: ["'self'", 'data:', 'blob:'],
     fontSrc: inlineStyles ? ["'self'", 'data:'] : ["'self'"],
     connectSrc: ["'self'"],
     objectSrc: ["'none'"],

@@ -62,7 +62,7 @@ export function fleetRoutes(deps: AppDeps): RouteSpec[] {
       patch: s.ClientPatch,
       item: s.Client,
       page: s.ClientPage,
-      toApi: (row) => pick(row, ['id', 'name', 'business_number', 'contact_name', 'phone', 'email', 'address', ...STAMPS]),
+      toApi: (row) => pick(row, ['id', 'name', 'business_number', 'contact_name', 'phone', 'email', 'address', 'default_proof_required', ...STAMPS]),
     }),
     ...recordRoutes(deps, {
       table: 'users',

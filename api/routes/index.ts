@@ -14,6 +14,7 @@ import { jobRoutes } from './jobs.js';
 import { locationRoutes } from './locations.js';
 import { mobileRoutes } from './mobile.js';
 import { orderRoutes } from './orders.js';
+import { proofRoutes } from './proofs.js';
 import { telemetryRoutes } from './telemetry.js';
 import { temperatureReportRoutes } from './temperature-report.js';
 import { trackingRoutes } from './tracking.js';
@@ -31,6 +32,7 @@ export function allRoutes(deps: AppDeps, loginLimits: RouteSpec['before'] = []):
     ...dispatchRoutes(deps),
     ...excursionRoutes(deps),
     ...geofenceRoutes(deps),
+    ...proofRoutes(deps),
     ...fleetRoutes(deps),
     ...locationRoutes(deps),
     ...jobRoutes(deps),

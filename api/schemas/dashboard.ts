@@ -1,5 +1,6 @@
 /** Shapes of the dashboard's read endpoints: who is signed in, the fleet's positions, active dispatches, queue counts. */
 import { z } from 'zod';
+import { PROOF_KINDS } from '../../domain/proofs.js';
 import { VEHICLE_TYPES } from '../../domain/cargo.js';
 import { DISPATCH_STATUSES, ORDER_STATUSES } from '../../domain/dispatch-status.js';
 import { USER_ROLES } from '../../domain/roles.js';
@@ -98,6 +99,14 @@ export const ActiveDispatch = z
         total: z.number(),
       })
       .meta({ description: "Counts of the dispatch's current (not superseded) temperature excursions" }),
+    proofs: z
+      .object({
+        required: z.array(z.enum(PROOF_KINDS)).meta({ description: "The order's proof_required" }),
+        missing: z.array(z.enum(PROOF_KINDS)).meta({ description: 'Required kinds without a proof yet (DELIVERED is refused while any is missing)' }),
+        photo: z.number(),
+        signature: z.number(),
+      })
+      .meta({ description: 'Proofs of delivery: what the order requires, what is missing, how many of each kind exist' }),
   })
   .meta({ id: 'ActiveDispatch' });
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { VEHICLE_TYPES } from '../../domain/cargo.js';
 import { USER_ROLES } from '../../domain/roles.js';
 import { BodyId, BooleanQuery, CargoCode, CargoType, Cursor, FreeText, Limit, pageOf } from './common.js';
+import { ProofKinds, ProofRequirement } from './proofs.js';
 
 const Name = FreeText({ max: 100 });
 const Phone = z
@@ -72,6 +73,9 @@ export const ClientCreate = z
     phone: Phone.optional(),
     email: z.email().max(200).optional(),
     address: FreeText({ min: 2, max: 300 }).optional(),
+    default_proof_required: ProofRequirement.optional().meta({
+      description: 'What a new order of this client requires as proof of delivery unless the order says otherwise (`photo`, `signature`, both; default none)',
+    }),
   })
   .meta({ id: 'ClientCreate' });
 export const ClientPatch = ClientCreate.partial()
@@ -86,6 +90,7 @@ export const Client = z
     phone: z.string().nullable(),
     email: z.string().nullable(),
     address: z.string().nullable(),
+    default_proof_required: ProofKinds.meta({ description: "New orders' proof requirement unless they name one" }),
     active: z.boolean(),
     created_at: z.string(),
     updated_at: z.string(),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ORDER_STATUSES } from '../../domain/dispatch-status.js';
+import { ProofKinds, ProofRequirement } from './proofs.js';
 import { BodyId, CargoCode, CargoType, Cursor, FreeText, Id, Latitude, Limit, Longitude, Timestamp, listOf, pageOf } from './common.js';
 
 const Address = FreeText({ min: 2, max: 300 });
@@ -33,6 +34,9 @@ const OrderFields = {
   temperature_profile: TemperatureProfile.optional(),
   temp_min_c: TempLimit('lower').optional(),
   temp_max_c: TempLimit('upper').optional(),
+  proof_required: ProofRequirement.optional().meta({
+    description: "Proofs required before DELIVERED (or a skip past it): `photo`, `signature` or both; default: the client's `default_proof_required`",
+  }),
 };
 
 // Strict objects: fields a caller may not set (status, id, created_by) are refused, not ignored.
@@ -60,6 +64,7 @@ export const OrderPatch = z
     temperature_profile: OrderFields.temperature_profile,
     temp_min_c: OrderFields.temp_min_c,
     temp_max_c: OrderFields.temp_max_c,
+    proof_required: OrderFields.proof_required,
   })
   .refine((v) => Object.keys(v).length > 0, { message: 'nothing to change' })
   .meta({ id: 'OrderPatch' });
@@ -99,6 +104,7 @@ export const Order = z
     temperature_profile: z.enum(['CHILLED', 'FROZEN', 'AMBIENT', 'PHARMA_2_8']).nullable(),
     temp_min_c: z.number().nullable(),
     temp_max_c: z.number().nullable(),
+    proof_required: ProofKinds.meta({ description: 'Proofs required before DELIVERED or COMPLETED (409 PROOF_REQUIRED until they exist); empty: none' }),
     created_by: z.number().nullable(),
     created_at: z.string(),
     updated_at: z.string(),

@@ -79,6 +79,7 @@ describe('webhooks panel', () => {
       'dispatch.departed',
       'temperature.excursion_opened',
       'temperature.excursion_closed',
+      'proof.added',
     ]);
     await page.check('#webhook-create input[value="*"]');
     expect(await page.isDisabled('#webhook-create input[value="order.created"]')).toBe(true);

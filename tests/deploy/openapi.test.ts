@@ -131,7 +131,9 @@ describe('the OpenAPI document', () => {
         parameters.some((p) => p.in === 'header' && p.name === 'Idempotency-Key'),
         label,
       ).toBe(Boolean(route.idempotencyKey));
-      expect(Boolean(op.requestBody), label).toBe(Boolean(route.body));
+      expect(Boolean(op.requestBody), label).toBe(Boolean(route.body || route.multipart));
+      // A streamed upload (proofs) is described as the form it reads.
+      if (route.multipart) expect(Object.keys(op.requestBody.content), label).toEqual(['multipart/form-data']);
       if (route.form) expect(Object.keys(op.requestBody.content), label).toContain('application/x-www-form-urlencoded');
       for (const [status, spec] of Object.entries(route.responses)) {
         const response = op.responses[status];

@@ -26,6 +26,7 @@ export const TABLES = [
   'webhook_endpoints',
   'webhook_deliveries',
   'webhook_attempts',
+  'proofs',
 ];
 /**
  * Columns written in the background by the outbox relay of the process under test

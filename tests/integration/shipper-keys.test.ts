@@ -203,6 +203,8 @@ describe('what a shipper key may do', () => {
         'GET /api/v1/dispatches/{id}',
         'GET /api/v1/dispatches/{id}/events',
         'GET /api/v1/dispatches/{id}/temperature-report',
+        'GET /api/v1/dispatches/{id}/proofs',
+        'GET /api/v1/proofs/{id}/file',
         'GET /api/v1/orders',
         'GET /api/v1/orders/{id}',
         'POST /api/v1/orders',

@@ -143,6 +143,14 @@ export async function api<T>(method: string, path: string, body?: unknown, heade
   return (await res.json()) as T;
 }
 
+/** A file behind the bearer token (an image for an <img>, which cannot send the header itself), refreshed once like api(). */
+export async function apiBlob(path: string): Promise<Blob> {
+  let res = await send('GET', path, undefined, { Accept: '*/*' });
+  if (res.status === 401 && tokens && (await refreshTokens())) res = await send('GET', path, undefined, { Accept: '*/*' });
+  if (!res.ok) throw await parseError(res);
+  return res.blob();
+}
+
 export async function signIn(email: string, password: string): Promise<void> {
   const res = await send('POST', '/auth/login', { username: email, password }, {});
   if (!res.ok) throw await parseError(res);

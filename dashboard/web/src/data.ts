@@ -1,5 +1,5 @@
 /** Loading from the API into the store: each loader coalesces overlapping calls and announces what changed. */
-import { api } from './api.js';
+import { api, apiBlob } from './api.js';
 import { changed, state } from './store.js';
 import type {
   ActiveDispatch,
@@ -9,6 +9,8 @@ import type {
   Order,
   Page,
   PositionsResponse,
+  Proof,
+  ProofKind,
   QueuesResponse,
   Telemetry,
   TemperatureReading,
@@ -111,10 +113,63 @@ export const loadDispatches = coalesce(async () => {
   }
   state.dispatches = loaded;
   pruneTelemetry();
+  pruneProofs();
   changed('dispatches');
   // What the page shows of an open temperature section follows the list: refresh it too.
   for (const id of state.telemetry.keys()) void loadTelemetry(id);
 });
+
+const proofLoaders = new Map<number, () => Promise<void>>();
+
+/**
+ * A dispatch's proofs, when its proof section is opened (and again when one is added). Each image is
+ * fetched once with the bearer token and shown from an object URL; the URLs are released with the dispatch.
+ */
+export function loadProofs(dispatchId: number): Promise<void> {
+  let run = proofLoaders.get(dispatchId);
+  if (!run) {
+    run = coalesce(async () => {
+      let entry = state.proofs.get(dispatchId);
+      if (!entry) {
+        entry = { items: [], required: [], missing: [], images: new Map(), error: null, loading: false };
+        state.proofs.set(dispatchId, entry);
+      }
+      entry.loading = true;
+      changed('proofs');
+      try {
+        const list = await api<{ items: Proof[]; required: ProofKind[]; missing: ProofKind[] }>('GET', `/dispatches/${dispatchId}/proofs`);
+        Object.assign(entry, { items: list.items, required: list.required, missing: list.missing, error: null });
+        changed('proofs');
+        for (const proof of list.items) {
+          if (entry.images.has(proof.id)) continue;
+          try {
+            entry.images.set(proof.id, URL.createObjectURL(await apiBlob(`/proofs/${proof.id}/file`)));
+          } catch (err) {
+            entry.error = err;
+          }
+          changed('proofs');
+        }
+      } catch (err) {
+        entry.error = err;
+      } finally {
+        entry.loading = false;
+        changed('proofs');
+      }
+    });
+    proofLoaders.set(dispatchId, run);
+  }
+  return run();
+}
+
+/** Forgets the proofs (and releases the images) of dispatches no longer listed. */
+function pruneProofs(): void {
+  const active = new Set(state.dispatches.map((d) => d.id));
+  for (const [id, entry] of state.proofs) {
+    if (active.has(id)) continue;
+    for (const url of entry.images.values()) URL.revokeObjectURL(url);
+    state.proofs.delete(id);
+  }
+}
 
 /** Readings kept for a trip chart: a day at one a minute is 1,440; beyond this the chart shows the first part and says so. */
 const MAX_READINGS = 20_000;

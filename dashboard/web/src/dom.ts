@@ -24,7 +24,8 @@ const FORBIDDEN_ATTR = /^(on|style$|srcdoc$|formaction$)/i;
 function setAttrs(el: Element, attrs: Record<string, AttrValue> = {}): void {
   for (const [name, value] of Object.entries(attrs)) {
     if (FORBIDDEN_ATTR.test(name)) throw new Error(`refusing attribute ${name}`);
-    if ((name === 'href' || name === 'src') && typeof value === 'string' && !/^[/#]/.test(value)) throw new Error(`refusing ${name} ${value}`);
+    // Same-origin paths, fragments, and object URLs the page made itself (proof images fetched with the token).
+    if ((name === 'href' || name === 'src') && typeof value === 'string' && !/^([/#]|blob:)/.test(value)) throw new Error(`refusing ${name} ${value}`);
     if (value === false || value === null || value === undefined) continue;
     el.setAttribute(name, value === true ? '' : String(value));
   }

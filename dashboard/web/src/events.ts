@@ -3,9 +3,9 @@
  * schedules a reload of what it touched: the reload brings what the event does not
  * carry (history notes, list membership under the current filters, counts).
  */
-import { loadCounts, loadDispatches, loadExcursions, loadOrders, loadPending, loadPositions, loadTelemetry } from './data.js';
+import { loadCounts, loadDispatches, loadExcursions, loadOrders, loadPending, loadPositions, loadProofs, loadTelemetry } from './data.js';
 import { changed, state } from './store.js';
-import type { DispatchEvent, ExcursionEvent, OrderEvent, PositionsEvent, QueuesResponse, TemperatureEvent } from './types.js';
+import type { DispatchEvent, ExcursionEvent, OrderEvent, PositionsEvent, ProofEvent, QueuesResponse, TemperatureEvent } from './types.js';
 
 const timers = new Map<string, ReturnType<typeof setTimeout>>();
 
@@ -126,12 +126,19 @@ function onTemperature(e: TemperatureEvent): void {
   if (state.telemetry.has(e.dispatch_id)) within(`readings:${e.dispatch_id}`, () => loadTelemetry(e.dispatch_id), 5000);
 }
 
+/** A proof was added: the card's counts (what is still missing), and the dispatch's proofs if its section is open. */
+function onProof(e: ProofEvent): void {
+  if (state.proofs.has(e.dispatch_id)) later(`proofs:${e.dispatch_id}`, () => loadProofs(e.dispatch_id), 100);
+  later('dispatches', loadDispatches);
+}
+
 export function applyLiveEvent(name: string, data: unknown): void {
   if (name === 'dispatch') onDispatch(data as DispatchEvent);
   else if (name === 'order') onOrder(data as OrderEvent);
   else if (name === 'positions') onPositions(data as PositionsEvent);
   else if (name === 'excursion') onExcursion(data as ExcursionEvent);
   else if (name === 'temperature') onTemperature(data as TemperatureEvent);
+  else if (name === 'proof') onProof(data as ProofEvent);
   else if (name === 'queues') {
     state.queues = data as QueuesResponse;
     state.queuesError = false;

@@ -2,9 +2,9 @@
  * The page's state and a tiny change bus: loaders write here and announce a topic;
  * each panel re-renders on its own topics only.
  */
-import type { ActiveDispatch, Client, Driver, Order, QueuesResponse, Session, Telemetry, Vehicle, VehiclePosition } from './types.js';
+import type { ActiveDispatch, Client, Driver, Order, ProofsOfDispatch, QueuesResponse, Session, Telemetry, Vehicle, VehiclePosition } from './types.js';
 
-export type Topic = 'reference' | 'orders' | 'counts' | 'pending' | 'dispatches' | 'positions' | 'queues' | 'clock' | 'telemetry';
+export type Topic = 'reference' | 'orders' | 'counts' | 'pending' | 'dispatches' | 'positions' | 'queues' | 'clock' | 'telemetry' | 'proofs';
 
 export interface OrderFilters {
   status: string;
@@ -33,6 +33,8 @@ export const state = {
   queuesError: false,
   /** Readings and excursions of the dispatches whose temperature section is open, by dispatch id. */
   telemetry: new Map<number, Telemetry>(),
+  /** Proofs of the dispatches whose proof section is open, by dispatch id. */
+  proofs: new Map<number, ProofsOfDispatch>(),
 };
 
 const bus = new EventTarget();

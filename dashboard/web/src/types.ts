@@ -66,6 +66,39 @@ export interface ActiveDispatch {
   latest_reading: { temperature_c: number; recorded_at: string; sensor: string } | null;
   limits: DispatchLimits;
   excursions: { open: number; unresolved: number; total: number };
+  proofs: ProofCounts;
+}
+
+export type ProofKind = 'photo' | 'signature';
+
+/** A dispatch's proof of delivery at a glance: what its order requires, what is missing, how many of each exist. */
+export interface ProofCounts {
+  required: ProofKind[];
+  missing: ProofKind[];
+  photo: number;
+  signature: number;
+}
+
+export interface Proof {
+  id: number;
+  dispatch_id: number;
+  kind: ProofKind;
+  content_type: string;
+  width: number;
+  height: number;
+  recipient_name: string | null;
+  note: string | null;
+  created_at: string;
+}
+
+/** A dispatch's proofs, loaded when its proof section is opened; images as object URLs of the fetched files. */
+export interface ProofsOfDispatch {
+  items: Proof[];
+  required: ProofKind[];
+  missing: ProofKind[];
+  images: Map<number, string>;
+  error: unknown;
+  loading: boolean;
 }
 
 /** The order's limits in °C; null is "no limit on that side", 0 is a limit. */
@@ -174,6 +207,7 @@ export type OrderEvent = LiveEventOf<'order'>;
 export type ExcursionEvent = LiveEventOf<'excursion'>;
 /** A dispatch's latest reading after a stored batch (jobs/temperature-events.ts). */
 export type TemperatureEvent = LiveEventOf<'temperature'>;
+export type ProofEvent = LiveEventOf<'proof'>;
 export type PositionsEvent = LiveEventOf<'positions'>;
 
 /** A webhook endpoint as the API lists it (api/schemas/webhooks.ts Endpoint): never its secret. */

@@ -7,6 +7,7 @@ import { kg, time } from '../format.js';
 import { t } from '../i18n.js';
 import { on, state } from '../store.js';
 import type { ActiveDispatch } from '../types.js';
+import { proofSection, proofSummary, watchProofSections } from './proofs.js';
 import { temperatureSummary, temperatureSection, watchTemperatureSections } from './temperature.js';
 
 export function dispatchesPanel(): HTMLElement {
@@ -67,8 +68,11 @@ export function dispatchesPanel(): HTMLElement {
         h('dd', {}, d.driver_name),
         h('dt', { i18n: 'temp.title' }),
         h('dd', {}, temperatureSummary(d)),
+        h('dt', { i18n: 'proof.title' }),
+        h('dd', {}, proofSummary(d)),
       ),
       temperatureSection(d),
+      proofSection(d),
       h('h3', { class: 'history-title' }, label('dispatches.history')),
       history,
       // A delivered dispatch can only be completed (the API refuses a cancel), so no button.
@@ -89,6 +93,7 @@ export function dispatchesPanel(): HTMLElement {
   }
 
   watchTemperatureSections();
+  watchProofSections();
   on(['dispatches'], render);
   render();
   return h(
