@@ -119,6 +119,15 @@ async function main() {
   console.log(`commit -> first attempt: p50 ${pct(sorted, 50)} ms, p95 ${pct(sorted, 95)} ms, p99 ${pct(sorted, 99)} ms, max ${sorted.at(-1)} ms`);
   console.log(`target p99 < 1000 ms: ${pct(sorted, 99) < 1000 && latencies.length === expected ? 'met' : 'NOT met'}`);
 
+  // Where the time goes: an event's fan-out job waiting in the queue (added -> started), and running (its first attempts).
+  const fanOuts = (await deps.queues.webhooks!.getJobs(['completed'], 0, EVENTS * 2)).filter(
+    (j) => j.name === 'webhook.event' && j.processedOn && j.finishedOn,
+  );
+  const waits = fanOuts.map((j) => j.processedOn! - j.timestamp).sort((a, b) => a - b);
+  const runs = fanOuts.map((j) => j.finishedOn! - j.processedOn!).sort((a, b) => a - b);
+  console.log(
+    `fan-out jobs: ${fanOuts.length}; queued -> started p50 ${pct(waits, 50)} ms, p99 ${pct(waits, 99)} ms; running (first attempts) p50 ${pct(runs, 50)} ms, p99 ${pct(runs, 99)} ms`,
+  );
   if (env.BENCH_WEBHOOK_COUNT_QUERIES) for (const [sql, n] of [...queries].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(n, sql);
   await uvis.shutdown.run('benchmark finished');
   receivers.kill();

@@ -8,7 +8,8 @@
  *
  * Options (environment): BENCH_DURATION=10 (seconds per scenario), BENCH_CONNECTIONS=100,
  * BENCH_DRIVERS=200, BENCH_RATE=3000, BENCH_RATE_LIMITS=off (on: limits enforced,
- * with numbers high enough not to refuse), DATABASE_URL / REDIS_URL (servers to use).
+ * with numbers high enough not to refuse), BENCH_GEOFENCES=on (off: the drivers' orders have no
+ * coordinates, so no batch evaluates a geofence), DATABASE_URL / REDIS_URL (servers to use).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';

@@ -15,6 +15,30 @@ import { AppError } from '../lib/errors/index.js';
 // Every proof is read once: libvips' operation cache would only hold memory (up to 50 MB by default).
 sharp.cache(false);
 
+/**
+ * Re-encodes running at once in a process: one. Each holds a decoded photo (a 12-megapixel one is
+ * 36 MB of pixels) and libvips' buffers. Measured with 20 concurrent uploads of 4 MB photos
+ * (npm run bench:proofs, docs/performance.md): four at once (libuv's default threads) took the
+ * API to 517 MB, two to 447 MB, one to 355 MB (target < 400 MB), at 3.8 photos a second instead
+ * of 6 (the second core re-encoded a second photo). Hundreds of deliveries a day need far less;
+ * memory is what an API process must not run out of. Waiting uploads stay on disk, not in memory.
+ */
+const MAX_CONCURRENT_REENCODES = 1;
+let running = 0;
+const queued: (() => void)[] = [];
+
+async function inTurn<T>(work: () => Promise<T>): Promise<T> {
+  if (running < MAX_CONCURRENT_REENCODES) running += 1;
+  else await new Promise<void>((resolve) => queued.push(resolve)); // the finishing one hands its turn over
+  try {
+    return await work();
+  } finally {
+    const next = queued.shift();
+    if (next) next();
+    else running -= 1;
+  }
+}
+
 export interface ProofImage {
   data: Buffer;
   contentType: 'image/jpeg' | 'image/png';
@@ -34,7 +58,11 @@ export class ImageRefusedError extends AppError {
  * Reads the uploaded file at `path` (never into JavaScript memory as a whole) and returns the image to store:
  * a photo as JPEG on white (a transparent PNG would otherwise turn black), a signature as PNG.
  */
-export async function reencodeProofImage(path: string, kind: ProofKind): Promise<ProofImage> {
+export function reencodeProofImage(path: string, kind: ProofKind): Promise<ProofImage> {
+  return inTurn(() => reencode(path, kind));
+}
+
+async function reencode(path: string, kind: ProofKind): Promise<ProofImage> {
   const stored = PROOF_STORED_TYPE[kind];
   // failOn 'error': a truncated or corrupt image is refused rather than stored half grey.
   // limitInputPixels: the header's dimensions are checked before anything is decoded (PNG bombs).

@@ -28,8 +28,13 @@ export async function freshDatabase(baseUrl: string, name: string): Promise<stri
   return url;
 }
 
-/** Creates `count` drivers with sign-ins (one shared hash: hashing is not what is measured) and an active dispatch each. */
-export async function createDrivers(url: string, count: number): Promise<string[]> {
+/**
+ * Creates `count` drivers with sign-ins (one shared hash: hashing is not what is measured) and an
+ * active dispatch each. Their orders carry given coordinates, so every GPS batch evaluates
+ * geofences, unless `geofences` is false (BENCH_GEOFENCES=off): orders without coordinates, whose
+ * batches find no geofenced dispatch (the cost of the feature measured against its absence).
+ */
+export async function createDrivers(url: string, count: number, { geofences = process.env.BENCH_GEOFENCES !== 'off' } = {}): Promise<string[]> {
   const db = createDb({ url, poolMin: 0, poolMax: 2, statementTimeoutMs: 120_000 });
   try {
     const hash = await hashPassword(BENCH_PASSWORD);
@@ -54,10 +59,7 @@ export async function createDrivers(url: string, count: number): Promise<string[
             status: 'ASSIGNED',
             // Given coordinates (a geofence each): the benchmark's points start at the pickup, so
             // every stored batch evaluates its drivers' geofences (use-cases/geofences.ts).
-            pickup_lat: 37.5,
-            pickup_lng: 127.0,
-            delivery_lat: 35.1631,
-            delivery_lng: 129.1635,
+            ...(geofences ? { pickup_lat: 37.5, pickup_lng: 127.0, delivery_lat: 35.1631, delivery_lng: 129.1635 } : {}),
           })
           .returning('id');
         await trx('dispatches').insert({ order_id: order.id, vehicle_id: vehicle.id, driver_id: driver.id, status: 'ASSIGNED' });
