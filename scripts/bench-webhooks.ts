@@ -5,14 +5,16 @@
  * machine).
  *
  * One UVIS process (role all: API, workers, outbox relay) on a fresh database, started in this
- * process; the receivers (the shippers' side) run in a child process (scripts/bench/webhook-receivers.ts),
- * on the same two cores. Events are committed
+ * process; BENCH_WEBHOOK_ROLE=worker runs the API role here (it commits and relays) and the
+ * webhooks queue in a worker process of its own (the compiled build, WORKER_QUEUES=webhooks). The receivers (the shippers' side) run in a child process
+ * (scripts/bench/webhook-receivers.ts), on the same two cores. Events are committed
  * through the same path as real changes (use-cases/announce.ts announceWebhook in a unit of work:
  * outbox row, relay kick) at BENCH_WEBHOOK_RATE events a second (200: 2,000 deliveries a second)
  * from 8 concurrent writers. Prints p50/p95/p99/max and throughput.
  *
  * Options (environment): BENCH_WEBHOOK_EVENTS, BENCH_WEBHOOK_ENDPOINTS, BENCH_WEBHOOK_RATE,
- * WEBHOOK_CONCURRENCY (200), DATABASE_URL / REDIS_URL (servers to use).
+ * BENCH_WEBHOOK_ROLE (all: one process; worker: a webhooks worker process), WEBHOOK_CONCURRENCY
+ * (200), DATABASE_URL / REDIS_URL (servers to use).
  */
 import { fork } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -26,6 +28,7 @@ import { announceWebhook } from '../use-cases/announce.js';
 import { transaction } from '../use-cases/transaction.js';
 import { clearRedisPrefix, freshDatabase } from './bench/fixtures.js';
 import { percentile as pct } from './bench/load.js';
+import { ensureBuilt, spawnNode, uvisEnv, waitForHttp, type Child } from './bench/processes.js';
 
 const env = process.env;
 const EVENTS = Number(env.BENCH_WEBHOOK_EVENTS ?? 1000);
@@ -35,6 +38,7 @@ const WRITERS = 8;
 const BASE_DB = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = 'uvisbenchwebhooks';
+const SEPARATE_WORKER = env.BENCH_WEBHOOK_ROLE === 'worker';
 
 async function main() {
   await ensurePostgres(BASE_DB);
@@ -73,8 +77,20 @@ async function main() {
     OUTBOX_POLL_MS: '1000',
   });
   const quiet = new Writable({ write: (_c, _e, cb) => cb() });
-  const uvis = await startUvis(config, { role: 'all', logDestination: quiet });
+  const uvis = await startUvis(config, { role: SEPARATE_WORKER ? 'api' : 'all', logDestination: quiet });
   const { deps } = uvis;
+  let worker: Child | undefined;
+  if (SEPARATE_WORKER) {
+    ensureBuilt();
+    worker = spawnNode('dist/main.js', ['worker'], {
+      ...uvisEnv(url, REDIS, PREFIX),
+      LOG_LEVEL: 'warn',
+      WORKER_QUEUES: 'webhooks',
+      METRICS_PORT: '9467',
+      ...(env.WEBHOOK_CONCURRENCY ? { WEBHOOK_CONCURRENCY: env.WEBHOOK_CONCURRENCY } : {}),
+    });
+    await waitForHttp('http://127.0.0.1:9467/health', 60_000, worker);
+  }
   const queries = new Map<string, number>();
   if (env.BENCH_WEBHOOK_COUNT_QUERIES) deps.db.on('query', (q: { sql: string }) => queries.set(q.sql.slice(0, 60), (queries.get(q.sql.slice(0, 60)) ?? 0) + 1));
   for (const port of ports) {
@@ -86,7 +102,9 @@ async function main() {
     });
   }
 
-  console.log(`committing ${EVENTS} events at ${RATE}/s (${WRITERS} writers) to ${ENDPOINTS} endpoints, WEBHOOK_CONCURRENCY=${config.webhooks.concurrency}`);
+  console.log(
+    `committing ${EVENTS} events at ${RATE}/s (${WRITERS} writers) to ${ENDPOINTS} endpoints, WEBHOOK_CONCURRENCY=${config.webhooks.concurrency}, ${SEPARATE_WORKER ? 'webhooks worker in a process of its own' : 'one process (role all)'}`,
+  );
   const started = Date.now();
   let next = 0;
   await Promise.all(
@@ -129,6 +147,7 @@ async function main() {
     `fan-out jobs: ${fanOuts.length}; queued -> started p50 ${pct(waits, 50)} ms, p99 ${pct(waits, 99)} ms; running (first attempts) p50 ${pct(runs, 50)} ms, p99 ${pct(runs, 99)} ms`,
   );
   if (env.BENCH_WEBHOOK_COUNT_QUERIES) for (const [sql, n] of [...queries].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(n, sql);
+  await worker?.stop();
   await uvis.shutdown.run('benchmark finished');
   receivers.kill();
   await clearRedisPrefix(REDIS, PREFIX);
