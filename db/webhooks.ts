@@ -91,6 +91,25 @@ export async function updateEndpoint(trx: Trx | Db, id: number, patch: Partial<E
   return row;
 }
 
+/** Endpoints' stored secrets after id `after`, in id order (deleted endpoints too: their secrets are still stored). */
+export function endpointSecretsAfter(db: Db, after: number, limit: number): Promise<Pick<EndpointRow, 'id' | 'secret_enc' | 'previous_secret_enc'>[]> {
+  return db('webhook_endpoints').where('id', '>', after).orderBy('id').limit(limit).select('id', 'secret_enc', 'previous_secret_enc');
+}
+
+/** Replaces an endpoint's stored secrets only if they are still what was read (a rotation in between wins). */
+export async function replaceEndpointSecrets(
+  db: Db,
+  id: number,
+  read: Pick<EndpointRow, 'secret_enc' | 'previous_secret_enc'>,
+  next: Pick<EndpointRow, 'secret_enc' | 'previous_secret_enc'>,
+): Promise<boolean> {
+  const updated = await db('webhook_endpoints')
+    .where({ id, secret_enc: read.secret_enc })
+    .where((q) => (read.previous_secret_enc === null ? q.whereNull('previous_secret_enc') : q.where('previous_secret_enc', read.previous_secret_enc)))
+    .update(next);
+  return updated === 1;
+}
+
 /**
  * Fans an event out, in one statement: one delivery for each enabled, undeleted endpoint that
  * receives `type` for `clientId` (its own client's endpoints and the unbound ones). An event fanned

@@ -20,7 +20,9 @@ import type { WebhookConfig } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
 import { OutboundError, postJson, type Resolver } from '../lib/outbound-http.js';
-import { decryptSecret, signedHeaders } from '../lib/webhook-secrets.js';
+import { decryptSecretWithKeys, signedHeaders } from '../lib/webhook-secrets.js';
+
+type EncryptionKeys = Parameters<typeof decryptSecretWithKeys>[0];
 
 /** The Standard Webhooks message id: the event's never-reused key, the same on every attempt and for every endpoint. */
 export const webhookId = (eventKey: string) => `msg_${eventKey}`;
@@ -64,10 +66,10 @@ export interface DeliveryDeps {
 const decrypted = new Map<string, string>();
 const MAX_CACHED_SECRETS = 10_000;
 
-function secretOf(key: Buffer, stored: string): string {
+function secretOf(keys: EncryptionKeys, stored: string): string {
   let secret = decrypted.get(stored);
   if (secret === undefined) {
-    secret = decryptSecret(key, stored);
+    secret = decryptSecretWithKeys(keys, stored);
     if (decrypted.size >= MAX_CACHED_SECRETS) decrypted.clear();
     decrypted.set(stored, secret);
   }
@@ -75,10 +77,10 @@ function secretOf(key: Buffer, stored: string): string {
 }
 
 /** The secrets that sign now: the current one, and the previous one during a rotation's overlap. */
-function signingSecrets(key: Buffer, endpoint: EndpointRow, now: Date): string[] {
-  const secrets = [secretOf(key, endpoint.secret_enc)];
+function signingSecrets(keys: EncryptionKeys, endpoint: EndpointRow, now: Date): string[] {
+  const secrets = [secretOf(keys, endpoint.secret_enc)];
   if (endpoint.previous_secret_enc && endpoint.previous_secret_expires_at && endpoint.previous_secret_expires_at > now) {
-    secrets.push(secretOf(key, endpoint.previous_secret_enc));
+    secrets.push(secretOf(keys, endpoint.previous_secret_enc));
   }
   return secrets;
 }
@@ -105,7 +107,8 @@ export async function attemptDelivery(
   }
 
   const startedAt = new Date();
-  const headers = signedHeaders(signingSecrets(config.secretKey, endpoint, startedAt), webhookId(delivery.event_key), delivery.body, startedAt);
+  const keys = { current: config.secretKey, previous: config.previousSecretKey };
+  const headers = signedHeaders(signingSecrets(keys, endpoint, startedAt), webhookId(delivery.event_key), delivery.body, startedAt);
   let status: number | null = null;
   let error: string | null = null;
   let refused = false;

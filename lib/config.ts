@@ -166,6 +166,7 @@ const EnvSchema = z.object({
   WEBHOOK_ALLOWED_HOSTS: list.default([]),
   WEBHOOK_TIMEOUT_MS: int(100, 60_000).default(15_000),
   WEBHOOK_SECRET_KEY: z.string().min(1).optional(),
+  WEBHOOK_SECRET_KEY_PREVIOUS: z.string().min(1).optional(),
   WEBHOOK_CONCURRENCY: int(1, 2000).default(200),
   // How long the delivery log of finished deliveries is kept (the maintenance job deletes older ones).
   WEBHOOK_LOG_RETENTION_DAYS: int(1, 3650).default(30),
@@ -290,6 +291,8 @@ export interface WebhookConfig {
   timeoutMs: number;
   /** AES-256-GCM key of the signing secrets at rest. */
   secretKey: Buffer;
+  /** The key before a rotation of WEBHOOK_SECRET_KEY: secrets not yet re-encrypted still decrypt with it (npm run webhooks:rekey). */
+  previousSecretKey?: Buffer;
   concurrency: number;
   /** Days finished deliveries and their attempts are kept. */
   logRetentionDays: number;
@@ -345,6 +348,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   }
   const webhookKey = e.WEBHOOK_SECRET_KEY ? parseEncryptionKey(e.WEBHOOK_SECRET_KEY) : DEVELOPMENT_ENCRYPTION_KEY;
   if (!webhookKey) problems.push('WEBHOOK_SECRET_KEY: must be 32 bytes in base64 or hex (`openssl rand -base64 32`)');
+  const previousWebhookKey = e.WEBHOOK_SECRET_KEY_PREVIOUS ? parseEncryptionKey(e.WEBHOOK_SECRET_KEY_PREVIOUS) : undefined;
+  if (e.WEBHOOK_SECRET_KEY_PREVIOUS && !previousWebhookKey)
+    problems.push('WEBHOOK_SECRET_KEY_PREVIOUS: must be 32 bytes in base64 or hex, like WEBHOOK_SECRET_KEY');
   const retrySchedule = parseRetrySchedule(e.WEBHOOK_RETRY_SCHEDULE);
   if (!retrySchedule)
     problems.push(`WEBHOOK_RETRY_SCHEDULE: expected waits like 5s,5m,30m,2h (1 to 20 of them; units ms, s, m, h, d): "${e.WEBHOOK_RETRY_SCHEDULE}"`);
@@ -460,6 +466,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       allowedHosts: e.WEBHOOK_ALLOWED_HOSTS.map((h) => h.toLowerCase()),
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,
       secretKey: webhookKey!,
+      ...(previousWebhookKey ? { previousSecretKey: previousWebhookKey } : {}),
       concurrency: e.WEBHOOK_CONCURRENCY,
       logRetentionDays: e.WEBHOOK_LOG_RETENTION_DAYS,
     },

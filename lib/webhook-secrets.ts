@@ -45,6 +45,19 @@ export function decryptSecret(key: Buffer, stored: string): string {
   return Buffer.concat([decipher.update(Buffer.from(body, 'base64')), decipher.final()]).toString('utf8');
 }
 
+/**
+ * Decrypts with the current key, or with the previous one while WEBHOOK_SECRET_KEY is being
+ * rotated (WEBHOOK_SECRET_KEY_PREVIOUS): secrets not yet re-encrypted keep signing.
+ */
+export function decryptSecretWithKeys(keys: { current: Buffer; previous?: Buffer }, stored: string): string {
+  try {
+    return decryptSecret(keys.current, stored);
+  } catch (err) {
+    if (!keys.previous) throw err;
+    return decryptSecret(keys.previous, stored);
+  }
+}
+
 /** `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, keyed with the bytes after whsec_. */
 export function signature(secret: string, id: string, timestampSeconds: number, body: string): string {
   const key = Buffer.from(secret.slice(WEBHOOK_SECRET_PREFIX.length), 'base64');

@@ -7,11 +7,22 @@ import { ALL_EVENTS, SECRET_OVERLAP_MS } from '../domain/webhook-events.js';
 import { WEBHOOK_RETRY } from '../domain/events.js';
 import { writeEvent } from '../db/outbox.js';
 import { findRecord } from '../db/records.js';
-import { getEndpoint, insertEndpoint, lockDelivery, reopenDelivery, updateEndpoint, type DeliveryRow, type EndpointRow } from '../db/webhooks.js';
+import {
+  endpointSecretsAfter,
+  getEndpoint,
+  insertEndpoint,
+  lockDelivery,
+  reopenDelivery,
+  replaceEndpointSecrets,
+  updateEndpoint,
+  type DeliveryRow,
+  type EndpointRow,
+} from '../db/webhooks.js';
+import type { Db } from '../db/knex.js';
 import type { AddressPolicy } from '../lib/address-guard.js';
 import { ConflictError, NotFoundError, ValidationError } from '../lib/errors/index.js';
 import { urlRefusal } from '../lib/outbound-http.js';
-import { encryptSecret, newWebhookSecret } from '../lib/webhook-secrets.js';
+import { decryptSecret, encryptSecret, newWebhookSecret } from '../lib/webhook-secrets.js';
 import type { Tx } from './transaction.js';
 
 /** Whose endpoints a caller may touch: every client's (admin) or one client's. */
@@ -140,4 +151,50 @@ export async function retryDelivery(tx: Tx, scope: WebhookScope, deliveryId: num
   const row = await reopenDelivery(tx.trx, deliveryId);
   await writeEvent(tx.trx, WEBHOOK_RETRY, { deliveryId, endpointId: endpoint.id });
   return row;
+}
+
+export interface ReencryptResult {
+  checked: number;
+  reencrypted: number;
+  /** Endpoints with a secret that neither key decrypts: left as they are (rotate their secrets). */
+  unreadable: number[];
+}
+
+/**
+ * Rotating WEBHOOK_SECRET_KEY (npm run webhooks:rekey, docs/security.md): every stored secret
+ * still encrypted under the previous key is encrypted again under the current one. Idempotent:
+ * a secret already under the current key is left alone, so the command can run again after an
+ * interruption. Each endpoint is replaced only if its secrets did not change since they were read.
+ */
+export async function reencryptSecrets(db: Db, keys: { current: Buffer; previous: Buffer }): Promise<ReencryptResult> {
+  const result: ReencryptResult = { checked: 0, reencrypted: 0, unreadable: [] };
+  /** The stored text under the current key: unchanged if it is already, undefined if neither key reads it. */
+  const underCurrent = (stored: string): string | undefined => {
+    try {
+      decryptSecret(keys.current, stored);
+      return stored;
+    } catch {
+      try {
+        return encryptSecret(keys.current, decryptSecret(keys.previous, stored));
+      } catch {
+        return undefined;
+      }
+    }
+  };
+  for (let after = 0; ;) {
+    const batch = await endpointSecretsAfter(db, after, 500);
+    if (batch.length === 0) return result;
+    for (const row of batch) {
+      result.checked += 1;
+      const secret = underCurrent(row.secret_enc);
+      const previous = row.previous_secret_enc === null ? null : underCurrent(row.previous_secret_enc);
+      if (secret === undefined || previous === undefined) {
+        result.unreadable.push(row.id);
+        continue;
+      }
+      if (secret === row.secret_enc && previous === row.previous_secret_enc) continue;
+      if (await replaceEndpointSecrets(db, row.id, row, { secret_enc: secret, previous_secret_enc: previous })) result.reencrypted += 1;
+    }
+    after = batch.at(-1)!.id;
+  }
 }

@@ -66,7 +66,7 @@ describe('the tracking page in a browser', () => {
     const { watched, status } = await open(`/track/${token}`);
     const { page } = watched;
     expect(status).toBe(200);
-    expect(await page.evaluate(() => document.documentElement.lang)).toBe('ko');
+    expect(await page.getAttribute('html', 'lang')).toBe('ko');
     expect(await page.textContent('h1')).toContain('배송 조회');
     expect((await page.textContent('p.status'))?.trim()).toBe('운송 중 In transit');
     // The timeline, in the order it happened, each step Korean first.
@@ -77,7 +77,7 @@ describe('the tracking page in a browser', () => {
       await page
         .locator('.en')
         .first()
-        .evaluate((el) => getComputedStyle(el).color),
+        .evaluate((el) => (globalThis as any).getComputedStyle(el).color),
     ).toBe('rgb(89, 99, 110)');
     expect(watched.problems).toEqual([]);
 
