@@ -17,6 +17,7 @@ import * as webhooks from './20261129_0011_webhooks.js';
 import * as geofenceEvents from './20261129_0012_geofence_events.js';
 import * as shipperKeys from './20261129_0013_shipper_keys.js';
 import * as trackingLinks from './20261129_0014_tracking_links.js';
+import * as dispatchPlans from './20261129_0016_dispatch_plans.js';
 
 export interface Migration extends Knex.Migration {
   name: string;
@@ -37,4 +38,5 @@ export const migrations: Migration[] = [
   { name: '20261129_0012_geofence_events', ...geofenceEvents },
   { name: '20261129_0013_shipper_keys', ...shipperKeys },
   { name: '20261129_0014_tracking_links', ...trackingLinks },
+  { name: '20261129_0016_dispatch_plans', ...dispatchPlans },
 ];
