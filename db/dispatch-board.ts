@@ -75,36 +75,56 @@ const ORDER_COLUMNS = [
   'created_at',
 ];
 
-/**
- * The whole fleet's facts. In a transaction the statements run one after another on its
- * connection; on the pool they run side by side.
- */
+/** Runs the reads side by side on the pool, one after another in a transaction (one connection takes one query at a time). */
+function readAll<T extends readonly unknown[]>(db: Db | Trx, reads: { [K in keyof T]: () => PromiseLike<T[K]> }): Promise<T> {
+  if (!(db as Trx).isTransaction) return Promise.all(reads.map((read) => read())) as unknown as Promise<T>;
+  return (async () => {
+    const results: unknown[] = [];
+    for (const read of reads) results.push(await read());
+    return results as unknown as T;
+  })();
+}
+
+/** The whole fleet's facts. */
 export async function loadFleet(db: Db | Trx, at: { readingsSince: Date; historySince: Date; dayStart: Date }): Promise<BoardFleet> {
-  const [vehicles, drivers, active, positions, history, assignmentsToday] = await Promise.all([
-    db('vehicles')
-      .orderBy('id')
-      .select('id', 'license_plate', 'active', 'capacity_kg', 'cargo_classes', 'base_lat', 'base_lng', db.raw('updated_at::text as version')),
-    db('drivers').orderBy('id').select('id', 'name', 'active', 'vehicle_id', db.raw('updated_at::text as version')),
-    db('dispatches').whereRaw(`status in (${ACTIVE_STATUSES_SQL})`).orderBy('id').select('id', 'vehicle_id', 'driver_id'),
-    db.raw(
-      `select distinct on (vehicle_id) vehicle_id, latitude, longitude, recorded_at
+  const [vehicles, drivers, active, positions, history, assignmentsToday] = await readAll<
+    [
+      BoardVehicleRow[],
+      BoardDriverRow[],
+      BoardFleet['active'],
+      { rows: BoardFleet['positions'] },
+      { rows: BoardFleet['history'] },
+      BoardFleet['assignmentsToday'],
+    ]
+  >(db, [
+    () =>
+      db('vehicles')
+        .orderBy('id')
+        .select('id', 'license_plate', 'active', 'capacity_kg', 'cargo_classes', 'base_lat', 'base_lng', db.raw('updated_at::text as version')),
+    () => db('drivers').orderBy('id').select('id', 'name', 'active', 'vehicle_id', db.raw('updated_at::text as version')),
+    () => db('dispatches').whereRaw(`status in (${ACTIVE_STATUSES_SQL})`).orderBy('id').select('id', 'vehicle_id', 'driver_id'),
+    () =>
+      db.raw(
+        `select distinct on (vehicle_id) vehicle_id, latitude, longitude, recorded_at
          from driver_positions where vehicle_id is not null
         order by vehicle_id, recorded_at desc`,
-    ),
+      ),
     // The active ones by dispatches_status_idx, the recently finished by dispatches_finished_at_idx.
-    db.raw(
-      `select h.dispatch_id, d.driver_id, h.to_status, h.changed_at
+    () =>
+      db.raw(
+        `select h.dispatch_id, d.driver_id, h.to_status, h.changed_at
          from dispatches d join dispatch_status_history h on h.dispatch_id = d.id
         where d.status in (${ACTIVE_STATUSES_SQL}) or d.finished_at >= ?`,
-      [at.historySince],
-    ),
-    db('dispatches')
-      .where('created_at', '>=', at.dayStart)
-      .whereNot('status', 'CANCELLED')
-      .groupBy('driver_id')
-      .select('driver_id', db.raw('count(*)::int as count')),
+        [at.historySince],
+      ),
+    () =>
+      db('dispatches')
+        .where('created_at', '>=', at.dayStart)
+        .whereNot('status', 'CANCELLED')
+        .groupBy('driver_id')
+        .select('driver_id', db.raw('count(*)::int as count')),
   ]);
-  const withDriver = [...new Set((drivers as BoardDriverRow[]).map((d) => d.vehicle_id).filter((id): id is number => id !== null))];
+  const withDriver = [...new Set(drivers.map((d) => d.vehicle_id).filter((id): id is number => id !== null))];
   const readings = await latestVehicleReadings(db, withDriver, at.readingsSince);
   return { vehicles, drivers, active, positions: positions.rows, readings, history: history.rows, assignmentsToday };
 }

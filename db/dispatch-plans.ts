@@ -46,6 +46,12 @@ export interface DispatchPlanRow {
   dispatch_ids: number[] | null;
 }
 
+/** node-postgres reads bigint[] as strings (only the scalar int8 has a parser, db/knex.ts): ids as numbers. */
+function fromRow(row: DispatchPlanRow | undefined): DispatchPlanRow | undefined {
+  if (!row) return undefined;
+  return { ...row, order_ids: row.order_ids.map(Number), dispatch_ids: row.dispatch_ids === null ? null : row.dispatch_ids.map(Number) };
+}
+
 export function toPlan(row: DispatchPlanRow) {
   return {
     id: row.id,
@@ -60,10 +66,7 @@ export function toPlan(row: DispatchPlanRow) {
   };
 }
 
-export async function insertPlan(
-  db: Db | Trx,
-  data: Omit<DispatchPlanRow, 'id' | 'created_at' | 'applied_at' | 'applied_by' | 'dispatch_ids'>,
-): Promise<DispatchPlanRow> {
+export async function insertPlan(db: Db | Trx, data: Omit<DispatchPlanRow, 'id' | 'applied_at' | 'applied_by' | 'dispatch_ids'>): Promise<DispatchPlanRow> {
   const [row] = await db('dispatch_plans')
     .insert({
       ...data,
@@ -73,21 +76,21 @@ export async function insertPlan(
       stats: JSON.stringify(data.stats),
     })
     .returning('*');
-  return row;
+  return fromRow(row)!;
 }
 
-export function getPlan(db: Db | Trx, id: number): Promise<DispatchPlanRow | undefined> {
-  return db('dispatch_plans').where({ id }).first();
+export async function getPlan(db: Db | Trx, id: number): Promise<DispatchPlanRow | undefined> {
+  return fromRow(await db('dispatch_plans').where({ id }).first());
 }
 
 /** The plan, locked: two applications of one plan queue up here and the second sees the first's result. */
-export function lockPlan(trx: Trx, id: number): Promise<DispatchPlanRow | undefined> {
-  return trx('dispatch_plans').where({ id }).forUpdate().first();
+export async function lockPlan(trx: Trx, id: number): Promise<DispatchPlanRow | undefined> {
+  return fromRow(await trx('dispatch_plans').where({ id }).forUpdate().first());
 }
 
 export async function markPlanApplied(trx: Trx, id: number, by: number, dispatchIds: number[]): Promise<DispatchPlanRow> {
   const [row] = await trx('dispatch_plans').where({ id }).update({ applied_at: trx.fn.now(), applied_by: by, dispatch_ids: dispatchIds }).returning('*');
-  return row;
+  return fromRow(row)!;
 }
 
 /** Plans past their expiry for longer than `keepMs`: nothing can apply them any more. */

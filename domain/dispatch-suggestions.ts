@@ -34,7 +34,31 @@ export const DISTANCE_HALF_KM = 25;
 export const REEFER_HALF_C = 5;
 export const READING_MAX_AGE_MS = 2 * 3600_000;
 
+/** Every reason a pair can be excluded for, and every reason a plan gives for an order it leaves out. */
+export const EXCLUSION_CODES = [
+  'order_not_pending',
+  'vehicle_inactive',
+  'driver_inactive',
+  'vehicle_busy',
+  'driver_busy',
+  'capacity_exceeded',
+  'cargo_class_unsupported',
+  'temperature_profile_unsupported',
+  'driving_break_required',
+  'daily_rest_required',
+  'no_driver',
+  'no_vehicle',
+] as const;
+export const PLAN_REASON_CODES = ['order_not_pending', 'compatible_pairs_taken', 'no_compatible_pair', ...EXCLUSION_CODES] as const;
+
 export type ExclusionCode = RefusalCode | DrivingTimeCode | 'temperature_profile_unsupported' | 'no_driver' | 'no_vehicle';
+// Both ways: a new code must be listed above (and labelled on the dashboard).
+const _everyCodeListed: ExclusionCode extends (typeof EXCLUSION_CODES)[number]
+  ? (typeof EXCLUSION_CODES)[number] extends ExclusionCode
+    ? true
+    : never
+  : never = true;
+void _everyCodeListed;
 
 export interface Exclusion {
   code: ExclusionCode;

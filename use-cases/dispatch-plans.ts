@@ -68,6 +68,7 @@ export async function createPlan(deps: Pick<UseCaseDeps, 'db'>, input: CreatePla
   await deleteExpiredPlans(deps.db, new Date(now.getTime() - EXPIRED_PLANS_KEPT_MS));
   return insertPlan(deps.db, {
     created_by: input.by,
+    created_at: now,
     expires_at: new Date(now.getTime() + input.ttlSeconds * 1000),
     order_ids: orders.map((o) => o.id),
     fingerprint: fingerprintOf(inputs),

@@ -147,8 +147,8 @@ describe('a plan is refused, and nothing written, when', () => {
 
   it('an order of it was assigned by hand since (plan_stale, naming what changed)', async () => {
     const { pairs, orderIds } = await board(2);
-    const made = await plan(orderIds);
     const spare = await createPair(uvis.api, admin);
+    const made = await plan(orderIds);
     expect((await assign(uvis.api, dispatcher, orderIds[0]!, spare.vehicleId, spare.driverId)).status).toBe(201);
     const error = await refused(made.id, 'plan_stale');
     expect(error.details.added.join('\n')).toMatch(new RegExp(`order ${orderIds[0]} ASSIGNED`));
@@ -167,14 +167,13 @@ describe('a plan is refused, and nothing written, when', () => {
   });
 
   it('a driver of it is now outside the driving-time rules (time passes without changing any fact)', async () => {
-    const { pairs, orderIds } = await board(1);
+    const { orderIds } = await board(1);
     const made = await plan(orderIds);
     expect(made.assignments).toHaveLength(1);
-    const driverId = made.assignments[0]!.driver_id;
-    const pair = pairs.find((p) => p.driverId === driverId)!;
+    const { vehicle_id: vehicleId, driver_id: driverId } = made.assignments[0]!;
     // A finished trip of 4 h 10 min that the history shows only now (the worker writes it late).
     const end = new Date(Date.now() - 2 * MIN);
-    await pastTrip(uvis.running.deps.db, { ...pair, start: new Date(end.getTime() - 4 * H - 10 * MIN), end });
+    await pastTrip(uvis.running.deps.db, { vehicleId, driverId, start: new Date(end.getTime() - 4 * H - 10 * MIN), end });
     const error = await refused(made.id, 'plan_stale');
     expect(error.details.refused[0].reasons.map((r: { code: string }) => r.code)).toContain('driving_break_required');
   });
@@ -211,8 +210,8 @@ const lockWaiters = async (n: number) =>
 describe('apply under concurrent manual dispatches: all or nothing', () => {
   it('a manual dispatch that takes a planned order first makes the plan stale: nothing of the plan is created', async () => {
     const { orderIds } = await board(3);
-    const made = await plan(orderIds);
     const spare = await createPair(uvis.api, admin);
+    const made = await plan(orderIds);
     const target = made.assignments[made.assignments.length - 1]!.order_id;
     const holder = await lockHolder();
     try {
@@ -235,8 +234,8 @@ describe('apply under concurrent manual dispatches: all or nothing', () => {
 
   it('a plan that holds its rows first is applied whole, and the manual dispatch racing it is refused', async () => {
     const { orderIds } = await board(3);
-    const made = await plan(orderIds);
     const spare = await createPair(uvis.api, admin);
+    const made = await plan(orderIds);
     const lastVehicle = Math.max(...made.assignments.map((x) => x.vehicle_id));
     const target = made.assignments[0]!.order_id;
     const holder = await lockHolder();
@@ -261,17 +260,21 @@ describe('apply under concurrent manual dispatches: all or nothing', () => {
   it('free-running races: every plan is applied whole or not at all, and no order, vehicle or driver is booked twice', async () => {
     for (let round = 0; round < 6; round++) {
       const { orderIds } = await board(4);
+      const spares = [await createPair(uvis.api, admin), await createPair(uvis.api, admin)];
+      const extra = await createPlacedOrder(uvis.api, dispatcher);
       const made = await plan(orderIds);
       expect(made.assignments).toHaveLength(4);
-      const spares = await Promise.all([createPair(uvis.api, admin), createPair(uvis.api, admin)]);
-      // Manual dispatches of planned orders to spare pairs, and of spare orders to planned pairs.
-      const extra = await createPlacedOrder(uvis.api, dispatcher);
+      // Manual dispatches of planned orders to pairs the plan leaves free, and of another order to a planned pair.
+      const used = new Set(made.assignments.map((a) => a.vehicle_id));
+      const free = spares.filter((p) => !used.has(p.vehicleId));
       const planned = made.assignments[round % 4]!;
       const racers = [
         apply(made.id),
-        assign(uvis.api, dispatcher, orderIds[(round + 1) % 4]!, spares[0]!.vehicleId, spares[0]!.driverId),
+        assign(uvis.api, dispatcher, orderIds[(round + 1) % 4]!, (free[0] ?? spares[0]!).vehicleId, (free[0] ?? spares[0]!).driverId),
         assign(uvis.api, dispatcher, extra.id, planned.vehicle_id, planned.driver_id),
-        round % 2 ? apply(made.id) : assign(uvis.api, dispatcher, orderIds[(round + 2) % 4]!, spares[1]!.vehicleId, spares[1]!.driverId),
+        round % 2
+          ? apply(made.id)
+          : assign(uvis.api, dispatcher, orderIds[(round + 2) % 4]!, (free[1] ?? spares[1]!).vehicleId, (free[1] ?? spares[1]!).driverId),
       ];
       const results = await Promise.all(racers);
       for (const r of results) expect([201, 409], r.text).toContain(r.status);

@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { checkDrivingTime } from '../../domain/driving-time.js';
 import {
+  EXCLUSION_CODES,
+  PLAN_REASON_CODES,
   evaluatePair,
   pairExclusions,
   scoreTerms,
@@ -153,5 +155,15 @@ describe('score terms', () => {
       NOW,
     );
     expect(near.ok && far.ok && near.score > far.score).toBe(true);
+  });
+});
+
+describe('dashboard labels', () => {
+  it('labels every exclusion and plan reason in Korean and English (the page builds refusal.<code> keys)', async () => {
+    // By a computed name, as tests/unit/dashboard-i18n.test.ts does: i18n.ts uses DOM types.
+    const I18N = '../../dashboard/web/src/i18n.js';
+    const { labelTables } = (await import(/* @vite-ignore */ I18N)) as { labelTables: Record<'ko' | 'en', Record<string, string>> };
+    const keys = [...new Set([...EXCLUSION_CODES, ...PLAN_REASON_CODES])].map((code) => `refusal.${code}`);
+    expect(keys.filter((key) => !labelTables.ko[key] || !labelTables.en[key])).toEqual([]);
   });
 });

@@ -107,7 +107,11 @@ describe('11 hours of rest between working days (근로기준법 제59조)', () 
   });
 
   it('reports both rules when both apply', () => {
-    expect(codes([yesterday(4 * H + MIN, 10 * MIN)], MORNING)).toEqual(['driving_break_required', 'daily_rest_required']);
+    // 20:49 to 00:50, and it is 01:00: 4 h 01 min without a break, on a working day that began yesterday.
+    const night = { start: new Date('2026-11-29T20:49:00+09:00').getTime(), end: new Date('2026-11-30T00:50:00+09:00').getTime() };
+    expect(codes([night], new Date('2026-11-30T01:00:00+09:00'))).toEqual(['driving_break_required', 'daily_rest_required']);
+    // The same trip seen at 08:00 the same morning (4 h 01 min of driving that began today instead): only the break.
+    expect(codes([yesterday(4 * H + MIN, 10 * MIN)], MORNING)).toEqual(['driving_break_required']);
   });
 
   it('says nothing about a driver with no driving in the window or one still driving', () => {
