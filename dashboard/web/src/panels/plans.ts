@@ -57,7 +57,7 @@ export function plansPanel(): HTMLElement {
             { class: 'table-scroll' },
             h(
               'table',
-              { attrs: { id: 'plan-assignments' } },
+              { class: 'data', attrs: { id: 'plan-assignments' } },
               h('caption', { class: 'sr-only', i18n: 'plan.title' }),
               h(
                 'thead',
