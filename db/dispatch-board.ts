@@ -36,8 +36,6 @@ export interface BoardFleet {
   active: { id: number; vehicle_id: number; driver_id: number }[];
   /** Each vehicle's newest GPS fix reported from it (by any driver). */
   positions: { vehicle_id: number; latitude: number; longitude: number; recorded_at: Date }[];
-  /** Each vehicle's newest reefer reading since `readingsSince` (any sensor). */
-  readings: { vehicle_id: number; temperature_c: number; recorded_at: Date }[];
   /** Status history of the dispatches active or finished since `historySince`, with their driver. */
   history: { dispatch_id: number; driver_id: number; to_status: DispatchStatus; changed_at: Date }[];
   /** Dispatches created since `dayStart` per driver, cancelled ones left out. */
@@ -86,7 +84,7 @@ function readAll<T extends readonly unknown[]>(db: Db | Trx, reads: { [K in keyo
 }
 
 /** The whole fleet's facts. */
-export async function loadFleet(db: Db | Trx, at: { readingsSince: Date; historySince: Date; dayStart: Date }): Promise<BoardFleet> {
+export async function loadFleet(db: Db | Trx, at: { historySince: Date; dayStart: Date }): Promise<BoardFleet> {
   const [vehicles, drivers, active, positions, history, assignmentsToday] = await readAll<
     [
       BoardVehicleRow[],
@@ -98,9 +96,19 @@ export async function loadFleet(db: Db | Trx, at: { readingsSince: Date; history
     ]
   >(db, [
     () =>
+      // The classes as text: node-postgres parses a text[] character by character, 1,000 of them cost milliseconds.
       db('vehicles')
         .orderBy('id')
-        .select('id', 'license_plate', 'active', 'capacity_kg', 'cargo_classes', 'base_lat', 'base_lng', db.raw('updated_at::text as version')),
+        .select(
+          'id',
+          'license_plate',
+          'active',
+          'capacity_kg',
+          db.raw("array_to_string(cargo_classes, ',') as cargo_classes"),
+          'base_lat',
+          'base_lng',
+          db.raw('updated_at::text as version'),
+        ),
     () => db('drivers').orderBy('id').select('id', 'name', 'active', 'vehicle_id', db.raw('updated_at::text as version')),
     () => db('dispatches').whereRaw(`status in (${ACTIVE_STATUSES_SQL})`).orderBy('id').select('id', 'vehicle_id', 'driver_id'),
     () =>
@@ -124,9 +132,8 @@ export async function loadFleet(db: Db | Trx, at: { readingsSince: Date; history
         .groupBy('driver_id')
         .select('driver_id', db.raw('count(*)::int as count')),
   ]);
-  const withDriver = [...new Set(drivers.map((d) => d.vehicle_id).filter((id): id is number => id !== null))];
-  const readings = await latestVehicleReadings(db, withDriver, at.readingsSince);
-  return { vehicles, drivers, active, positions: positions.rows, readings, history: history.rows, assignmentsToday };
+  for (const v of vehicles) v.cargo_classes = (v.cargo_classes as unknown as string).split(',') as CargoClass[];
+  return { vehicles, drivers, active, positions: positions.rows, history: history.rows, assignmentsToday };
 }
 
 /**
@@ -134,11 +141,9 @@ export async function loadFleet(db: Db | Trx, at: { readingsSince: Date; history
  * (vehicle_id, sensor, recorded_at) key finds the vehicle's sensors one probe each, then one
  * backward probe per sensor: a DISTINCT ON would read every reading of the window.
  */
-export async function latestVehicleReadings(
-  db: Db | Trx,
-  vehicleIds: readonly number[],
-  since: Date,
-): Promise<{ vehicle_id: number; temperature_c: number; recorded_at: Date }[]> {
+export type VehicleReadingRow = { vehicle_id: number; temperature_c: number; recorded_at: Date };
+
+export async function latestVehicleReadings(db: Db | Trx, vehicleIds: readonly number[], since: Date): Promise<VehicleReadingRow[]> {
   if (vehicleIds.length === 0) return [];
   const result = await db.raw(
     `with recursive sensors as (

@@ -104,8 +104,11 @@ const hm = (ms: number) => {
   return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, '0')} min`;
 };
 
-/** Whether a driver may start a trip at `now` under both rules, and if not, until when. */
-export function checkDrivingTime(intervals: readonly DrivingInterval[], now: Date): DrivingTimeCheck {
+/**
+ * Whether a driver may start a trip at `now` under both rules, and if not, until when. `todayStart`
+ * (the start of now's Korean day) may be passed in by a caller that checks a whole fleet at once.
+ */
+export function checkDrivingTime(intervals: readonly DrivingInterval[], now: Date, todayStart?: number): DrivingTimeCheck {
   const at = now.getTime();
   let run = 0;
   let lastEnd: number | null = null;
@@ -129,8 +132,8 @@ export function checkDrivingTime(intervals: readonly DrivingInterval[], now: Dat
     });
   }
   if (restMs !== null && restMs < DAILY_REST_MS && last !== undefined) {
-    const todayStart = seoulDay(now).start.getTime();
-    const droveToday = intervals.some((i) => i.start >= todayStart);
+    const dayStart = todayStart ?? seoulDay(now).start.getTime();
+    const droveToday = intervals.some((i) => i.start >= dayStart);
     if (!droveToday) {
       refusals.push({
         code: 'daily_rest_required',

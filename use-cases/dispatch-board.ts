@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { BoardFleet, BoardOrderRow, BoardVehicleRow, BoardDriverRow } from '../db/dispatch-board.js';
-import { loadFleet } from '../db/dispatch-board.js';
+import { latestVehicleReadings, loadFleet, type VehicleReadingRow } from '../db/dispatch-board.js';
 import type { Db, Trx } from '../db/knex.js';
 import { READING_MAX_AGE_MS, type DriverFacts, type Exclusion, type OrderFacts, type VehicleFacts } from '../domain/dispatch-suggestions.js';
 import { checkDrivingTime, drivingIntervals, DRIVING_LOOKBACK_MS, type StatusChange } from '../domain/driving-time.js';
@@ -31,20 +31,35 @@ export interface Board {
   inputs: string[];
 }
 
-export async function loadBoard(db: Db | Trx, now: Date): Promise<Board> {
-  const fleet = await loadFleet(db, {
-    readingsSince: new Date(now.getTime() - READING_MAX_AGE_MS),
-    historySince: new Date(now.getTime() - DRIVING_LOOKBACK_MS),
-    dayStart: seoulDay(now).start,
-  });
-  return buildBoard(fleet, now);
+/**
+ * The board with the reefer readings of the vehicles that could take an order at all (active, free,
+ * with an active free driver): a reading only moves the score of an allowed pair. Suggestions pass
+ * `readings: false` and read the few vehicles the order allows afterwards (attachReadings).
+ */
+export async function loadBoard(db: Db | Trx, now: Date, options: { readings?: boolean } = {}): Promise<Board> {
+  const fleet = await loadFleet(db, { historySince: new Date(now.getTime() - DRIVING_LOOKBACK_MS), dayStart: seoulDay(now).start });
+  const board = buildBoard(fleet, now);
+  if (options.readings !== false) {
+    const usable = board.pairs.filter((p) => p.vehicle.active && p.vehicle.busyWith === undefined && p.driver.active && p.driver.busyWith === undefined);
+    await attachReadings(db, board, [...new Set(usable.map((p) => p.vehicle.id))]);
+  }
+  return board;
 }
 
-export function buildBoard(fleet: BoardFleet, now: Date): Board {
+/** Reads the newest reading (at most READING_MAX_AGE_MS old) of these vehicles into the board. */
+export async function attachReadings(db: Db | Trx, board: Board, vehicleIds: number[]): Promise<void> {
+  const rows = await latestVehicleReadings(db, vehicleIds, new Date(board.now.getTime() - READING_MAX_AGE_MS));
+  for (const r of rows) {
+    const vehicle = board.vehicles.get(r.vehicle_id);
+    if (vehicle) vehicle.latestReading = { temperatureC: r.temperature_c, at: r.recorded_at };
+  }
+}
+
+export function buildBoard(fleet: BoardFleet, now: Date, readings: readonly VehicleReadingRow[] = []): Board {
   const vehicleBusy = new Map(fleet.active.map((d) => [d.vehicle_id, d.id]));
   const driverBusy = new Map(fleet.active.map((d) => [d.driver_id, d.id]));
   const positions = new Map(fleet.positions.map((p) => [p.vehicle_id, p]));
-  const readings = new Map(fleet.readings.map((r) => [r.vehicle_id, r]));
+  const readingOf = new Map(readings.map((r) => [r.vehicle_id, r]));
   const today = new Map(fleet.assignmentsToday.map((a) => [a.driver_id, a.count]));
   const changes = new Map<number, StatusChange[]>();
   for (const h of fleet.history) {
@@ -56,7 +71,7 @@ export function buildBoard(fleet: BoardFleet, now: Date): Board {
   const vehicles = new Map<number, BoardVehicle>();
   for (const row of fleet.vehicles) {
     const gps = positions.get(row.id);
-    const reading = readings.get(row.id);
+    const reading = readingOf.get(row.id);
     vehicles.set(row.id, {
       row,
       id: row.id,
@@ -73,13 +88,14 @@ export function buildBoard(fleet: BoardFleet, now: Date): Board {
     });
   }
   const drivers = new Map<number, BoardDriver>();
+  const todayStart = seoulDay(now).start.getTime();
   for (const row of fleet.drivers) {
     drivers.set(row.id, {
       row,
       id: row.id,
       active: row.active,
       busyWith: driverBusy.get(row.id),
-      drivingTime: checkDrivingTime(drivingIntervals(changes.get(row.id) ?? []), now),
+      drivingTime: checkDrivingTime(drivingIntervals(changes.get(row.id) ?? []), now, todayStart),
       assignmentsToday: today.get(row.id) ?? 0,
     });
   }

@@ -5,9 +5,9 @@
  */
 import { boardOrder } from '../db/dispatch-board.js';
 import type { Db } from '../db/knex.js';
-import { evaluatePair, type Exclusion, type ScoreTerms, type ScoreWeights } from '../domain/dispatch-suggestions.js';
+import { evaluatePair, pairExclusions, type Exclusion, type ScoreTerms, type ScoreWeights } from '../domain/dispatch-suggestions.js';
 import { ConflictError, NotFoundError } from '../lib/errors/index.js';
-import { loadBoard, orderFacts } from './dispatch-board.js';
+import { attachReadings, loadBoard, orderFacts } from './dispatch-board.js';
 
 export interface Suggestion {
   vehicle_id: number;
@@ -43,12 +43,15 @@ export interface Suggestions {
 
 export async function suggestForOrder(db: Db, input: { orderId: number; limit: number; weights: ScoreWeights; now?: Date }): Promise<Suggestions> {
   const now = input.now ?? new Date();
-  const [row, board] = await Promise.all([boardOrder(db, input.orderId), loadBoard(db, now)]);
+  const [row, board] = await Promise.all([boardOrder(db, input.orderId), loadBoard(db, now, { readings: false })]);
   if (!row) throw new NotFoundError('order');
   if (row.status !== 'PENDING') {
     throw new ConflictError(`order ${row.id} is ${row.status}, not PENDING: there is nothing to suggest`, 'order_not_pending');
   }
   const order = orderFacts(row);
+  // Readings only for the vehicles the order allows: the rest are excluded whatever their temperature.
+  const allowed = board.pairs.filter(({ vehicle, driver }) => pairExclusions(order, vehicle, driver).length === 0);
+  await attachReadings(db, board, [...new Set(allowed.map((p) => p.vehicle.id))]);
   const items: Suggestion[] = [];
   const excluded: ExcludedPair[] = [];
   for (const { vehicle, driver } of board.pairs) {

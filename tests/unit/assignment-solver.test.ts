@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { BoardFleet, BoardOrderRow } from '../../db/dispatch-board.js';
+import type { BoardFleet, BoardOrderRow, VehicleReadingRow } from '../../db/dispatch-board.js';
 import { greedyAssignment, solveAssignment, type AssignmentProblem } from '../../domain/assignment-solver.js';
 import type { CargoClass } from '../../domain/cargo.js';
 import { evaluatePair, type ScoreWeights } from '../../domain/dispatch-suggestions.js';
@@ -156,8 +156,9 @@ const instance = fc.record({
 
 type Instance = typeof instance extends fc.Arbitrary<infer T> ? T : never;
 
-function fleetOf(inst: Instance): { fleet: BoardFleet; orders: BoardOrderRow[] } {
-  const fleet: BoardFleet = { vehicles: [], drivers: [], active: [], positions: [], readings: [], history: [], assignmentsToday: [] };
+function fleetOf(inst: Instance): { fleet: BoardFleet; orders: BoardOrderRow[]; readings: VehicleReadingRow[] } {
+  const fleet: BoardFleet = { vehicles: [], drivers: [], active: [], positions: [], history: [], assignmentsToday: [] };
+  const readings: VehicleReadingRow[] = [];
   let driverId = 0;
   inst.vehicles.forEach((v, i) => {
     const id = i + 1;
@@ -171,7 +172,7 @@ function fleetOf(inst: Instance): { fleet: BoardFleet; orders: BoardOrderRow[] }
       base_lng: v.lng,
       version: 'v',
     });
-    if (v.temperature !== null) fleet.readings.push({ vehicle_id: id, temperature_c: v.temperature, recorded_at: new Date(NOW.getTime() - 60_000) });
+    if (v.temperature !== null) readings.push({ vehicle_id: id, temperature_c: v.temperature, recorded_at: new Date(NOW.getTime() - 60_000) });
     for (let k = 0; k < v.drivers; k++) {
       driverId++;
       fleet.drivers.push({ id: driverId, name: `D${driverId}`, active: (driverId + v.inactive) % 7 !== 0, vehicle_id: id, version: 'v' });
@@ -195,7 +196,7 @@ function fleetOf(inst: Instance): { fleet: BoardFleet; orders: BoardOrderRow[] }
     created_at: new Date(NOW.getTime() - (10 - i) * 60_000),
     version: 'v',
   }));
-  return { fleet, orders };
+  return { fleet, orders, readings };
 }
 
 /** Brute force over orders × vehicle-driver pairs, each vehicle and each driver used at most once. */
@@ -232,8 +233,8 @@ describe('planBoard', () => {
   it('is optimal against brute force over every matching of orders to vehicle-driver pairs, and respects every hard filter', () => {
     fc.assert(
       fc.property(instance, (inst) => {
-        const { fleet, orders } = fleetOf(inst);
-        const board = buildBoard(fleet, NOW);
+        const { fleet, orders, readings } = fleetOf(inst);
+        const board = buildBoard(fleet, NOW, readings);
         const plan = planBoard(orders, board, WEIGHTS);
         const best = bruteForcePlan(orders, board);
         const total = Math.round(plan.assignments.reduce((sum, a) => sum + a.score * 100, 0));
