@@ -4,6 +4,7 @@
  */
 import type { Knex } from 'knex';
 import * as core from './20261127_0001_core.js';
+import * as dispatchPlans from './20261129_0016_dispatch_plans.js';
 import * as backups from './20261127_0002_backups.js';
 import * as keysetIndexes from './20261127_0003_keyset_indexes.js';
 import * as outboxJobKey from './20261127_0004_outbox_job_key.js';
@@ -17,7 +18,6 @@ import * as webhooks from './20261129_0011_webhooks.js';
 import * as geofenceEvents from './20261129_0012_geofence_events.js';
 import * as shipperKeys from './20261129_0013_shipper_keys.js';
 import * as trackingLinks from './20261129_0014_tracking_links.js';
-import * as dispatchPlans from './20261129_0016_dispatch_plans.js';
 
 export interface Migration extends Knex.Migration {
   name: string;

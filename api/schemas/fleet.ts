@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { VEHICLE_TYPES } from '../../domain/cargo.js';
 import { USER_ROLES } from '../../domain/roles.js';
-import { BodyId, BooleanQuery, CargoCode, CargoType, Cursor, FreeText, Latitude, Limit, Longitude, pageOf } from './common.js';
+import { BodyId, BooleanQuery, CargoCode, CargoType, Cursor, FreeText, Limit, pageOf } from './common.js';
 
 const Name = FreeText({ max: 100 });
 const Phone = z
@@ -14,7 +14,7 @@ export const ListQuery = z.strictObject({ active: BooleanQuery.optional(), limit
 
 /** Where the vehicle stands when it has reported no position: dispatch suggestions measure the distance from it. */
 const VehicleBase = z
-  .strictObject({ lat: Latitude, lng: Longitude })
+  .strictObject({ lat: z.number().min(-90).max(90), lng: z.number().min(-180).max(180) })
   .meta({ description: "The vehicle's base (depot), used by dispatch suggestions while it has reported no GPS position", example: { lat: 37.4, lng: 127.1 } });
 
 export const VehicleCreate = z
