@@ -24,6 +24,7 @@ const bool = z
   .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const weight = z.coerce.number().min(0).max(100);
 const port = int(0, 65535);
 const list = z.string().transform((v) =>
   v
@@ -170,6 +171,15 @@ const EnvSchema = z.object({
   WEBHOOK_CONCURRENCY: int(1, 2000).default(200),
   // How long the delivery log of finished deliveries is kept (the maintenance job deletes older ones).
   WEBHOOK_LOG_RETENTION_DAYS: int(1, 3650).default(30),
+
+  // Dispatch suggestions and plans (DESIGN.md "Dispatch suggestions", docs/dispatch-suggestions.md):
+  // the weight of each score term (relative; the score is their weighted mean, 0 to 100) and how
+  // long a plan may be applied. Defaults and the reason for each: docs/dispatch-suggestions.md.
+  DISPATCH_WEIGHT_DISTANCE: weight.default(0.5),
+  DISPATCH_WEIGHT_REEFER_READINESS: weight.default(0.2),
+  DISPATCH_WEIGHT_CAPACITY_FIT: weight.default(0.15),
+  DISPATCH_WEIGHT_FAIRNESS: weight.default(0.15),
+  DISPATCH_PLAN_TTL_SECONDS: int(30, 86_400).default(600),
 });
 
 type Env = z.infer<typeof EnvSchema>;
@@ -280,6 +290,14 @@ export interface Config {
   schedules: boolean;
   maintenance: { cron: string; idempotencyKeyTtlHours: number; outboxRetentionDays: number };
   webhooks: WebhookConfig;
+  dispatch: DispatchConfig;
+}
+
+export interface DispatchConfig {
+  /** Relative weights of the suggestion score's terms (DISPATCH_WEIGHT_*); they add up to more than 0. */
+  weights: { distance: number; capacityFit: number; reeferReadiness: number; fairness: number };
+  /** How long a dispatch plan may be applied (DISPATCH_PLAN_TTL_SECONDS). */
+  planTtlSeconds: number;
 }
 
 export interface WebhookConfig {
@@ -354,6 +372,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const retrySchedule = parseRetrySchedule(e.WEBHOOK_RETRY_SCHEDULE);
   if (!retrySchedule)
     problems.push(`WEBHOOK_RETRY_SCHEDULE: expected waits like 5s,5m,30m,2h (1 to 20 of them; units ms, s, m, h, d): "${e.WEBHOOK_RETRY_SCHEDULE}"`);
+  if (e.DISPATCH_WEIGHT_DISTANCE + e.DISPATCH_WEIGHT_REEFER_READINESS + e.DISPATCH_WEIGHT_CAPACITY_FIT + e.DISPATCH_WEIGHT_FAIRNESS <= 0) {
+    problems.push('DISPATCH_WEIGHT_*: at least one score weight must be above 0');
+  }
   if (e.HEADERS_TIMEOUT_MS > e.REQUEST_TIMEOUT_MS) problems.push('HEADERS_TIMEOUT_MS: must not exceed REQUEST_TIMEOUT_MS');
   if (e.DB_POOL_MIN > e.DB_POOL_MAX) problems.push('DB_POOL_MIN: must not exceed DB_POOL_MAX');
   const unknownTargets = e.BACKUP_TARGETS.filter((t) => !(BACKUP_TARGETS as readonly string[]).includes(t));
@@ -469,6 +490,15 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       ...(previousWebhookKey ? { previousSecretKey: previousWebhookKey } : {}),
       concurrency: e.WEBHOOK_CONCURRENCY,
       logRetentionDays: e.WEBHOOK_LOG_RETENTION_DAYS,
+    },
+    dispatch: {
+      weights: {
+        distance: e.DISPATCH_WEIGHT_DISTANCE,
+        capacityFit: e.DISPATCH_WEIGHT_CAPACITY_FIT,
+        reeferReadiness: e.DISPATCH_WEIGHT_REEFER_READINESS,
+        fairness: e.DISPATCH_WEIGHT_FAIRNESS,
+      },
+      planTtlSeconds: e.DISPATCH_PLAN_TTL_SECONDS,
     },
   };
 }

@@ -4,6 +4,7 @@
  */
 import type { Knex } from 'knex';
 import * as core from './20261127_0001_core.js';
+import * as dispatchPlans from './20261129_0016_dispatch_plans.js';
 import * as backups from './20261127_0002_backups.js';
 import * as keysetIndexes from './20261127_0003_keyset_indexes.js';
 import * as outboxJobKey from './20261127_0004_outbox_job_key.js';
@@ -39,4 +40,5 @@ export const migrations: Migration[] = [
   { name: '20261129_0013_shipper_keys', ...shipperKeys },
   { name: '20261129_0014_tracking_links', ...trackingLinks },
   { name: '20261129_0015_proofs', ...proofs },
+  { name: '20261129_0016_dispatch_plans', ...dispatchPlans },
 ];

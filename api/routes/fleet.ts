@@ -14,6 +14,13 @@ import { accountChanged, driverChanged } from '../../use-cases/sessions.js';
 const pick = (row: Record<string, unknown>, keys: string[]) => Object.fromEntries(keys.map((k) => [k, row[k] ?? null]));
 const STAMPS = ['active', 'created_at', 'updated_at'];
 
+/** A vehicle's `base` ({lat, lng} or null) is stored as base_lat and base_lng (migration 0016). */
+function withBaseColumns({ base, ...rest }: Record<string, unknown>): Record<string, unknown> {
+  if (base === undefined) return rest;
+  const point = base as { lat: number; lng: number } | null;
+  return { ...rest, base_lat: point?.lat ?? null, base_lng: point?.lng ?? null };
+}
+
 export function fleetRoutes(deps: AppDeps): RouteSpec[] {
   return [
     ...recordRoutes(deps, {
@@ -24,7 +31,8 @@ export function fleetRoutes(deps: AppDeps): RouteSpec[] {
       patch: s.VehiclePatch,
       item: s.Vehicle,
       page: s.VehiclePage,
-      toColumns: (input, existing) => {
+      toColumns: (raw, existing) => {
+        const input = withBaseColumns(raw);
         const type = (input.vehicle_type ?? existing?.vehicle_type) as VehicleType;
         // A new type without explicit classes takes that type's defaults.
         if (input.cargo_classes === undefined && input.vehicle_type !== undefined) {
@@ -40,7 +48,10 @@ export function fleetRoutes(deps: AppDeps): RouteSpec[] {
         }
         return { ...input, cargo_classes: classes };
       },
-      toApi: (row) => pick(row, ['id', 'license_plate', 'vehicle_type', 'cargo_classes', 'capacity_kg', ...STAMPS]),
+      toApi: (row) => ({
+        ...pick(row, ['id', 'license_plate', 'vehicle_type', 'cargo_classes', 'capacity_kg', ...STAMPS]),
+        base: row.base_lat == null ? null : { lat: row.base_lat, lng: row.base_lng },
+      }),
     }),
     ...recordRoutes(deps, {
       table: 'drivers',

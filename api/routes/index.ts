@@ -5,6 +5,7 @@ import { apiKeyRoutes } from './api-keys.js';
 import { authRoutes } from './auth.js';
 import { backupRoutes } from './backups.js';
 import { dashboardRoutes } from './dashboard.js';
+import { dispatchPlanRoutes } from './dispatch-plans.js';
 import { dispatchRoutes } from './dispatches.js';
 import { excursionRoutes } from './excursions.js';
 import { fleetRoutes } from './fleet.js';
@@ -29,6 +30,7 @@ export function allRoutes(deps: AppDeps, loginLimits: RouteSpec['before'] = []):
     ...healthRoutes(deps),
     ...authRoutes(deps, loginLimits),
     ...orderRoutes(deps),
+    ...dispatchPlanRoutes(deps),
     ...dispatchRoutes(deps),
     ...excursionRoutes(deps),
     ...geofenceRoutes(deps),

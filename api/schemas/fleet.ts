@@ -13,12 +13,18 @@ const Phone = z
 
 export const ListQuery = z.strictObject({ active: BooleanQuery.optional(), limit: Limit, cursor: Cursor });
 
+/** Where the vehicle stands when it has reported no position: dispatch suggestions measure the distance from it. */
+const VehicleBase = z
+  .strictObject({ lat: z.number().min(-90).max(90), lng: z.number().min(-180).max(180) })
+  .meta({ description: "The vehicle's base (depot), used by dispatch suggestions while it has reported no GPS position", example: { lat: 37.4, lng: 127.1 } });
+
 export const VehicleCreate = z
   .strictObject({
     license_plate: FreeText({ min: 4, max: 20 }).meta({ example: '12가3456' }),
     vehicle_type: z.enum(VEHICLE_TYPES),
     cargo_classes: z.array(CargoType).min(1).max(3).optional().meta({ description: 'Default: by vehicle type' }),
     capacity_kg: z.number().positive().max(100_000),
+    base: VehicleBase.nullable().optional(),
   })
   .meta({ id: 'VehicleCreate' });
 export const VehiclePatch = VehicleCreate.partial()
@@ -31,6 +37,7 @@ export const Vehicle = z
     vehicle_type: z.enum(VEHICLE_TYPES),
     cargo_classes: z.array(CargoCode),
     capacity_kg: z.number(),
+    base: z.object({ lat: z.number(), lng: z.number() }).nullable(),
     active: z.boolean(),
     created_at: z.string(),
     updated_at: z.string(),

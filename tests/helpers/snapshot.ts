@@ -12,6 +12,7 @@ export const TABLES = [
   'orders',
   'dispatches',
   'dispatch_status_history',
+  'dispatch_plans',
   'outbox',
   'idempotency_keys',
   'vehicle_locations',

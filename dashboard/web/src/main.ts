@@ -15,6 +15,7 @@ import { dispatchesPanel } from './panels/dispatches.js';
 import { formsPanel } from './panels/forms.js';
 import { mapPanel } from './panels/map.js';
 import { ordersPanel } from './panels/orders.js';
+import { plansPanel } from './panels/plans.js';
 import { queuesPanel } from './panels/queues.js';
 import { webhooksPanel } from './panels/webhooks.js';
 import { signInScreen, skipLink, topBar } from './shell.js';
@@ -65,6 +66,7 @@ function showDashboard(session: Session): void {
       { class: 'layout', attrs: { id: 'main', tabindex: -1 } },
       ordersPanel({ pickOrder: forms.pickOrder }),
       forms.element,
+      plansPanel(),
       dispatchesPanel(),
       mapPanel(),
       queuesPanel(session.role === 'admin'),

@@ -21,6 +21,38 @@ export interface Order {
   created_at: string;
 }
 
+/** GET /orders/:id/suggestions (api/schemas/dispatch-plans.ts Suggestions). */
+export interface Suggestion {
+  vehicle_id: number;
+  driver_id: number;
+  score: number;
+  distance_km: number | null;
+  terms: { distance: number; capacity_fit: number; reefer_readiness: number; fairness: number };
+  details: { license_plate: string; driver_name: string; position: 'gps' | 'base' | null; assignments_today: number; temperature_c: number | null };
+}
+
+export interface SuggestionsResponse {
+  order_id: number;
+  items: Suggestion[];
+  excluded: {
+    vehicle_id: number | null;
+    driver_id: number | null;
+    license_plate: string | null;
+    driver_name: string | null;
+    reasons: { code: string; message: string; until?: string }[];
+  }[];
+}
+
+/** POST /dispatch-plans (api/schemas/dispatch-plans.ts DispatchPlan). */
+export interface DispatchPlan {
+  id: number;
+  expires_at: string;
+  assignments: { order_id: number; vehicle_id: number; driver_id: number; score: number; distance_km: number | null }[];
+  unassigned: { order_id: number; reasons: { code: string; message: string; pairs?: number }[] }[];
+  total_score: number;
+  stats: { greedy: { assigned: number; total_score: number } };
+}
+
 export interface Page<T> {
   items: T[];
   next_cursor: string | null;

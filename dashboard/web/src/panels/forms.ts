@@ -12,6 +12,7 @@ import { t } from '../i18n.js';
 import { on, state } from '../store.js';
 import type { Order } from '../types.js';
 import { CARGO } from './orders.js';
+import { suggestionsView } from './suggestions.js';
 
 function refreshAfterChange(): Promise<unknown> {
   return Promise.allSettled([loadOrders(), loadCounts(), loadPending(), loadDispatches()]);
@@ -102,6 +103,17 @@ export function formsPanel(): FormsPanel {
     if (usual != null && !vehicle.value) vehicle.value = String(usual);
   });
 
+  // Suggestions for the chosen order: a choice fills the vehicle and driver, the dispatcher still assigns.
+  const suggestions = suggestionsView((s) => {
+    vehicle.value = String(s.vehicle_id);
+    driver.value = String(s.driver_id);
+    assignMessage.className = 'message';
+    assignMessage.setAttribute('role', 'status');
+    replaceChildren(assignMessage, t('suggest.chosen', { plate: s.details.license_plate, driver: s.details.driver_name }));
+    assignForm.querySelector<HTMLButtonElement>('button[type="submit"]')?.focus();
+  });
+  order.addEventListener('change', () => suggestions.show(order.value ? Number(order.value) : null));
+
   const assignForm = h(
     'form',
     {
@@ -115,6 +127,7 @@ export function formsPanel(): FormsPanel {
       },
     },
     field('assign.order', order),
+    suggestions.element,
     h('div', { class: 'row' }, field('assign.vehicle', vehicle), field('assign.driver', driver)),
     h('div', { class: 'actions' }, h('button', { attrs: { type: 'submit' }, i18n: 'assign.submit' })),
     assignMessage,
@@ -155,6 +168,7 @@ export function formsPanel(): FormsPanel {
       replaceChildren(assignMessage, `${t('assign.done')}: #${dispatch.id} (${t('assign.order')} #${body.order_id})`);
       vehicle.value = '';
       driver.value = '';
+      suggestions.show(null);
       await refreshAfterChange();
     } catch (err) {
       if (err instanceof ApiError && err.status === 409) showRefusal(err);
@@ -170,6 +184,7 @@ export function formsPanel(): FormsPanel {
   function pickOrder(orderId: number, focus = true): void {
     renderOrders();
     order.value = String(orderId);
+    suggestions.show(orderId);
     if (focus) {
       order.scrollIntoView({ block: 'nearest' });
       vehicle.focus();
@@ -179,6 +194,8 @@ export function formsPanel(): FormsPanel {
   function renderOrders(): void {
     const options = state.pendingOrders.map((o) => ({ value: String(o.id), text: orderText(o) }));
     setOptions(order, [{ value: '', text: '', i18n: options.length ? 'assign.choose' : 'assign.noPending' }, ...options]);
+    // The chosen order was assigned elsewhere: its suggestions no longer apply.
+    if (!order.value) suggestions.show(null);
   }
 
   function renderReference(): void {
@@ -202,6 +219,8 @@ export function formsPanel(): FormsPanel {
 
   on(['pending'], renderOrders);
   on(['reference'], renderReference);
+  // The language changed (every topic is announced then): the suggestions are built from labels.
+  on(['reference'], suggestions.rerender);
   renderOrders();
   renderReference();
 
