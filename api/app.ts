@@ -9,11 +9,12 @@ import { errorHandler, notFound } from './middleware/error-handler.js';
 import { httpMetrics } from './middleware/http-metrics.js';
 import { LoginGuard } from './middleware/login-guard.js';
 import { RateLimits } from './middleware/rate-limit.js';
+import { receiveDeadline } from './middleware/receive-deadline.js';
 import { requestLogging } from './middleware/request-logging.js';
 import { securityHeaders } from './middleware/security-headers.js';
 import { validateInput } from './middleware/validate.js';
 import { metricsHandler } from './metrics-endpoint.js';
-import { ROUTER_OPTIONS, mountRoutes } from './route.js';
+import { ROUTER_OPTIONS, mountRoutes, uploadRouteMatcher } from './route.js';
 import { allRoutes } from './routes/index.js';
 import { mountApiDocs } from './docs.js';
 import { mountTrackingPage } from './tracking-page.js';
@@ -71,7 +72,8 @@ export function buildApp(deps: AppDeps, pages: PageMount[] = []): Express {
     );
   }
   const loginGuard = config.rateLimits.enabled ? [limits.loginAttempts, new LoginGuard(deps.redis, config.redisPrefix, config.rateLimits).middleware()] : [];
-  mountRoutes(api, allRoutes(deps, loginGuard), deps, {
+  const routes = allRoutes(deps, loginGuard);
+  mountRoutes(api, routes, deps, {
     authenticate: authenticate(deps),
     authenticateVehicleKey: authenticateVehicleKey(deps),
     authenticateShipperKey: authenticateShipperKey(deps),
@@ -81,6 +83,8 @@ export function buildApp(deps: AppDeps, pages: PageMount[] = []): Express {
     body: bodyParser,
     validate: validateInput,
   });
+  // Before every route that reads a body: Node's own bound is the longest upload's.
+  app.use(receiveDeadline(config.http.requestTimeoutMs, uploadRouteMatcher(routes, '/api/v1')));
   app.use('/api/v1', api);
   mountTrackingPage(app, deps, limits.public);
   for (const mount of pages) mount(app, deps, loginGuard);

@@ -140,6 +140,14 @@ function userOrShipper(shipper: RequestHandler, user: [RequestHandler, RequestHa
   };
 }
 
+/** Whether a request is for a route that reads an upload (`multipart`), by method and path under `prefix`. */
+export function uploadRouteMatcher(routes: readonly RouteSpec[], prefix: string): (req: { method: string; path: string }) => boolean {
+  const uploads = routes
+    .filter((r) => r.multipart !== undefined)
+    .map((r) => ({ method: r.method.toUpperCase(), path: new RegExp(`^${prefix}${r.path.replace(/:[A-Za-z_]+/g, '[^/]+')}$`) }));
+  return (req) => uploads.some((u) => u.method === req.method && u.path.test(req.path));
+}
+
 export function mountRoutes(router: Router, routes: RouteSpec[], deps: AppDeps, mw: RouteMiddleware): void {
   for (const route of routes) {
     const chain: RequestHandler[] = [recordRouteTemplate];

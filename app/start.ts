@@ -104,13 +104,15 @@ export function createDeps(config: Config, options: StartOptions): AppDeps {
  * dribbles its headers or body gets 408 and a closed socket within seconds instead of
  * holding it for Node's default 300 s. Sending the response is not bounded by them, so
  * the dashboard's event stream stays open. Node checks the bounds every
- * connectionsCheckingInterval, so that runs at a quarter of the shorter one.
+ * connectionsCheckingInterval, so that runs at a quarter of the shorter one. The API's server
+ * accepts proof uploads: Node's bound is then UPLOAD_TIMEOUT_MS, and the API holds every other
+ * request to REQUEST_TIMEOUT_MS itself (api/middleware/receive-deadline.ts).
  */
-export function httpServerOptions(config: Config): ServerOptions {
-  const { headersTimeoutMs, requestTimeoutMs } = config.http;
+export function httpServerOptions(config: Config, { uploads = false } = {}): ServerOptions {
+  const { headersTimeoutMs, requestTimeoutMs, uploadTimeoutMs } = config.http;
   return {
     headersTimeout: headersTimeoutMs,
-    requestTimeout: requestTimeoutMs,
+    requestTimeout: uploads ? uploadTimeoutMs : requestTimeoutMs,
     connectionsCheckingInterval: Math.max(250, Math.floor(Math.min(headersTimeoutMs, requestTimeoutMs) / 4)),
   };
 }
@@ -159,7 +161,7 @@ export async function startUvis(config: Config, options: StartOptions): Promise<
     const subscriber = createRedis(config.redisUrl, 'worker', { commandTimeoutMs: config.redisCommandTimeoutMs, name: 'uvis-auth-sub' });
     connectionsToClose.push(subscriber);
     await deps.auth.start(subscriber);
-    running.server = createServer(httpServerOptions(config), buildApp(deps, [mountAdmin, mountDashboard]));
+    running.server = createServer(httpServerOptions(config, { uploads: true }), buildApp(deps, [mountAdmin, mountDashboard]));
     // Longer than a typical load balancer's idle timeout, so the balancer closes first and never reuses a dead socket.
     // (headersTimeout counts from a request's first byte, not from the idle keep-alive time before it.)
     running.server.keepAliveTimeout = 65_000;

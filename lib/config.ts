@@ -46,6 +46,9 @@ const EnvSchema = z.object({
   // (headers and body). Responses are not bound by them (the dashboard's event stream).
   HEADERS_TIMEOUT_MS: int(1000, 120_000).default(5000),
   REQUEST_TIMEOUT_MS: int(1000, 300_000).default(10_000),
+  // A proof upload (a photo from a phone on a slow link) may take this long in all, as long as it
+  // never pauses longer than REQUEST_TIMEOUT_MS (api/middleware/receive-deadline.ts).
+  UPLOAD_TIMEOUT_MS: int(10_000, 3_600_000).default(300_000),
   TRUST_PROXY: z.string().default('loopback'),
 
   DATABASE_URL: z
@@ -246,8 +249,8 @@ export interface Config {
   metricsToken: string | undefined;
   /** Whether /docs and /api/v1/openapi.json are served. */
   apiDocs: boolean;
-  /** Node's http server headersTimeout and requestTimeout (receiving a request, not answering it). */
-  http: { headersTimeoutMs: number; requestTimeoutMs: number };
+  /** Bounds on receiving a request, not answering it: headers, a whole request, a whole upload (which may not pause longer than requestTimeoutMs). */
+  http: { headersTimeoutMs: number; requestTimeoutMs: number; uploadTimeoutMs: number };
   trustProxy: string;
   databaseUrl: string;
   db: { poolMin: number; poolMax: number; statementTimeoutMs: number };
@@ -376,6 +379,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     problems.push('DISPATCH_WEIGHT_*: at least one score weight must be above 0');
   }
   if (e.HEADERS_TIMEOUT_MS > e.REQUEST_TIMEOUT_MS) problems.push('HEADERS_TIMEOUT_MS: must not exceed REQUEST_TIMEOUT_MS');
+  if (e.REQUEST_TIMEOUT_MS > e.UPLOAD_TIMEOUT_MS) problems.push('REQUEST_TIMEOUT_MS: must not exceed UPLOAD_TIMEOUT_MS');
   if (e.DB_POOL_MIN > e.DB_POOL_MAX) problems.push('DB_POOL_MIN: must not exceed DB_POOL_MAX');
   const unknownTargets = e.BACKUP_TARGETS.filter((t) => !(BACKUP_TARGETS as readonly string[]).includes(t));
   if (unknownTargets.length > 0) problems.push(`BACKUP_TARGETS: unknown target(s) ${unknownTargets.join(', ')}; known: ${BACKUP_TARGETS.join(', ')}`);
@@ -412,7 +416,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     metricsPort: e.METRICS_PORT,
     metricsToken: e.METRICS_TOKEN,
     apiDocs: (e.API_DOCS ?? (isProduction ? 'off' : 'on')) === 'on',
-    http: { headersTimeoutMs: e.HEADERS_TIMEOUT_MS, requestTimeoutMs: e.REQUEST_TIMEOUT_MS },
+    http: { headersTimeoutMs: e.HEADERS_TIMEOUT_MS, requestTimeoutMs: e.REQUEST_TIMEOUT_MS, uploadTimeoutMs: e.UPLOAD_TIMEOUT_MS },
     trustProxy: e.TRUST_PROXY,
     databaseUrl: e.DATABASE_URL,
     db: { poolMin: e.DB_POOL_MIN, poolMax: e.DB_POOL_MAX, statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS },

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectPath } from '../../lib/paths.js';
 import { waitFor } from '../helpers/api-client.js';
 import { freePort } from '../helpers/private-redis.js';
+import { BOUNDARY, FORM_TAIL, dispatchWithDriver, formHead, noiseJpeg } from '../helpers/proofs.js';
 import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
 import { httpsFetch, run, startChild, type Child } from './support.js';
 
@@ -158,9 +159,11 @@ describe('nginx in front of a live UVIS', () => {
   let https: string;
   let http: string;
   let token: string;
+  let uploads: string;
 
   beforeAll(async () => {
-    uvis = await startTestUvis({ role: 'api' });
+    uploads = mkdtempSync(join(tmpdir(), 'uvis-nginx-uploads-'));
+    uvis = await startTestUvis({ role: 'api', env: { UPLOADS_DIR: uploads } });
     shim = await upstreamShim(uvis.running.port!);
     const ports = { http: await freePort(), https: await freePort(), upstream: (shim.address() as AddressInfo).port };
     l = layout((dir) => values(dir, ports));
@@ -182,6 +185,7 @@ describe('nginx in front of a live UVIS', () => {
     await nginx?.stop();
     await new Promise((resolve) => shim?.close(resolve));
     await uvis?.stop();
+    if (uploads) rmSync(uploads, { recursive: true, force: true });
     if (l) rmSync(l.dir, { recursive: true, force: true });
   });
 
@@ -327,6 +331,28 @@ describe('nginx in front of a live UVIS', () => {
       ),
     );
     expect(orders.every((r) => r.status === 200)).toBe(true);
+  });
+
+  it("carries a driver's 1 MB proof photo through to the API (201), and refuses a body that size anywhere else (413)", async () => {
+    const { dispatchId, driver } = await dispatchWithDriver(uvis.api, token);
+    const jpeg = await noiseJpeg(1000, 800);
+    expect(jpeg.length).toBeGreaterThan(512 * 1024); // past the 256 kB every other location allows
+    const body = Buffer.concat([formHead({ kind: 'photo' }), jpeg, FORM_TAIL]);
+    const upload = await httpsFetch(`${https}/api/v1/mobile/dispatches/${dispatchId}/proofs`, {
+      ca: l.ca,
+      method: 'POST',
+      headers: { authorization: `Bearer ${driver.token}`, 'content-type': `multipart/form-data; boundary=${BOUNDARY}` },
+      body,
+    });
+    expect(upload.status, upload.body).toBe(201);
+    expect(JSON.parse(upload.body)).toMatchObject({ dispatch_id: dispatchId, kind: 'photo' });
+    const elsewhere = await httpsFetch(`${https}/api/v1/orders`, {
+      ca: l.ca,
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: `{"notes":"${'a'.repeat(300 * 1024)}"}`,
+    });
+    expect(elsewhere.status).toBe(413);
   });
 
   it('cuts off clients that dribble their headers or body (client_header_timeout, client_body_timeout)', () => {

@@ -79,7 +79,7 @@ export interface HttpsResponse {
 /** HTTPS to a loopback server whose certificate our test CA signed. */
 export function httpsFetch(
   url: string,
-  options: { ca: string; method?: string; headers?: Record<string, string>; body?: string; servername?: string; localAddress?: string },
+  options: { ca: string; method?: string; headers?: Record<string, string>; body?: string | Buffer; servername?: string; localAddress?: string },
 ): Promise<HttpsResponse> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(

@@ -95,8 +95,12 @@ describe('configuration', () => {
   });
 
   it('bounds receiving a request to seconds by default, and keeps headers within the request bound', () => {
-    expect(loadConfig({}).http).toEqual({ headersTimeoutMs: 5000, requestTimeoutMs: 10_000 });
-    expect(loadConfig({ REQUEST_TIMEOUT_MS: '3000', HEADERS_TIMEOUT_MS: '2000' }).http).toEqual({ headersTimeoutMs: 2000, requestTimeoutMs: 3000 });
+    expect(loadConfig({}).http).toEqual({ headersTimeoutMs: 5000, requestTimeoutMs: 10_000, uploadTimeoutMs: 300_000 });
+    expect(loadConfig({ REQUEST_TIMEOUT_MS: '3000', HEADERS_TIMEOUT_MS: '2000' }).http).toEqual({
+      headersTimeoutMs: 2000,
+      requestTimeoutMs: 3000,
+      uploadTimeoutMs: 300_000,
+    });
     expect(problemsOf({ REQUEST_TIMEOUT_MS: '3000', HEADERS_TIMEOUT_MS: '4000' })).toEqual(['HEADERS_TIMEOUT_MS: must not exceed REQUEST_TIMEOUT_MS']);
   });
 
