@@ -20,7 +20,7 @@ import { createDb, type Db } from '../db/knex.js';
 import { districts } from '../db/districts.js';
 import { ensurePostgres, ensureRedis } from '../lib/local-services.js';
 import { projectPath } from '../lib/paths.js';
-import { clearRedisPrefix, freshDatabase, login } from './bench/fixtures.js';
+import { BENCH_ORDER, clearRedisPrefix, freshDatabase, login } from './bench/fixtures.js';
 import { percentile } from './bench/load.js';
 import { ensureBuilt, spawnNode, uvisEnv, waitForHttp } from './bench/processes.js';
 
@@ -105,14 +105,7 @@ async function seedFleet(db: Db, count: number, random: () => number): Promise<v
       const droveToday = !busy && random() < 0.2;
       if (busy || droveToday) {
         const [order] = await trx('orders')
-          .insert({
-            client_id: 1,
-            pickup_address: '서울특별시 강남구 테헤란로 1',
-            delivery_address: '부산광역시 해운대구 1',
-            cargo_type: 'CHILLED',
-            weight_kg: 100,
-            status: busy ? 'IN_TRANSIT' : 'COMPLETED',
-          })
+          .insert({ ...BENCH_ORDER, status: busy ? 'IN_TRANSIT' : 'COMPLETED' })
           .returning('id');
         const start = new Date(now - (1 + random() * 4) * 3_600_000);
         const end = new Date(start.getTime() + random() * 3 * 3_600_000);

@@ -11,7 +11,7 @@ import { newProofKey } from '../backups/proof-storage.js';
 import type { BackupStorage } from '../backups/storage.js';
 import { lockDispatch } from '../db/dispatches.js';
 import type { Db } from '../db/knex.js';
-import { countDispatchProofs, deleteProofs, expiredProofs, insertProof, type ProofRow } from '../db/proofs.js';
+import { countDispatchProofs, deleteProofs, expiredProofs, insertProof, toProof, type ProofRow } from '../db/proofs.js';
 import { deleteInBatches } from '../db/retention.js';
 import { MAX_PROOFS_PER_DISPATCH, type ProofKind } from '../domain/proofs.js';
 import { ConflictError, NotFoundError } from '../lib/errors/index.js';
@@ -71,29 +71,10 @@ export async function addProof(tx: Tx, input: AddProofInput): Promise<ProofRow> 
     note: input.note,
     uploaded_by: input.userId,
   });
-  const { dispatch, order } = locked;
-  await announceWebhook(
-    tx,
-    'proof.added',
-    order.client_id,
-    {
-      proof_id: row.id,
-      dispatch_id: dispatch.id,
-      order_id: order.id,
-      client_id: order.client_id,
-      kind: row.kind,
-      content_type: row.content_type,
-      bytes: row.bytes,
-      width: row.width,
-      height: row.height,
-      sha256: row.sha256,
-      recipient_name: row.recipient_name,
-      note: row.note,
-      file_url: `/api/v1/proofs/${row.id}/file`,
-      created_at: row.created_at,
-    },
-    row.created_at,
-  );
+  const { order } = locked;
+  // The shipper's event: the proof as the API shows it (no storage key), without the uploader.
+  const { id, uploaded_by: _uploadedBy, ...proof } = toProof(row);
+  await announceWebhook(tx, 'proof.added', order.client_id, { proof_id: id, order_id: order.id, client_id: order.client_id, ...proof }, row.created_at);
   return row;
 }
 

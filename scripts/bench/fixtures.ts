@@ -12,6 +12,15 @@ import { deleteKeysWithPrefix } from '../../lib/redis.js';
 
 export const BENCH_PASSWORD = 'bench-driver-password';
 
+/** The order every benchmark fixture carries (client 1, the demo data's), before its status. */
+export const BENCH_ORDER = {
+  client_id: 1,
+  pickup_address: '서울특별시 강남구 테헤란로 1',
+  delivery_address: '부산광역시 해운대구 1',
+  cargo_type: 'CHILLED',
+  weight_kg: 100,
+} as const;
+
 export async function freshDatabase(baseUrl: string, name: string): Promise<string> {
   await withAdminConnection(baseUrl, async (client) => {
     await dropDatabase(client, name);
@@ -51,11 +60,7 @@ export async function createDrivers(url: string, count: number, { geofences = pr
         await trx('users').insert({ email, password_hash: hash, role: 'driver', driver_id: driver.id });
         const [order] = await trx('orders')
           .insert({
-            client_id: 1,
-            pickup_address: '서울특별시 강남구 테헤란로 1',
-            delivery_address: '부산광역시 해운대구 1',
-            cargo_type: 'CHILLED',
-            weight_kg: 100,
+            ...BENCH_ORDER,
             status: 'ASSIGNED',
             // Given coordinates (a geofence each): the benchmark's points start at the pickup, so
             // every stored batch evaluates its drivers' geofences (use-cases/geofences.ts).

@@ -6,17 +6,18 @@
 import { ownerTag } from '../../backups/leftovers.js';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { projectPath } from '../../lib/paths.js';
 import { DEMO_DISPATCHER, DEMO_DRIVER2, waitFor } from '../helpers/api-client.js';
 import { createOrder } from '../helpers/fixtures.js';
 import { parseMetrics, total } from '../helpers/prom-text.js';
 import { startS3, type TestS3 } from '../helpers/s3-server.js';
 import { databaseFingerprint } from '../helpers/snapshot.js';
+import { useScratch } from '../helpers/scratch.js';
 import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
 import { withAdminClient } from '../helpers/databases.js';
 import { Redis } from 'ioredis';
@@ -29,18 +30,7 @@ import { createLogger } from '../../lib/logger.js';
 
 const execFileAsync = promisify(execFile);
 const silentLog = createLogger({ level: 'silent' });
-const roots: string[] = [];
-const cleanups: (() => Promise<unknown>)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  for (const root of roots) rmSync(root, { recursive: true, force: true });
-});
-
-function tempDir(name: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `uvis-${name}-`));
-  roots.push(dir);
-  return dir;
-}
+const { tempDir, removeAfter, cleanups } = useScratch();
 
 async function startWithBackups(env: Record<string, string> = {}): Promise<TestUvis> {
   const uvis = await startTestUvis({ role: 'all', env: { BACKUP_DIR: tempDir('backups'), UPLOADS_DIR: tempDir('uploads'), ...env } });
@@ -694,7 +684,7 @@ describe('admin backup API', () => {
     const { db } = uvis.running.deps;
     const secret = join(tmpdir(), `uvis-secret-${Date.now()}.txt`);
     writeFileSync(secret, 'not a backup');
-    roots.push(secret);
+    removeAfter(secret);
     const forged = '22222222-2222-4222-8222-222222222222';
     // Even a manifest row pointing outside the folder (tampered database) is refused.
     await db('backups').insert({

@@ -5,33 +5,22 @@
  * image and row, in the maintenance job.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DeleteObjectCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { projectPath } from '../../lib/paths.js';
 import { waitFor } from '../helpers/api-client.js';
 import { dispatchWithDriver, filesBelow, phoneJpeg, sha256, signaturePng, uploadProof } from '../helpers/proofs.js';
 import { startS3, type TestS3 } from '../helpers/s3-server.js';
 import { startReceiver } from '../helpers/webhook-receiver.js';
 import { Webhook } from 'standardwebhooks';
+import { useScratch } from '../helpers/scratch.js';
 import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
 
 const execFileAsync = promisify(execFile);
-const roots: string[] = [];
-const cleanups: (() => Promise<unknown>)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  for (const root of roots) rmSync(root, { recursive: true, force: true });
-});
-
-function tempDir(name: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `uvis-${name}-`));
-  roots.push(dir);
-  return dir;
-}
+const { tempDir, cleanups } = useScratch();
 
 async function start(env: Record<string, string> = {}): Promise<TestUvis> {
   const uvis = await startTestUvis({ role: 'all', env: { BACKUP_DIR: tempDir('proof-backups'), UPLOADS_DIR: tempDir('proof-uploads'), ...env } });

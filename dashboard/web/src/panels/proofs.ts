@@ -12,7 +12,8 @@ import { h, label, replaceChildren } from '../dom.js';
 import { errorText } from '../errors.js';
 import { dateTime } from '../format.js';
 import { t } from '../i18n.js';
-import { on, state } from '../store.js';
+import { state } from '../store.js';
+import { keptSections, type KeptSection } from './kept-sections.js';
 import type { ActiveDispatch, Proof } from '../types.js';
 
 /** The card's proof line: counts per kind, then "missing: 서명" or "complete" when the order requires any. */
@@ -79,14 +80,7 @@ function proofItem(proof: Proof, image: string | undefined): HTMLLIElement {
   );
 }
 
-interface Section {
-  element: HTMLDetailsElement;
-  update: (d: ActiveDispatch) => void;
-}
-
-const sections = new Map<number, Section>();
-
-function makeSection(dispatchId: number): Section {
+function makeSection(dispatchId: number): KeptSection {
   let current: ActiveDispatch | undefined;
   const summaryCount = h('span', { attrs: { 'data-role': 'proof-count' } });
   const status = h('p', { class: 'message', attrs: { role: 'status', 'aria-live': 'polite', 'data-role': 'proof-status' } });
@@ -153,24 +147,8 @@ function makeSection(dispatchId: number): Section {
   };
 }
 
-/** The dispatch's (kept) proof section, brought up to date. */
-export function proofSection(d: ActiveDispatch): HTMLDetailsElement {
-  let section = sections.get(d.id);
-  if (!section) {
-    section = makeSection(d.id);
-    sections.set(d.id, section);
-  }
-  section.update(d);
-  return section.element;
-}
-
-/** Open sections re-render when their proofs arrive; sections of dispatches no longer listed are dropped. */
-export function watchProofSections(): void {
-  on(['proofs'], () => {
-    for (const d of state.dispatches) sections.get(d.id)?.update(d);
-  });
-  on(['dispatches'], () => {
-    const active = new Set(state.dispatches.map((d) => d.id));
-    for (const id of sections.keys()) if (!active.has(id)) sections.delete(id);
-  });
-}
+const kept = keptSections(makeSection, 'proofs');
+/** The dispatch's (kept) section, brought up to date. */
+export const proofSection = kept.section;
+/** Open sections re-render when their data arrives; sections of dispatches no longer listed are dropped. */
+export const watchProofSections = kept.watch;

@@ -15,7 +15,8 @@ import { field, h, label, replaceChildren, setOptions, svg } from '../dom.js';
 import { errorText } from '../errors.js';
 import { celsius, dateTime, time } from '../format.js';
 import { lang, t } from '../i18n.js';
-import { on, state } from '../store.js';
+import { state } from '../store.js';
+import { keptSections, type KeptSection } from './kept-sections.js';
 import type { ActiveDispatch, DispatchLimits, Excursion, TemperatureReading } from '../types.js';
 
 export type TempLevel = 'IN_RANGE' | 'WARNING' | 'CRITICAL';
@@ -249,14 +250,7 @@ function excursionItem(e: Excursion): HTMLLIElement {
   );
 }
 
-interface Section {
-  element: HTMLDetailsElement;
-  update: (d: ActiveDispatch) => void;
-}
-
-const sections = new Map<number, Section>();
-
-function makeSection(dispatchId: number): Section {
+function makeSection(dispatchId: number): KeptSection {
   let current: ActiveDispatch | undefined;
   const content = h('div', { class: 'temp-content' });
   const message = h('div', { class: 'message', attrs: { role: 'status', 'aria-live': 'polite', 'data-role': 'action-result' } });
@@ -367,24 +361,8 @@ function makeSection(dispatchId: number): Section {
   };
 }
 
-/** The dispatch's (kept) temperature section, brought up to date. */
-export function temperatureSection(d: ActiveDispatch): HTMLDetailsElement {
-  let section = sections.get(d.id);
-  if (!section) {
-    section = makeSection(d.id);
-    sections.set(d.id, section);
-  }
-  section.update(d);
-  return section.element;
-}
-
-/** Sections of dispatches no longer listed are dropped; open ones re-render when their data arrives. */
-export function watchTemperatureSections(): void {
-  on(['telemetry'], () => {
-    for (const d of state.dispatches) sections.get(d.id)?.update(d);
-  });
-  on(['dispatches'], () => {
-    const active = new Set(state.dispatches.map((d) => d.id));
-    for (const id of sections.keys()) if (!active.has(id)) sections.delete(id);
-  });
-}
+const kept = keptSections(makeSection, 'telemetry');
+/** The dispatch's (kept) section, brought up to date. */
+export const temperatureSection = kept.section;
+/** Open sections re-render when their data arrives; sections of dispatches no longer listed are dropped. */
+export const watchTemperatureSections = kept.watch;
