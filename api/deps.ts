@@ -1,5 +1,5 @@
 /** Everything the HTTP app needs, built once per process by app/start.ts and passed in (tests pass their own). */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../lib/redis.js';
 import type { BackupStorage } from '../backups/storage.js';
 import type { Db } from '../db/knex.js';
 import type { Principal } from '../db/sessions.js';
@@ -21,7 +21,7 @@ export interface AppDeps {
   metrics: Metrics;
   db: Db;
   /** Fail-fast connection for rate limits, caches, idempotency and pub/sub publishing. */
-  redis: Redis;
+  redis: RedisClient;
   queues: Queues;
   producer: JobProducer;
   relay: OutboxRelay;

@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Request } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../lib/redis.js';
 import { AppError } from '../lib/errors/index.js';
 import { requestFingerprint } from './idempotency.js';
 
@@ -35,7 +35,7 @@ export interface LocationKeyClaim {
  * scope: which kind of post ('loc' GPS points, 'temp' temperature readings), so the two never share keys or job ids.
  */
 export async function claimLocationKey(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   req: Request,
   owner: number | string,

@@ -17,6 +17,7 @@ import { createDb } from '../db/knex.js';
 import { loadPrincipal, type Principal } from '../db/sessions.js';
 import { sweepBackupLeftovers } from '../jobs/backups.js';
 import { queueSchedules, workerQueues } from '../jobs/index.js';
+import { legacyQueueJobs } from '../jobs/legacy-queues.js';
 import { OutboxRelay } from '../jobs/outbox-relay.js';
 import { JobProducer } from '../jobs/producer.js';
 import { queueCounts } from '../jobs/queue-counts.js';
@@ -58,11 +59,12 @@ export function createDeps(config: Config, options: StartOptions): AppDeps {
   const log = createLogger({ level: config.logLevel, destination: options.logDestination, base: { role: options.role } });
   const metrics = createMetrics(options.role);
   const db = createDb({ url: config.databaseUrl, ...config.db, applicationName: `uvis-${options.role}`, log });
-  const redis = createRedis(config.redisUrl, 'client', { commandTimeoutMs: config.redisCommandTimeoutMs, name: `uvis-${options.role}` });
+  const redis = createRedis(config, 'client', { commandTimeoutMs: config.redisCommandTimeoutMs, name: `uvis-${options.role}` });
   const queues = createQueues(redis, config.redisPrefix);
   const relay = new OutboxRelay(db, queues, metrics, log.child({ component: 'outbox-relay' }), {
     pollMs: config.outboxPollMs,
     addTimeoutMs: config.redisCommandTimeoutMs,
+    replicaWait: { connection: redis, ...config.redisWait },
   });
   const principals = new PrincipalCache<Principal>((sessionId) => loadPrincipal(db, sessionId));
   const lifecycle = { draining: false };
@@ -78,7 +80,7 @@ export function createDeps(config: Config, options: StartOptions): AppDeps {
     db,
     redis,
     queues,
-    producer: new JobProducer(queues, redis),
+    producer: new JobProducer(queues, redis, config.redisWait),
     relay,
     cache: new Cache(redis, config.redisPrefix, log),
     live: new LivePublisher(redis, config.redisPrefix, log),
@@ -88,7 +90,7 @@ export function createDeps(config: Config, options: StartOptions): AppDeps {
     // Opens nothing until the first dashboard stream: a process nobody watches holds no subscription.
     liveHub: new LiveHub({
       channel: liveChannel(config.redisPrefix),
-      connect: () => createRedis(config.redisUrl, 'worker', { commandTimeoutMs: config.redisCommandTimeoutMs, name: 'uvis-live-sub' }),
+      connect: () => createRedis(config, 'worker', { commandTimeoutMs: config.redisCommandTimeoutMs, name: 'uvis-live-sub' }),
       log: log.child({ component: 'live-subscriber' }),
       readQueueCounts: async () => ({ queues: await queueCounts(queues, config.redisCommandTimeoutMs) }),
       isDraining: () => lifecycle.draining,
@@ -158,7 +160,7 @@ export async function startUvis(config: Config, options: StartOptions): Promise<
   if (!(await waitForRedis(redis, 3000))) log.warn('Redis does not answer yet; queue-bound requests get 503 until it does');
 
   if (servesApi) {
-    const subscriber = createRedis(config.redisUrl, 'worker', { commandTimeoutMs: config.redisCommandTimeoutMs, name: 'uvis-auth-sub' });
+    const subscriber = createRedis(config, 'worker', { commandTimeoutMs: config.redisCommandTimeoutMs, name: 'uvis-auth-sub' });
     connectionsToClose.push(subscriber);
     await deps.auth.start(subscriber);
     running.server = createServer(httpServerOptions(config, { uploads: true }), buildApp(deps, [mountAdmin, mountDashboard]));
@@ -179,11 +181,20 @@ export async function startUvis(config: Config, options: StartOptions): Promise<
       queues: served,
       redisPrefix: config.redisPrefix,
       connection: () => {
-        const connection = createRedis(config.redisUrl, 'worker', { commandTimeoutMs: config.redisCommandTimeoutMs, name: 'uvis-worker' });
+        const connection = createRedis(config, 'worker', { commandTimeoutMs: config.redisCommandTimeoutMs, name: 'uvis-worker' });
         connectionsToClose.push(connection);
         return connection;
       },
     });
+    legacyQueueJobs(redis, config.redisPrefix, served).then(
+      (left) =>
+        Object.keys(left).length > 0 &&
+        log.error(
+          { queues: left },
+          'jobs wait under the queue layout of an earlier release ({prefix}:queue), which this release does not read: drain them with the earlier release, then switch (docs/operations.md)',
+        ),
+      (err: unknown) => log.warn({ err }, 'could not look for jobs under the earlier queue layout'),
+    );
     if (served.includes('backups')) {
       // Leftovers of backup runs that died with an earlier process, in the background;
       // shutdown waits for it before closing what it uses.

@@ -9,7 +9,7 @@ import { runBackup, type BackupContext } from '../backups/run-backup.js';
 import { verifyBackup } from '../backups/verify-backup.js';
 import { lazy } from '../lib/lazy.js';
 import { closeRedis, createRedis, waitForRedis } from '../lib/redis.js';
-import { SHARED_HASH_TAG, defineQueue, keyPrefix, type WorkerDeps } from './define.js';
+import { defineQueue, keyPrefix, type WorkerDeps } from './define.js';
 
 export const BackupRun = z.object({
   kind: z.enum(['daily', 'weekly', 'manual']),
@@ -21,7 +21,7 @@ const Tick = z.object({ tick: z.string().max(100).optional() });
 export const backupsQueue = defineQueue({
   name: 'backups',
   description: '데이터베이스 백업 · database backups',
-  hashTag: SHARED_HASH_TAG,
+  hashTag: 'backups',
   // Backup jobs carry file locations and operational detail: admins only, as the backups API is.
   dispatcherVisible: false,
   schedules: ({ backup }) => [
@@ -78,7 +78,7 @@ export const backupsQueue = defineQueue({
  */
 export async function sweepBackupLeftovers(deps: Pick<WorkerDeps, 'db' | 'config' | 'log'>): Promise<SweepResult> {
   const { config } = deps;
-  const redis = createRedis(config.redisUrl, 'client', { commandTimeoutMs: config.redisCommandTimeoutMs, name: 'uvis-backup-sweep' });
+  const redis = createRedis(config, 'client', { commandTimeoutMs: config.redisCommandTimeoutMs, name: 'uvis-backup-sweep' });
   const queue = new Queue(backupsQueue.name, { connection: redis, prefix: keyPrefix(config.redisPrefix, backupsQueue.hashTag) });
   queue.on('error', () => {});
   try {

@@ -54,9 +54,11 @@ export interface ScheduleSpec {
 }
 
 /**
- * The hash tag most queues share: their keys live under `{REDIS_PREFIX}` (for example
- * `{uvis}:orders:…`), one Redis Cluster slot. A queue with a tag of its own gets
- * `{REDIS_PREFIX:tag}`, a slot (and so possibly a master) of its own.
+ * Every queue has a hash tag of its own (its name, in the catalogue): its keys live under
+ * `{REDIS_PREFIX:tag}` (for example `{uvis:orders}:orders:…`), one Redis Cluster slot per
+ * queue, so the queues spread over the masters while each queue's Lua scripts, which touch
+ * many of its keys at once, stay in one slot. Before per-queue tags every queue shared
+ * `{REDIS_PREFIX}` (this empty tag): jobs/legacy-queues.ts finds jobs left under that layout.
  */
 export const SHARED_HASH_TAG = '';
 
@@ -70,7 +72,7 @@ export interface QueueDefinition<J extends JobSchemas = JobSchemas> {
   name: string;
   /** Shown in Bull Board, Korean first: what the queue's jobs do. */
   description: string;
-  /** Redis Cluster hash tag of the queue's keys (SHARED_HASH_TAG or a tag of its own). */
+  /** Redis Cluster hash tag of the queue's keys: its own (the queue's name), so each queue has a slot of its own. */
   hashTag: string;
   /** Its jobs are events of database changes, written through the outbox: queued ones are discarded after a restore. */
   outboxEvents?: true;

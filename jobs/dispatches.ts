@@ -7,7 +7,7 @@ import { DISPATCH_ARRIVED, DISPATCH_DEPARTED, DISPATCH_STATUS_CHANGED, RelayedFi
 import type { LivePublisher } from '../lib/live-events.js';
 import { insertHistory } from '../db/dispatches.js';
 import { cacheNames } from '../lib/cache.js';
-import { SHARED_HASH_TAG, STANDARD_JOB_OPTIONS, defineQueue } from './define.js';
+import { STANDARD_JOB_OPTIONS, defineQueue } from './define.js';
 
 /** What the processor gets: the event as written, and what the relay added. */
 export const DispatchStatusChanged = DISPATCH_STATUS_CHANGED.payload.extend(RelayedFields.shape);
@@ -38,7 +38,7 @@ function publishGeofence(live: LivePublisher, kind: 'ARRIVED' | 'DEPARTED', e: G
 export const dispatchesQueue = defineQueue({
   name: DISPATCH_STATUS_CHANGED.queue,
   description: '배차 이력 · 알림 · dispatch history and notifications',
-  hashTag: SHARED_HASH_TAG,
+  hashTag: 'dispatches',
   dispatcherVisible: true,
   outboxEvents: true,
   jobs: {

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { PointRow } from '../db/locations.js';
 import { applyGeofenceChanges, findGeofenceChanges } from '../use-cases/geofences.js';
 import { LocationWriter } from './location-writer.js';
-import { HIGH_VOLUME_JOB_OPTIONS, SHARED_HASH_TAG, defineQueue } from './define.js';
+import { HIGH_VOLUME_JOB_OPTIONS, defineQueue } from './define.js';
 
 export const MAX_POINTS_PER_POST = 500;
 
@@ -57,7 +57,7 @@ export function toPointRows(data: LocationPoints, jobId: string): PointRow[] {
 export const locationsQueue = defineQueue({
   name: 'locations',
   description: '차량 위치 저장 · GPS points',
-  hashTag: SHARED_HASH_TAG,
+  hashTag: 'locations',
   dispatcherVisible: true,
   jobs: { points: LocationPoints },
   defaultJobOptions: { ...HIGH_VOLUME_JOB_OPTIONS },

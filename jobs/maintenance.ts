@@ -19,7 +19,7 @@ import { createProofStorage } from '../backups/proof-storage.js';
 import { lazy } from '../lib/lazy.js';
 import { purgeExpiredProofs } from '../use-cases/proofs.js';
 import { sweepBackupLeftovers } from './backups.js';
-import { SHARED_HASH_TAG, defineQueue } from './define.js';
+import { defineQueue } from './define.js';
 
 const Tick = z.object({ tick: z.string().max(100).optional() });
 const DAY = 86_400_000;
@@ -27,7 +27,7 @@ const DAY = 86_400_000;
 export const maintenanceQueue = defineQueue({
   name: 'maintenance',
   description: '정리 작업 (위치 보존 기간, 중단된 백업 등) · cleanup (GPS and temperature retention, outbox, interrupted backups)',
-  hashTag: SHARED_HASH_TAG,
+  hashTag: 'maintenance',
   dispatcherVisible: false,
   schedules: ({ maintenance }) => [{ name: 'maintenance', cron: maintenance.cron, jobName: 'maintenance.cleanup', data: {} }],
   jobs: { 'maintenance.cleanup': Tick },

@@ -5,7 +5,7 @@ import { estimateRoute } from '../domain/geo.js';
 import { getOrderVersion, setOrderRouteIfUnchanged } from '../db/orders.js';
 import { districts } from '../db/districts.js';
 import { cacheNames } from '../lib/cache.js';
-import { SHARED_HASH_TAG, STANDARD_JOB_OPTIONS, defineQueue } from './define.js';
+import { STANDARD_JOB_OPTIONS, defineQueue } from './define.js';
 
 /** What the processor gets: the event as written, and what the relay added. */
 export const OrderChanged = ORDER_CHANGED.payload.extend(RelayedFields.shape);
@@ -14,7 +14,7 @@ export type OrderChanged = z.infer<typeof OrderChanged>;
 export const ordersQueue = defineQueue({
   name: ORDER_CHANGED.queue,
   description: '주문 후속 처리 (거리 추정) · order follow-ups',
-  hashTag: SHARED_HASH_TAG,
+  hashTag: 'orders',
   dispatcherVisible: true,
   outboxEvents: true,
   jobs: { [ORDER_CHANGED.job]: OrderChanged },

@@ -4,7 +4,8 @@
  * process: the API kicks it right after a commit, and a poll catches whatever a kick
  * missed (Redis down at that moment, a crashed process). Replicas skip each other's
  * rows. While relaying fails, polls back off and kicks wait for the next poll, so an
- * outage does not turn every request into another doomed attempt.
+ * outage does not turn every request into another doomed attempt. With
+ * REDIS_WAIT_REPLICAS a row is marked published only once replicas hold its job.
  */
 import type { Db } from '../db/knex.js';
 import { claimUnpublished, markPublished, recordRelayFailure, type OutboxRow } from '../db/outbox.js';
@@ -12,12 +13,15 @@ import type { QueueName } from './index.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
 import { withTimeout } from '../lib/timeout.js';
-import type { Queues } from './queues.js';
+import type { RedisClient } from '../lib/redis.js';
+import { awaitReplicas, type Queues, type ReplicaWait } from './queues.js';
 
 export interface OutboxRelayOptions {
   pollMs: number;
   batchSize?: number;
   addTimeoutMs: number;
+  /** The connection the queues write on, and how many replicas must acknowledge before a row counts as published. */
+  replicaWait?: ReplicaWait & { connection: RedisClient };
 }
 
 export const outboxJobId = (jobKey: string) => `ob-${jobKey}`;
@@ -121,6 +125,8 @@ export class OutboxRelay {
             this.options.addTimeoutMs,
             () => new Error('queue add timed out'),
           );
+          const wait = this.options.replicaWait;
+          if (wait) await awaitReplicas(wait.connection, target, wait);
           this.metrics.outboxPublished.inc({ queue }, rows.length);
         }
         await markPublished(

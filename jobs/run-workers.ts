@@ -1,6 +1,6 @@
 /** Starts one BullMQ Worker per configured queue, with payload validation, logging and metrics around every job. */
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../lib/redis.js';
 import type { z } from 'zod';
 import { cappedBackoff, type Processor, type QueueDefinition, type WorkerDeps } from './define.js';
 import { checkCatalogue, queueDefinition, queuePrefix, type QueueName } from './index.js';
@@ -16,7 +16,7 @@ export interface StartWorkersOptions {
   /** REDIS_PREFIX: each queue's key prefix (its hash tag) comes from the catalogue. */
   redisPrefix: string;
   /** A fresh connection per Worker: BullMQ blocks on it while waiting for jobs. */
-  connection: () => Redis;
+  connection: () => RedisClient;
 }
 
 // Lock and stall settings. A job's lock is renewed every lockDuration/2 while its

@@ -16,7 +16,7 @@ import type { Config } from '../lib/config.js';
 import { evaluateDispatchExcursions, type EvaluationTrigger } from '../use-cases/excursions.js';
 import { transaction } from '../use-cases/transaction.js';
 import { BatchWriter } from './batch-writer.js';
-import { HIGH_VOLUME_JOB_OPTIONS, SHARED_HASH_TAG, defineQueue } from './define.js';
+import { HIGH_VOLUME_JOB_OPTIONS, defineQueue } from './define.js';
 import { publishLatestTemperatures } from './temperature-events.js';
 
 export const MAX_READINGS_PER_POST = 500;
@@ -88,7 +88,7 @@ export function toReadingRows(data: TemperatureReadings): ReadingRow[] {
 export const telemetryQueue = defineQueue({
   name: 'telemetry',
   description: '냉장·냉동 온도 기록 저장 · reefer temperature readings',
-  hashTag: SHARED_HASH_TAG,
+  hashTag: 'telemetry',
   dispatcherVisible: true,
   jobs: { readings: TemperatureReadings, 'telemetry.evaluate-gaps': EvaluateGaps },
   schedules: ({ excursions }) => [{ name: 'telemetry-gaps', cron: excursions.gapCron, jobName: 'telemetry.evaluate-gaps', data: {} }],

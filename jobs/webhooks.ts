@@ -34,7 +34,7 @@ import {
 } from '../db/webhooks.js';
 import type { Db } from '../db/knex.js';
 import { BatchWriter } from './batch-writer.js';
-import { CAPPED_BACKOFF, SHARED_HASH_TAG, cappedBackoff, defineQueue } from './define.js';
+import { CAPPED_BACKOFF, cappedBackoff, defineQueue } from './define.js';
 import { attemptDelivery, DeliveryOver, RetryLater, type DeliveryDeps } from './webhook-delivery.js';
 
 const WebhookEvent = WEBHOOK_EVENT.payload.extend(RelayedFields.shape);
@@ -144,7 +144,7 @@ const BATCH_WAIT_MS = 5;
 export const webhooksQueue = defineQueue({
   name: WEBHOOK_EVENT.queue,
   description: '웹훅 전송 · webhook deliveries to shippers',
-  hashTag: SHARED_HASH_TAG,
+  hashTag: 'webhooks',
   dispatcherVisible: false,
   // Its jobs name deliveries by id: after a restore those ids belong to other rows. The restore
   // clears them and queues the restored database's pending deliveries (requeuePendingDeliveries).

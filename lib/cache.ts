@@ -3,8 +3,11 @@
  * generation; a value computed before the bump carries the old generation and is
  * ignored, so a reader racing a writer can never leave a stale answer behind.
  * The cache is an optimisation only: when Redis fails, reads go to the loader.
+ *
+ * An entry's generation and value share a hash tag (the entry's name in braces), so the
+ * one MGET that reads both stays in one slot on a Redis Cluster.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { Logger } from './logger.js';
 
 interface Entry<T> {
@@ -14,17 +17,17 @@ interface Entry<T> {
 
 export class Cache {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly log: Logger,
   ) {}
 
   private genKey(name: string): string {
-    return `${this.prefix}:cache:gen:${name}`;
+    return `${this.prefix}:cache:{${name}}:gen`;
   }
 
   private valueKey(name: string): string {
-    return `${this.prefix}:cache:val:${name}`;
+    return `${this.prefix}:cache:{${name}}:val`;
   }
 
   async getOrLoad<T>(name: string, ttlSeconds: number, load: () => Promise<T>): Promise<T> {
@@ -51,10 +54,19 @@ export class Cache {
   async invalidate(...names: string[]): Promise<void> {
     if (names.length === 0) return;
     try {
-      const pipeline = this.redis.pipeline();
+      // One pipeline per entry: entries live in different slots of a cluster.
       // The generation outlives any value written under it (values expire sooner).
-      for (const name of names) pipeline.incr(this.genKey(name)).expire(this.genKey(name), 7 * 86_400);
-      await pipeline.exec();
+      const results = await Promise.all(
+        names.map((name) =>
+          this.redis
+            .pipeline()
+            .incr(this.genKey(name))
+            .expire(this.genKey(name), 7 * 86_400)
+            .exec(),
+        ),
+      );
+      const failed = results.flatMap((replies) => replies ?? []).find(([err]) => err);
+      if (failed) throw failed[0];
     } catch (err) {
       // Values expire by TTL; the worker's follow-up job invalidates again once Redis is back.
       this.log.warn({ err, caches: names }, 'cache invalidation failed');

@@ -68,6 +68,13 @@ const EnvSchema = z.object({
     .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only')
     .default('uvis'),
   REDIS_COMMAND_TIMEOUT_MS: int(50, 60_000).default(2000),
+  // Redis Cluster seed nodes (host:port,...): when set, every Redis user runs in cluster mode and REDIS_URL is not used.
+  REDIS_CLUSTER_NODES: list
+    .pipe(z.array(z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port')).min(1, 'expected at least one host:port'))
+    .optional(),
+  // Replicas that must acknowledge an enqueue (Redis WAIT) before the API answers 202; 0 = off.
+  REDIS_WAIT_REPLICAS: int(0, 10).default(0),
+  REDIS_WAIT_TIMEOUT_MS: int(10, 60_000).default(500),
 
   JWT_SECRET: z.string().optional(),
   ACCESS_TOKEN_TTL_SECONDS: int(60, 86_400).default(900),
@@ -257,6 +264,10 @@ export interface Config {
   redisUrl: string;
   redisPrefix: string;
   redisCommandTimeoutMs: number;
+  /** Redis Cluster seed nodes; undefined means one Redis at redisUrl. */
+  redisClusterNodes: { host: string; port: number }[] | undefined;
+  /** Intake durability: replicas that must hold an enqueued job before the API answers 202 (0 = off), and how long to wait for them. */
+  redisWait: { replicas: number; timeoutMs: number };
   jwtSecret: string;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
@@ -423,6 +434,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
     redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES?.map((node) => {
+      const at = node.lastIndexOf(':');
+      return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
+    }),
+    redisWait: { replicas: e.REDIS_WAIT_REPLICAS, timeoutMs: e.REDIS_WAIT_TIMEOUT_MS },
     jwtSecret: e.JWT_SECRET ?? DEV_JWT_SECRET,
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,

@@ -3,7 +3,7 @@
  * can forward them to its own browser connections. Fire-and-forget: a missed event
  * only delays a dashboard until its next refresh, it never loses data.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { Logger } from './logger.js';
 
 export type LiveEvent =
@@ -70,7 +70,7 @@ export function liveChannel(prefix: string): string {
 
 export class LivePublisher {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly log: Logger,
   ) {}

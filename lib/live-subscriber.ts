@@ -11,10 +11,9 @@
  * the process starts draining (so a graceful shutdown never waits on them).
  */
 import type { ServerResponse } from 'node:http';
-import type { Redis } from 'ioredis';
 import { AppError, UnavailableError } from './errors/index.js';
 import type { Logger } from './logger.js';
-import { closeRedis } from './redis.js';
+import { closeRedis, type RedisClient } from './redis.js';
 import { SseStream } from './sse-stream.js';
 import { withTimeout } from './timeout.js';
 
@@ -27,7 +26,7 @@ export const MAX_STREAMS_PER_USER = 8;
 export interface LiveHubOptions {
   channel: string;
   /** Opens the dedicated subscriber connection (one that reconnects forever). */
-  connect: () => Redis;
+  connect: () => RedisClient;
   log: Logger;
   /** Queue counts for the 'queues' event; sent (with the time read) only when they change. */
   readQueueCounts: () => Promise<Record<string, unknown>>;
@@ -62,7 +61,7 @@ interface Client extends StreamOwner {
 
 export class LiveHub {
   private readonly clients = new Set<Client>();
-  private subscriber: Redis | undefined;
+  private subscriber: RedisClient | undefined;
   private subscribed: Promise<unknown> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastHeartbeat = 0;

@@ -9,7 +9,7 @@
  * asked, but is not cached (the eviction generation moved on), and the eviction
  * drops it as the shared load so later requests read afresh.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { Logger } from './logger.js';
 
 interface Entry<P> {
@@ -93,17 +93,17 @@ export class PrincipalCache<P> {
 
 /** Announces and applies evictions across API replicas over Redis pub/sub. */
 export class AuthAnnouncer<P> {
-  private subscriber: Redis | undefined;
+  private subscriber: RedisClient | undefined;
 
   constructor(
-    private readonly publisher: Redis,
+    private readonly publisher: RedisClient,
     private readonly channel: string,
     private readonly cache: PrincipalCache<P>,
     private readonly log: Logger,
   ) {}
 
   /** Subscribes on a dedicated connection; after any reconnect the cache is emptied, since messages may have been missed. */
-  async start(subscriber: Redis): Promise<void> {
+  async start(subscriber: RedisClient): Promise<void> {
     this.subscriber = subscriber;
     subscriber.on('message', (_channel: string, message: string) => this.apply(message));
     subscriber.on('ready', () => this.cache.clear());

@@ -68,7 +68,7 @@ async function confirm(backup: BackupRow, target: string): Promise<boolean> {
  * discarded timeline; the restored database's pending webhook deliveries get their jobs again.
  */
 async function clearStaleJobs(config: Config, db: Db): Promise<string> {
-  const redis = createRedis(config.redisUrl, 'client', { commandTimeoutMs: 5000, name: 'uvis-restore' });
+  const redis = createRedis(config, 'client', { commandTimeoutMs: 5000, name: 'uvis-restore' });
   const queues = createQueues(redis, config.redisPrefix);
   const which = TIMELINE_QUEUES.join(', ');
   try {

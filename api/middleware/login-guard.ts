@@ -25,7 +25,7 @@
  */
 import type { RequestHandler } from 'express';
 import { ipKeyGenerator } from 'express-rate-limit';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../lib/redis.js';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { normalizeSignInIdentifier } from '../../domain/sign-in-identifier.js';
 import type { RateLimitConfig } from '../../lib/config.js';
@@ -49,7 +49,7 @@ export class LoginGuard {
   private readonly accountFailures: RateLimiterRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     prefix: string,
     private readonly config: RateLimitConfig,
   ) {

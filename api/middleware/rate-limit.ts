@@ -6,8 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import type { Redis } from 'ioredis';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
+import { loadScriptEverywhere, type RedisClient } from '../../lib/redis.js';
 import { rateLimit, ipKeyGenerator, type Options } from 'express-rate-limit';
 import { LOGIN_ATTEMPT_WINDOW_SECONDS, type RateLimitConfig } from '../../lib/config.js';
 import { AppError } from '../../lib/errors/index.js';
@@ -16,22 +16,24 @@ import type { Logger } from '../../lib/logger.js';
 const passThrough: RequestHandler = (_req, _res, next) => next();
 
 /**
- * SCRIPT LOAD falls back to the script's SHA computed here when Redis is down at
+ * SCRIPT LOAD goes to every master (on a cluster, EVALSHA runs on the master of its key,
+ * and a replica promoted by a failover answers NOSCRIPT, upon which the store loads
+ * again). It falls back to the script's SHA computed here when Redis is down at
  * start-up; otherwise rate-limit-redis would cache the failed load forever. The
  * next EVALSHA answers NOSCRIPT and the store loads the script for real.
  */
-function store(redis: Redis, prefix: string): RedisStore {
+function store(redis: RedisClient, prefix: string): RedisStore {
   return new RedisStore({
     prefix,
-    sendCommand: async (command: string, ...args: string[]) => {
-      if (command === 'SCRIPT' && args[0] === 'LOAD') {
+    sendCommandCluster: async ({ command: [name, ...args] }) => {
+      if (name === 'SCRIPT' && args[0] === 'LOAD') {
         try {
-          return (await redis.call(command, ...args)) as RedisReply;
+          return await loadScriptEverywhere(redis, args[1]!);
         } catch {
           return createHash('sha1').update(args[1]!).digest('hex');
         }
       }
-      return redis.call(command, ...args) as Promise<RedisReply>;
+      return redis.call(name!, ...args) as Promise<RedisReply>;
     },
   });
 }
@@ -77,7 +79,7 @@ export class RateLimits {
    */
   readonly refusedApiKeys: RequestHandler;
 
-  constructor(redis: Redis, prefix: string, config: RateLimitConfig, log: Logger) {
+  constructor(redis: RedisClient, prefix: string, config: RateLimitConfig, log: Logger) {
     if (!config.enabled) {
       this.general = this.location = this.loginAttempts = this.public = this.refusedApiKeys = passThrough;
       return;

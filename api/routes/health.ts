@@ -1,6 +1,11 @@
-/** Liveness (the container health check) and readiness (PostgreSQL and Redis answer; 503 while draining). */
+/**
+ * Liveness (the container health check) and readiness (PostgreSQL and Redis answer; 503 while
+ * draining). On a Redis Cluster every master must answer and the cluster must say its state is ok
+ * (every slot has a master), reported as checks.redis_cluster.
+ */
 import { z } from 'zod';
 import { pingDatabase } from '../../db/knex.js';
+import { clusterState, isCluster, masters } from '../../lib/redis.js';
 import { withTimeout } from '../../lib/timeout.js';
 import type { AppDeps } from '../deps.js';
 import { defineRoute, reply, type RouteSpec } from '../route.js';
@@ -39,10 +44,15 @@ export function healthRoutes({ db, redis, lifecycle }: AppDeps): RouteSpec[] {
         503: { description: 'A dependency is down, or the process is shutting down', schema: Readiness },
       },
       handler: async () => {
-        const [database, queue] = await Promise.all([check(() => pingDatabase(db)), check(() => redis.ping())]);
-        const checks = { database, redis: queue };
+        const [database, queue, cluster] = await Promise.all([
+          check(() => pingDatabase(db)),
+          // Every master: on a cluster, one that does not answer holds slots nobody can write.
+          check(() => Promise.all(masters(redis).map((node) => node.ping()))),
+          isCluster(redis) ? clusterState(redis).catch(() => 'down') : undefined,
+        ]);
+        const checks = { database, redis: isCluster(redis) && masters(redis).length === 0 ? 'down' : queue, ...(cluster ? { redis_cluster: cluster } : {}) };
         if (lifecycle.draining) return reply(503, { status: 'draining', checks });
-        const ok = database === 'ok' && queue === 'ok';
+        const ok = database === 'ok' && checks.redis === 'ok' && (cluster ?? 'ok') === 'ok';
         return reply(ok ? 200 : 503, { status: ok ? 'ready' : 'unavailable', checks });
       },
     }),

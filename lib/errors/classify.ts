@@ -22,8 +22,19 @@ function isDatabaseDown(err: Record<string, unknown>): boolean {
 function isRedisDown(err: Record<string, unknown>): boolean {
   const name = String(err.name ?? '');
   const message = String(err.message ?? '');
-  return name === 'MaxRetriesPerRequestError' || /enableOfflineQueue|Connection is closed|Command timed out|Stream isn't writeable|ioredis/i.test(message);
+  return (
+    name === 'MaxRetriesPerRequestError' ||
+    name === 'ClusterAllFailedError' ||
+    /enableOfflineQueue|Connection is closed|Command timed out|Stream isn't writeable|ioredis/i.test(message) ||
+    // Redis Cluster routing while slots move or a master is being replaced: the request was fine, retry it.
+    REDIS_CLUSTER_REPLIES.test(message) ||
+    /Too many Cluster redirections|Cluster isn't ready|Failed to refresh slots cache|None of startup nodes is available/.test(message)
+  );
 }
+
+// Error replies of a cluster (or a replica) in transition: no route for the slot yet, a slot on the
+// move, a master being elected, a former master now a read-only replica, a node still loading its data.
+const REDIS_CLUSTER_REPLIES = /^(CLUSTERDOWN|TRYAGAIN|MOVED|ASK|MASTERDOWN|READONLY|LOADING|NOREPLICAS)\b/;
 
 /**
  * The request field a constraint guards, in the API's words. Constraint, index and

@@ -10,11 +10,19 @@ export function newTemplateName(): string {
   return `uvis_tpl_${process.pid}_${randomBytes(3).toString('hex')}`;
 }
 
-/** Where the test services are: DATABASE_URL / REDIS_URL when set, else the local defaults. */
-export function baseUrls(): { databaseUrl: string; redisUrl: string } {
+/**
+ * Where the test services are: DATABASE_URL / REDIS_URL when set, else the local defaults.
+ * REDIS_CLUSTER_NODES (set by tests/helpers/cluster-setup.ts for `npm run test:cluster`) puts
+ * every Redis user of the run, the tests' own connections included, on a Redis Cluster.
+ */
+export function baseUrls(): { databaseUrl: string; redisUrl: string; redisClusterNodes: { host: string; port: number }[] | undefined } {
   return {
     databaseUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    redisClusterNodes: process.env.REDIS_CLUSTER_NODES?.split(',').map((node) => {
+      const [host, port] = node.split(':');
+      return { host: host!, port: Number(port) };
+    }),
   };
 }
 

@@ -4,10 +4,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { Redis } from 'ioredis';
 import { loadConfig, type Config, type ProcessRole } from '../../lib/config.js';
 import { startUvis, type RunningUvis } from '../../app/start.js';
-import { deleteKeysWithPrefix } from '../../lib/redis.js';
+import { closeRedis, createRedis, deleteKeysWithPrefix, type RedisClient, type RedisKind } from '../../lib/redis.js';
 import { createTestDatabase, baseUrls, type TestDatabase } from './databases.js';
 import { ApiClient } from './api-client.js';
 
@@ -36,6 +35,7 @@ export function testConfig(database: TestDatabase, prefix: string, env: Record<s
     NODE_ENV: 'test',
     DATABASE_URL: database.url,
     REDIS_URL: baseUrls().redisUrl,
+    ...(process.env.REDIS_CLUSTER_NODES ? { REDIS_CLUSTER_NODES: process.env.REDIS_CLUSTER_NODES } : {}),
     REDIS_PREFIX: prefix,
     HOST: '127.0.0.1',
     PORT: '0',
@@ -52,13 +52,18 @@ export function newPrefix(): string {
   return `t${randomBytes(5).toString('hex')}`;
 }
 
+/** A connection of the test's own to the run's Redis (a single one, or the cluster of `npm run test:cluster`). */
+export function testRedis(kind: RedisKind = 'worker'): RedisClient {
+  return createRedis(baseUrls(), kind, { commandTimeoutMs: 5000, name: 'uvis-test' });
+}
+
 /** Deletes every key of a test prefix. */
 export async function deleteRedisPrefix(prefix: string): Promise<void> {
-  const redis = new Redis(baseUrls().redisUrl);
+  const redis = testRedis();
   try {
     await deleteKeysWithPrefix(redis, prefix);
   } finally {
-    redis.disconnect();
+    await closeRedis(redis);
   }
 }
 

@@ -1,13 +1,12 @@
 /** Cached answers (driver summary, order counts) are fresh after every kind of write that affects them. */
 import { Writable } from 'node:stream';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cache } from '../../lib/cache.js';
 import { createLogger } from '../../lib/logger.js';
+import { closeRedis } from '../../lib/redis.js';
 import { DEMO_DISPATCHER, waitFor } from '../helpers/api-client.js';
 import { assign, createDriverAccount, createOrder, createVehicle } from '../helpers/fixtures.js';
-import { baseUrls } from '../helpers/databases.js';
-import { deleteRedisPrefix, newPrefix, startTestUvis, type TestUvis } from '../helpers/uvis.js';
+import { deleteRedisPrefix, newPrefix, startTestUvis, testRedis, type TestUvis } from '../helpers/uvis.js';
 
 let uvis: TestUvis;
 let admin: string;
@@ -69,7 +68,7 @@ describe('order counts cache', () => {
 describe('cache generations', () => {
   it('a value computed before an invalidation is never served after it', async () => {
     const prefix = newPrefix();
-    const redis = new Redis(baseUrls().redisUrl);
+    const redis = testRedis();
     const cache = new Cache(redis, prefix, createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) }));
     try {
       let source = 'old';
@@ -90,12 +89,12 @@ describe('cache generations', () => {
       release();
       expect(await slow).toBe('old');
       // Its write is fire-and-forget: wait until the stale value is in Redis.
-      await waitFor(async () => ((await redis.get(`${prefix}:cache:val:item`))?.includes('"old"') ? true : undefined), { what: 'the stale write' });
+      await waitFor(async () => ((await redis.get(`${prefix}:cache:{item}:val`))?.includes('"old"') ? true : undefined), { what: 'the stale write' });
       // The stale value it wrote carries the old generation: the next read loads again.
       expect(await cache.getOrLoad('item', 60, async () => source)).toBe('new');
       expect(await cache.getOrLoad('item', 60, async () => 'would be a miss')).toBe('new');
     } finally {
-      redis.disconnect();
+      await closeRedis(redis);
       await deleteRedisPrefix(prefix);
     }
   });

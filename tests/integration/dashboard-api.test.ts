@@ -298,12 +298,12 @@ describe('live hub rules', () => {
   let waitingOrders = 0;
   let queueReads = 0;
   const prefix = newPrefix();
-  const publisher = createRedis(baseUrls().redisUrl, 'worker', { commandTimeoutMs: 2000 });
+  const publisher = createRedis(baseUrls(), 'worker', { commandTimeoutMs: 2000 });
 
   beforeAll(async () => {
     hub = new LiveHub({
       channel: liveChannel(prefix),
-      connect: () => createRedis(baseUrls().redisUrl, 'worker', { commandTimeoutMs: 2000 }),
+      connect: () => createRedis(baseUrls(), 'worker', { commandTimeoutMs: 2000 }),
       log: createLogger({ level: 'silent' }),
       readQueueCounts: async () => {
         queueReads += 1;

@@ -1,15 +1,13 @@
 /** The job catalogue, payload re-validation in workers, and job status for dispatchers. */
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { describe, expect, it, afterAll, beforeAll } from 'vitest';
 import { z } from 'zod';
 import { checkCatalogue, catalogue, queueDefinition } from '../../jobs/index.js';
 import { jobWithState } from '../../jobs/job-status.js';
-import { baseUrls } from '../helpers/databases.js';
 import { CAPPED_BACKOFF, MAX_BACKOFF_MS, cappedBackoff, type WorkerDeps } from '../../jobs/define.js';
 import { DEMO_DISPATCHER, waitFor } from '../helpers/api-client.js';
 import { assign, createOrder } from '../helpers/fixtures.js';
-import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
+import { startTestUvis, testRedis, type TestUvis } from '../helpers/uvis.js';
 
 let uvis: TestUvis;
 beforeAll(async () => {
@@ -208,7 +206,7 @@ describe('dispatch history', () => {
 describe('job status read', () => {
   it('agrees with itself when the job finishes between reading it and reading its state', async () => {
     const prefix = `{t${Date.now().toString(36)}race}`;
-    const connection = new Redis(baseUrls().redisUrl, { maxRetriesPerRequest: null });
+    const connection = testRedis();
     const queue = new Queue('race', { connection, prefix });
     const worker = new Worker('race', async () => ({ answer: 42 }), { connection, prefix, autorun: false });
     try {

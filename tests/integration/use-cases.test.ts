@@ -3,20 +3,20 @@
  * and its outbox rows commit together, a refusal changes nothing, and follow-ups (the
  * relay's kick, cache invalidation) run only after the commit.
  */
-import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cache, cacheNames } from '../../lib/cache.js';
 import { ConflictError, NotFoundError } from '../../lib/errors/index.js';
+import { closeRedis, type RedisClient } from '../../lib/redis.js';
 import { assignDispatch, cancelOrder, changeDispatchStatus, type Actor } from '../../use-cases/dispatches.js';
 import { changeOrder, createOrder } from '../../use-cases/orders.js';
 import { transaction } from '../../use-cases/transaction.js';
-import { baseUrls, useTestDb } from '../helpers/databases.js';
-import { deleteRedisPrefix, newPrefix } from '../helpers/uvis.js';
+import { useTestDb } from '../helpers/databases.js';
+import { deleteRedisPrefix, newPrefix, testRedis } from '../helpers/uvis.js';
 
 const test = useTestDb();
 const prefix = newPrefix();
-let redis: Redis;
+let redis: RedisClient;
 let kicks = 0;
 const deps = () => ({
   db: test.db,
@@ -27,10 +27,10 @@ const deps = () => ({
 });
 
 beforeAll(() => {
-  redis = new Redis(baseUrls().redisUrl);
+  redis = testRedis();
 });
 afterAll(async () => {
-  redis.disconnect();
+  await closeRedis(redis);
   await deleteRedisPrefix(prefix);
 });
 
@@ -139,7 +139,7 @@ describe('use-cases', () => {
 
   it('invalidates the cached counts only after the change has committed', async () => {
     const d = deps();
-    const generation = async () => Number((await redis.get(`${prefix}:cache:gen:${cacheNames.orderStatusCounts()}`)) ?? 0);
+    const generation = async () => Number((await redis.get(`${prefix}:cache:{${cacheNames.orderStatusCounts()}}:gen`)) ?? 0);
     const before = await generation();
     let inside: number | undefined;
     await transaction(d, async (tx) => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { OUTBOX_EVENTS } from '../../domain/events.js';
 import { closeQueues, createQueues } from '../../jobs/queues.js';
+import calculateSlot from 'cluster-key-slot';
 import { SHARED_HASH_TAG, keyPrefix } from '../../jobs/define.js';
 import { QUEUE_NAMES, catalogue, dispatcherMaySee, isQueueName, queueDefinition, queuePrefix, queueSchedules, workerQueues } from '../../jobs/index.js';
 import { TIMELINE_QUEUES } from '../../jobs/timeline-jobs.js';
@@ -27,11 +28,14 @@ describe('job catalogue', () => {
     expect(() => workerQueues(['orders', 'emails'])).toThrow(/WORKER_QUEUES: unknown queue\(s\) emails; known: orders, dispatches/);
   });
 
-  it('derives each queue key prefix from its hash tag: shared queues sit in one slot, a tagged one in its own', () => {
-    for (const name of QUEUE_NAMES) expect(queueDefinition(name).hashTag).toBe(SHARED_HASH_TAG);
-    expect(queuePrefix('uvis', 'orders')).toBe('{uvis}');
+  it('gives every queue a hash tag of its own, so each queue has a Redis Cluster slot of its own', () => {
+    for (const name of QUEUE_NAMES) expect(queueDefinition(name).hashTag).toBe(name);
+    expect(queuePrefix('uvis', 'orders')).toBe('{uvis:orders}');
+    expect(queuePrefix('uvis', 'telemetry')).toBe('{uvis:telemetry}');
+    const slots = QUEUE_NAMES.map((name) => calculateSlot(`${queuePrefix('uvis', name)}:${name}:id`));
+    expect(new Set(slots).size).toBe(QUEUE_NAMES.length);
+    // The layout before per-queue tags, which jobs/legacy-queues.ts still reads.
     expect(keyPrefix('uvis', SHARED_HASH_TAG)).toBe('{uvis}');
-    expect(keyPrefix('uvis', 'telemetry')).toBe('{uvis:telemetry}');
   });
 
   it('creates every queue with the key prefix its catalogue entry gives', async () => {

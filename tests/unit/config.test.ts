@@ -32,6 +32,20 @@ describe('configuration', () => {
     expect(config.redisPrefix).toBe('uvis');
   });
 
+  it('reads Redis Cluster seed nodes and the replica wait, off by default, and refuses a node without a port', () => {
+    const single = loadConfig({});
+    expect(single.redisClusterNodes).toBeUndefined();
+    expect(single.redisWait).toEqual({ replicas: 0, timeoutMs: 500 });
+    const cluster = loadConfig({ REDIS_CLUSTER_NODES: 'redis-0.redis:6379, 10.0.0.7:7001', REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '250' });
+    expect(cluster.redisClusterNodes).toEqual([
+      { host: 'redis-0.redis', port: 6379 },
+      { host: '10.0.0.7', port: 7001 },
+    ]);
+    expect(cluster.redisWait).toEqual({ replicas: 1, timeoutMs: 250 });
+    expect(problemsOf({ REDIS_CLUSTER_NODES: 'redis-0.redis' })).toEqual([expect.stringMatching(/^REDIS_CLUSTER_NODES.*host:port/)]);
+    expect(problemsOf({ REDIS_WAIT_REPLICAS: '-1' })).toEqual([expect.stringMatching(/^REDIS_WAIT_REPLICAS/)]);
+  });
+
   it('reports every bad key together in one message', () => {
     let error: unknown;
     try {
