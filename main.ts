@@ -31,7 +31,8 @@ async function withDb<T>(config: Config, work: (db: Db) => Promise<T>): Promise<
 
 async function prepareDevelopment(config: Config): Promise<void> {
   await ensurePostgres(config.databaseUrl);
-  await ensureRedis(config.redisUrl);
+  // A cluster is the operator's own; only a single local Redis is started for a newcomer.
+  if (!config.redisClusterNodes) await ensureRedis(config.redisUrl);
   await ensureDatabase(config.databaseUrl);
   await withDb(config, async (db) => {
     await migrateLatest(db);
@@ -86,6 +87,6 @@ try {
 const command = (process.argv[2] ?? config.role) as Command;
 if (!COMMANDS.includes(command)) fail(`unknown command "${command}"; use one of ${COMMANDS.join(', ')}`);
 run(command, config).catch((err: unknown) => {
-  if (err instanceof MissingServiceError) fail(err.message);
+  if (err instanceof MissingServiceError || err instanceof ConfigError) fail(err.message);
   fail(err instanceof Error ? (err.stack ?? err.message) : String(err));
 });

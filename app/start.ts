@@ -27,13 +27,13 @@ import { startSchedules } from '../jobs/schedules.js';
 import { sweepIncomingUploads } from '../api/proof-upload.js';
 import { Cache } from '../lib/cache.js';
 import { lazy } from '../lib/lazy.js';
-import type { Config, ProcessRole } from '../lib/config.js';
+import { ConfigError, type Config, type ProcessRole } from '../lib/config.js';
 import { LivePublisher, liveChannel } from '../lib/live-events.js';
 import { LiveHub } from '../lib/live-subscriber.js';
 import { createLogger } from '../lib/logger.js';
 import { createMetrics } from '../lib/metrics.js';
 import { AuthAnnouncer, PrincipalCache } from '../lib/principal-cache.js';
-import { closeRedis, createRedis, waitForRedis } from '../lib/redis.js';
+import { closeRedis, createRedis, isClusterNodeAlone, waitForRedis } from '../lib/redis.js';
 import { Shutdown } from '../lib/shutdown.js';
 import { TokenService } from '../lib/tokens.js';
 import { registerBackupGauges, registerDatabaseGauges, registerExcursionGauges, registerQueueGauges, registerWebhookGauges } from './scrape-metrics.js';
@@ -158,6 +158,12 @@ export async function startUvis(config: Config, options: StartOptions): Promise<
   const runsWorkers = options.role !== 'api';
 
   if (!(await waitForRedis(redis, 3000))) log.warn('Redis does not answer yet; queue-bound requests get 503 until it does');
+  else if (await isClusterNodeAlone(redis)) {
+    await Promise.allSettled([closeRedis(redis), db.destroy()]);
+    throw new ConfigError([
+      'REDIS_URL points at a node of a Redis Cluster: set REDIS_CLUSTER_NODES=host:port,... (keys of other nodes would fail, and queues with them)',
+    ]);
+  }
 
   if (servesApi) {
     const subscriber = createRedis(config, 'worker', { commandTimeoutMs: config.redisCommandTimeoutMs, name: 'uvis-auth-sub' });

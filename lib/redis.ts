@@ -112,6 +112,12 @@ export async function clusterState(redis: RedisClient): Promise<'ok' | 'fail' | 
   return /cluster_state:ok/.test(info) ? 'ok' : 'fail';
 }
 
+/** True when a single-node connection (REDIS_URL) reached a node of a Redis Cluster: a misconfiguration. */
+export async function isClusterNodeAlone(redis: RedisClient): Promise<boolean> {
+  if (isCluster(redis)) return false;
+  return /cluster_enabled:1/.test(await redis.info('cluster'));
+}
+
 /** Resolves when the connection is ready, or after timeoutMs (returns false) so start-up never hangs. */
 export async function waitForRedis(redis: RedisClient, timeoutMs: number): Promise<boolean> {
   if (redis.status === 'ready') return true;

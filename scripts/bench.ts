@@ -13,11 +13,11 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import pg from 'pg';
 import { ensurePostgres, ensureRedis } from '../lib/local-services.js';
 import { projectPath } from '../lib/paths.js';
 import { clearRedisPrefix, createDrivers, freshDatabase, login, BENCH_PASSWORD } from './bench/fixtures.js';
 import { runScenario, type ScenarioResult } from './bench/load.js';
+import { drained, storageFigures } from './bench/storage.js';
 import { ensureBuilt, spawnNode, uvisEnv, waitForHttp } from './bench/processes.js';
 
 const env = process.env;
@@ -35,42 +35,6 @@ const ONE_POINT = JSON.stringify({ latitude: 37.5665, longitude: 126.978 });
 const BATCH = JSON.stringify({
   points: Array.from({ length: 100 }, (_, i) => ({ latitude: 37.5 + i / 1e4, longitude: 127 + i / 1e4, speed: 40 + (i % 20) })),
 });
-
-/** Waits until the worker has emptied the locations queue, so scenarios do not inherit each other's backlog. */
-async function drained(api: string): Promise<void> {
-  for (;;) {
-    const text = await (await fetch(`${api}/metrics`)).text();
-    const pending = [...text.matchAll(/^uvis_queue_jobs\{queue="locations",state="(waiting|active|delayed|prioritized)"[^}]*\} (\d+)/gm)].reduce(
-      (n, m) => n + Number(m[2]),
-      0,
-    );
-    if (pending === 0) return;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-async function storageFigures(url: string, since: Date) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  const { rows } = await client.query(
-    `select count(*)::int as points,
-            extract(epoch from max(stored_at) - min(received_at))::float as span_s,
-            percentile_cont(0.5) within group (order by extract(epoch from stored_at - received_at)) * 1000 as p50_ms,
-            percentile_cont(0.99) within group (order by extract(epoch from stored_at - received_at)) * 1000 as p99_ms,
-            max(extract(epoch from stored_at - received_at)) * 1000 as max_ms
-       from vehicle_locations where received_at >= $1`,
-    [since],
-  );
-  await client.end();
-  const r = rows[0];
-  return {
-    points: r.points,
-    pointsPerSecond: Math.round(r.points / r.span_s),
-    lagP50Ms: Math.round(r.p50_ms),
-    lagP99Ms: Math.round(r.p99_ms),
-    lagMaxMs: Math.round(r.max_ms),
-  };
-}
 
 function table(rows: (ScenarioResult & { ratio?: number })[]): string {
   const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'vs baseline'];

@@ -88,3 +88,11 @@ describe('UVIS on a Redis Cluster', () => {
     await deleteKeysWithPrefix(redis, prefix);
   });
 });
+
+describe('a single-node REDIS_URL pointed at a cluster node', () => {
+  it('is refused at start-up with a message that names REDIS_CLUSTER_NODES, instead of failing request by request', async () => {
+    const [first] = process.env.REDIS_CLUSTER_NODES!.split(',');
+    const started = startTestUvis({ role: 'api', env: { REDIS_CLUSTER_NODES: '', REDIS_URL: `redis://${first}` } });
+    await expect(started).rejects.toThrow(/REDIS_URL points at a node of a Redis Cluster: set REDIS_CLUSTER_NODES/);
+  });
+});
