@@ -7,6 +7,7 @@
  * The phones here behave as the API asks: a 503 (or a lost answer) is retried with the same
  * Idempotency-Key and body until it is answered 202.
  */
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDb } from '../../db/knex.js';
 import { ApiClient, waitFor } from '../helpers/api-client.js';
@@ -14,7 +15,8 @@ import { driverTokens, report, storedPoints } from '../helpers/chaos.js';
 import { createTestDatabase } from '../helpers/databases.js';
 import { startRedisCluster } from '../helpers/redis-cluster.js';
 import { startUvisProcess } from '../helpers/uvis-process.js';
-import { newPrefix } from '../helpers/uvis.js';
+import { createDriverAccount } from '../helpers/fixtures.js';
+import { newPrefix, startTestUvis } from '../helpers/uvis.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
@@ -137,3 +139,50 @@ describe('Redis Cluster failover mid-ingest', () => {
     });
   });
 });
+
+describe('a Redis Cluster shard with no master left', () => {
+  it('answers 503 (not 500) and readiness says the cluster state failed, then heals when the nodes are back', async () => {
+    const cluster = await startRedisCluster();
+    cleanups.push(() => cluster.destroy());
+    const uvis = await startTestUvis({ role: 'all', env: { REDIS_CLUSTER_NODES: cluster.seeds, REDIS_COMMAND_TIMEOUT_MS: '1000' } });
+    cleanups.push(() => uvis.stop());
+    const admin = await uvis.api.login();
+    const driver = await createDriverAccount(uvis.api, admin);
+    const post = () => uvis.api.post('/api/v1/mobile/location', { latitude: 37.5, longitude: 127 }, driver.token);
+    expect((await post()).status).toBe(202);
+
+    // The locations master and its replica, both gone: no node can take over that shard.
+    const master = await cluster.masterOf(`{${uvis.config.redisPrefix}:locations}:locations:id`);
+    const replicaPort = await replicaOf(master.port);
+    const replica = cluster.nodes.find((n) => n.port === replicaPort)!;
+    await Promise.all([master.kill(), replica.kill()]);
+
+    const during = await waitFor(
+      async () => {
+        const ready = await uvis.api.get('/api/v1/health/ready');
+        return ready.body.checks?.redis_cluster === 'fail' ? ready : undefined;
+      },
+      { timeoutMs: 30_000, what: 'readiness to report the failed cluster state' },
+    );
+    expect(during.status).toBe(503);
+    const refused = await post();
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.code).toBe('service_unavailable');
+
+    await Promise.all([master.start(), replica.start()]);
+    await cluster.waitHealthy();
+    await waitFor(async () => ((await uvis.api.get('/api/v1/health/ready')).status === 200 ? true : undefined), { timeoutMs: 30_000, what: 'ready again' });
+    expect((await post()).status).toBe(202);
+  });
+});
+
+/** The port of the replica that follows the master on `port`. */
+async function replicaOf(port: number): Promise<number> {
+  const redis = new Redis({ port, host: '127.0.0.1' });
+  try {
+    const info = await redis.info('replication');
+    return Number(/slave0:ip=[^,]+,port=(\d+)/.exec(info)![1]);
+  } finally {
+    redis.disconnect();
+  }
+}
