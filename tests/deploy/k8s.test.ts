@@ -476,7 +476,11 @@ describe('pods: restricted security, resources, pinned image', () => {
         expect(mounted).toContain('/tmp');
         const data = configData(k);
         if (container(w).args[0] === 'api') expect(mounted).toContain(data.UPLOADS_DIR);
-        if ((c.env ?? []).some((e: Yaml) => e.name === 'WORKER_QUEUES' && e.value.split(',').includes('backups'))) expect(mounted).toContain(data.BACKUP_DIR);
+        // The backups worker reads BACKUP_DIR (leftovers sweep) and archives UPLOADS_DIR weekly.
+        if ((c.env ?? []).some((e: Yaml) => e.name === 'WORKER_QUEUES' && e.value.split(',').includes('backups'))) {
+          expect(mounted).toContain(data.BACKUP_DIR);
+          expect(mounted).toContain(data.UPLOADS_DIR);
+        }
       }
     });
   }
