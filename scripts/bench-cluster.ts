@@ -9,8 +9,11 @@
  *    and one with it on (same cluster, same worker), at saturation and at a fixed offered rate,
  *    alternating, BENCH_ROUNDS times.
  *
- * Options (environment): BENCH_POINTS=200000, BENCH_DURATION=10 (seconds per post scenario),
- * BENCH_CONNECTIONS=50, BENCH_DRIVERS=100, BENCH_RATE=1000, BENCH_ROUNDS=2, DATABASE_URL.
+ * 3. The same cost without HTTP: BENCH_ADDS sequential enqueues through the API's own JobProducer
+ *    (a paused queue, so nothing else runs on it), with the wait off and on, alternating.
+ *
+ * Options (environment): BENCH_ADDS=2000, BENCH_POINTS=200000, BENCH_DURATION=10 (seconds per post scenario),
+ * BENCH_CONNECTIONS=50, BENCH_DRIVERS=100, BENCH_RATE=200 (a rate both APIs sustain, so the latency difference is the wait itself, not queueing), BENCH_ROUNDS=3, DATABASE_URL.
  * Results also go to bench-results/cluster-*.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -18,12 +21,14 @@ import { cpus } from 'node:os';
 import { Queue } from 'bullmq';
 import pg from 'pg';
 import { queuePrefix } from '../jobs/index.js';
+import { JobProducer } from '../jobs/producer.js';
+import { closeQueues, createQueues } from '../jobs/queues.js';
 import { ensurePostgres } from '../lib/local-services.js';
 import { projectPath } from '../lib/paths.js';
-import { closeRedis, createRedis } from '../lib/redis.js';
+import { closeRedis, createRedis, waitForRedis } from '../lib/redis.js';
 import { startRedisCluster } from '../tests/helpers/redis-cluster.js';
 import { BENCH_PASSWORD, createDrivers, freshDatabase, login } from './bench/fixtures.js';
-import { runScenario, type ScenarioResult } from './bench/load.js';
+import { percentile, runScenario, type ScenarioResult } from './bench/load.js';
 import { ensureBuilt, spawnNode, uvisEnv, waitForHttp, type Child } from './bench/processes.js';
 
 const env = process.env;
@@ -31,11 +36,14 @@ const POINTS = Number(env.BENCH_POINTS ?? 200_000);
 const DURATION = Number(env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 50);
 const DRIVERS = Number(env.BENCH_DRIVERS ?? 100);
-const RATE = Number(env.BENCH_RATE ?? 1000);
-const ROUNDS = Number(env.BENCH_ROUNDS ?? 2);
+const RATE = Number(env.BENCH_RATE ?? 200);
+const ROUNDS = Number(env.BENCH_ROUNDS ?? 3);
+const ADDS = Number(env.BENCH_ADDS ?? 2000);
 const BASE_DB = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const PREFIX = 'uvisbenchc';
 const ONE_POINT = JSON.stringify({ latitude: 37.5665, longitude: 126.978 });
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 const batchOf = (n: number) =>
   JSON.stringify({ points: Array.from({ length: 100 }, (_, i) => ({ latitude: 37.5 + i / 1e4, longitude: 127 + i / 1e4, point_id: `${n}-${i}` })) });
@@ -118,6 +126,43 @@ async function main() {
       // Keep one worker for the post scenarios.
       for (const child of started.slice(round === 0 ? 0 : 1)) await child.stop();
     }
+
+    // 3. Enqueue latency through JobProducer, the wait off and on; the queue paused, then emptied.
+    const client = createRedis({ redisUrl: '', redisClusterNodes: cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })) }, 'client', {
+      commandTimeoutMs: 5000,
+    });
+    await waitForRedis(client, 10_000);
+    const queues = createQueues(client, PREFIX);
+    await locations.pause();
+    const adds: { wait: number; meanMs: number; p50Ms: number; p99Ms: number }[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const replicas of [0, 1]) {
+        const producer = new JobProducer(queues, client, { replicas, timeoutMs: 500 });
+        const times: number[] = [];
+        for (let i = 0; i < ADDS; i++) {
+          const t0 = performance.now();
+          await producer.add('locations', 'points', {
+            driverId: 1,
+            receivedAt: new Date().toISOString(),
+            points: [{ lat: 37.5, lng: 127, recordedAt: new Date().toISOString() }],
+          });
+          times.push(performance.now() - t0);
+        }
+        times.sort((a, b) => a - b);
+        const row = {
+          wait: replicas,
+          meanMs: round3(times.reduce((a, b) => a + b, 0) / times.length),
+          p50Ms: round3(percentile(times, 50)),
+          p99Ms: round3(percentile(times, 99)),
+        };
+        adds.push(row);
+        console.log(`  ${ADDS} enqueues, REDIS_WAIT_REPLICAS=${replicas}: mean ${row.meanMs} ms, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms`);
+      }
+    }
+    await locations.obliterate({ force: true });
+    await locations.resume();
+    await closeQueues(queues);
+    await closeRedis(client);
     await locations.close();
     await closeRedis(connection);
 
@@ -142,7 +187,9 @@ async function main() {
           await runScenario({ ...scenario, durationSeconds: 2 });
           const result = await runScenario({ ...scenario, durationSeconds: DURATION });
           posts.push({ ...result, wait });
-          console.log(`  ${result.scenario}: ${result.rps} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, errors ${result.errors}, non-2xx ${result.non2xx}`);
+          console.log(
+            `  ${result.scenario}: ${result.rps} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, errors ${result.errors}, non-2xx ${result.non2xx}`,
+          );
         }
       }
     }
@@ -152,16 +199,23 @@ async function main() {
       saturationRps: { off: Math.round(mean(of(0, false).map((p) => p.rps))), on: Math.round(mean(of(1, false).map((p) => p.rps))) },
       fixedRateP50Ms: { off: mean(of(0, true).map((p) => p.p50)), on: mean(of(1, true).map((p) => p.p50)) },
       fixedRateP99Ms: { off: mean(of(0, true).map((p) => p.p99)), on: mean(of(1, true).map((p) => p.p99)) },
+      enqueueMeanMs: {
+        off: round3(mean(adds.filter((a) => a.wait === 0).map((a) => a.meanMs))),
+        on: round3(mean(adds.filter((a) => a.wait === 1).map((a) => a.meanMs))),
+      },
     };
     console.log(`\nRedis Cluster (3 masters, 3 replicas) on ${cpus().length} cores, Node ${process.version}`);
     console.log('points stored per second (queue filled, then resumed):');
     for (const s of storage) console.log(`  ${s.workers} worker process(es): ${s.pointsPerSecond} points/s (${s.points} in ${s.seconds} s)`);
     console.log(`single GPS post, REDIS_WAIT_REPLICAS off -> 1 (means of ${ROUNDS} alternating rounds):`);
     console.log(`  at saturation: ${summary.saturationRps.off} -> ${summary.saturationRps.on} req/s`);
-    console.log(`  at ${RATE} req/s: p50 ${summary.fixedRateP50Ms.off} -> ${summary.fixedRateP50Ms.on} ms, p99 ${summary.fixedRateP99Ms.off} -> ${summary.fixedRateP99Ms.on} ms`);
+    console.log(
+      `  at ${RATE} req/s: p50 ${summary.fixedRateP50Ms.off.toFixed(1)} -> ${summary.fixedRateP50Ms.on.toFixed(1)} ms, p99 ${summary.fixedRateP99Ms.off.toFixed(1)} -> ${summary.fixedRateP99Ms.on.toFixed(1)} ms`,
+    );
+    console.log(`  one enqueue (JobProducer, no HTTP): mean ${summary.enqueueMeanMs.off} -> ${summary.enqueueMeanMs.on} ms`);
     mkdirSync(projectPath('bench-results'), { recursive: true });
     const file = projectPath('bench-results', `cluster-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, JSON.stringify({ when: new Date().toISOString(), storage, posts, summary }, null, 2));
+    writeFileSync(file, JSON.stringify({ when: new Date().toISOString(), storage, posts, adds, summary }, null, 2));
     console.log(`results: ${file}`);
   } finally {
     for (const child of children.reverse()) await child.stop();
