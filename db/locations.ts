@@ -23,16 +23,17 @@ export interface PointRow {
  * the driver's active dispatch, else the driver's usual one. Returns how many rows were new.
  *
  * The table is partitioned by month on recorded_at, and a unique index of a partitioned table
- * must contain the partition key: the index is (driver_id, point_key, recorded_at). For `t:` and
- * `j:` keys the recorded_at is part of what the key was made from, so the index alone keeps them
- * once. A `k:<point_id>` point sent again may carry another recorded_at (without one of its own
- * it gets each post's receipt time) and land in another month: such points are looked up in
- * every partition first, under a per-driver transaction lock so that two batches cannot both
- * miss the other's uncommitted copy.
+ * must contain the partition key: the index is (driver_id, point_key, recorded_at). A `t:<time>`
+ * key is made from the recorded_at, so the index alone keeps such points once. A `k:<point_id>`
+ * point sent again may carry another recorded_at (without one of its own it gets each post's
+ * receipt time), and so may a `j:<job id>:<index>` one (a post repeated with its Idempotency-Key
+ * after the first job was removed is the same job id with a new receipt time): either may land
+ * in another month. Those are looked up in every partition first, under a per-driver
+ * transaction lock so that two batches cannot both miss the other's uncommitted copy.
  */
 export async function insertPoints(trx: Trx, points: PointRow[]): Promise<number> {
   if (points.length === 0) return 0;
-  const keyedDrivers = [...new Set(points.filter((p) => p.point_key.startsWith('k:')).map((p) => p.driver_id))].sort((a, b) => a - b);
+  const keyedDrivers = [...new Set(points.filter((p) => !p.point_key.startsWith('t:')).map((p) => p.driver_id))].sort((a, b) => a - b);
   // In its own statement, before the insert's snapshot: a statement that waited for the lock
   // inside itself would not see what the holder committed. Taken in driver order, so two
   // batches never wait for each other in a circle.
@@ -54,7 +55,7 @@ export async function insertPoints(trx: Trx, points: PointRow[]): Promise<number
      select p.driver_id, v.vehicle_id, p.latitude, p.longitude, p.speed_kmh, p.heading_deg, p.accuracy_m,
             p.recorded_at, p.received_at, p.point_key
        from p left join v using (driver_id)
-      where not (p.point_key like 'k:%' and exists (
+      where not (p.point_key not like 't:%' and exists (
               select 1 from vehicle_locations s where s.driver_id = p.driver_id and s.point_key = p.point_key))
       -- One lock order for every writer: two workers writing the same drivers wait
       -- for each other instead of deadlocking. The FK checks take FOR KEY SHARE on each

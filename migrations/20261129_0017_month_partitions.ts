@@ -28,11 +28,14 @@ import type pg from 'pg';
  * once its whole range is past the retention.
  *
  * Keys: a partitioned table's unique keys must contain the partition key, so the primary keys
- * become (id, recorded_at) (ids stay unique: one identity sequence, continued from the old one)
- * and the GPS points' (driver_id, point_key) becomes (driver_id, point_key, recorded_at). A point
- * key without a recorded_at of the app's own (`t:`) or with the job's (`j:`) always comes with the
- * same recorded_at, so nothing changes for them; a `k:<point_id>` point may come again with another
- * receipt time, and db/locations.ts insertPoints keeps it stored once across partitions.
+ * on id become unique indexes on (id, recorded_at) (ids stay unique: one identity sequence,
+ * continued from the old one). An index, not a PRIMARY KEY constraint: `pg_restore --clean`
+ * (backups/restore.ts) cannot drop a partition's inherited primary key constraint on
+ * PostgreSQL 15 and the restore fails; a unique index over NOT NULL columns guarantees the same.
+ * The GPS points' (driver_id, point_key) becomes (driver_id, point_key, recorded_at). A `t:<time>`
+ * key is made from the recorded_at, so nothing changes for it; a `k:<point_id>` or `j:<job>:<i>`
+ * point may come again with another receipt time, and db/locations.ts insertPoints keeps it
+ * stored once across partitions (a lookup under a per-driver lock).
  * temperature_readings' (vehicle_id, sensor, recorded_at) already contains it. No foreign key
  * references either table.
  */
@@ -47,8 +50,8 @@ interface TableShape {
   columns: string;
   /** Indexes of the partitioned table: name -> definition after `on <table>`. The old table gets a `<table>_legacy_` copy of each. */
   indexes: Record<string, string>;
-  /** Indexes of the old table the partitioned one has no equivalent of (dropped in the swap). */
-  oldIndexes: string[];
+  /** Those of the indexes the old table has not in that shape: built on it CONCURRENTLY before the swap (an old index of the same name is dropped in the swap). */
+  rebuilt: string[];
 }
 
 const TABLES: TableShape[] = [
@@ -68,11 +71,12 @@ const TABLES: TableShape[] = [
       point_key text not null,
       stored_at timestamptz not null default now()`,
     indexes: {
+      vehicle_locations_id_recorded_key: 'unique (id, recorded_at)',
       vehicle_locations_driver_point_key: 'unique (driver_id, point_key, recorded_at)',
       vehicle_locations_driver_recorded_idx: '(driver_id, recorded_at, id)',
       vehicle_locations_recorded_brin: 'using brin (recorded_at)',
     },
-    oldIndexes: ['vehicle_locations_driver_point_key'],
+    rebuilt: ['vehicle_locations_id_recorded_key', 'vehicle_locations_driver_point_key'],
   },
   {
     name: 'temperature_readings',
@@ -88,11 +92,12 @@ const TABLES: TableShape[] = [
       source text not null constraint temperature_readings_source_check check (source in ('driver', 'gateway')),
       received_at timestamptz not null default now()`,
     indexes: {
+      temperature_readings_id_recorded_key: 'unique (id, recorded_at)',
       temperature_readings_vehicle_sensor_time_key: 'unique (vehicle_id, sensor, recorded_at)',
       temperature_readings_dispatch_recorded_idx: '(dispatch_id, recorded_at, id) where dispatch_id is not null',
       temperature_readings_recorded_brin: 'using brin (recorded_at)',
     },
-    oldIndexes: [],
+    rebuilt: ['temperature_readings_id_recorded_key'],
   },
 ];
 
@@ -113,10 +118,7 @@ async function prepareOldTable(conn: pg.Client, table: TableShape, boundary: Dat
     await conn.query(`alter table ${name} add constraint ${name}_legacy_range check (recorded_at < '${boundary.toISOString()}') not valid`);
   }
   await conn.query(`alter table ${name} validate constraint ${name}_legacy_range`);
-  // The indexes to build: the new primary key's, and those whose shape changes (the old one is dropped in the swap).
-  const wanted: [string, string][] = [[`${name}_legacy_pkey`, 'unique (id, recorded_at)']];
-  for (const old of table.oldIndexes) wanted.push([legacyName(table, old), table.indexes[old]!]);
-  for (const [indexName, definition] of wanted) {
+  for (const [indexName, definition] of table.rebuilt.map((n) => [legacyName(table, n), table.indexes[n]!] as const)) {
     // An index left INVALID by an interrupted run is dropped and built again.
     const found = (await conn.query(`select indisvalid from pg_index where indexrelid = to_regclass($1)`, [indexName])).rows[0] as
       { indisvalid: boolean } | undefined;
@@ -143,17 +145,16 @@ async function swap(trx: Knex.Transaction, table: TableShape, boundary: Date, no
     await trx.raw(`alter table ${name} rename to ${name}_legacy`);
     await trx.raw(`alter table ${name}_legacy alter column id drop identity`);
     // The parent's indexes take the old names; the legacy table keeps equivalent ones, attached below without a rebuild.
+    await trx.raw(`alter table ${name}_legacy drop constraint ${name}_pkey`);
     for (const indexName of Object.keys(table.indexes)) {
-      if (table.oldIndexes.includes(indexName)) await trx.raw(`drop index ${indexName}`);
+      if (table.rebuilt.includes(indexName)) await trx.raw(`drop index if exists ${indexName}`);
       else await trx.raw(`alter index ${indexName} rename to ${legacyName(table, indexName)}`);
     }
-    await trx.raw(`alter table ${name}_legacy drop constraint ${name}_pkey, add constraint ${name}_legacy_pkey primary key using index ${name}_legacy_pkey`);
   }
   await trx.raw(`
     create table ${name} (
       id bigint generated ${table.identity} as identity (start with ${next}),
-      ${table.columns},
-      primary key (id, recorded_at)
+      ${table.columns}
     ) partition by range (recorded_at)`);
   for (const [indexName, definition] of Object.entries(table.indexes)) {
     await trx.raw(`create ${isUnique(definition) ? 'unique ' : ''}index ${indexName} on ${name} ${index(definition)}`);

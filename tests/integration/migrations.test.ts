@@ -159,7 +159,7 @@ describe('migrations', () => {
     expect(legacyIndexes).toEqual([
       'vehicle_locations_legacy_driver_point_key',
       'vehicle_locations_legacy_driver_recorded_idx',
-      'vehicle_locations_legacy_pkey',
+      'vehicle_locations_legacy_id_recorded_key',
       'vehicle_locations_legacy_recorded_brin',
     ]);
     // New rows get ids after the old ones, land in their month, and an old point id is still stored once.
