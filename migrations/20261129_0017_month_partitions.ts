@@ -110,7 +110,12 @@ const index = (definition: string) => definition.replace(/^unique /, '');
 const isUnique = (definition: string) => definition.startsWith('unique ');
 const legacyName = (table: TableShape, indexName: string) => indexName.replace(table.name, `${table.name}_legacy`);
 
-/** Step 1 on a connection of its own: no statement timeout for the scans, and CONCURRENTLY needs autocommit. */
+/**
+ * Step 1 on a connection of its own: no statement timeout for the scans (minutes at tens of millions
+ * of rows, over DB_STATEMENT_TIMEOUT_MS), and CONCURRENTLY needs autocommit, so the timeout is lifted
+ * for the session and reset after. Run this migration on a direct connection to PostgreSQL: behind
+ * PgBouncer in transaction mode a session SET is not kept between statements (docs/operations.md).
+ */
 async function prepareOldTable(conn: pg.Client, table: TableShape, boundary: Date): Promise<void> {
   const { name } = table;
   const has = async (sql: string, values: unknown[]) => (await conn.query(sql, values)).rowCount! > 0;
