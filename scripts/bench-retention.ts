@@ -28,7 +28,8 @@ const BASE_DB = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/
 const SCRATCH = 'uvis_bench_retention';
 const DAY = 86_400_000;
 
-const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+// Rounded to whole MB; a few kB either way (a VACUUM's free-space map) print as 0, not -0.
+const mb = (bytes: number) => `${Math.round(bytes / 1024 / 1024) || 0} MB`;
 
 async function sizes(db: Db, table: string): Promise<{ table: number; database: number }> {
   const { rows } = await db.raw(
