@@ -1,9 +1,8 @@
-/** GPS points: batched inserts for the worker, per-driver replay for dispatchers, retention. */
+/** GPS points: batched inserts for the worker, per-driver replay for dispatchers (retention: db/partitions.ts). */
 import { decodeTimeCursor, page, timeCursorColumn } from './cursor.js';
 import type { Knex } from 'knex';
 import { ACTIVE_STATUSES_SQL } from './dispatches.js';
 import type { Db, Trx } from './knex.js';
-import { deleteRecordedBefore } from './retention.js';
 
 export interface PointRow {
   driver_id: number;
@@ -19,30 +18,51 @@ export interface PointRow {
 
 /**
  * Inserts many points in one statement (arrays unnested server-side: one round trip,
- * one plan, any batch size). Duplicates by (driver, point_key) are skipped, which makes
- * a retried job harmless. Each point's vehicle is the one on the driver's active dispatch,
- * else the driver's usual vehicle. Returns how many rows were new.
+ * one plan, any batch size). A point already stored is skipped, which makes a retried job
+ * harmless: the same (driver, point_key) is the same point. Each point's vehicle is the one on
+ * the driver's active dispatch, else the driver's usual one. Returns how many rows were new.
+ *
+ * The table is partitioned by month on recorded_at, and a unique index of a partitioned table
+ * must contain the partition key: the index is (driver_id, point_key, recorded_at). A `t:<time>`
+ * key is made from the recorded_at, so the index alone keeps such points once. A `k:<point_id>`
+ * point sent again may carry another recorded_at (without one of its own it gets each post's
+ * receipt time), and so may a `j:<job id>:<index>` one (a post repeated with its Idempotency-Key
+ * after the first job was removed is the same job id with a new receipt time): either may land
+ * in another month. Those are looked up in every partition first, under a per-driver
+ * transaction lock so that two batches cannot both miss the other's uncommitted copy.
  */
 export async function insertPoints(trx: Trx, points: PointRow[]): Promise<number> {
   if (points.length === 0) return 0;
+  const keyedDrivers = [...new Set(points.filter((p) => !p.point_key.startsWith('t:')).map((p) => p.driver_id))].sort((a, b) => a - b);
+  // In its own statement, before the insert's snapshot: a statement that waited for the lock
+  // inside itself would not see what the holder committed. Taken in driver order, so two
+  // batches never wait for each other in a circle.
+  if (keyedDrivers.length > 0) {
+    await trx.raw(`select pg_advisory_xact_lock(${POINT_ID_LOCK_CLASS}, d) from unnest(?::int[]) d`, [keyedDrivers as unknown as Knex.Value]);
+  }
   // One array per column; pg sends them as typed PostgreSQL arrays.
   const col = <K extends keyof PointRow>(key: K) => points.map((p) => p[key]) as unknown as Knex.Value;
   const result = await trx.raw(
     `with p as (
-       select * from unnest(?::bigint[], ?::float8[], ?::float8[], ?::real[], ?::real[], ?::real[], ?::timestamptz[], ?::timestamptz[], ?::text[])
-         as p(driver_id, latitude, longitude, speed_kmh, heading_deg, accuracy_m, recorded_at, received_at, point_key)
+       -- One row per (driver, point_key): a post and its retry may share a batch with different receipt times.
+       select distinct on (driver_id, point_key) *
+         from unnest(?::bigint[], ?::float8[], ?::float8[], ?::real[], ?::real[], ?::real[], ?::timestamptz[], ?::timestamptz[], ?::text[])
+           as p(driver_id, latitude, longitude, speed_kmh, heading_deg, accuracy_m, recorded_at, received_at, point_key)
+        order by driver_id, point_key, recorded_at
      ), v as (${CURRENT_VEHICLE_SQL})
      insert into vehicle_locations
        (driver_id, vehicle_id, latitude, longitude, speed_kmh, heading_deg, accuracy_m, recorded_at, received_at, point_key)
      select p.driver_id, v.vehicle_id, p.latitude, p.longitude, p.speed_kmh, p.heading_deg, p.accuracy_m,
             p.recorded_at, p.received_at, p.point_key
        from p left join v using (driver_id)
+      where not (p.point_key not like 't:%' and exists (
+              select 1 from vehicle_locations s where s.driver_id = p.driver_id and s.point_key = p.point_key))
       -- One lock order for every writer: two workers writing the same drivers wait
       -- for each other instead of deadlocking. The FK checks take FOR KEY SHARE on each
       -- row's driver, then its vehicle, held to commit; dispatch writers lock those rows
       -- FOR NO KEY UPDATE, which does not conflict with it (db/dispatches.ts).
       order by p.driver_id, p.point_key
-     on conflict (driver_id, point_key) do nothing`,
+     on conflict (driver_id, point_key, recorded_at) do nothing`,
     [
       col('driver_id'),
       col('latitude'),
@@ -57,6 +77,9 @@ export async function insertPoints(trx: Trx, points: PointRow[]): Promise<number
   );
   return result.rowCount ?? 0;
 }
+
+/** The first key of the advisory locks insertPoints takes per driver (the second is the driver id). */
+const POINT_ID_LOCK_CLASS = 19_001;
 
 // The vehicle each driver of the batch is in right now (looked up once per driver, not per
 // point): the active dispatch's, else the driver's usual one. Expects a CTE named p.
@@ -132,8 +155,4 @@ export async function listDriverLocations(db: Db, q: { driverId: number; from: D
   const rows: Record<string, unknown>[] = await query;
   const result = page(rows, q.limit, (row) => [row.cursor_at as string, row.id as number]);
   return { items: result.items.map(toLocation), next_cursor: result.next_cursor };
-}
-
-export function deleteLocationsBefore(db: Db, cutoff: Date, batchSize?: number): Promise<number> {
-  return deleteRecordedBefore(db, 'vehicle_locations', cutoff, batchSize);
 }

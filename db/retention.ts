@@ -1,4 +1,4 @@
-/** Retention of the tables that grow without bound: batched deletes (GPS points, temperature readings, the webhook log). */
+/** Retention of the tables that grow without bound: batched deletes (the webhook log; the catch-all partitions of GPS points and temperature readings). */
 import type { Db } from './knex.js';
 
 /**
@@ -14,8 +14,12 @@ export async function deleteInBatches(batchSize: number, deleteBatch: (limit: nu
   }
 }
 
-/** Deletes rows recorded before the cutoff in batches (the BRIN index on recorded_at finds them). Returns how many went. */
-export function deleteRecordedBefore(db: Db, table: 'vehicle_locations' | 'temperature_readings', cutoff: Date, batchSize = 10_000): Promise<number> {
+/**
+ * Deletes rows recorded before the cutoff in batches (the BRIN index on recorded_at finds them). Returns how many went.
+ * Used on the default and legacy partitions of the telemetry tables (db/partitions.ts), where `id` is unique, and by
+ * `npm run bench:retention` for the figures of an unpartitioned table.
+ */
+export function deleteRecordedBefore(db: Db, table: string, cutoff: Date, batchSize = 10_000): Promise<number> {
   return deleteInBatches(
     batchSize,
     async (limit) =>

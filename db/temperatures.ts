@@ -1,10 +1,9 @@
-/** Reefer temperature readings: batched inserts for the worker, a dispatch's readings in time order, retention. */
+/** Reefer temperature readings: batched inserts for the worker, a dispatch's readings in time order (retention: db/partitions.ts). */
 import type { Knex } from 'knex';
 import type { CargoClass } from '../domain/cargo.js';
 import type { TemperatureProfileCode } from '../domain/temperature-profiles.js';
 import { decodeTimeCursor, page, timeCursorColumn } from './cursor.js';
 import type { Db, Trx } from './knex.js';
-import { deleteRecordedBefore } from './retention.js';
 
 export type ReadingSource = 'driver' | 'gateway';
 
@@ -75,7 +74,7 @@ export async function insertReadings(trx: Trx, readings: ReadingRow[]): Promise<
           or (excluded.temperature_c = temperature_readings.temperature_c
               and (case when excluded.door_open then 2 when not excluded.door_open then 1 else 0 end)
                 > (case when temperature_readings.door_open then 2 when not temperature_readings.door_open then 1 else 0 end))
-     returning (xmax = 0) as inserted
+     returning id, recorded_at
      ),
      -- What the next evaluation of each dispatch must look at (db/excursions.ts takeEvaluationState):
      -- set with the readings, so a committed reading is always evaluated or pending.
@@ -85,12 +84,26 @@ export async function insertReadings(trx: Trx, readings: ReadingRow[]): Promise<
       order by dispatch_id
      on conflict (dispatch_id) do update set pending_from = least(excursion_evaluations.pending_from, excluded.pending_from)
      )
-     select (select count(*) from ins where inserted)::int as stored,
+     select (select coalesce(array_agg(id), '{}') from ins) as ids, (select coalesce(array_agg(recorded_at), '{}') from ins) as times,
             coalesce((select array_agg(distinct dispatch_id) from m where dispatch_id is not null), '{}') as dispatch_ids`,
     [json],
   );
-  const row = result.rows[0] as { stored: number; dispatch_ids: (string | number)[] };
-  return { stored: row.stored, dispatchIds: row.dispatch_ids.map(Number) };
+  const row = result.rows[0] as { ids: number[]; times: Date[]; dispatch_ids: (string | number)[] };
+  // Which of the rows written were new rather than updated: xmax is still 0 on a row this transaction
+  // inserted, and set on one it updated (the row lock ON CONFLICT took). RETURNING cannot read xmax on a
+  // partitioned table, so it is read back here; the times let the planner skip the other months' partitions.
+  const stored =
+    row.ids.length === 0
+      ? 0
+      : (
+          await trx.raw(
+            `select count(*)::int as n from temperature_readings t
+               join unnest(?::bigint[], ?::timestamptz[]) w(id, recorded_at) using (id, recorded_at)
+              where t.recorded_at = any(?::timestamptz[]) and t.xmax = 0`,
+            [row.ids as unknown as Knex.Value, row.times as unknown as Knex.Value, row.times as unknown as Knex.Value],
+          )
+        ).rows[0].n;
+  return { stored, dispatchIds: row.dispatch_ids.map(Number) };
 }
 
 /** A dispatch's newest reading with its order's temperature fields (for the live `temperature` event). */
@@ -176,8 +189,4 @@ export async function listDispatchReadings(db: Db, q: { dispatchId: number; from
   const rows: Record<string, unknown>[] = await query;
   const result = page(rows, q.limit, (row) => [row.cursor_at as string, row.id as number]);
   return { items: result.items.map(toReading), next_cursor: result.next_cursor };
-}
-
-export function deleteReadingsBefore(db: Db, cutoff: Date, batchSize?: number): Promise<number> {
-  return deleteRecordedBefore(db, 'temperature_readings', cutoff, batchSize);
 }

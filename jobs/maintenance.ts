@@ -1,17 +1,17 @@
 /**
- * maintenance queue: keeps the tables that grow without bound in shape. GPS points
- * older than LOCATION_RETENTION_DAYS and temperature readings older than
- * TELEMETRY_RETENTION_DAYS are deleted in small batches (the BRIN index on
- * recorded_at finds them cheaply); relayed outbox rows, expired idempotency keys and
+ * maintenance queue: keeps the tables that grow without bound in shape. GPS points and
+ * temperature readings are partitioned by month (db/partitions.ts): the coming months'
+ * partitions are created ahead, and a month is dropped whole once all of it is older than
+ * LOCATION_RETENTION_DAYS (TELEMETRY_RETENTION_DAYS); the default and legacy partitions are
+ * trimmed in small batches. Relayed outbox rows, expired idempotency keys and
  * finished sessions are removed, and finished webhook deliveries with their attempt log
  * after WEBHOOK_LOG_RETENTION_DAYS; proofs of delivery (rows and images) after PROOF_RETENTION_DAYS. Backup leftovers (runs left running by a dead process,
  * orphaned .partial files, scratch databases of crashed verifications) are swept too.
  */
 import { z } from 'zod';
 import { deleteKeysBefore } from '../db/idempotency.js';
-import { deleteLocationsBefore } from '../db/locations.js';
 import { deletePublishedBefore } from '../db/outbox.js';
-import { deleteReadingsBefore } from '../db/temperatures.js';
+import { dropPartitionsBefore, ensureMonthPartitions, type PartitionedTable } from '../db/partitions.js';
 import { deleteSessionsEndedBefore } from '../db/sessions.js';
 import { deleteFinishedDeliveriesBefore } from '../db/webhooks.js';
 import { sweptCounts } from '../backups/leftovers.js';
@@ -45,9 +45,13 @@ export const maintenanceQueue = defineQueue({
       handlers: {
         'maintenance.cleanup': async () => {
           const now = Date.now();
+          const partitions = async (table: PartitionedTable, retentionDays: number) => ({
+            partitionsCreated: await ensureMonthPartitions(db, table, new Date(now)),
+            ...(await dropPartitionsBefore(db, table, new Date(now - retentionDays * DAY))),
+          });
           const result = {
-            locations: await deleteLocationsBefore(db, new Date(now - config.locationRetentionDays * DAY)),
-            temperatures: await deleteReadingsBefore(db, new Date(now - config.telemetryRetentionDays * DAY)),
+            locations: await partitions('vehicle_locations', config.locationRetentionDays),
+            temperatures: await partitions('temperature_readings', config.telemetryRetentionDays),
             outbox: await deletePublishedBefore(db, new Date(now - config.maintenance.outboxRetentionDays * DAY)),
             idempotencyKeys: await deleteKeysBefore(db, new Date(now - config.maintenance.idempotencyKeyTtlHours * 3_600_000)),
             sessions: await deleteSessionsEndedBefore(db, new Date(now - 30 * DAY)),

@@ -282,8 +282,9 @@ export interface Config {
     locationBatchMaxPoints: number;
     locationBatchMaxWaitMs: number;
   };
+  /** How long GPS points are kept at least (LOCATION_RETENTION_DAYS): whole month partitions are dropped, so at most a month longer (db/partitions.ts). */
   locationRetentionDays: number;
-  /** How long reefer temperature readings are kept (TELEMETRY_RETENTION_DAYS). */
+  /** How long reefer temperature readings are kept at least (TELEMETRY_RETENTION_DAYS), as for GPS points. */
   telemetryRetentionDays: number;
   /** Excursion evaluation (EXCURSION_OPEN_AFTER_S, EXCURSION_CLOSE_AFTER_S, TELEMETRY_GAP_S) and the DATA_GAP sweep's cron. */
   excursions: { openAfterS: number; closeAfterS: number; gapS: number; gapCron: string };

@@ -19,6 +19,7 @@ import * as geofenceEvents from './20261129_0012_geofence_events.js';
 import * as shipperKeys from './20261129_0013_shipper_keys.js';
 import * as trackingLinks from './20261129_0014_tracking_links.js';
 import * as proofs from './20261129_0015_proofs.js';
+import * as monthPartitions from './20261129_0017_month_partitions.js';
 
 export interface Migration extends Knex.Migration {
   name: string;
@@ -41,4 +42,5 @@ export const migrations: Migration[] = [
   { name: '20261129_0014_tracking_links', ...trackingLinks },
   { name: '20261129_0015_proofs', ...proofs },
   { name: '20261129_0016_dispatch_plans', ...dispatchPlans },
+  { name: '20261129_0017_month_partitions', ...monthPartitions },
 ];

@@ -127,6 +127,22 @@ describe('backup round trips', () => {
       .db('webhook_deliveries')
       .insert({ endpoint_id: endpoint.id, event_key: randomUUID(), event_type: 'order.created', body: '{}', attempts: 1, next_attempt_at: dueAgain })
       .returning('id');
+    // GPS points in this month's partition, next month's and the default one (a month with no partition), and a reading.
+    const gps = async (on: TestUvis = uvis) =>
+      (
+        await on.running.deps.db.raw(
+          `select point_key, tableoid::regclass::text as p from vehicle_locations where point_key like 'b:%'
+           union all select 'reading', tableoid::regclass::text from temperature_readings where sensor = 'backup'
+           order by 1`,
+        )
+      ).rows;
+    await uvis.running.deps.db.raw(`
+      insert into vehicle_locations (driver_id, latitude, longitude, recorded_at, received_at, point_key) values
+        (1, 37, 127, now(), now(), 'b:now'), (1, 37, 127, date_trunc('month', now()) + interval '1 month 1 day', now(), 'b:next'),
+        (1, 37, 127, now() - interval '20 years', now(), 'b:old');
+      insert into temperature_readings (vehicle_id, sensor, recorded_at, temperature_c, source) values (1, 'backup', now(), 4, 'gateway');`);
+    const gpsBefore = await gps();
+    expect(new Set(gpsBefore.map((r: { p: string }) => r.p)).size).toBe(4);
     const backup = await backupNow(uvis, admin);
     expect(backup).toMatchObject({ kind: 'manual', targets: ['local'], verification_status: null });
     expect(backup.size_bytes).toBeGreaterThan(1000);
@@ -135,7 +151,7 @@ describe('backup round trips', () => {
     expect(existsSync(join(uvis.config.backup.dir, backup.location))).toBe(true);
 
     // Lose data: orders deleted, one changed.
-    await uvis.running.deps.db.raw(`delete from orders where notes like '원본%'`);
+    await uvis.running.deps.db.raw(`delete from orders where notes like '원본%'; delete from vehicle_locations where point_key like 'b:%'`);
     await uvis.running.deps.db('vehicles').where({ id: 1 }).update({ capacity_kg: 1 });
     expect((await business(uvis)).orders.length).toBeLessThan(before.orders.length);
 
@@ -183,6 +199,8 @@ describe('backup round trips', () => {
     const after = await startTestUvis({ role: 'api', database: uvis.database, prefix: uvis.config.redisPrefix, env: { BACKUP_DIR: uvis.config.backup.dir } });
     cleanups.push(() => after.stop({ keepData: true }));
     expect(await business(after)).toEqual(before);
+    // The partitioned tables come back whole, each row in its partition.
+    expect(await gps(after)).toEqual(gpsBefore);
     // The manifest survives a restore of the database it lives in.
     expect((await after.api.get(`/api/v1/admin/backups/${backup.id}`, await after.api.login())).status).toBe(200);
     // The waiting row gets a new job key: Redis may still hold a finished job under the old one.

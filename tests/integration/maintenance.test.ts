@@ -1,5 +1,6 @@
 /** The daily cleanup keeps growing tables in shape and removes only what is past its retention. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listPartitions, monthPartitionName, monthStart, PARTITIONED_TABLES, type PartitionedTable } from '../../db/partitions.js';
 import { waitFor } from '../helpers/api-client.js';
 import { startTestUvis, type TestUvis } from '../helpers/uvis.js';
 
@@ -45,6 +46,29 @@ describe('maintenance cleanup', () => {
     expect(await db('sessions').where({ id: '33333333-3333-4333-8333-333333333333' }).first()).toBeUndefined();
     expect(await db('sessions').where({ id: '44444444-4444-4444-8444-444444444444' }).first()).toBeTruthy();
     const result = (await queues.maintenance.getJob(job.id!))!.returnvalue;
-    expect(result.locations).toBeGreaterThanOrEqual(30);
+    // Past months have no partition in a fresh database: the default partition holds them and is trimmed row by row.
+    expect(result.locations.rowsDeleted).toBeGreaterThanOrEqual(30);
+  });
+
+  it('creates the month partitions ahead (this month and the next three), again only what is missing', async () => {
+    const { db, queues } = uvis.running.deps;
+    const now = new Date();
+    const expected = (table: PartitionedTable) => [0, 1, 2, 3].map((o) => monthPartitionName(table, monthStart(now, o)));
+    // As if the job had not run for a while: the last month ahead of each table is missing.
+    for (const table of PARTITIONED_TABLES) await db.raw(`drop table ??`, [expected(table)[3]!]);
+    const run = async () => {
+      const job = await queues.maintenance.add('maintenance.cleanup', {});
+      await waitFor(async () => (await queues.maintenance.getJobState(job.id!)) === 'completed', { what: 'cleanup' });
+      return (await queues.maintenance.getJob(job.id!))!.returnvalue;
+    };
+    const first = await run();
+    expect(first.locations.partitionsCreated).toEqual([expected('vehicle_locations')[3]]);
+    expect(first.temperatures.partitionsCreated).toEqual([expected('temperature_readings')[3]]);
+    for (const table of PARTITIONED_TABLES) {
+      const names = (await listPartitions(db, table)).map((p) => p.name);
+      expect(names.filter((n) => /_\d{4}_\d{2}$/.test(n))).toEqual(expected(table));
+    }
+    const second = await run();
+    expect([second.locations.partitionsCreated, second.temperatures.partitionsCreated]).toEqual([[], []]);
   });
 });

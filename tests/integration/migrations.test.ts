@@ -2,7 +2,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadDemoData } from '../../db/demo-data.js';
 import { createDb, type Db } from '../../db/knex.js';
+import { insertPoints } from '../../db/locations.js';
 import { migrateLatest, pendingMigrations } from '../../db/migrate.js';
+import { dropPartitionsBefore } from '../../db/partitions.js';
 import { migrations } from '../../migrations/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 
@@ -123,5 +125,68 @@ describe('migrations', () => {
         .pluck('license_plate'),
     ).toHaveLength(3);
     expect(await db('orders').whereRaw(`(pickup_address || ' ' || delivery_address) ilike ?`, ['%강남구%']).pluck('id')).toEqual([order.id]);
+  });
+
+  it('0017 moves the GPS points and temperature readings of the old tables into the partitioned ones, every row in place (issue 19)', async () => {
+    const { db } = await emptyDatabase();
+    const upTo16 = migrations.filter((m) => m.name < '20261129_0017');
+    const source = (list: typeof migrations) => ({
+      getMigrations: () => Promise.resolve(list),
+      getMigrationName: (m: (typeof migrations)[number]) => m.name,
+      getMigration: (m: (typeof migrations)[number]) => Promise.resolve(m),
+    });
+    await db.migrate.latest({ migrationSource: source(upTo16) });
+    await db.raw(`
+      insert into vehicles (license_plate, vehicle_type, cargo_classes, capacity_kg) values ('M1', 'REFRIGERATED', array['CHILLED'], 1000);
+      insert into drivers (name, vehicle_id) values ('기사', 1);
+      insert into vehicle_locations (driver_id, vehicle_id, latitude, longitude, recorded_at, received_at, point_key)
+        select 1, 1, 37, 127, now() - i * interval '1 hour', now(), 'k:old-' || i from generate_series(1, 2000) i;
+      insert into temperature_readings (vehicle_id, recorded_at, temperature_c, source)
+        select 1, now() - i * interval '1 hour', 4, 'gateway' from generate_series(1, 2000) i;`);
+    const rows = async (table: string) => (await db.raw(`select id, recorded_at::text as at, tableoid::regclass::text as p from ?? order by id`, [table])).rows;
+    const before = { locations: await rows('vehicle_locations'), readings: await rows('temperature_readings') };
+    expect(await migrateLatest(db)).toEqual(['20261129_0017_month_partitions']);
+    const after = { locations: await rows('vehicle_locations'), readings: await rows('temperature_readings') };
+    const strip = (list: { id: number; at: string }[]) => list.map(({ id, at }) => ({ id, at }));
+    expect(strip(after.locations)).toEqual(strip(before.locations));
+    expect(strip(after.readings)).toEqual(strip(before.readings));
+    expect(new Set(after.locations.map((r: { p: string }) => r.p))).toEqual(new Set(['vehicle_locations_legacy']));
+    expect(new Set(after.readings.map((r: { p: string }) => r.p))).toEqual(new Set(['temperature_readings_legacy']));
+    const kinds = await db('pg_class').whereIn('relname', ['vehicle_locations', 'temperature_readings']).pluck('relkind');
+    expect(kinds).toEqual(['p', 'p']);
+    // The parents' indexes were attached to the legacy tables' own (built before the swap), not built twice.
+    const legacyIndexes = await db('pg_indexes').where('tablename', 'vehicle_locations_legacy').orderBy('indexname').pluck('indexname');
+    expect(legacyIndexes).toEqual([
+      'vehicle_locations_legacy_driver_point_key',
+      'vehicle_locations_legacy_driver_recorded_idx',
+      'vehicle_locations_legacy_id_recorded_key',
+      'vehicle_locations_legacy_recorded_brin',
+    ]);
+    // New rows get ids after the old ones, land in their month, and an old point id is still stored once.
+    const maxId = Math.max(...before.locations.map((r: { id: number }) => r.id));
+    const [fresh] = await db('vehicle_locations')
+      .insert({ driver_id: 1, latitude: 37, longitude: 127, recorded_at: db.raw(`now() + interval '40 days'`), received_at: db.fn.now(), point_key: 'k:new' })
+      .returning(['id', db.raw('tableoid::regclass::text as p')]);
+    expect(fresh.id).toBeGreaterThan(maxId);
+    expect(fresh.p).toMatch(/^vehicle_locations_\d{4}_\d{2}$/);
+    expect(
+      await insertPoints(db as never, [
+        {
+          driver_id: 1,
+          latitude: 37,
+          longitude: 127,
+          speed_kmh: null,
+          heading_deg: null,
+          accuracy_m: null,
+          recorded_at: new Date(),
+          received_at: new Date(),
+          point_key: 'k:old-1',
+        },
+      ]),
+    ).toBe(0);
+    // Retention keeps trimming the legacy partition row by row until its whole range is past the cutoff.
+    const trimmed = await dropPartitionsBefore(db, 'vehicle_locations', new Date(Date.now() - 1000 * 3_600_000 - 1800_000));
+    expect(trimmed).toEqual({ partitionsDropped: [], rowsDeleted: 1000 });
+    expect(await migrateLatest(db)).toEqual([]);
   });
 });

@@ -4,6 +4,8 @@ import { driverActiveDispatches, listDispatches } from '../../db/dispatches.js';
 import { createDb, type Db } from '../../db/knex.js';
 import { geofenceWindows } from '../../db/geofences.js';
 import { listDriverLocations } from '../../db/locations.js';
+import { monthPartitionName, monthStart } from '../../db/partitions.js';
+import { latestReadings, listDispatchReadings } from '../../db/temperatures.js';
 import { listOrders } from '../../db/orders.js';
 import { trackedOrder } from '../../db/tracking.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
@@ -31,11 +33,14 @@ beforeAll(async () => {
         from orders o join drivers d on d.id = 5 + (o.id % 200) where o.id > 3;
     insert into vehicle_locations (driver_id, latitude, longitude, recorded_at, received_at, point_key)
       select 5 + (i % 200), 37, 127, now() - (i * interval '3 seconds'), now(), 'q:' || i from generate_series(1, 200000) i;
+    insert into temperature_readings (vehicle_id, dispatch_id, recorded_at, temperature_c, source)
+      select d.vehicle_id, d.id, now() - (i * interval '1 minute'), 4, 'gateway'
+        from generate_series(1, 100000) i join dispatches d on d.id = 4 + (i % 5000);
     insert into geofence_events (dispatch_id, site, kind, at, latitude, longitude, distance_m)
       select d.id, 'PICKUP', k.kind, d.created_at + k.after, 37, 127, 10
         from dispatches d cross join (values ('ARRIVED', interval '1 hour'), ('DEPARTED', interval '2 hours')) k(kind, after);`);
   // Outside the inserts' implicit transaction: VACUUM cannot run inside one.
-  for (const table of ['orders', 'dispatches', 'vehicle_locations', 'geofence_events']) await db.raw(`vacuum analyze ${table}`);
+  for (const table of ['orders', 'dispatches', 'vehicle_locations', 'temperature_readings', 'geofence_events']) await db.raw(`vacuum analyze ${table}`);
 }, 120_000);
 
 afterAll(async () => {
@@ -90,10 +95,31 @@ describe('query plans', () => {
     expect(text).not.toContain('Sort');
   });
 
-  it("a driver's route replay: the (driver_id, recorded_at, id) index", async () => {
+  it("a driver's route replay: the (driver_id, recorded_at, id) index, in the range's month partitions only", async () => {
     const to = new Date();
-    const { indexes, plan: text } = await plan(() => listDriverLocations(db, { driverId: 42, from: new Date(to.getTime() - 3_600_000), to, limit: 1000 }));
+    const from = new Date(to.getTime() - 3_600_000);
+    const { indexes, relations, plan: text } = await plan(() => listDriverLocations(db, { driverId: 42, from, to, limit: 1000 }));
     expect(indexes, text).toContain('vehicle_locations_driver_recorded_idx');
+    // Pruned: the month(s) the hour falls in, not the default partition nor the months ahead.
+    expect(relations, text).toEqual([...new Set([from, to].map((at) => monthPartitionName('vehicle_locations', monthStart(at))))]);
+    expect(text).not.toContain('Seq Scan');
+  });
+
+  it("a dispatch's readings in a time range: the (dispatch_id, recorded_at, id) index, in the range's month partitions only", async () => {
+    const to = new Date();
+    const from = new Date(to.getTime() - 6 * 3_600_000);
+    const { indexes, relations, plan: text } = await plan(() => listDispatchReadings(db, { dispatchId: 1000, from, to, limit: 100 }));
+    expect(indexes, text).toContain('temperature_readings_dispatch_recorded_idx');
+    expect(relations, text).toEqual([...new Set([from, to].map((at) => monthPartitionName('temperature_readings', monthStart(at))))]);
+    expect(text).not.toContain('Seq Scan');
+  });
+
+  it("each dispatch's latest reading (live temperature events, the dashboard): a backward probe of the (dispatch_id, recorded_at, id) index per partition, no scan", async () => {
+    const [query] = await captureQueries(db, () => latestReadings(db, [1000, 2000, 3000]));
+    const { indexes, plan: text } = await indexesUsed(db, query!.sql, query!.bindings);
+    expect(indexes, text).toContain('temperature_readings_dispatch_recorded_idx');
+    expect(text).not.toMatch(/"Seq Scan".{0,80}"Relation Name":"temperature_readings/);
+    expect(text).not.toContain('"Sort"');
   });
 
   it("a GPS batch's geofence windows: the dispatches' active index, each driver's fixes and each dispatch's events on their indexes", async () => {

@@ -299,7 +299,8 @@ describe('temperature retention', () => {
       .where('vehicle_id', vehicle.id)
       .select(db.raw(`round(extract(epoch from now() - recorded_at) / 86400) as days`));
     expect(left.map((r) => Number(r.days)).sort((x, y) => x - y)).toEqual([1, 100, 729]);
-    expect((await queues.maintenance.getJob(job.id!))!.returnvalue.temperatures).toBeGreaterThanOrEqual(2);
+    // Past months have no partition in a fresh database: the default partition holds them and is trimmed row by row.
+    expect((await queues.maintenance.getJob(job.id!))!.returnvalue.temperatures.rowsDeleted).toBeGreaterThanOrEqual(2);
   });
 });
 
