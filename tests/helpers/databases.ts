@@ -10,21 +10,31 @@ export function newTemplateName(): string {
   return `uvis_tpl_${process.pid}_${randomBytes(3).toString('hex')}`;
 }
 
-/** Where the test services are: DATABASE_URL / REDIS_URL when set, else the local defaults. */
-export function baseUrls(): { databaseUrl: string; redisUrl: string } {
+/**
+ * Where the test services are: DATABASE_URL / REDIS_URL when set, else the local defaults.
+ * directDatabaseUrl (DATABASE_DIRECT_URL, else DATABASE_URL) reaches PostgreSQL itself: it differs
+ * when the run goes through PgBouncer (UVIS_TEST_PGBOUNCER=1, tests/helpers/global-setup.ts).
+ */
+export function baseUrls(): { databaseUrl: string; directDatabaseUrl: string; redisUrl: string } {
+  const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   return {
-    databaseUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    databaseUrl,
+    directDatabaseUrl: process.env.DATABASE_DIRECT_URL ?? databaseUrl,
     redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
   };
 }
 
+/** A connection to the server's maintenance database, past PgBouncer (CREATE and DROP DATABASE, settings). */
 export function withAdminClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  return withAdminConnection(baseUrls().databaseUrl, work);
+  return withAdminConnection(baseUrls().directDatabaseUrl, work);
 }
 
 export interface TestDatabase {
   name: string;
+  /** The way UVIS reaches it (through PgBouncer when the run goes through one). */
   url: string;
+  /** PostgreSQL itself: for what needs a session (pg_dump, ALTER DATABASE, pg_terminate_backend). */
+  directUrl: string;
   drop(): Promise<void>;
 }
 
@@ -35,6 +45,7 @@ export async function createTestDatabase(template: string | null = inject('templ
   return {
     name,
     url: databaseUrl(baseUrls().databaseUrl, name),
+    directUrl: databaseUrl(baseUrls().directDatabaseUrl, name),
     drop: () => withAdminClient((client) => dropDatabase(client, name)),
   };
 }

@@ -35,6 +35,7 @@ export function testConfig(database: TestDatabase, prefix: string, env: Record<s
   return loadConfig({
     NODE_ENV: 'test',
     DATABASE_URL: database.url,
+    DATABASE_DIRECT_URL: database.directUrl,
     REDIS_URL: baseUrls().redisUrl,
     REDIS_PREFIX: prefix,
     HOST: '127.0.0.1',
