@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { createDb, type Db } from '../../db/knex.js';
-import { createDatabase, databaseUrl, dropDatabase, withAdminConnection } from '../../db/ensure-database.js';
+import { createDatabase, databaseUrl, dropDatabase, isSafeDatabaseName, withAdminConnection } from '../../db/ensure-database.js';
 
 /** A fresh template name per test run, so two runs on one machine never trip over each other. */
 export function newTemplateName(): string {
@@ -12,14 +12,14 @@ export function newTemplateName(): string {
 
 /**
  * Where the test services are: DATABASE_URL / REDIS_URL when set, else the local defaults.
- * directDatabaseUrl (DATABASE_DIRECT_URL, else DATABASE_URL) reaches PostgreSQL itself: it differs
+ * directDatabaseUrl (UVIS_TEST_DIRECT_DATABASE_URL, else DATABASE_URL) reaches PostgreSQL itself: it differs
  * when the run goes through PgBouncer (UVIS_TEST_PGBOUNCER=1, tests/helpers/global-setup.ts).
  */
 export function baseUrls(): { databaseUrl: string; directDatabaseUrl: string; redisUrl: string } {
   const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   return {
     databaseUrl,
-    directDatabaseUrl: process.env.DATABASE_DIRECT_URL ?? databaseUrl,
+    directDatabaseUrl: process.env.UVIS_TEST_DIRECT_DATABASE_URL ?? databaseUrl,
     redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
   };
 }
@@ -27,6 +27,24 @@ export function baseUrls(): { databaseUrl: string; directDatabaseUrl: string; re
 /** A connection to the server's maintenance database, past PgBouncer (CREATE and DROP DATABASE, settings). */
 export function withAdminClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   return withAdminConnection(baseUrls().directDatabaseUrl, work);
+}
+
+/**
+ * When the run goes through PgBouncer: closes its server connections to a database (they stay open,
+ * idle, after their clients leave), so a setting made with ALTER DATABASE applies to the next ones
+ * and no backend of a stopped UVIS lingers. Nothing to do without PgBouncer.
+ */
+export async function closePooledConnections(name: string): Promise<void> {
+  const admin = process.env.UVIS_TEST_PGBOUNCER_ADMIN_URL;
+  if (!admin) return;
+  if (!isSafeDatabaseName(name)) throw new Error(`refusing unusual database name "${name}"`);
+  const client = new pg.Client({ connectionString: admin });
+  await client.connect();
+  try {
+    await client.query(`RECONNECT ${name}`);
+  } finally {
+    await client.end();
+  }
 }
 
 export interface TestDatabase {

@@ -5,7 +5,7 @@
  *
  * UVIS_TEST_PGBOUNCER=1 (`npm run test:pgbouncer`): the run also starts a PgBouncer in transaction
  * mode in front of PostgreSQL and points DATABASE_URL at it, so every UVIS process and test pool
- * goes through it, while DATABASE_DIRECT_URL keeps reaching PostgreSQL itself (creating and
+ * goes through it, while UVIS_TEST_DIRECT_DATABASE_URL keeps reaching PostgreSQL itself (creating and
  * dropping databases, the template, pg_dump). The test files are forked after this runs and
  * inherit both.
  */
@@ -45,7 +45,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
 async function routeThroughPgBouncer(directUrl: string): Promise<PgBouncer> {
   const bouncer = await startPgBouncer({ serverUrl: directUrl });
-  process.env.DATABASE_DIRECT_URL = directUrl;
+  process.env.UVIS_TEST_DIRECT_DATABASE_URL = directUrl;
+  process.env.UVIS_TEST_PGBOUNCER_ADMIN_URL = bouncer.urlFor('pgbouncer');
   process.env.DATABASE_URL = bouncer.urlFor(databaseName(directUrl));
   process.stdout.write(`PgBouncer (transaction mode) on 127.0.0.1:${bouncer.port}: DATABASE_URL=${process.env.DATABASE_URL}\n`);
   return bouncer;

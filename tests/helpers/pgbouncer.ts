@@ -1,15 +1,17 @@
 /**
- * PgBouncer (Debian's) in transaction mode in front of a PostgreSQL server, on a free port, with a
- * generated configuration: every database of that server is reachable through it (`* =`), so the
- * test files' own databases route through it too. No startup parameter is ignored: a client that
- * sends one (`options`, `statement_timeout`) is refused, as a production PgBouncer would refuse it.
+ * PgBouncer (Debian's) in transaction mode in front of a PostgreSQL server, on a free port: the
+ * sample configuration deploy/pgbouncer/pgbouncer.ini (pool mode, timeouts, no ignored startup
+ * parameters: a client sending `options` or `statement_timeout` is refused), with what differs on a
+ * test machine replaced: every database of the server is reachable through it (`* =`), so the test
+ * files' own databases route through it too; trust authentication; pools sized for a shared server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { portAnswers } from '../../lib/local-services.js';
+import { projectPath } from '../../lib/paths.js';
 import { waitFor } from './api-client.js';
 import { freePort } from './private-redis.js';
 
@@ -18,9 +20,30 @@ export interface PgBouncerOptions {
   serverUrl: string;
   /** Server connections per database and user (PgBouncer's default_pool_size). */
   poolSize?: number;
-  /** Server connections in all, for the URL's user (max_user_connections): stays within max_connections. */
+  /**
+   * Server connections in all, for the URL's user (max_user_connections): stays within the shared
+   * server's max_connections. PgBouncer does not close one pool's idle connections for another
+   * pool's clients, so they go after 2 s idle: the test files each have a database (a pool) of their own.
+   */
   maxServerConnections?: number;
   port?: number;
+}
+
+/** The [pgbouncer] section of the sample configuration, key by key. */
+export function sampleSettings(): Record<string, string> {
+  const settings: Record<string, string> = {};
+  let section = '';
+  for (const raw of readFileSync(projectPath('deploy', 'pgbouncer', 'pgbouncer.ini'), 'utf8').split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith(';') || line.startsWith('#')) continue;
+    const header = /^\[(\w+)\]$/.exec(line);
+    if (header) section = header[1]!;
+    else if (section === 'pgbouncer') {
+      const [key, ...value] = line.split('=');
+      settings[key!.trim()] = value.join('=').trim();
+    }
+  }
+  return settings;
 }
 
 export interface PgBouncer {
@@ -34,7 +57,7 @@ export interface PgBouncer {
   stop(): Promise<void>;
 }
 
-export async function startPgBouncer({ serverUrl, poolSize = 20, maxServerConnections = 40, port }: PgBouncerOptions): Promise<PgBouncer> {
+export async function startPgBouncer({ serverUrl, poolSize = 20, maxServerConnections = 50, port }: PgBouncerOptions): Promise<PgBouncer> {
   const server = new URL(serverUrl);
   const user = decodeURIComponent(server.username || 'postgres');
   const listenPort = port ?? (await freePort());
@@ -44,28 +67,29 @@ export async function startPgBouncer({ serverUrl, poolSize = 20, maxServerConnec
   const password = decodeURIComponent(server.password);
   writeFileSync(join(dir, 'users.txt'), `"${user}" "${password}"\n`, { mode: 0o644 });
   const auth = password ? ` password=${password}` : '';
+  const settings = {
+    ...sampleSettings(),
+    listen_addr: '127.0.0.1',
+    listen_port: String(listenPort),
+    unix_socket_dir: '',
+    auth_type: 'trust',
+    auth_file: join(dir, 'users.txt'),
+    admin_users: user,
+    stats_users: user,
+    default_pool_size: String(poolSize),
+    reserve_pool_size: '0',
+    max_db_connections: '0',
+    max_user_connections: String(maxServerConnections),
+    server_idle_timeout: '2',
+    autodb_idle_timeout: '30',
+    logfile: '',
+    pidfile: '',
+  };
   writeFileSync(
     join(dir, 'pgbouncer.ini'),
-    `[databases]
-* = host=${server.hostname} port=${server.port || 5432}${auth}
-
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = ${listenPort}
-unix_socket_dir =
-auth_type = trust
-auth_file = ${join(dir, 'users.txt')}
-admin_users = ${user}
-pool_mode = transaction
-default_pool_size = ${poolSize}
-max_user_connections = ${maxServerConnections}
-max_client_conn = 2000
-; The test files drop their databases; idle server connections to them go soon.
-server_idle_timeout = 10
-autodb_idle_timeout = 30
-log_connections = 0
-log_disconnections = 0
-`,
+    `[databases]\n* = host=${server.hostname} port=${server.port || 5432}${auth}\n\n[pgbouncer]\n${Object.entries(settings)
+      .map(([key, value]) => `${key} = ${value}`)
+      .join('\n')}\n`,
     { mode: 0o644 },
   );
   const asRoot = process.getuid?.() === 0;

@@ -14,7 +14,7 @@ import { createLogger } from '../../lib/logger.js';
 import { createMetrics } from '../../lib/metrics.js';
 import { LocationWriter } from '../../jobs/location-writer.js';
 import { DEMO_DISPATCHER, waitFor } from '../helpers/api-client.js';
-import { withAdminClient } from '../helpers/databases.js';
+import { closePooledConnections, withAdminClient } from '../helpers/databases.js';
 import { createDriverAccount, createVehicle } from '../helpers/fixtures.js';
 import { deleteRedisPrefix, startTestUvis, type TestUvis } from '../helpers/uvis.js';
 
@@ -44,10 +44,12 @@ async function countDeadlocks(env: Record<string, string>, work: (uvis: TestUvis
   try {
     // Look for a deadlock after 100 ms instead of 1 s: the same cycles, broken (and counted) sooner.
     await withAdminClient((client) => client.query(`alter database ${uvis.database.name} set deadlock_timeout = '100ms'`));
+    await closePooledConnections(uvis.database.name); // behind PgBouncer: server connections made before it
     const before = await deadlockCount(uvis.database.name);
     await work(uvis);
     await uvis.stop({ keepData: true });
     stopped = true;
+    await closePooledConnections(uvis.database.name);
     await waitFor(
       () =>
         withAdminClient(

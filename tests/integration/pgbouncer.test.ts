@@ -8,7 +8,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../../db/knex.js';
 import { createTestDatabase, withAdminClient, type TestDatabase } from '../helpers/databases.js';
-import { startPgBouncer, type PgBouncer } from '../helpers/pgbouncer.js';
+import { loadConfig } from '../../lib/config.js';
+import { sampleSettings, startPgBouncer, type PgBouncer } from '../helpers/pgbouncer.js';
 
 const TIMEOUT_MS = 300;
 
@@ -49,6 +50,17 @@ const settingsOf = async (client: pg.Client) =>
   };
 
 describe('UVIS behind PgBouncer in transaction mode', () => {
+  it('runs on the sample configuration (deploy/pgbouncer/pgbouncer.ini): transaction mode, no startup parameter ignored', async () => {
+    const sample = sampleSettings();
+    expect(sample.pool_mode).toBe('transaction');
+    expect(sample).not.toHaveProperty('ignore_startup_parameters');
+    // PgBouncer's own query_timeout is a backstop: it must not cut statements UVIS lets run.
+    const queryTimeoutS = Number(sample.query_timeout ?? 0);
+    expect(queryTimeoutS === 0 || queryTimeoutS * 1000 > loadConfig({}).db.statementTimeoutMs).toBe(true);
+    const shown = Object.fromEntries((await bouncer.admin('SHOW CONFIG')).rows.map((r: { key: string; value: string }) => [r.key, r.value]));
+    expect(shown).toMatchObject({ pool_mode: 'transaction', ignore_startup_parameters: '', query_timeout: sample.query_timeout });
+  });
+
   it('is refused start-up parameters (options, statement_timeout): why the settings go with each transaction', async () => {
     for (const startup of [{ options: '-c jit=off' }, { statement_timeout: 1000 }]) {
       const client = new pg.Client({ connectionString: bouncer.urlFor(database.name), ...startup });
