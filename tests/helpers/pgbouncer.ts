@@ -6,7 +6,7 @@
  * files' own databases route through it too; trust authentication; pools sized for a shared server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -93,15 +93,21 @@ export async function startPgBouncer({ serverUrl, poolSize = 20, maxServerConnec
     { mode: 0o644 },
   );
   const asRoot = process.getuid?.() === 0;
-  const child: ChildProcess = spawn('pgbouncer', [...(asRoot ? ['-u', 'postgres'] : []), join(dir, 'pgbouncer.ini')], {
+  // Debian installs it in /usr/sbin, which a non-root PATH leaves out.
+  const binary = existsSync('/usr/sbin/pgbouncer') ? '/usr/sbin/pgbouncer' : 'pgbouncer';
+  const child: ChildProcess = spawn(binary, [...(asRoot ? ['-u', 'postgres'] : []), join(dir, 'pgbouncer.ini')], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-200_000)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const missing = new Promise<never>((_, reject) =>
+    child.once('error', (err) => reject(new Error(`cannot start pgbouncer (apt-get install pgbouncer): ${err.message}`))),
+  );
   try {
     await Promise.race([
       waitFor(() => portAnswers('127.0.0.1', listenPort, 200), { timeoutMs: 10_000, what: `pgbouncer on ${listenPort}` }),
+      missing,
       exited.then(() => {
         throw new Error(`pgbouncer exited: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
       }),
