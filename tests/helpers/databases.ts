@@ -31,8 +31,9 @@ export function withAdminClient<T>(work: (client: pg.Client) => Promise<T>): Pro
 
 /**
  * When the run goes through PgBouncer: closes its server connections to a database (they stay open,
- * idle, after their clients leave), so a setting made with ALTER DATABASE applies to the next ones
- * and no backend of a stopped UVIS lingers. Nothing to do without PgBouncer.
+ * idle, after their clients leave), so that no backend of a stopped UVIS lingers. Only once nothing
+ * connects to it: PgBouncer 1.18 stalls a pool told to RECONNECT while its first server connection
+ * logs in, for server_login_retry (15 s). Nothing to do without PgBouncer.
  */
 export async function closePooledConnections(name: string): Promise<void> {
   const admin = process.env.UVIS_TEST_PGBOUNCER_ADMIN_URL;
