@@ -30,10 +30,10 @@ async function withDb<T>(config: Config, work: (db: Db) => Promise<T>): Promise<
 }
 
 async function prepareDevelopment(config: Config): Promise<void> {
-  await ensurePostgres(config.databaseUrl);
+  await ensurePostgres(config.databaseDirectUrl);
   // A cluster is the operator's own; only a single local Redis is started for a newcomer.
   if (!config.redisClusterNodes) await ensureRedis(config.redisUrl);
-  await ensureDatabase(config.databaseUrl);
+  await ensureDatabase(config.databaseDirectUrl);
   await withDb(config, async (db) => {
     await migrateLatest(db);
     if (config.demoData) await loadDemoData(db);
@@ -42,7 +42,7 @@ async function prepareDevelopment(config: Config): Promise<void> {
 
 async function run(command: Command, config: Config): Promise<void> {
   if (command === 'migrate') {
-    if (!config.isProduction) await ensureDatabase(config.databaseUrl);
+    if (!config.isProduction) await ensureDatabase(config.databaseDirectUrl);
     const applied = await withDb(config, migrateLatest);
     process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
     return;

@@ -20,6 +20,7 @@ import { INCOMING_UPLOADS } from './proof-storage.js';
 
 export interface BackupContext {
   db: Db;
+  /** The database reached directly (DATABASE_DIRECT_URL): pg_dump and its snapshot need sessions of their own. */
   databaseUrl: string;
   config: BackupConfig;
   storages: BackupStorage[];

@@ -1,5 +1,18 @@
-/** The knex instance: one pool per process, sized in configuration. */
+/**
+ * The knex instance: one pool per process, sized in configuration.
+ *
+ * No session state: DATABASE_URL may point at PgBouncer in transaction mode, which hands each
+ * transaction whichever server connection is free. So nothing is set per connection (start-up
+ * parameters, SET, advisory locks, prepared statements by name); the settings UVIS relies on are
+ * set per transaction instead (`set local`), by the transaction itself:
+ * - every knex transaction begins with them, in the same round trip as its BEGIN;
+ * - every statement outside one runs in a transaction of its own that begins with them, its
+ *   BEGIN, the statement and its COMMIT written at once (node-postgres' pipeline mode), so it
+ *   still costs one round trip.
+ */
 import knexFactory, { type Knex } from 'knex';
+import ClientPg, { type KnexQuery, type PgConnection } from 'knex/lib/dialects/postgres/index.js';
+import TransactionPg from 'knex/lib/dialects/postgres/execution/pg-transaction.js';
 import pg from 'pg';
 
 export type Db = Knex;
@@ -24,6 +37,66 @@ export interface DbOptions {
   log?: DbLogger;
 }
 
+/**
+ * What every transaction sets first.
+ * - statement_timeout: a statement running longer is cancelled (a stuck query must not hold a
+ *   connection, and a request waiting on it, forever).
+ * - jit off: UVIS runs short statements whose row estimates grow with the tables until they cross
+ *   jit_above_cost; compiling the geofence window read's plan took 700 ms of an 8 ms query on the
+ *   benchmark (and ~30 ms per GPS batch). JIT pays off only for long analytic scans, which UVIS
+ *   does not run.
+ */
+export function transactionSettings(statementTimeoutMs: number): string {
+  if (!Number.isSafeInteger(statementTimeoutMs) || statementTimeoutMs < 0)
+    throw new Error(`statement timeout must be whole milliseconds, got ${statementTimeoutMs}`);
+  return `set local statement_timeout = ${statementTimeoutMs}; set local jit = off;`;
+}
+
+/**
+ * Statements PostgreSQL refuses inside a transaction block (VACUUM, CREATE INDEX CONCURRENTLY and
+ * the like, from migrations and maintenance): they run as they are, without the settings.
+ */
+const OUTSIDE_TRANSACTIONS =
+  /^\s*(vacuum|cluster|create\s+database|drop\s+database|alter\s+system|create\s+tablespace|drop\s+tablespace|reindex\s+(system|database))\b|\bconcurrently\b/i;
+
+export function mustRunOutsideTransaction(sql: string): boolean {
+  return OUTSIDE_TRANSACTIONS.test(sql);
+}
+
+/** knex's PostgreSQL client whose transactions, explicit or of one statement, carry `settings`. */
+function clientWithSettings(settings: string): typeof ClientPg {
+  class TransactionWithSettings extends TransactionPg {
+    // knex's own BEGIN (with its isolation level and read-only mode), the settings in the same message.
+    override begin(connection: unknown): Promise<unknown> {
+      const mode = [this.isolationLevel ? `isolation level ${this.isolationLevel}` : '', this.readOnly ? 'read only' : ''].join(' ').trim();
+      return this.query(connection, `begin${mode ? ` transaction ${mode}` : ''}; ${settings}`);
+    }
+  }
+
+  return class ClientWithSettings extends ClientPg {
+    override transaction(...args: unknown[]): Knex.Transaction {
+      return new TransactionWithSettings(this, ...args) as unknown as Knex.Transaction;
+    }
+
+    override async _query(connection: PgConnection, obj: KnexQuery): Promise<KnexQuery> {
+      // Inside a transaction (knex marks its connection), the transaction's BEGIN set them already.
+      if (connection.__knexTxId !== undefined || !obj.sql || mustRunOutsideTransaction(obj.sql)) return super._query(connection, obj);
+      // All three are written before any answer arrives; a failed statement turns the COMMIT into a
+      // rollback. Every promise is awaited, so none is left to reject unhandled.
+      const [begun, ran, committed] = await Promise.allSettled([
+        connection.query(`begin; ${settings}`),
+        super._query(connection, obj),
+        connection.query('commit'),
+      ]);
+      if (begun.status === 'rejected') throw begun.reason;
+      if (ran.status === 'rejected') throw ran.reason;
+      // A COMMIT can fail on its own (a deferred constraint, a serialization failure).
+      if (committed.status === 'rejected') throw committed.reason;
+      return ran.value;
+    }
+  };
+}
+
 export function createDb({ url, poolMin, poolMax, statementTimeoutMs, applicationName = 'uvis', log }: DbOptions): Db {
   return knexFactory({
     log: log && {
@@ -32,18 +105,17 @@ export function createDb({ url, poolMin, poolMax, statementTimeoutMs, applicatio
       deprecate: (message: unknown) => log.warn({ knex: String(message) }, 'database deprecation'),
       debug: () => {},
     },
-    client: 'pg',
+    client: clientWithSettings(transactionSettings(statementTimeoutMs)),
     connection: {
       connectionString: url,
+      // PgBouncer passes application_name on to the server connection it lends (a tracked parameter).
       application_name: applicationName,
-      statement_timeout: statementTimeoutMs,
-      // No JIT: UVIS runs short statements whose row estimates grow with the tables until they
-      // cross jit_above_cost; compiling the geofence window read's plan took 700 ms of an 8 ms
-      // query on the benchmark. JIT pays off only for long analytic scans, which UVIS does not run.
-      options: '-c jit=off',
+      // Queries are written without waiting for the previous answer (see _query above).
+      pipeline: true,
       // A database that does not answer must turn into a quick 503, not a hung request.
       connectionTimeoutMillis: 3000,
-    },
+      // node-postgres knows `pipeline` (8.19+); knex's typings do not list it yet.
+    } as Knex.PgConnectionConfig,
     pool: { min: poolMin, max: poolMax, idleTimeoutMillis: 30_000 },
     acquireConnectionTimeout: 5000,
   });

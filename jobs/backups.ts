@@ -45,7 +45,7 @@ export const backupsQueue = defineQueue({
     // Made on first use: most processes never run a backup job.
     const ctx = lazy(async (): Promise<BackupContext> => ({
       db,
-      databaseUrl: config.databaseUrl,
+      databaseUrl: config.databaseDirectUrl,
       config: config.backup,
       storages: await createStorages(config.backup),
       log: log.child({ component: 'backups' }),
@@ -88,7 +88,7 @@ export async function sweepBackupLeftovers(deps: Pick<WorkerDeps, 'db' | 'config
     };
     return await sweepLeftovers({
       db: deps.db,
-      databaseUrl: config.databaseUrl,
+      databaseUrl: config.databaseDirectUrl,
       backupDir: config.backup.dir,
       jobState,
       log: deps.log.child({ component: 'backup-sweep' }),

@@ -55,6 +55,14 @@ const EnvSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL')
     .default('postgres://postgres@127.0.0.1:5432/uvis'),
+  // The same database without a pooler in between, for what needs a session of its own: pg_dump
+  // and pg_restore (they SET search_path and timeouts for their session, which PgBouncer in
+  // transaction mode would leave on a server connection other clients then get) and the backups'
+  // scratch databases. Unset: DATABASE_URL (no PgBouncer in front).
+  DATABASE_DIRECT_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL')
+    .optional(),
   DB_POOL_MIN: int(0, 100).default(0),
   DB_POOL_MAX: int(1, 500).default(20),
   DB_STATEMENT_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
@@ -260,6 +268,8 @@ export interface Config {
   http: { headersTimeoutMs: number; requestTimeoutMs: number; uploadTimeoutMs: number };
   trustProxy: string;
   databaseUrl: string;
+  /** DATABASE_URL without PgBouncer: pg_dump, pg_restore and the backups' scratch databases. */
+  databaseDirectUrl: string;
   db: { poolMin: number; poolMax: number; statementTimeoutMs: number };
   redisUrl: string;
   redisPrefix: string;
@@ -431,6 +441,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     http: { headersTimeoutMs: e.HEADERS_TIMEOUT_MS, requestTimeoutMs: e.REQUEST_TIMEOUT_MS, uploadTimeoutMs: e.UPLOAD_TIMEOUT_MS },
     trustProxy: e.TRUST_PROXY,
     databaseUrl: e.DATABASE_URL,
+    databaseDirectUrl: e.DATABASE_DIRECT_URL ?? e.DATABASE_URL,
     db: { poolMin: e.DB_POOL_MIN, poolMax: e.DB_POOL_MAX, statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS },
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,

@@ -96,8 +96,9 @@ async function main(argv: string[]): Promise<string> {
 
   const config = loadConfig();
   // Checked with the other arguments, before anything is read or fetched.
-  const target = targetUrl(config.databaseUrl, values.database);
-  const db = createDb({ url: config.databaseUrl, poolMin: 0, poolMax: 2, statementTimeoutMs: 60_000, applicationName: 'uvis-restore' });
+  // pg_restore and the database it may create need a session of their own: not through PgBouncer.
+  const target = targetUrl(config.databaseDirectUrl, values.database);
+  const db = createDb({ url: config.databaseDirectUrl, poolMin: 0, poolMax: 2, statementTimeoutMs: 60_000, applicationName: 'uvis-restore' });
   try {
     const backup = which === 'latest' ? await latestGoodBackup(db) : await getBackup(db, which);
     if (!backup) throw new RestoreError(which === 'latest' ? 'there is no successful backup to restore' : `no backup with id ${which}`, 2);
@@ -107,13 +108,13 @@ async function main(argv: string[]): Promise<string> {
 
     const storages = await createStorages(config.backup);
     // Checksums first: a damaged backup is refused before anything is touched.
-    const dump = await fetchVerified(storages, backup, { owner: ownerTag(config.databaseUrl) }).catch((err: unknown) => {
+    const dump = await fetchVerified(storages, backup, { owner: ownerTag(config.databaseDirectUrl) }).catch((err: unknown) => {
       if (err instanceof DamagedBackupError) throw new RestoreError(`${err.message}; nothing was changed`, 3);
       if (err instanceof BackupNotFoundError) throw new RestoreError(`${err.message}; nothing was changed`, 2);
       throw err;
     });
     const files = values.files
-      ? await fetchVerified(storages, backup, { artifact: 'files', owner: ownerTag(config.databaseUrl) }).catch(async (err: unknown) => {
+      ? await fetchVerified(storages, backup, { artifact: 'files', owner: ownerTag(config.databaseDirectUrl) }).catch(async (err: unknown) => {
           await dump.cleanup();
           throw err instanceof DamagedBackupError ? new RestoreError(`${err.message}; nothing was changed`, 3) : err;
         })

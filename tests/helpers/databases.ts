@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { createDb, type Db } from '../../db/knex.js';
-import { createDatabase, databaseUrl, dropDatabase, withAdminConnection } from '../../db/ensure-database.js';
+import { createDatabase, databaseUrl, dropDatabase, isSafeDatabaseName, withAdminConnection } from '../../db/ensure-database.js';
 
 /** A fresh template name per test run, so two runs on one machine never trip over each other. */
 export function newTemplateName(): string {
@@ -12,12 +12,21 @@ export function newTemplateName(): string {
 
 /**
  * Where the test services are: DATABASE_URL / REDIS_URL when set, else the local defaults.
+ * directDatabaseUrl (UVIS_TEST_DIRECT_DATABASE_URL, else DATABASE_URL) reaches PostgreSQL itself: it differs
+ * when the run goes through PgBouncer (UVIS_TEST_PGBOUNCER=1, tests/helpers/global-setup.ts).
  * REDIS_CLUSTER_NODES (set by tests/helpers/cluster-setup.ts for `npm run test:cluster`) puts
  * every Redis user of the run, the tests' own connections included, on a Redis Cluster.
  */
-export function baseUrls(): { databaseUrl: string; redisUrl: string; redisClusterNodes: { host: string; port: number }[] | undefined } {
+export function baseUrls(): {
+  databaseUrl: string;
+  directDatabaseUrl: string;
+  redisUrl: string;
+  redisClusterNodes: { host: string; port: number }[] | undefined;
+} {
+  const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   return {
-    databaseUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    databaseUrl,
+    directDatabaseUrl: process.env.UVIS_TEST_DIRECT_DATABASE_URL ?? databaseUrl,
     redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     redisClusterNodes: process.env.REDIS_CLUSTER_NODES?.split(',').map((node) => {
       const [host, port] = node.split(':');
@@ -26,13 +35,36 @@ export function baseUrls(): { databaseUrl: string; redisUrl: string; redisCluste
   };
 }
 
+/** A connection to the server's maintenance database, past PgBouncer (CREATE and DROP DATABASE, settings). */
 export function withAdminClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  return withAdminConnection(baseUrls().databaseUrl, work);
+  return withAdminConnection(baseUrls().directDatabaseUrl, work);
+}
+
+/**
+ * When the run goes through PgBouncer: closes its server connections to a database (they stay open,
+ * idle, after their clients leave), so that no backend of a stopped UVIS lingers. Only once nothing
+ * connects to it: PgBouncer 1.18 stalls a pool told to RECONNECT while its first server connection
+ * logs in, for server_login_retry (15 s). Nothing to do without PgBouncer.
+ */
+export async function closePooledConnections(name: string): Promise<void> {
+  const admin = process.env.UVIS_TEST_PGBOUNCER_ADMIN_URL;
+  if (!admin) return;
+  if (!isSafeDatabaseName(name)) throw new Error(`refusing unusual database name "${name}"`);
+  const client = new pg.Client({ connectionString: admin });
+  await client.connect();
+  try {
+    await client.query(`RECONNECT ${name}`);
+  } finally {
+    await client.end();
+  }
 }
 
 export interface TestDatabase {
   name: string;
+  /** The way UVIS reaches it (through PgBouncer when the run goes through one). */
   url: string;
+  /** PostgreSQL itself: for what needs a session (pg_dump, ALTER DATABASE, pg_terminate_backend). */
+  directUrl: string;
   drop(): Promise<void>;
 }
 
@@ -43,6 +75,7 @@ export async function createTestDatabase(template: string | null = inject('templ
   return {
     name,
     url: databaseUrl(baseUrls().databaseUrl, name),
+    directUrl: databaseUrl(baseUrls().directDatabaseUrl, name),
     drop: () => withAdminClient((client) => dropDatabase(client, name)),
   };
 }

@@ -34,6 +34,7 @@ export function testConfig(database: TestDatabase, prefix: string, env: Record<s
   return loadConfig({
     NODE_ENV: 'test',
     DATABASE_URL: database.url,
+    DATABASE_DIRECT_URL: database.directUrl,
     REDIS_URL: baseUrls().redisUrl,
     ...(process.env.REDIS_CLUSTER_NODES ? { REDIS_CLUSTER_NODES: process.env.REDIS_CLUSTER_NODES } : {}),
     REDIS_PREFIX: prefix,

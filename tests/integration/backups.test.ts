@@ -69,6 +69,7 @@ async function restore(uvis: TestUvis, args: string[], env: Record<string, strin
         ...process.env,
         NODE_ENV: 'test',
         DATABASE_URL: uvis.database.url,
+        DATABASE_DIRECT_URL: uvis.database.directUrl,
         REDIS_URL: uvis.config.redisUrl,
         REDIS_PREFIX: uvis.config.redisPrefix,
         BACKUP_DIR: uvis.config.backup.dir,
@@ -181,7 +182,7 @@ describe('backup round trips', () => {
     // A webhook retry naming a delivery id that, after the restore, belongs to another row (or none).
     await queues.webhooks!.add('webhook.deliver', { deliveryId: 9_999_997, endpointId: endpoint.id }, { delay: 60_000 });
     // The same database, spelled differently (with or without the default port).
-    const spelled = new URL(uvis.database.url);
+    const spelled = new URL(uvis.database.directUrl);
     spelled.port = spelled.port ? '' : '5432';
     const restored = await restore(uvis, [backup.id, '--yes', '--database', spelled.toString()]);
     expect(restored.code, restored.stderr).toBe(0);

@@ -14,7 +14,7 @@ import { createLogger } from '../../lib/logger.js';
 import { createMetrics } from '../../lib/metrics.js';
 import { LocationWriter } from '../../jobs/location-writer.js';
 import { DEMO_DISPATCHER, waitFor } from '../helpers/api-client.js';
-import { withAdminClient } from '../helpers/databases.js';
+import { closePooledConnections, createTestDatabase, withAdminClient } from '../helpers/databases.js';
 import { createDriverAccount, createVehicle } from '../helpers/fixtures.js';
 import { deleteRedisPrefix, startTestUvis, type TestUvis } from '../helpers/uvis.js';
 
@@ -39,15 +39,18 @@ const sessionsWaitingOnLocks = (uvis: TestUvis) =>
  * count is read once every backend of the database is gone.
  */
 async function countDeadlocks(env: Record<string, string>, work: (uvis: TestUvis) => Promise<void>): Promise<number> {
-  const uvis = await startTestUvis({ role: 'all', env: { RATE_LIMITS: 'off', ...env } });
+  // Look for a deadlock after 100 ms instead of 1 s: the same cycles, broken (and counted) sooner.
+  // Set before anything connects, so every backend (pooled by PgBouncer or not) starts with it.
+  const database = await createTestDatabase();
+  await withAdminClient((client) => client.query(`alter database ${database.name} set deadlock_timeout = '100ms'`));
+  const uvis = await startTestUvis({ role: 'all', database, env: { RATE_LIMITS: 'off', ...env } });
   let stopped = false;
   try {
-    // Look for a deadlock after 100 ms instead of 1 s: the same cycles, broken (and counted) sooner.
-    await withAdminClient((client) => client.query(`alter database ${uvis.database.name} set deadlock_timeout = '100ms'`));
     const before = await deadlockCount(uvis.database.name);
     await work(uvis);
     await uvis.stop({ keepData: true });
     stopped = true;
+    await closePooledConnections(uvis.database.name);
     await waitFor(
       () =>
         withAdminClient(

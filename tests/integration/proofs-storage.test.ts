@@ -61,6 +61,7 @@ async function restore(uvis: TestUvis, args: string[], env: Record<string, strin
         ...process.env,
         NODE_ENV: 'test',
         DATABASE_URL: uvis.database.url,
+        DATABASE_DIRECT_URL: uvis.database.directUrl,
         REDIS_URL: uvis.config.redisUrl,
         REDIS_PREFIX: uvis.config.redisPrefix,
         BACKUP_DIR: uvis.config.backup.dir,

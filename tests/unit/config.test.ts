@@ -46,6 +46,13 @@ describe('configuration', () => {
     expect(problemsOf({ REDIS_WAIT_REPLICAS: '-1' })).toEqual([expect.stringMatching(/^REDIS_WAIT_REPLICAS/)]);
   });
 
+  it('reaches the database directly at DATABASE_URL unless DATABASE_DIRECT_URL names another way (past PgBouncer)', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://uvis@db:5432/uvis' }).databaseDirectUrl).toBe('postgres://uvis@db:5432/uvis');
+    const behindPgBouncer = loadConfig({ DATABASE_URL: 'postgres://uvis@pgbouncer:6432/uvis', DATABASE_DIRECT_URL: 'postgres://uvis@db:5432/uvis' });
+    expect([behindPgBouncer.databaseUrl, behindPgBouncer.databaseDirectUrl]).toEqual(['postgres://uvis@pgbouncer:6432/uvis', 'postgres://uvis@db:5432/uvis']);
+    expect(problemsOf({ DATABASE_DIRECT_URL: 'db:5432/uvis' })).toEqual(['DATABASE_DIRECT_URL: expected a postgres:// URL']);
+  });
+
   it('reports every bad key together in one message', () => {
     let error: unknown;
     try {
