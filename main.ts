@@ -21,7 +21,7 @@ function fail(message: string): never {
 }
 
 async function withDb<T>(config: Config, work: (db: Db) => Promise<T>): Promise<T> {
-  const db = createDb({ url: config.databaseUrl, ...config.db, applicationName: 'uvis-cli' });
+  const db = createDb({ url: config.databaseDirectUrl, ...config.db, applicationName: 'uvis-cli' });
   try {
     return await work(db);
   } finally {

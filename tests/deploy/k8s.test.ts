@@ -360,6 +360,8 @@ describe('references between the objects', () => {
 describe('settings: keys of lib/config.ts, secrets by reference, a production configuration that starts', () => {
   const SECRET_KEYS = [
     'DATABASE_URL',
+    // PostgreSQL itself, past PgBouncer (DATABASE_URL): migrations and backups keep session state.
+    'DATABASE_DIRECT_URL',
     'REDIS_URL',
     'JWT_SECRET',
     'METRICS_TOKEN',
