@@ -166,8 +166,10 @@ describe("the README's quick start", () => {
     expect(readme).toMatch(/^npm ci && npm test\b/m);
     const scripts = JSON.parse(readFileSync(projectPath('package.json'), 'utf8')).scripts;
     expect(scripts.start).toMatch(/\btsx main\.ts all$/);
-    // `npm test` is this suite (it includes this file), so it is not run again from here.
-    expect(scripts.test).toBe('vitest run');
+    // `npm test` is this suite (it includes this file), then the Redis users' tests again on a
+    // Redis Cluster (vitest.cluster.config.ts), so it is not run again from here.
+    expect(scripts.test).toBe('vitest run && npm run test:cluster');
+    expect(scripts['test:cluster']).toBe('vitest run --config vitest.cluster.config.ts');
   });
 
   it('`npm start` serves on PORT, the README sign-in works against it, and it stops on SIGTERM', async () => {
