@@ -7,6 +7,7 @@
 import type { Job } from 'bullmq';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { queuePrefix, type QueueName } from '../../jobs/index.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDb } from '../../db/knex.js';
 import type { WorkerDeps } from '../../jobs/define.js';
@@ -40,7 +41,9 @@ describe('poison jobs', () => {
     );
     // An old or broken producer writes payloads the current code can never process.
     const connection = new Redis(baseUrls().redisUrl, { maxRetriesPerRequest: null });
-    const queues = Object.fromEntries(['locations', 'dispatches', 'orders'].map((n) => [n, new Queue(n, { connection, prefix: `{${prefix}}` })]));
+    const queues = Object.fromEntries(
+      ['locations', 'dispatches', 'orders'].map((n) => [n, new Queue(n, { connection, prefix: queuePrefix(prefix, n as QueueName) })]),
+    );
     cleanups.push(async () => {
       for (const q of Object.values(queues)) await q.close();
       connection.disconnect();

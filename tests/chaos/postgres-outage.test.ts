@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { queuePrefix } from '../../jobs/index.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -81,7 +82,10 @@ describe('PostgreSQL outage', () => {
     expect((await client.get('/api/v1/health/ready')).body.checks.database).toBe('down');
 
     // The worker's attempts fail and back off (exponential, from 500 ms).
-    const queue = new Queue('locations', { connection: new Redis(baseUrls().redisUrl, { maxRetriesPerRequest: null }), prefix: `{${prefix}}` });
+    const queue = new Queue('locations', {
+      connection: new Redis(baseUrls().redisUrl, { maxRetriesPerRequest: null }),
+      prefix: queuePrefix(prefix, 'locations'),
+    });
     cleanups.push(() => queue.close());
     const retried = await waitFor(
       async () => {

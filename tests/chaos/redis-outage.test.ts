@@ -5,6 +5,7 @@
  * committed in PostgreSQL during the outage reach their queues through the outbox.
  */
 import { Queue } from 'bullmq';
+import { queuePrefix } from '../../jobs/index.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDb } from '../../db/knex.js';
 import { ApiClient, DEMO_DISPATCHER, waitFor } from '../helpers/api-client.js';
@@ -99,7 +100,7 @@ describe('Redis outage', () => {
     await waitFor(async () => (await storedPoints(db, ids)).rows >= acknowledged, { timeoutMs: 30_000, what: 'the point accepted after recovery' });
     // ... and for the locations queue to be idle, so nothing else is still on its way
     // (the 503s of the outage must not have queued anything).
-    const queue = new Queue('locations', { connection: { host: '127.0.0.1', port: redis.port }, prefix: `{${env.REDIS_PREFIX}}` });
+    const queue = new Queue('locations', { connection: { host: '127.0.0.1', port: redis.port }, prefix: queuePrefix(env.REDIS_PREFIX, 'locations') });
     cleanups.push(() => queue.close());
     await waitFor(
       async () => {
