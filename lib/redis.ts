@@ -41,9 +41,9 @@ export function createRedis(target: RedisTarget, kind: RedisKind, { commandTimeo
       ? { maxRetriesPerRequest: 1, commandTimeout: commandTimeoutMs }
       : // BullMQ workers require maxRetriesPerRequest: null so blocking commands survive reconnects.
         { maxRetriesPerRequest: null };
-  const enableOfflineQueue = kind === 'worker';
-  const redis = target.redisClusterNodes ? createCluster(target.redisClusterNodes, kind, retryStrategy, perRequest, name) : undefined;
-  const client = redis ?? new Redis(target.redisUrl, { connectionName: name, connectTimeout: 2000, retryStrategy, enableOfflineQueue, ...perRequest });
+  const client = target.redisClusterNodes
+    ? createCluster(target.redisClusterNodes, kind, retryStrategy, perRequest, name)
+    : new Redis(target.redisUrl, { connectionName: name, connectTimeout: 2000, retryStrategy, enableOfflineQueue: kind === 'worker', ...perRequest });
   // Without a listener ioredis prints every reconnect failure to stderr; readiness reports it instead.
   client.on('error', () => {});
   return client;
@@ -100,16 +100,21 @@ export async function loadScriptEverywhere(redis: RedisClient, script: string): 
   return shas[0]!;
 }
 
+/** PING on every master (the one Redis, or each master of the cluster); throws when there is none to ask. */
+export async function pingMasters(redis: RedisClient): Promise<void> {
+  const nodes = masters(redis);
+  if (nodes.length === 0) throw new Error('no Redis master to ask');
+  await Promise.all(nodes.map((node) => node.ping()));
+}
+
 /**
  * The cluster's own view (CLUSTER INFO on a master): cluster_state ok means every slot has a
- * master. Readiness reports it; a single Redis is always 'ok' here.
+ * master. Readiness reports it for a cluster.
  */
-export async function clusterState(redis: RedisClient): Promise<'ok' | 'fail' | 'no master'> {
-  if (!isCluster(redis)) return 'ok';
-  const node = masters(redis)[0];
-  if (!node) return 'no master';
-  const info = String(await node.cluster('INFO'));
-  return /cluster_state:ok/.test(info) ? 'ok' : 'fail';
+export async function clusterState(redis: Cluster): Promise<'ok' | 'fail'> {
+  const [node] = masters(redis);
+  if (!node) return 'fail';
+  return /cluster_state:ok/.test(String(await node.cluster('INFO'))) ? 'ok' : 'fail';
 }
 
 /** True when a single-node connection (REDIS_URL) reached a node of a Redis Cluster: a misconfiguration. */

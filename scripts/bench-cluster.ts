@@ -48,14 +48,8 @@ const round3 = (x: number) => Math.round(x * 1000) / 1000;
 const batchOf = (n: number) =>
   JSON.stringify({ points: Array.from({ length: 100 }, (_, i) => ({ latitude: 37.5 + i / 1e4, longitude: 127 + i / 1e4, point_id: `${n}-${i}` })) });
 
-async function countPoints(url: string): Promise<number> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query('select count(*)::int as n from vehicle_locations')).rows[0].n;
-  } finally {
-    await client.end();
-  }
+async function countPoints(client: pg.Client): Promise<number> {
+  return (await client.query('select count(*)::int as n from vehicle_locations')).rows[0].n;
 }
 
 /** Posts `points` points in batches of 100 from all drivers, 50 at a time; every post must be accepted. */
@@ -103,10 +97,11 @@ async function main() {
     const tokens: string[] = [];
     for (let i = 0; i < emails.length; i += 10) tokens.push(...(await Promise.all(emails.slice(i, i + 10).map((e) => login(apiUrl, e, BENCH_PASSWORD)))));
 
-    // 1. Storage throughput by worker count.
-    const connection = createRedis({ redisUrl: '', redisClusterNodes: cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })) }, 'worker', {
-      commandTimeoutMs: 5000,
-    });
+    // 1. Storage throughput by worker count (one connection to read the count, polled every 100 ms).
+    const target = { redisUrl: '', redisClusterNodes: cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })) };
+    const connection = createRedis(target, 'worker', { commandTimeoutMs: 5000 });
+    const counter = new pg.Client({ connectionString: url });
+    await counter.connect();
     const locations = new Queue('locations', { connection, prefix: queuePrefix(PREFIX, 'locations') });
     const storage: { workers: number; points: number; seconds: number; pointsPerSecond: number }[] = [];
     let workerPort = 9501;
@@ -114,12 +109,12 @@ async function main() {
       const started: Child[] = [];
       for (let w = 0; w < workers; w++) started.push(await start('worker', workerPort++, { WORKER_QUEUES: 'locations' }));
       await locations.pause();
-      const before = await countPoints(url);
+      const before = await countPoints(counter);
       console.log(`${workers} worker(s): queueing ${POINTS} points with the queue paused`);
       await fill(apiUrl, tokens, POINTS, round);
       const t0 = Date.now();
       await locations.resume();
-      while ((await countPoints(url)) < before + POINTS) await new Promise((r) => setTimeout(r, 100));
+      while ((await countPoints(counter)) < before + POINTS) await new Promise((r) => setTimeout(r, 100));
       const seconds = (Date.now() - t0) / 1000;
       storage.push({ workers, points: POINTS, seconds: Number(seconds.toFixed(2)), pointsPerSecond: Math.round(POINTS / seconds) });
       console.log(`  stored in ${seconds.toFixed(2)} s: ${Math.round(POINTS / seconds)} points/s`);
@@ -128,9 +123,8 @@ async function main() {
     }
 
     // 3. Enqueue latency through JobProducer, the wait off and on; the queue paused, then emptied.
-    const client = createRedis({ redisUrl: '', redisClusterNodes: cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })) }, 'client', {
-      commandTimeoutMs: 5000,
-    });
+    await counter.end();
+    const client = createRedis(target, 'client', { commandTimeoutMs: 5000 });
     await waitForRedis(client, 10_000);
     const queues = createQueues(client, PREFIX);
     await locations.pause();

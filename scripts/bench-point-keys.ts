@@ -10,12 +10,12 @@
  * then 40 keyed by job, alternating so that the machine's drift hits both. Prints µs per point
  * for each round and the median of each kind.
  */
-import { createDatabase, databaseUrl, dropDatabase, withAdminConnection } from '../db/ensure-database.js';
+import { dropDatabase, withAdminConnection } from '../db/ensure-database.js';
 import { createDb } from '../db/knex.js';
 import { insertPoints, type PointRow } from '../db/locations.js';
-import { migrateLatest } from '../db/migrate.js';
 import { ensureMonthPartitions, listPartitions, monthStart } from '../db/partitions.js';
 import { ensurePostgres } from '../lib/local-services.js';
+import { freshDatabase } from './bench/fixtures.js';
 
 const MONTHS = Number(process.env.BENCH_POINT_KEYS_MONTHS ?? 6);
 const PER_MONTH = Number(process.env.BENCH_POINT_KEYS_PER_MONTH ?? 200_000);
@@ -29,13 +29,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function main(): Promise<void> {
   await ensurePostgres(BASE_DB);
-  await withAdminConnection(BASE_DB, async (client) => {
-    await dropDatabase(client, SCRATCH);
-    await createDatabase(client, SCRATCH);
-  });
-  const db = createDb({ url: databaseUrl(BASE_DB, SCRATCH), poolMin: 0, poolMax: 2, statementTimeoutMs: 3_600_000 });
+  const db = createDb({ url: await freshDatabase(BASE_DB, SCRATCH, { demoData: false }), poolMin: 0, poolMax: 2, statementTimeoutMs: 3_600_000 });
   try {
-    await migrateLatest(db);
     await db.raw(`insert into drivers (name) select 'bench ' || i from generate_series(1, 100) i`);
     const first = monthStart(new Date(), -MONTHS);
     await ensureMonthPartitions(db, 'vehicle_locations', first, MONTHS);

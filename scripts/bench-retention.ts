@@ -15,12 +15,12 @@
  *
  * Options (environment): BENCH_RETENTION_POINTS=10000000, DATABASE_URL (server to use).
  */
-import { createDatabase, databaseUrl, dropDatabase, withAdminConnection } from '../db/ensure-database.js';
+import { dropDatabase, withAdminConnection } from '../db/ensure-database.js';
 import { createDb, type Db } from '../db/knex.js';
-import { migrateLatest } from '../db/migrate.js';
 import { dropPartitionsBefore, ensureMonthPartitions, listPartitions, monthStart } from '../db/partitions.js';
 import { deleteRecordedBefore } from '../db/retention.js';
 import { ensurePostgres } from '../lib/local-services.js';
+import { freshDatabase } from './bench/fixtures.js';
 
 const POINTS = Number(process.env.BENCH_RETENTION_POINTS ?? 10_000_000);
 const DAYS = 60;
@@ -73,13 +73,8 @@ async function measure(db: Db, table: string, label: string, retain: () => Promi
 
 async function main(): Promise<void> {
   await ensurePostgres(BASE_DB);
-  await withAdminConnection(BASE_DB, async (client) => {
-    await dropDatabase(client, SCRATCH);
-    await createDatabase(client, SCRATCH);
-  });
-  const db = createDb({ url: databaseUrl(BASE_DB, SCRATCH), poolMin: 0, poolMax: 2, statementTimeoutMs: 3_600_000 });
+  const db = createDb({ url: await freshDatabase(BASE_DB, SCRATCH, { demoData: false }), poolMin: 0, poolMax: 2, statementTimeoutMs: 3_600_000 });
   try {
-    await migrateLatest(db);
     await db.raw(`insert into drivers (name) select 'bench ' || i from generate_series(1, 100) i`);
     const start = monthStart(new Date(Date.now() - 100 * DAY));
     const cutoff = monthStart(start, 1);

@@ -21,7 +21,8 @@ export const BENCH_ORDER = {
   weight_kg: 100,
 } as const;
 
-export async function freshDatabase(baseUrl: string, name: string): Promise<string> {
+/** A new database `name` (dropped first if it exists), migrated, with the demo data unless `demoData` is false. Returns its URL. */
+export async function freshDatabase(baseUrl: string, name: string, { demoData = true } = {}): Promise<string> {
   await withAdminConnection(baseUrl, async (client) => {
     await dropDatabase(client, name);
     await createDatabase(client, name);
@@ -30,7 +31,7 @@ export async function freshDatabase(baseUrl: string, name: string): Promise<stri
   const db = createDb({ url, poolMin: 0, poolMax: 2, statementTimeoutMs: 120_000 });
   try {
     await migrateLatest(db);
-    await loadDemoData(db);
+    if (demoData) await loadDemoData(db);
   } finally {
     await db.destroy();
   }

@@ -4,7 +4,7 @@
  * bounded, and the backlog drains afterwards with every accepted point stored.
  */
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDb } from '../../db/knex.js';
 import { ApiClient, waitFor } from '../helpers/api-client.js';
 import { driverTokens, report, storedPoints } from '../helpers/chaos.js';
@@ -12,11 +12,10 @@ import { createTestDatabase } from '../helpers/databases.js';
 import { startPrivateRedis } from '../helpers/private-redis.js';
 import { startUvisProcess } from '../helpers/uvis-process.js';
 import { newPrefix } from '../helpers/uvis.js';
+import { useScratch } from '../helpers/scratch.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
-});
+// Stopped and removed after the file, in reverse order, a failing cleanup not stopping the others.
+const { cleanups } = useScratch();
 
 const NORMAL_PER_SECOND = 1;
 const BURST_SECONDS = 8;

@@ -8,7 +8,7 @@ import type { Job } from 'bullmq';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { queuePrefix, type QueueName } from '../../jobs/index.js';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDb } from '../../db/knex.js';
 import type { WorkerDeps } from '../../jobs/define.js';
 import { queueDefinition } from '../../jobs/index.js';
@@ -18,11 +18,10 @@ import { baseUrls, createTestDatabase } from '../helpers/databases.js';
 import { databaseFingerprint } from '../helpers/snapshot.js';
 import { startUvisProcess } from '../helpers/uvis-process.js';
 import { deleteRedisPrefix, newPrefix, startTestUvis } from '../helpers/uvis.js';
+import { useScratch } from '../helpers/scratch.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
-});
+// Stopped and removed after the file, in reverse order, a failing cleanup not stopping the others.
+const { cleanups } = useScratch();
 
 describe('poison jobs', () => {
   it('fail at once with their reason, and the queue keeps flowing', async () => {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { queuePrefix } from '../../jobs/index.js';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadDemoData } from '../../db/demo-data.js';
@@ -21,11 +21,10 @@ import { baseUrls } from '../helpers/databases.js';
 import { freePort } from '../helpers/private-redis.js';
 import { startUvisProcess } from '../helpers/uvis-process.js';
 import { deleteRedisPrefix, newPrefix } from '../helpers/uvis.js';
+import { useScratch } from '../helpers/scratch.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
-});
+// Stopped and removed after the file, in reverse order, a failing cleanup not stopping the others.
+const { cleanups } = useScratch();
 
 describe('PostgreSQL outage', () => {
   it('jobs retry until the database is back; the API answers 503 meanwhile and recovers on its own', async () => {

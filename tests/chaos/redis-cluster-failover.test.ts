@@ -8,7 +8,7 @@
  * Idempotency-Key and body until it is answered 202.
  */
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDb } from '../../db/knex.js';
 import { ApiClient, waitFor } from '../helpers/api-client.js';
 import { driverTokens, report, storedPoints } from '../helpers/chaos.js';
@@ -17,11 +17,10 @@ import { startRedisCluster } from '../helpers/redis-cluster.js';
 import { startUvisProcess } from '../helpers/uvis-process.js';
 import { createDriverAccount } from '../helpers/fixtures.js';
 import { newPrefix, startTestUvis } from '../helpers/uvis.js';
+import { useScratch } from '../helpers/scratch.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
-});
+// Stopped and removed after the file, in reverse order, a failing cleanup not stopping the others.
+const { cleanups } = useScratch();
 
 const BATCHES_PER_DRIVER = 40;
 const POINTS_PER_BATCH = 20;

@@ -6,7 +6,7 @@
  */
 import { Queue } from 'bullmq';
 import { queuePrefix } from '../../jobs/index.js';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDb } from '../../db/knex.js';
 import { ApiClient, DEMO_DISPATCHER, waitFor } from '../helpers/api-client.js';
 import { countRows, driverTokens, report, storedPoints } from '../helpers/chaos.js';
@@ -14,11 +14,10 @@ import { createTestDatabase } from '../helpers/databases.js';
 import { startPrivateRedis } from '../helpers/private-redis.js';
 import { startUvisProcess } from '../helpers/uvis-process.js';
 import { newPrefix } from '../helpers/uvis.js';
+import { useScratch } from '../helpers/scratch.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
-});
+// Stopped and removed after the file, in reverse order, a failing cleanup not stopping the others.
+const { cleanups } = useScratch();
 
 describe('Redis outage', () => {
   it('answers 503 quickly while Redis is away and loses nothing acknowledged or committed', async () => {

@@ -5,7 +5,7 @@
  * visible effect.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDb } from '../../db/knex.js';
 import { ApiClient, waitFor } from '../helpers/api-client.js';
 import { driverTokens, report, storedPoints } from '../helpers/chaos.js';
@@ -14,11 +14,10 @@ import { startLoadBalancer } from '../helpers/load-balancer.js';
 import { freePort } from '../helpers/private-redis.js';
 import { startUvisProcess, type UvisProcess } from '../helpers/uvis-process.js';
 import { deleteRedisPrefix, newPrefix } from '../helpers/uvis.js';
+import { useScratch } from '../helpers/scratch.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
-});
+// Stopped and removed after the file, in reverse order, a failing cleanup not stopping the others.
+const { cleanups } = useScratch();
 
 describe('rolling restart', () => {
   it('restarts every API and worker process under load with no failed request and nothing lost', async () => {

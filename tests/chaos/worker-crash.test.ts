@@ -3,18 +3,17 @@
  * and dispatch events; another worker finishes them. Every accepted point and every
  * event is stored exactly once.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDb } from '../../db/knex.js';
 import { ApiClient, waitFor } from '../helpers/api-client.js';
 import { countRows, driverTokens, report, storedPoints } from '../helpers/chaos.js';
 import { createTestDatabase } from '../helpers/databases.js';
 import { startUvisProcess, type UvisProcess } from '../helpers/uvis-process.js';
 import { deleteRedisPrefix, newPrefix } from '../helpers/uvis.js';
+import { useScratch } from '../helpers/scratch.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
-});
+// Stopped and removed after the file, in reverse order, a failing cleanup not stopping the others.
+const { cleanups } = useScratch();
 
 describe('worker killed mid-processing', () => {
   it('another worker finishes its jobs; points and events are stored exactly once', async () => {

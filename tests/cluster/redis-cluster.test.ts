@@ -27,6 +27,15 @@ beforeAll(async () => {
   if (!isCluster(client)) throw new Error('testRedis() is not a cluster client');
   redis = client;
   await waitFor(async () => (redis.status === 'ready' ? true : undefined), { what: 'the cluster connection' });
+  // The slot map this client read may come from a node whose view of a just-created cluster is still
+  // converging: wait until it names a master for every slot, three masters in all (a few ms).
+  await waitFor(
+    async () => {
+      if (redis.slots.length !== 16_384 || redis.slots.some((nodes) => !nodes?.[0])) return undefined;
+      return new Set(redis.slots.map((nodes) => nodes[0])).size === 3 ? true : undefined;
+    },
+    { what: 'a complete slot map' },
+  );
 });
 afterAll(async () => {
   await uvis?.stop();
