@@ -6,7 +6,6 @@ import { authenticate, authorize } from './middleware/authenticate.js';
 import { authenticateShipperKey, authenticateVehicleKey } from './middleware/api-key.js';
 import { bodyParser } from './middleware/body.js';
 import { errorHandler, notFound } from './middleware/error-handler.js';
-import { httpMetrics } from './middleware/http-metrics.js';
 import { LoginGuard } from './middleware/login-guard.js';
 import { RateLimits } from './middleware/rate-limit.js';
 import { receiveDeadline } from './middleware/receive-deadline.js';
@@ -51,8 +50,7 @@ export function buildApp(deps: AppDeps, pages: PageMount[] = []): Express {
     if (deps.lifecycle.draining) res.setHeader('Connection', 'close');
     next();
   });
-  app.use(requestLogging(log));
-  app.use(httpMetrics(metrics));
+  app.use(requestLogging(log, metrics));
   app.use(securityHeaders());
 
   const limits = new RateLimits(deps.redis, config.redisPrefix, config.rateLimits, log);

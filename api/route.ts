@@ -171,7 +171,10 @@ export function mountRoutes(router: Router, routes: RouteSpec[], deps: AppDeps, 
         principal: res.locals.principal as Principal,
         vehicleKey: res.locals.vehicleKey as VehicleKey,
         shipper: res.locals.shipper as ShipperKey | undefined,
-        log: req.log,
+        // Read only by handlers that log: the child logger is made on first use (request-logging.ts).
+        get log() {
+          return req.log;
+        },
         deps,
       });
       if (!result) return;

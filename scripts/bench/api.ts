@@ -13,14 +13,23 @@ export interface BenchApi {
   tokens: string[];
 }
 
-export async function startBenchApi(o: { baseDb: string; redis: string; database: string; prefix: string; port: number; drivers: number }): Promise<BenchApi> {
+export async function startBenchApi(o: {
+  baseDb: string;
+  redis: string;
+  database: string;
+  prefix: string;
+  port: number;
+  drivers: number;
+  /** Node options for the API process (e.g. --cpu-prof). */
+  nodeOptions?: string[];
+}): Promise<BenchApi> {
   ensureBuilt();
   await ensurePostgres(o.baseDb);
   await ensureRedis(o.redis);
   const url = await freshDatabase(o.baseDb, o.database);
   const emails = await createDrivers(url, o.drivers);
   await clearRedisPrefix(o.redis, o.prefix);
-  const api = spawnNode('dist/main.js', ['api'], { ...uvisEnv(url, o.redis, o.prefix), PORT: String(o.port), RATE_LIMITS: 'off' });
+  const api = spawnNode('dist/main.js', ['api'], { ...uvisEnv(url, o.redis, o.prefix), PORT: String(o.port), RATE_LIMITS: 'off' }, o.nodeOptions);
   const base = `http://127.0.0.1:${o.port}`;
   try {
     await waitForHttp(`${base}/api/v1/health`, 60_000, api);

@@ -13,10 +13,11 @@ export interface Child {
 /**
  * Runs a script: TypeScript through tsx, or a compiled .js from dist/ as production
  * does (the figures that matter come from the compiled build; see ensureBuilt).
+ * nodeOptions go before the script (e.g. --cpu-prof).
  */
-export function spawnNode(script: string, args: string[], env: Record<string, string>): Child {
+export function spawnNode(script: string, args: string[], env: Record<string, string>, nodeOptions: string[] = []): Child {
   const entry = script.endsWith('.ts') ? ['--import', 'tsx', projectPath(script)] : [projectPath(script)];
-  const child = spawn(process.execPath, [...entry, ...args], {
+  const child = spawn(process.execPath, [...nodeOptions, ...entry, ...args], {
     cwd: projectPath(),
     // Fewer glibc malloc arenas: the resident memory a production image gets (Dockerfile sets the same).
     env: { ...process.env, MALLOC_ARENA_MAX: '2', ...env },
