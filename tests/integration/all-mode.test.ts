@@ -101,7 +101,7 @@ describe('`main.ts all`: the API and the workers in two processes', () => {
       () => db.destroy(),
     );
     all = await startAll(database, prefix, 'main');
-  });
+  }, 90_000);
   afterAll(async () => {
     if (all?.uvis.child.exitCode === null) await all.uvis.stop();
   });
@@ -184,7 +184,7 @@ describe('`main.ts all`: the API and the workers in two processes', () => {
     expect(lines.filter((l) => l.role === 'worker' && l.msg === 'already shutting down')).toHaveLength(2);
     expect(lines.find((l) => l.role === 'all' && l.msg === 'the api and worker processes have stopped')).toMatchObject({ code: 0 });
     expect(isAlive(all.pids.api) || isAlive(all.pids.worker)).toBe(false);
-  }, 60_000);
+  }, 90_000);
 
   it('wrote every line of the three processes to the one output, each a whole JSON line', () => {
     // logLines fails on any line that is not a whole JSON object.
@@ -205,6 +205,7 @@ describe('`main.ts all` stopped or broken from outside', () => {
     );
   });
 
+  // Each starts its own `all` (tsx, development preparation): longer than the default.
   it('stops both gracefully on SIGTERM to the parent alone (kill <pid>, docker stop)', async () => {
     const { uvis, file, pids } = await startAll(database, prefix, 'sigterm');
     uvis.child.kill('SIGTERM');
@@ -213,7 +214,7 @@ describe('`main.ts all` stopped or broken from outside', () => {
     expect(completed(lines, 'api')).toBe(true);
     expect(completed(lines, 'worker')).toBe(true);
     expect(isAlive(pids.api) || isAlive(pids.worker)).toBe(false);
-  }, 60_000);
+  }, 90_000);
 
   it('stops the API gracefully and exits 1 when the worker process is killed, for the supervisor to restart both', async () => {
     const { uvis, file, pids } = await startAll(database, prefix, 'sigkill');
@@ -223,5 +224,5 @@ describe('`main.ts all` stopped or broken from outside', () => {
     expect(lines.find((l) => l.role === 'all' && l.level === 'error' && l.child === 'worker')).toMatchObject({ signal: 'SIGKILL' });
     expect(completed(lines, 'api'), 'the API drained and logged its shutdown').toBe(true);
     expect(isAlive(pids.api)).toBe(false);
-  }, 60_000);
+  }, 90_000);
 });
