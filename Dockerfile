@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # UVIS: one image for every role. The command picks it:
-#   docker run IMAGE api | worker | all | migrate        (default: all)
+#   docker run IMAGE api | worker | all | migrate        (default: all: the API and the
+#   workers as two child processes of one; the API on PORT, the workers on METRICS_PORT)
 # Build stage compiles TypeScript and the dashboard; the runtime stage has production
 # dependencies only, runs as an unprivileged user under tini, and has pg_dump and
 # pg_restore for the backup jobs (PostgreSQL 15 client: keep it at or above the

@@ -2,14 +2,18 @@
  * The one entry point: `node main.js <api|worker|all|migrate|seed>` (ROLE when no
  * argument). In development it also starts missing local services, creates the
  * database, migrates and loads demo data, so `npm start` is all a newcomer needs.
+ * `all` runs this entry twice more, as an `api` and a `worker` child process
+ * (app/all-as-two-processes.ts); the preparation is done once, here, before that.
  */
+import { fileURLToPath } from 'node:url';
 import { ensureDatabase } from './db/ensure-database.js';
 import { loadDemoData } from './db/demo-data.js';
 import { createDb, type Db } from './db/knex.js';
 import { migrateLatest, pendingMigrations } from './db/migrate.js';
 import { ConfigError, loadConfig, ROLES, type Config, type ProcessRole } from './lib/config.js';
+import { createLogger, type Logger } from './lib/logger.js';
 import { MissingServiceError, ensurePostgres, ensureRedis } from './lib/local-services.js';
-import { startUvis } from './app/start.js';
+import { SUPERVISED_ENV, runAllAsTwoProcesses } from './app/all-as-two-processes.js';
 import { workerQueues } from './jobs/index.js';
 
 const COMMANDS = [...ROLES, 'migrate', 'seed'] as const;
@@ -40,6 +44,13 @@ async function prepareDevelopment(config: Config): Promise<void> {
   });
 }
 
+/** In production refuses pending migrations; in development prepares the machine. */
+async function prepareToServe(config: Config): Promise<void> {
+  if (!config.isProduction) return prepareDevelopment(config);
+  const pending = await withDb(config, pendingMigrations);
+  if (pending.length) fail(`pending migrations (${pending.join(', ')}): run the migrate command first`);
+}
+
 async function run(command: Command, config: Config): Promise<void> {
   if (command === 'migrate') {
     if (!config.isProduction) await ensureDatabase(config.databaseDirectUrl);
@@ -56,24 +67,53 @@ async function run(command: Command, config: Config): Promise<void> {
     process.stdout.write(`demo data loaded (${inserted} new rows)\n`);
     return;
   }
-  if (config.isProduction) {
-    const pending = await withDb(config, pendingMigrations);
-    if (pending.length) fail(`pending migrations (${pending.join(', ')}): run the migrate command first`);
-  } else {
-    await prepareDevelopment(config);
-  }
+  // A child of `all` finds the machine ready: its parent has checked or prepared it.
+  const supervised = process.env[SUPERVISED_ENV] === '1';
+  if (!supervised) await prepareToServe(config);
+  if (command === 'all') return runAll(config);
+  // Loaded here, not at the top: the parent of `all` needs none of the application.
+  const { startUvis } = await import('./app/start.js');
   const running = await startUvis(config, { role: command as ProcessRole });
-  let stopping = false;
-  const stop = (signal: string) => {
-    // A signal often arrives twice: Ctrl-C or `kill -- -pgid` reaches the whole process
-    // group, and tsx or npm relay it as well. Without a listener the second one would kill
-    // the process mid-drain, so it stays registered and later signals are only noted.
-    if (stopping) return running.deps.log.info({ signal }, 'already shutting down');
-    stopping = true;
+  const stop = onStopSignals(running.deps.log, (signal) => {
     void running.shutdown.run(signal).then((errors) => process.exit(errors.length ? 1 : 0));
+  });
+  // The parent of `all` is gone (killed, crashed): drain and stop rather than run on unsupervised.
+  if (supervised) process.once('disconnect', () => stop('parent exited'));
+}
+
+/**
+ * Calls `stop` once, on the first SIGTERM or SIGINT. A signal often arrives twice: Ctrl-C
+ * or `kill -- -pgid` reaches the whole process group, and tsx, npm or the parent of `all`
+ * relay it as well. Without a listener the second one would kill the process mid-drain, so
+ * it stays registered and later signals are only noted.
+ */
+function onStopSignals(log: Logger, stop: (reason: string) => void): (reason: string) => void {
+  let stopping = false;
+  const once = (reason: string) => {
+    if (stopping) return log.info({ signal: reason }, 'already shutting down');
+    stopping = true;
+    stop(reason);
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => once('SIGTERM'));
+  process.on('SIGINT', () => once('SIGINT'));
+  return once;
+}
+
+/** `all`: the API and the workers as two child processes, one output stream, stopped together. */
+function runAll(config: Config): void {
+  // process.stdout writes to a file, pipe or terminal synchronously on Linux, in one call per batch
+  // of whole lines: the parent's own lines and the children's cannot mix inside a line.
+  const stdout = (text: string) => process.stdout.write(text);
+  const log = createLogger({ level: config.logLevel, destination: { write: stdout }, base: { role: 'all' } });
+  const processes = runAllAsTwoProcesses({
+    entry: fileURLToPath(import.meta.url),
+    log,
+    stdout,
+    stderr: (text) => process.stderr.write(text),
+    stopTimeoutMs: config.shutdownTimeoutMs + 10_000,
+  });
+  onStopSignals(log, processes.stop);
+  void processes.exited.then((code) => process.exit(code));
 }
 
 let config: Config;

@@ -177,6 +177,8 @@ describe("the README's quick start", () => {
     const child = startChild('npm', ['start'], {
       env: {
         PORT: String(port),
+        // `all` runs a worker process too, whose metrics server would take the default 9464.
+        METRICS_PORT: String(await freePort()),
         HOST: '127.0.0.1',
         DATABASE_URL: database.url,
         REDIS_URL: baseUrls().redisUrl,

@@ -1,5 +1,6 @@
 /** UVIS as real child processes (node main.ts <role>), for tests that kill, stop and restart them. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { projectPath } from '../../lib/paths.js';
 import { waitFor } from './api-client.js';
 import { freePort } from './private-redis.js';
@@ -16,9 +17,22 @@ export interface UvisProcess {
   kill(): Promise<void>;
 }
 
+export interface UvisProcessOptions {
+  /** Its stdout goes to this file, not a pipe, as when an operator redirects it; output() then reads the file and stderr. */
+  stdoutFile?: string;
+  /** Leads its own process group, so a test can signal the group as Ctrl-C does: process.kill(-pid, 'SIGINT'). */
+  processGroup?: boolean;
+}
+
 /** Starts a process; `port` pins the listening port (a restart behind a load balancer needs the same one). */
-export async function startUvisProcess(role: 'api' | 'worker' | 'all', env: Record<string, string>, port?: number): Promise<UvisProcess> {
+export async function startUvisProcess(
+  role: 'api' | 'worker' | 'all',
+  env: Record<string, string>,
+  port?: number,
+  options: UvisProcessOptions = {},
+): Promise<UvisProcess> {
   port ??= await freePort();
+  const stdoutFd = options.stdoutFile === undefined ? undefined : openSync(options.stdoutFile, 'w');
   const child = spawn(process.execPath, ['--import', 'tsx', projectPath('main.ts'), role], {
     cwd: projectPath(),
     env: {
@@ -29,16 +43,20 @@ export async function startUvisProcess(role: 'api' | 'worker' | 'all', env: Reco
       ...(role === 'worker' ? { METRICS_PORT: String(port) } : { PORT: String(port), METRICS_PORT: String(await freePort()) }),
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', stdoutFd ?? 'pipe', 'pipe'],
+    detached: options.processGroup ?? false,
   });
-  let output = '';
-  child.stdout!.on('data', (d) => (output = (output + d).slice(-20_000)));
-  child.stderr!.on('data', (d) => (output = (output + d).slice(-20_000)));
+  // The child has its own copy of the descriptor.
+  if (stdoutFd !== undefined) closeSync(stdoutFd);
+  let captured = '';
+  child.stdout?.on('data', (d) => (captured = (captured + d).slice(-20_000)));
+  child.stderr!.on('data', (d) => (captured = (captured + d).slice(-20_000)));
+  const output = () => (options.stdoutFile === undefined ? captured : readFileSync(options.stdoutFile, 'utf8').slice(-20_000) + captured);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
   await waitFor(
     async () => {
-      if (child.exitCode !== null) throw new Error(`uvis ${role} exited at start: ${output}`);
+      if (child.exitCode !== null) throw new Error(`uvis ${role} exited at start: ${output()}`);
       return (await fetch(`${url}/api/v1/health`)).ok;
     },
     { timeoutMs: 30_000, intervalMs: 200, what: `uvis ${role} to start` },
@@ -48,7 +66,7 @@ export async function startUvisProcess(role: 'api' | 'worker' | 'all', env: Reco
     port,
     url,
     child,
-    output: () => output,
+    output,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       return exited;
