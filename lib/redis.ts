@@ -50,7 +50,14 @@ export function createRedis(target: RedisTarget, kind: RedisKind, { commandTimeo
   const autoPipelining = { enableAutoPipelining: kind === 'client' };
   const client = target.redisClusterNodes
     ? createCluster(target.redisClusterNodes, kind, retryStrategy, perRequest, name, autoPipelining.enableAutoPipelining)
-    : new Redis(target.redisUrl, { connectionName: name, connectTimeout: 2000, retryStrategy, enableOfflineQueue: kind === 'worker', ...perRequest, ...autoPipelining });
+    : new Redis(target.redisUrl, {
+        connectionName: name,
+        connectTimeout: 2000,
+        retryStrategy,
+        enableOfflineQueue: kind === 'worker',
+        ...perRequest,
+        ...autoPipelining,
+      });
   // Without a listener ioredis prints every reconnect failure to stderr; readiness reports it instead.
   client.on('error', () => {});
   return client;

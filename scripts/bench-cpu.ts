@@ -57,17 +57,42 @@ async function main() {
     const url = `http://127.0.0.1:${PORTS.baseline}`;
     await waitForHttp(`${url}/list`, 60_000, baseline);
     const pid = baseline.process.pid!;
-    const post = await cpuPerRequest(pid, { name: 'bare Express JSON POST', url, method: 'POST', path: '/ingest', body: HOT_ROUTES[0]!.body, connections: CONNECTIONS });
+    const post = await cpuPerRequest(pid, {
+      name: 'bare Express JSON POST',
+      url,
+      method: 'POST',
+      path: '/ingest',
+      body: HOT_ROUTES[0]!.body,
+      connections: CONNECTIONS,
+    });
     const get = await cpuPerRequest(pid, { name: 'bare Express GET', url, method: 'GET', path: '/list', connections: CONNECTIONS });
-    rows.push({ route: 'bare Express JSON POST', cpuMicrosPerRequest: post.best, runs: post.runs }, { route: 'bare Express GET', cpuMicrosPerRequest: get.best, runs: get.runs });
+    rows.push(
+      { route: 'bare Express JSON POST', cpuMicrosPerRequest: post.best, runs: post.runs },
+      { route: 'bare Express GET', cpuMicrosPerRequest: get.best, runs: get.runs },
+    );
   } finally {
     await baseline.stop();
   }
 
-  const { api, base, tokens } = await startBenchApi({ baseDb: BASE_DB, redis: REDIS, database: 'uvis_bench_cpu', prefix: PREFIX, port: PORTS.api, drivers: 50 });
+  const { api, base, tokens } = await startBenchApi({
+    baseDb: BASE_DB,
+    redis: REDIS,
+    database: 'uvis_bench_cpu',
+    prefix: PREFIX,
+    port: PORTS.api,
+    drivers: 50,
+  });
   try {
     for (const route of HOT_ROUTES) {
-      const { best, runs } = await cpuPerRequest(api.process.pid!, { name: route.name, url: base, method: route.method, path: route.path, body: route.body, tokens, connections: CONNECTIONS });
+      const { best, runs } = await cpuPerRequest(api.process.pid!, {
+        name: route.name,
+        url: base,
+        method: route.method,
+        path: route.path,
+        body: route.body,
+        tokens,
+        connections: CONNECTIONS,
+      });
       rows.push({ route: route.name, cpuMicrosPerRequest: best, runs });
     }
   } finally {
@@ -78,13 +103,27 @@ async function main() {
   const bare = rows[0]!.cpuMicrosPerRequest;
   const post = rows.find((r) => r.route === HOT_ROUTES[0]!.name)!.cpuMicrosPerRequest;
   console.log('\nCPU per request of the serving process (best of three; lower is better):');
-  for (const row of rows) console.log(`  ${row.route.padEnd(26)} ${String(row.cpuMicrosPerRequest).padStart(5)} µs  ${(row.cpuMicrosPerRequest / bare).toFixed(2)} × bare POST`);
+  for (const row of rows)
+    console.log(`  ${row.route.padEnd(26)} ${String(row.cpuMicrosPerRequest).padStart(5)} µs  ${(row.cpuMicrosPerRequest / bare).toFixed(2)} × bare POST`);
   const ratio = post / bare;
   console.log(`\nGPS post / bare Express POST: ${ratio.toFixed(2)} (target ≤ ${TARGET_RATIO}: ${ratio <= TARGET_RATIO ? 'met' : 'missed'})`);
   mkdirSync(projectPath('bench-results'), { recursive: true });
   const when = new Date().toISOString();
   const file = projectPath('bench-results', `cpu-${when.replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ when, node: process.version, settings: { seconds: SECONDS, connections: CONNECTIONS }, rows, ratio: { measured: Number(ratio.toFixed(2)), target: TARGET_RATIO } }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        when,
+        node: process.version,
+        settings: { seconds: SECONDS, connections: CONNECTIONS },
+        rows,
+        ratio: { measured: Number(ratio.toFixed(2)), target: TARGET_RATIO },
+      },
+      null,
+      2,
+    ),
+  );
   console.log(`results: ${file}`);
 }
 

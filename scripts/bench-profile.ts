@@ -42,7 +42,7 @@ async function main() {
       drivers: 50,
       nodeOptions: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
     });
-    let requests = 0;
+    let requests: number;
     try {
       const scenario = { name: route.name, url: base, method: route.method, path: route.path, body: route.body, tokens, connections: CONNECTIONS };
       await runScenario({ ...scenario, durationSeconds: 2 });
