@@ -92,7 +92,7 @@ async function main() {
       spawnRate: SPAWN_RATE,
       steadySeconds: DURATION_S,
       // The window starts with a snapshot that has every sign-in in it (see currentScrape).
-      onSteady: () => (windowStart = currentScrape(base, (s) => answered(s, SIGN_IN) >= USERS).then((s) => (sampler.snapshots.push(s), s))),
+      onSteady: (signedIn) => (windowStart = currentScrape(base, (s) => answered(s, SIGN_IN) >= signedIn).then((s) => (sampler.snapshots.push(s), s))),
     });
     sampler.stop();
     // Locust has stopped: the window ends with the first snapshot that two scrapes in a row agree on.

@@ -93,7 +93,8 @@ export async function runLocust(o: {
   users: number;
   spawnRate: number;
   steadySeconds: number;
-  onSteady: () => void;
+  /** Told how many sign-ins succeeded: the API has answered at least those. */
+  onSteady: (signedIn: number) => void;
 }): Promise<LocustRun> {
   const dir = mkdtempSync(join(tmpdir(), 'uvis-locust-'));
   const json = join(dir, 'whole-run.json');
@@ -134,11 +135,12 @@ export async function runLocust(o: {
     child.stdout.on('data', (chunk: Buffer) => {
       process.stdout.write(chunk);
       pending += chunk.toString();
-      if (pending.includes(STEADY_MARKER)) {
+      const marker = new RegExp(`${STEADY_MARKER} after (\\d+) successful sign-ins\\n`).exec(pending);
+      if (marker) {
         pending = '';
-        o.onSteady();
+        o.onSteady(Number(marker[1]));
       } else {
-        pending = pending.slice(-STEADY_MARKER.length);
+        pending = pending.slice(-(STEADY_MARKER.length + 40));
       }
     });
     const exitCode = await new Promise<number>((resolve, reject) => {
