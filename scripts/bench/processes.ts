@@ -1,6 +1,6 @@
 /** Child processes for benchmarks and load tests: UVIS roles and the baseline, with their resident memory. */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { projectPath } from '../../lib/paths.js';
 
 export interface Child {
@@ -8,6 +8,36 @@ export interface Child {
   stop(): Promise<void>;
   /** Resident memory in MB, from /proc (Linux). */
   rssMb(): number;
+  /** Resident memory in MB of the process and all its descendants (a parent that forks its roles). */
+  treeRssMb(): number;
+}
+
+function rssOfPidMb(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** The pid and every descendant's, from the parent pids in /proc/<pid>/stat. */
+function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The fourth field follows the command name, which is in parentheses and may hold spaces.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i]!) ?? []));
+  return tree;
 }
 
 /**
@@ -33,14 +63,8 @@ export function spawnNode(script: string, args: string[], env: Record<string, st
         child.kill('SIGTERM');
         setTimeout(() => child.kill('SIGKILL'), 20_000).unref();
       }),
-    rssMb: () => {
-      try {
-        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-        return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-      } catch {
-        return 0;
-      }
-    },
+    rssMb: () => rssOfPidMb(child.pid!),
+    treeRssMb: () => processTree(child.pid!).reduce((sum, pid) => sum + rssOfPidMb(pid), 0),
   };
 }
 
