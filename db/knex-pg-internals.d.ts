@@ -9,6 +9,8 @@ declare module 'knex/lib/dialects/postgres/index.js' {
   export interface PgConnection {
     __knexTxId?: string;
     query(text: string): Promise<unknown>;
+    /** node-postgres' protocol connection and its socket. */
+    connection?: { stream?: { cork(): void; uncork(): void } };
   }
   export interface KnexQuery {
     sql?: string;

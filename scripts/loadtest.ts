@@ -13,10 +13,11 @@
  * are reported, never enforced.
  *
  * Options (environment): LOADTEST_USERS=1000, LOADTEST_SPAWN_RATE=100 (users started
- * per second), LOADTEST_DURATION=60 (seconds of steady state after the last sign-in),
+ * per second), LOADTEST_DURATION=60 (seconds of steady state, from LOADTEST_SETTLE_SECONDS=5 after the last sign-in),
  * LOADTEST_PORT=3211, LOADTEST_SERVER=build (or `source`: main.ts through tsx, as
  * `npm start` itself does, without the minute-long tsc build; the test uses it, the
- * figures come from the build), DATABASE_URL, REDIS_URL.
+ * figures come from the build), LOADTEST_NODE_OPTIONS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`:
+ * the children inherit them, so each process writes its profile as it exits), DATABASE_URL, REDIS_URL.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -70,13 +71,18 @@ async function main() {
   await clearRedisPrefix(REDIS, prefix);
   const base = `http://127.0.0.1:${PORT}`;
   // As `npm start`: development with demo data and schedules; its own ports (the workers' metrics port too).
-  const uvis = spawnNode(FROM_SOURCE ? 'main.ts' : 'dist/main.js', ['all'], {
-    ...uvisEnv(url, REDIS, prefix),
-    DEMO_DATA: 'true',
-    SCHEDULES: 'on',
-    PORT: String(PORT),
-    METRICS_PORT: String(PORT + 1),
-  });
+  const uvis = spawnNode(
+    FROM_SOURCE ? 'main.ts' : 'dist/main.js',
+    ['all'],
+    {
+      ...uvisEnv(url, REDIS, prefix),
+      DEMO_DATA: 'true',
+      SCHEDULES: 'on',
+      PORT: String(PORT),
+      METRICS_PORT: String(PORT + 1),
+    },
+    env.LOADTEST_NODE_OPTIONS?.split(' ').filter(Boolean),
+  );
   let peakTreeRss = 0;
   const treeSampler = setInterval(() => (peakTreeRss = Math.max(peakTreeRss, uvis.treeRssMb())), 1000);
   try {

@@ -5,7 +5,8 @@ Loaded by `npm run loadtest` next to the seed's locustfile, which stays unchange
 Every user of the seed's file signs in to the one demo account, and those sign-ins
 (argon2, slow on purpose) queue for seconds after the last user has spawned; Locust's
 --reset-stats would reset at spawn time, in the middle of that queue. This module
-starts the steady window when every user's sign-in has been answered instead: it
+starts the steady window when every user's sign-in has been answered and the requests
+sent during the sign-ins have been too (LOADTEST_SETTLE_SECONDS, 5 s, later) instead: it
 resets the statistics of every endpoint but sign-in (whose row keeps the whole run),
 prints a marker line the Node side reads to take its own /metrics snapshot, and stops
 the run LOADTEST_STEADY_SECONDS later. It also counts requests and failures per
@@ -59,7 +60,9 @@ def on_init(environment, **_kwargs):
             if not exception:
                 window["sign_ins_succeeded"] += 1
             if window["sign_ins_answered"] == users:
-                start_steady_window(environment)
+                # Requests sent during the sign-in storm are still in flight, some for a second or
+                # more: reset once they are answered, or the window counts their queueing.
+                gevent.spawn_later(float(os.environ.get("LOADTEST_SETTLE_SECONDS", "5")), start_steady_window, environment)
 
 
 @events.quitting.add_listener

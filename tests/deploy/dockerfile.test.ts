@@ -116,8 +116,10 @@ describe('Dockerfile', () => {
     expect(runtime.slice(userAt).some((i) => i.keyword === 'RUN')).toBe(false);
   });
 
-  it('starts under tini, with the role as the command (api, worker, migrate or all)', () => {
-    expect(jsonArray(one('ENTRYPOINT'))).toEqual(['/usr/bin/tini', '--', 'node', 'dist/main.js']);
+  it('starts under tini, with the role as the command (api, worker, migrate or all), and the V8 flags npm scripts get from .npmrc', () => {
+    const npmNodeOptions = /^node-options=(.*)$/m.exec(readFileSync(projectPath('.npmrc'), 'utf8'))![1]!.trim().split(/\s+/);
+    expect(npmNodeOptions).toContain('--max-semi-space-size=16');
+    expect(jsonArray(one('ENTRYPOINT'))).toEqual(['/usr/bin/tini', '--', 'node', ...npmNodeOptions, 'dist/main.js']);
     expect(jsonArray(one('CMD'))).toEqual(['all']);
     expect(runtime.find((i) => i.keyword === 'ENV')!.args).toContain('NODE_ENV=production');
   });
