@@ -117,7 +117,10 @@ describe('Dockerfile', () => {
   });
 
   it('starts under tini, with the role as the command (api, worker, migrate or all), and the V8 flags npm scripts get from .npmrc', () => {
-    const npmNodeOptions = /^node-options=(.*)$/m.exec(readFileSync(projectPath('.npmrc'), 'utf8'))![1]!.trim().split(/\s+/);
+    const npmNodeOptions = /^node-options=(.*)$/m
+      .exec(readFileSync(projectPath('.npmrc'), 'utf8'))![1]!
+      .trim()
+      .split(/\s+/);
     expect(npmNodeOptions).toContain('--max-semi-space-size=16');
     expect(jsonArray(one('ENTRYPOINT'))).toEqual(['/usr/bin/tini', '--', 'node', ...npmNodeOptions, 'dist/main.js']);
     expect(jsonArray(one('CMD'))).toEqual(['all']);
