@@ -22,6 +22,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import pg from 'pg';
+import { dropDatabase, withAdminConnection } from '../db/ensure-database.js';
 import { ensurePostgres, ensureRedis } from '../lib/local-services.js';
 import { projectPath } from '../lib/paths.js';
 import { answered, apiValue, currentScrape, lagAndMemory, sampleApi, scrapeApi, serverPercentiles, type MetricsSnapshot } from './bench/api-metrics.js';
@@ -66,7 +67,8 @@ async function main() {
   if (!FROM_SOURCE) ensureBuilt();
   await ensurePostgres(BASE_DB);
   await ensureRedis(REDIS);
-  const url = await freshDatabase(BASE_DB, `uvis_loadtest_${PORT}`);
+  const database = `uvis_loadtest_${PORT}`;
+  const url = await freshDatabase(BASE_DB, database);
   const prefix = `uvisload${PORT}`;
   await clearRedisPrefix(REDIS, prefix);
   const base = `http://127.0.0.1:${PORT}`;
@@ -166,6 +168,8 @@ async function main() {
     clearInterval(treeSampler);
     await uvis.stop();
     await clearRedisPrefix(REDIS, prefix);
+    // Named after the port, which the test picks at random: not dropped, they would pile up.
+    await withAdminConnection(BASE_DB, (client) => dropDatabase(client, database));
   }
 }
 
