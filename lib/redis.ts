@@ -41,7 +41,8 @@ export function createRedis(target: RedisTarget, kind: RedisKind, { commandTimeo
       ? { maxRetriesPerRequest: 1, commandTimeout: commandTimeoutMs }
       : // BullMQ workers require maxRetriesPerRequest: null so blocking commands survive reconnects.
         { maxRetriesPerRequest: null };
-  // The client kind sends the commands of one event-loop turn as one write: under load the API's
+  // On a single Redis the client kind sends the commands of one event-loop turn as one write (not
+  // on a cluster, see createCluster): under load the API's
   // enqueues, cache reads and rate-limit scripts of many requests share a syscall (2.1 socket
   // writes per GPS post became 1.1, `npm run bench:profile`; a loopback write to Redis was a fifth
   // of the post's CPU). Order on the connection is kept, so WAIT still follows its enqueue.
@@ -49,7 +50,7 @@ export function createRedis(target: RedisTarget, kind: RedisKind, { commandTimeo
   // were not written for it (bull#2276).
   const autoPipelining = { enableAutoPipelining: kind === 'client' };
   const client = target.redisClusterNodes
-    ? createCluster(target.redisClusterNodes, kind, retryStrategy, perRequest, name, autoPipelining.enableAutoPipelining)
+    ? createCluster(target.redisClusterNodes, kind, retryStrategy, perRequest, name)
     : new Redis(target.redisUrl, {
         connectionName: name,
         connectTimeout: 2000,
@@ -69,11 +70,12 @@ function createCluster(
   retryStrategy: (times: number) => number,
   perRequest: RedisOptions,
   name: string | undefined,
-  enableAutoPipelining: boolean,
 ): Cluster {
   const options: ClusterOptions = {
-    // One pipeline per master (ioredis groups the turn's commands by the node that serves their slot).
-    enableAutoPipelining,
+    // No auto-pipelining on a cluster: ioredis 5's cluster auto-pipeline threw "results[i] is not
+    // iterable" (autoPipelining.js) outside any request on a burst of rate-limited sign-ins in the
+    // cluster suite, and the burst was answered 503.
+    enableAutoPipelining: false,
     // The client kind fails fast while the cluster has no route for a slot (a 503 the phone retries);
     // workers queue their commands and carry on once a replica has taken over.
     enableOfflineQueue: kind === 'worker',
