@@ -14,7 +14,7 @@
  *
  * Options (environment): LOADTEST_USERS=1000, LOADTEST_SPAWN_RATE=100 (users started
  * per second), LOADTEST_DURATION=60 (seconds of steady state, from LOADTEST_SETTLE_SECONDS=5 after the last sign-in),
- * LOADTEST_PORT=3211, LOADTEST_SERVER=build (or `source`: main.ts through tsx, as
+ * LOADTEST_PORT=3211, LOADTEST_METRICS_PORT (the worker's, LOADTEST_PORT + 1), LOADTEST_SERVER=build (or `source`: main.ts through tsx, as
  * `npm start` itself does, without the minute-long tsc build; the test uses it, the
  * figures come from the build), LOADTEST_NODE_OPTIONS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`:
  * the children inherit them, so each process writes its profile as it exits), DATABASE_URL, REDIS_URL.
@@ -36,6 +36,8 @@ const USERS = Number(env.LOADTEST_USERS ?? 1000);
 const SPAWN_RATE = Number(env.LOADTEST_SPAWN_RATE ?? 100);
 const DURATION_S = Number(env.LOADTEST_DURATION ?? 60);
 const PORT = Number(env.LOADTEST_PORT ?? 3211);
+/** The worker process's /metrics port in `all` mode. */
+const METRICS_PORT = Number(env.LOADTEST_METRICS_PORT ?? PORT + 1);
 const FROM_SOURCE = env.LOADTEST_SERVER === 'source';
 const BASE_DB = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -81,7 +83,7 @@ async function main() {
       DEMO_DATA: 'true',
       SCHEDULES: 'on',
       PORT: String(PORT),
-      METRICS_PORT: String(PORT + 1),
+      METRICS_PORT: String(METRICS_PORT),
     },
     env.LOADTEST_NODE_OPTIONS?.split(' ').filter(Boolean),
   );
@@ -100,7 +102,11 @@ async function main() {
       spawnRate: SPAWN_RATE,
       steadySeconds: DURATION_S,
       // The window starts with a snapshot that has every sign-in in it (see currentScrape).
-      onSteady: (signedIn) => (windowStart = currentScrape(base, (s) => answered(s, SIGN_IN) >= signedIn).then((s) => (sampler.snapshots.push(s), s))),
+      onSteady: (signedIn) => {
+        windowStart = currentScrape(base, (s) => answered(s, SIGN_IN) >= signedIn).then((s) => (sampler.snapshots.push(s), s));
+        // Awaited after Locust ends; if the server died meanwhile, that await reports it, not an unhandled rejection.
+        windowStart.catch(() => {});
+      },
     });
     sampler.stop();
     // Locust has stopped: the window ends with the first snapshot that two scrapes in a row agree on.

@@ -45,7 +45,9 @@ describe('npm run loadtest', () => {
         LOADTEST_USERS: '20',
         LOADTEST_SPAWN_RATE: '20',
         LOADTEST_DURATION: '8',
+        // Both ports free: the worker's /metrics port defaults to the API's + 1, which another test may hold.
         LOADTEST_PORT: String(await freePort()),
+        LOADTEST_METRICS_PORT: String(await freePort()),
         LOADTEST_SERVER: 'source',
       },
       maxBuffer: 10 * 1024 * 1024,
