@@ -11,9 +11,10 @@ import { loadDemoData } from './db/demo-data.js';
 import { createDb, type Db } from './db/knex.js';
 import { migrateLatest, pendingMigrations } from './db/migrate.js';
 import { ConfigError, loadConfig, ROLES, type Config, type ProcessRole } from './lib/config.js';
-import { createLogger, type Logger } from './lib/logger.js';
+import { createLogger } from './lib/logger.js';
 import { MissingServiceError, ensurePostgres, ensureRedis } from './lib/local-services.js';
 import { SUPERVISED_ENV, runAllAsTwoProcesses } from './app/all-as-two-processes.js';
+import type { RunningUvis } from './app/start.js';
 import { workerQueues } from './jobs/index.js';
 
 const COMMANDS = [...ROLES, 'migrate', 'seed'] as const;
@@ -73,12 +74,22 @@ async function run(command: Command, config: Config): Promise<void> {
   if (command === 'all') return runAll(config);
   // Loaded here, not at the top: the parent of `all` needs none of the application.
   const { startUvis } = await import('./app/start.js');
-  const running = await startUvis(config, { role: command as ProcessRole });
-  const stop = onStopSignals(running.deps.log, (signal) => {
-    void running.shutdown.run(signal).then((errors) => process.exit(errors.length ? 1 : 0));
-  });
+  // Signals are taken before UVIS starts, not after: the parent of `all` may stop a child that is
+  // still starting, and the default action would kill it with workers already taking jobs. The
+  // shutdown steps exist once startUvis returns; a stop asked for before then runs at that moment.
+  const state: { running?: RunningUvis; stopReason?: string } = {};
+  const shutDown = (uvis: RunningUvis, reason: string) => void uvis.shutdown.run(reason).then((errors) => process.exit(errors.length ? 1 : 0));
+  const stop = onStopSignals(
+    (reason) => state.running?.deps.log.info({ signal: reason }, 'already shutting down'),
+    (reason) => {
+      state.stopReason = reason;
+      if (state.running) shutDown(state.running, reason);
+    },
+  );
   // The parent of `all` is gone (killed, crashed): drain and stop rather than run on unsupervised.
   if (supervised) process.once('disconnect', () => stop('parent exited'));
+  state.running = await startUvis(config, { role: command as ProcessRole });
+  if (state.stopReason) shutDown(state.running, state.stopReason);
 }
 
 /**
@@ -87,10 +98,10 @@ async function run(command: Command, config: Config): Promise<void> {
  * relay it as well. Without a listener the second one would kill the process mid-drain, so
  * it stays registered and later signals are only noted.
  */
-function onStopSignals(log: Logger, stop: (reason: string) => void): (reason: string) => void {
+function onStopSignals(alreadyStopping: (reason: string) => void, stop: (reason: string) => void): (reason: string) => void {
   let stopping = false;
   const once = (reason: string) => {
-    if (stopping) return log.info({ signal: reason }, 'already shutting down');
+    if (stopping) return alreadyStopping(reason);
     stopping = true;
     stop(reason);
   };
@@ -112,7 +123,7 @@ function runAll(config: Config): void {
     stderr: (text) => process.stderr.write(text),
     stopTimeoutMs: config.shutdownTimeoutMs + 10_000,
   });
-  onStopSignals(log, processes.stop);
+  onStopSignals((reason) => log.info({ signal: reason }, 'already shutting down'), processes.stop);
   void processes.exited.then((code) => process.exit(code));
 }
 

@@ -72,6 +72,10 @@ export function runAllAsTwoProcesses(options: TwoProcessOptions): TwoProcesses {
           `the ${role} process exited unexpectedly: stopping the other, then exiting 1 for the supervisor to restart both`,
         );
         stop(`${role} exited`);
+      } else if (code === null && signal === 'SIGTERM') {
+        // Ended by the SIGTERM it was sent, so it had no handler yet: it was still loading its
+        // modules (main.ts takes signals before it starts anything), with nothing begun to drain.
+        log.info({ child: role, pid: child.pid }, `the ${role} process was stopped while it was still starting`);
       } else if (code !== 0) {
         failed = true;
         log.error({ child: role, pid: child.pid, code, signal }, `the ${role} process did not stop cleanly`);
