@@ -33,8 +33,9 @@ export function securityHeaders(): RequestHandler {
 /**
  * Helmet with these options sets the same headers on every response (no nonces, nothing read
  * from the request), yet builds them through a chain of a dozen middleware per request. Run it
- * once, keep what it set and removed, and replay that: same headers, a third of the cost
- * (docs/performance.md). tests/integration/security-headers.test.ts checks every header.
+ * once, keep what it set and removed, and replay that: the same headers without the chain
+ * (its saving was not measured apart; docs/performance.md). tests/integration/security-headers.test.ts
+ * checks every header.
  */
 function precomputed(middleware: RequestHandler): RequestHandler {
   const set: [string, string][] = [];
